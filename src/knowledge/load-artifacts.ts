@@ -1,0 +1,52 @@
+/**
+ * Reads the module's knowledge artifacts from disk: every JSON resource under `plandefinitions/`
+ * and `profiles/` (or the folders given). I/O lives here, at the edge; the KnowledgeBase is pure.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest } from '../errors/operation-outcome.ts';
+import { KnowledgeBase } from './knowledge-base.ts';
+
+export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const DEFAULT_ARTIFACT_DIRS = [join(PROJECT_ROOT, 'profiles'), join(PROJECT_ROOT, 'plandefinitions')];
+
+export interface LoadedArtifact {
+  file: string;
+  resource: Resource;
+}
+
+function jsonFiles(path: string): string[] {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (stat.isFile()) return path.endsWith('.json') ? [path] : [];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => jsonFiles(join(path, name)));
+}
+
+/** Every resource in the JSON files under `paths` (a Bundle contributes its entries). */
+export function readArtifacts(paths: string[] = DEFAULT_ARTIFACT_DIRS): LoadedArtifact[] {
+  const found: LoadedArtifact[] = [];
+  for (const file of paths.flatMap(jsonFiles)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw badRequest(`${relative(PROJECT_ROOT, file)}: malformed JSON (${(err as Error).message})`);
+    }
+    const resource = parsed as Resource & { entry?: { resource?: Resource }[] };
+    if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') continue;
+    if (resource.resourceType === 'Bundle') {
+      for (const entry of resource.entry ?? []) if (entry.resource) found.push({ file, resource: entry.resource });
+    } else {
+      found.push({ file, resource });
+    }
+  }
+  return found;
+}
+
+export function loadKnowledgeBase(paths: string[] = DEFAULT_ARTIFACT_DIRS): KnowledgeBase {
+  return new KnowledgeBase(readArtifacts(paths).map((a) => a.resource));
+}
