@@ -94,6 +94,8 @@ export interface ActionTrace {
   missing: MissingInput[];
   /** Reference (e.g. `#hsg`) of the request generated for the action, if any. */
   resource?: string;
+  /** Further facts worth knowing: computed timing, selection made, unresolved participants. */
+  notes: string[];
   children: ActionTrace[];
 }
 

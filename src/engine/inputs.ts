@@ -1,0 +1,156 @@
+/**
+ * Binds an action's `input` DataRequirements to variables: each requirement with an `id` becomes
+ * `%<id>` = the subject's resources of that type, filtered by codeFilter and dateFilter, sorted and
+ * limited as it says. Filtering runs over the per-apply index, so conditions read a handful of
+ * resources instead of scanning the record.
+ */
+import type { Coding, DataRequirement, Extension, Resource } from '@medplum/fhirtypes';
+import { codeElementOf, codingKey, type PatientData } from '../data/patient-data.ts';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { addDuration, instantOf, isDateOnly } from './dates.ts';
+import { INPUT_REQUIRED_EXTENSION, type Issues } from './types.ts';
+import { issue } from '../errors/operation-outcome.ts';
+
+export function isRequiredInput(requirement: DataRequirement): boolean {
+  return (requirement.extension ?? []).some((e: Extension) => e.url === INPUT_REQUIRED_EXTENSION && e.valueBoolean === true);
+}
+
+/** Plain-JS walk of a simple dotted path (`code`, `value`, `interpretation`), flattening arrays. */
+function valuesAt(resource: unknown, path: string): unknown[] {
+  let current: unknown[] = [resource];
+  for (const name of path.split('.')) {
+    const next: unknown[] = [];
+    for (const item of current) {
+      if (!item || typeof item !== 'object') continue;
+      const obj = item as Record<string, unknown>;
+      // A choice element (`value`, `effective`) matches any of its typed names.
+      const keys = name in obj ? [name] : Object.keys(obj).filter((k) => k.startsWith(name) && /^[A-Z]/.test(k.slice(name.length)));
+      for (const key of keys) {
+        const v = obj[key];
+        if (Array.isArray(v)) next.push(...v);
+        else if (v !== undefined) next.push(v);
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function codingKeysAt(resource: Resource, path: string): string[] {
+  const keys: string[] = [];
+  for (const v of valuesAt(resource, path)) {
+    if (typeof v === 'string') keys.push(codingKey(undefined, v));
+    else if (v && typeof v === 'object') {
+      const o = v as { coding?: Coding[]; system?: string; code?: string };
+      if (o.coding) for (const c of o.coding) keys.push(codingKey(c.system, c.code));
+      else if (o.code) keys.push(codingKey(o.system, o.code));
+    }
+  }
+  return keys;
+}
+
+/** The date range [from, to] (epoch ms) a value found at a dateFilter path covers. */
+function dateRangeAt(resource: Resource, path: string): [number, number] | undefined {
+  for (const v of valuesAt(resource, path)) {
+    if (typeof v === 'string') {
+      const t = instantOf(v);
+      if (t !== undefined) return [t, endOf(v) ?? t];
+    } else if (v && typeof v === 'object' && ('start' in v || 'end' in v)) {
+      const p = v as { start?: string; end?: string };
+      const s = instantOf(p.start) ?? instantOf(p.end);
+      const e = endOf(p.end) ?? endOf(p.start);
+      if (s !== undefined && e !== undefined) return [s, e];
+    }
+  }
+  return undefined;
+}
+
+export interface InputFilterDeps {
+  data: PatientData;
+  knowledge: KnowledgeBase;
+  nowText: string;
+  issues: Issues;
+  where: string;
+}
+
+/** The codes a requirement's codeFilters name (for Task.reasonCode and prefetch templates). */
+export function requirementCodings(requirement: DataRequirement, knowledge: KnowledgeBase): Coding[] {
+  const codings: Coding[] = [];
+  for (const filter of requirement.codeFilter ?? []) {
+    for (const c of filter.code ?? []) codings.push(c);
+    if (filter.valueSet) {
+      for (const key of knowledge.valueSetKeys(filter.valueSet) ?? []) {
+        const bar = key.indexOf('|');
+        codings.push({ system: key.slice(0, bar) || undefined, code: key.slice(bar + 1) } as Coding);
+      }
+    }
+  }
+  return codings;
+}
+
+/** The last instant a date-only bound covers (its whole day); a dateTime bound is exact. */
+function endOf(value: string | undefined): number | undefined {
+  const t = instantOf(value);
+  return t !== undefined && value && isDateOnly(value) ? t + 864e5 - 1 : t;
+}
+
+/** Applies a DataRequirement to the subject's record. */
+export function filterByRequirement(requirement: DataRequirement, deps: InputFilterDeps): Resource[] {
+  const type = requirement.type;
+  const codeElement = codeElementOf(type);
+  let candidates: readonly Resource[] = deps.data.byType(type);
+  const filters = requirement.codeFilter ?? [];
+  for (const [i, filter] of filters.entries()) {
+    const keys = new Set<string>((filter.code ?? []).map((c) => codingKey(c.system, c.code)));
+    if (filter.valueSet) {
+      const expanded = deps.knowledge.valueSetKeys(filter.valueSet);
+      if (!expanded) {
+        deps.issues.push(issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]));
+        return [];
+      }
+      for (const k of expanded) keys.add(k);
+    }
+    const path = filter.path ?? filter.searchParam ?? codeElement ?? 'code';
+    if (path === codeElement && i === 0) {
+      candidates = deps.data.byCodes(type, keys);
+    } else {
+      // A code with no system in the filter matches that code in any system.
+      candidates = candidates.filter((r) =>
+        codingKeysAt(r, path).some((k) => keys.has(k) || keys.has(codingKey(undefined, k.slice(k.indexOf('|') + 1)))),
+      );
+    }
+  }
+  for (const filter of requirement.dateFilter ?? []) {
+    const path = filter.path ?? filter.searchParam;
+    if (!path) continue;
+    let from: number | undefined;
+    let to: number | undefined;
+    if (filter.valueDateTime) {
+      from = instantOf(filter.valueDateTime);
+      to = endOf(filter.valueDateTime);
+    }
+    if (filter.valuePeriod) {
+      from = instantOf(filter.valuePeriod.start);
+      to = endOf(filter.valuePeriod.end);
+    }
+    if (filter.valueDuration) {
+      // A Duration means "within the last <duration>" before now.
+      from = instantOf(addDuration(deps.nowText, filter.valueDuration, -1));
+      to = instantOf(deps.nowText);
+    }
+    candidates = candidates.filter((r) => {
+      const range = dateRangeAt(r, path);
+      if (!range) return false;
+      return (from === undefined || range[1] >= from) && (to === undefined || range[0] <= to);
+    });
+  }
+  let result = [...candidates];
+  for (const sort of [...(requirement.sort ?? [])].reverse()) {
+    const dir = sort.direction === 'descending' ? -1 : 1;
+    const keyed = result.map((r) => ({ r, t: dateRangeAt(r, sort.path)?.[0] ?? Number.NEGATIVE_INFINITY }));
+    keyed.sort((a, b) => dir * (a.t - b.t));
+    result = keyed.map((k) => k.r);
+  }
+  if (requirement.limit !== undefined) result = result.slice(0, requirement.limit);
+  return result;
+}

@@ -1,0 +1,86 @@
+/**
+ * Missing data is its own state: when a required input is empty the action is not applied, and the
+ * result carries one CPG `collect-information` Task per missing input naming what to collect, so
+ * an app can fetch it and apply again. Never a guess either way.
+ */
+import type { CodeableConcept, Coding, DataRequirement, Patient, Reference, RequestGroupAction, Task } from '@medplum/fhirtypes';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { requirementCodings } from './inputs.ts';
+import { CPG_ACTIVITY_TYPE_SYSTEM, type MissingInput } from './types.ts';
+
+const COLLECT_INFORMATION: CodeableConcept = {
+  coding: [{ system: CPG_ACTIVITY_TYPE_SYSTEM, code: 'collect-information', display: 'Collect information' }],
+};
+
+interface Pending {
+  inputId: string;
+  requirement: DataRequirement;
+  codings: Coding[];
+  neededBy: string[];
+}
+
+function label(p: Pending): string {
+  const named = p.codings.find((c) => c.display)?.display;
+  return named ?? p.requirement.codeFilter?.[0]?.code?.[0]?.code ?? `${p.requirement.type} (${p.inputId})`;
+}
+
+/** Collects missing inputs across the whole apply, one Task per input id. */
+export class MissingDataCollector {
+  private readonly pending = new Map<string, Pending>();
+  private readonly knowledge: KnowledgeBase;
+
+  constructor(knowledge: KnowledgeBase) {
+    this.knowledge = knowledge;
+  }
+
+  record(inputId: string, requirement: DataRequirement, neededBy: string): MissingInput {
+    let p = this.pending.get(inputId);
+    if (!p) {
+      p = { inputId, requirement, codings: requirementCodings(requirement, this.knowledge), neededBy: [] };
+      this.pending.set(inputId, p);
+    }
+    if (!p.neededBy.includes(neededBy)) p.neededBy.push(neededBy);
+    return { inputId, type: requirement.type, codes: p.codings.map((c) => `${c.system ?? ''}|${c.code ?? ''}`), taskId: taskId(inputId) };
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** The Tasks and the RequestGroup actions that point to them, in first-seen order. */
+  build(subject: Reference<Patient>, status: 'draft' | 'active', nowText: string): { tasks: Task[]; actions: RequestGroupAction[] } {
+    const tasks: Task[] = [];
+    const actions: RequestGroupAction[] = [];
+    for (const p of this.pending.values()) {
+      const what = label(p);
+      const description = `Collect ${what} (${p.requirement.type}): needed to decide ${p.neededBy.join(', ')}.`;
+      const task: Task = {
+        resourceType: 'Task',
+        id: taskId(p.inputId),
+        status: status === 'active' ? 'requested' : 'draft',
+        intent: 'option',
+        priority: 'routine',
+        code: COLLECT_INFORMATION,
+        description,
+        for: subject,
+        authoredOn: nowText,
+        input: [{ type: { text: 'Data requirement' }, valueDataRequirement: p.requirement }],
+      };
+      if (p.codings.length > 0) task.reasonCode = { coding: p.codings, text: what };
+      tasks.push(task);
+      actions.push({
+        id: taskId(p.inputId),
+        title: `Collect: ${what}`,
+        description,
+        code: [COLLECT_INFORMATION],
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] },
+        resource: { reference: `#${task.id}` },
+      });
+    }
+    return { tasks, actions };
+  }
+}
+
+function taskId(inputId: string): string {
+  return `collect-${inputId}`.slice(0, 64);
+}

@@ -1,0 +1,137 @@
+/**
+ * The two output shapes of $apply:
+ * - R4: a CarePlan whose activity points to a contained RequestGroup; requests, Goals, Tasks and
+ *   the OperationOutcome are contained too (transient, nothing persisted).
+ * - CPG / R5: a Bundle per subject, RequestGroup first, then the requests, Goals, Tasks and the
+ *   OperationOutcome, referenced by deterministic urn:uuid full URLs.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  Bundle,
+  CarePlan,
+  Extension,
+  Goal,
+  OperationOutcome,
+  Patient,
+  PlanDefinition,
+  Reference,
+  RequestGroup,
+  Resource,
+  Task,
+} from '@medplum/fhirtypes';
+import type { ResolvedOptions } from './options.ts';
+import { CQF_MESSAGES_EXTENSION, TRACE_EXTENSION, type ActionTrace, type ApplyContext, type ApplyResult, type Issues, type MissingInput } from './types.ts';
+
+export interface AssembleInput {
+  plan: PlanDefinition;
+  context: ApplyContext;
+  options: ResolvedOptions;
+  nowText: string;
+  subjectRef: Reference<Patient>;
+  requestGroup: RequestGroup;
+  requests: Resource[];
+  goals: Goal[];
+  tasks: Task[];
+  issues: Issues;
+  traces: ActionTrace[];
+  missing: MissingInput[];
+}
+
+const OUTCOME_ID = 'outcome';
+
+export function assembleResult(input: AssembleInput): ApplyResult {
+  const { plan, options, requestGroup } = input;
+  const operationOutcome: OperationOutcome = { resourceType: 'OperationOutcome', id: OUTCOME_ID, issue: input.issues };
+  if (input.issues.length === 0) {
+    operationOutcome.issue = [{ severity: 'information', code: 'informational', diagnostics: 'applied without issues' }];
+  }
+  if (options.traceExtension) requestGroup.extension = [...(requestGroup.extension ?? []), ...traceExtensions(input.traces)];
+  const resources: Resource[] = [...input.requests, ...input.goals, ...input.tasks];
+  const messages: Extension[] = input.issues.length > 0 ? [{ url: CQF_MESSAGES_EXTENSION, valueReference: { reference: `#${OUTCOME_ID}` } }] : [];
+  const result: ApplyResult = {
+    requestGroup,
+    resources,
+    outcome: operationOutcome,
+    trace: input.traces,
+    missing: input.missing,
+  };
+
+  if (options.mode === 'r4') {
+    // Key order is the output order: kept fixed so the same input serialises byte for byte.
+    const carePlan = { resourceType: 'CarePlan', id: `careplan-${plan.id ?? 'plan'}`.slice(0, 64) } as CarePlan;
+    carePlan.contained = [requestGroup, ...resources, ...(input.issues.length > 0 ? [operationOutcome] : [])];
+    if (messages.length > 0) carePlan.extension = messages;
+    carePlan.instantiatesCanonical = requestGroup.instantiatesCanonical;
+    carePlan.status = options.carePlanStatus;
+    carePlan.intent = 'proposal';
+    if (plan.title) carePlan.title = plan.title;
+    if (plan.description) carePlan.description = plan.description;
+    carePlan.subject = input.subjectRef;
+    if (requestGroup.encounter) carePlan.encounter = requestGroup.encounter;
+    carePlan.created = input.nowText;
+    const author = input.context.practitioner?.id
+      ? `Practitioner/${input.context.practitioner.id}`
+      : input.context.organization?.id ? `Organization/${input.context.organization.id}` : undefined;
+    if (author) carePlan.author = { reference: author };
+    if (input.goals.length > 0) carePlan.goal = input.goals.map((g) => ({ reference: `#${g.id}` }));
+    carePlan.activity = [{ reference: { reference: `#${requestGroup.id}` } }];
+    result.carePlan = carePlan;
+    return result;
+  }
+
+  // CPG: every '#id' reference becomes the urn:uuid of the bundle entry with that id.
+  const all: Resource[] = [requestGroup, ...resources, ...(input.issues.length > 0 ? [operationOutcome] : [])];
+  if (messages.length > 0) requestGroup.extension = [...(requestGroup.extension ?? []), ...messages];
+  const seed = `${requestGroup.instantiatesCanonical?.[0]}|${input.subjectRef.reference}|${input.nowText}`;
+  const fullUrls = new Map(all.map((r) => [`#${r.id}`, `urn:uuid:${deterministicUuid(`${seed}|${r.resourceType}/${r.id}`)}`]));
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    id: `apply-${plan.id ?? 'plan'}-${input.context.subject.id}`.slice(0, 64),
+    type: 'collection',
+    timestamp: input.nowText,
+    entry: all.map((r) => ({ fullUrl: fullUrls.get(`#${r.id}`)!, resource: rewriteLocalReferences(r, fullUrls) })),
+  };
+  result.bundle = bundle;
+  result.requestGroup = bundle.entry![0]!.resource as RequestGroup;
+  result.resources = bundle.entry!.slice(1, 1 + resources.length).map((e) => e.resource!);
+  return result;
+}
+
+/** A name-based UUID (SHA-1, RFC 4122 version 5 layout) so the same input gives the same ids. */
+export function deterministicUuid(name: string): string {
+  const h = createHash('sha1').update(name).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function rewriteLocalReferences<T>(value: T, fullUrls: Map<string, string>): T {
+  if (Array.isArray(value)) return value.map((v) => rewriteLocalReferences(v, fullUrls)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = k === 'reference' && typeof v === 'string' && fullUrls.has(v) ? fullUrls.get(v) : rewriteLocalReferences(v, fullUrls);
+  }
+  return out as T;
+}
+
+function traceExtensions(traces: ActionTrace[]): Extension[] {
+  const flat: ActionTrace[] = [];
+  const walk = (list: ActionTrace[]) => {
+    for (const t of list) {
+      flat.push(t);
+      walk(t.children);
+    }
+  };
+  walk(traces);
+  return flat.map((t) => ({
+    url: TRACE_EXTENSION,
+    extension: [
+      { url: 'actionId', valueString: t.actionId },
+      { url: 'applicability', valueCode: t.applicability },
+      { url: 'reason', valueString: t.reason },
+      ...t.notes.map((n) => ({ url: 'note', valueString: n })),
+    ],
+  }));
+}
