@@ -1,0 +1,542 @@
+/**
+ * PlanDefinition/$apply (FHIR R4 Clinical Reasoning, with the CPG execution semantics).
+ *
+ * Pure: definitions + the subject's indexed record + options (incl. the clock) in, resources out.
+ * Walks the actions depth-first in document order, so the output order is the authored order.
+ */
+import type {
+  ActivityDefinition,
+  DataRequirement,
+  Patient,
+  Extension,
+  PlanDefinition,
+  PlanDefinitionAction,
+  Questionnaire,
+  Reference,
+  RequestGroup,
+  RequestGroupAction,
+  Resource,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
+import { issue, OperationOutcomeError, outcome } from '../errors/operation-outcome.ts';
+import { makeClock, R4_MODEL, type Clock } from '../fhirpath/fhirpath-engine.ts';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { buildRequest } from './activity/index.ts';
+import { applyDynamicValues } from './dynamic-value.ts';
+import { baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
+import { buildGoal, goalResourceId } from './goals.ts';
+import { filterByRequirement, isRequiredInput } from './inputs.ts';
+import { MissingDataCollector } from './missing-data.ts';
+import { assembleResult } from './output.ts';
+import { parseApplyOptions, type ResolvedOptions } from './options.ts';
+import { concreteTiming, isSubDay, offsetText, relatedWhen, timingOf, whenOf, type When } from './timing.ts';
+import {
+  APPLICABILITY_BEHAVIOR_EXTENSION,
+  CPG_ACTIVITY_TYPE_SYSTEM,
+  PERTAINS_TO_GOAL_EXTENSION,
+  type ActionTrace,
+  type ApplyContext,
+  type ApplyOptions,
+  type ApplyResult,
+  type ConditionTrace,
+  type Issues,
+} from './types.ts';
+
+const MAX_PLAN_DEPTH = 16;
+
+interface ApplyState {
+  readonly knowledge: KnowledgeBase;
+  readonly context: ApplyContext;
+  readonly options: ResolvedOptions;
+  readonly clock: Clock;
+  readonly subjectRef: Reference<Patient>;
+  readonly issues: Issues;
+  readonly missing: MissingDataCollector;
+  /** Requests and nested RequestGroups, in creation order. */
+  readonly resources: Resource[];
+  /** Every emitted RequestGroup action by id, with its request, for relatedAction resolution. */
+  readonly byActionId: Map<string, { action: RequestGroupAction; request?: Resource; trace: ActionTrace }>;
+  readonly goalIdsUsed: Set<string>;
+  readonly inputCache: Map<DataRequirement, Resource[]>;
+  readonly planStack: string[];
+}
+
+interface Scope {
+  plan: PlanDefinition;
+  /** Prefix for generated resource ids (nested plans), so contained ids stay unique. */
+  idPrefix: string;
+  variables: Variables;
+  /** The `PlanDefinition.action[i]...` path, for issues. */
+  path: string;
+}
+
+export function applyPlanDefinition(
+  plan: PlanDefinition,
+  context: ApplyContext,
+  options: ApplyOptions,
+  knowledge: KnowledgeBase,
+): ApplyResult {
+  const resolved = parseApplyOptions(options);
+  const clock = makeClock(resolved.now);
+  if (!context.subject?.resourceType || !context.subject.id) {
+    throw new OperationOutcomeError(outcome(issue('error', 'required', 'subject must be a resource with an id')));
+  }
+  const state: ApplyState = {
+    knowledge,
+    context,
+    options: resolved,
+    clock,
+    // A Group subject is referenced the same way; the narrower type keeps request fields assignable.
+    subjectRef: { reference: `${context.subject.resourceType}/${context.subject.id}` } as Reference<Patient>,
+    issues: [],
+    missing: new MissingDataCollector(knowledge),
+    resources: [],
+    byActionId: new Map(),
+    goalIdsUsed: new Set(),
+    inputCache: new Map(),
+    planStack: [canonicalOf(plan)],
+  };
+  const variables = baseVariables(context, clock);
+  const scope: Scope = { plan, idPrefix: '', variables, path: 'PlanDefinition' };
+  const { actions, traces } = processActions(plan.action ?? [], scope, state);
+  resolveRelatedActions(state);
+
+  const goals = (plan.goal ?? [])
+    .map((goal, index) => ({ goal, index }))
+    .filter(({ goal }) => {
+      const referenced = goal.id !== undefined && referencesGoal(plan.action ?? [], goal.id);
+      return referenced ? state.goalIdsUsed.has(goal.id!) : actions.length > 0;
+    })
+    .map(({ goal, index }) => buildGoal(goal, index, state.subjectRef, clock.nowText));
+  const collected = state.missing.build(state.subjectRef, resolved.requestStatus, clock.nowText);
+
+  const requestGroup: RequestGroup = {
+    resourceType: 'RequestGroup',
+    id: 'requestgroup',
+    instantiatesCanonical: [canonicalOf(plan)],
+    status: resolved.carePlanStatus,
+    intent: 'proposal',
+    subject: state.subjectRef,
+  };
+  if (context.encounter?.id) requestGroup.encounter = { reference: `Encounter/${context.encounter.id}` };
+  requestGroup.authoredOn = clock.nowText;
+  // RequestGroup.author allows a Practitioner but not an Organization (CarePlan.author allows both).
+  if (context.practitioner?.id) requestGroup.author = { reference: `Practitioner/${context.practitioner.id}` };
+  const allActions = [...actions, ...collected.actions];
+  if (allActions.length > 0) requestGroup.action = allActions;
+
+  return assembleResult({
+    plan,
+    context,
+    options: resolved,
+    nowText: clock.nowText,
+    subjectRef: state.subjectRef,
+    requestGroup,
+    requests: state.resources,
+    goals,
+    tasks: collected.tasks,
+    issues: state.issues,
+    traces,
+    missing: traces.flatMap(function flat(t): ActionTrace['missing'] {
+      return [...t.missing, ...t.children.flatMap(flat)];
+    }),
+  });
+}
+
+function canonicalOf(plan: { url?: string; version?: string; id?: string; resourceType: string }): string {
+  if (!plan.url) return `${plan.resourceType}/${plan.id ?? ''}`;
+  return plan.version ? `${plan.url}|${plan.version}` : plan.url;
+}
+
+function referencesGoal(actions: PlanDefinitionAction[], goalId: string): boolean {
+  return actions.some((a) => a.goalId?.includes(goalId) || referencesGoal(a.action ?? [], goalId));
+}
+
+function processActions(actions: PlanDefinitionAction[], scope: Scope, state: ApplyState, stopAtFirst = false) {
+  const out: RequestGroupAction[] = [];
+  const traces: ActionTrace[] = [];
+  for (const [i, action] of actions.entries()) {
+    const { rgAction, trace } = processAction(action, i, scope, state);
+    traces.push(trace);
+    if (rgAction) {
+      out.push(rgAction);
+      if (stopAtFirst) break;
+    }
+  }
+  return { actions: out, traces };
+}
+
+function safeId(text: string): string {
+  return text.replace(/[^A-Za-z0-9\-.]/g, '-').slice(0, 64);
+}
+
+function fail(state: ApplyState, severity: 'error' | 'warning', code: 'processing' | 'not-found' | 'not-supported' | 'invalid', message: string, where: string): void {
+  const found = issue(severity, code, message, [where]);
+  if (severity === 'error' && state.options.strict) throw new OperationOutcomeError(outcome(found));
+  state.issues.push(found);
+}
+
+function processAction(
+  action: PlanDefinitionAction,
+  index: number,
+  parent: Scope,
+  state: ApplyState,
+): { rgAction?: RequestGroupAction; trace: ActionTrace } {
+  const path = `${parent.path}.action[${index}]`;
+  const actionId = action.id ?? `action-${path.replace(/\D+/g, '-').replace(/^-|-$/g, '')}`;
+  const resourceId = safeId(parent.idPrefix ? `${parent.idPrefix}.${actionId}` : actionId);
+  const where = `PlanDefinition/${parent.plan.id ?? ''}#${actionId}`;
+  const trace: ActionTrace = { actionId, applicability: 'applicable', reason: '', conditions: [], inputs: [], missing: [], notes: [], children: [] };
+  if (action.title) trace.title = action.title;
+
+  // 1. Inputs: bound as %<id> for this action, its conditions, dynamic values and children.
+  const variables: Variables = { ...parent.variables };
+  const missing: string[] = [];
+  for (const requirement of action.input ?? []) {
+    const found = bindInput(requirement, state, where);
+    if (requirement.id) {
+      variables[requirement.id] = found;
+      trace.inputs.push({ id: requirement.id, count: found.length });
+    }
+    if (found.length === 0 && isRequiredInput(requirement)) {
+      const inputId = requirement.id ?? `${actionId}-input`;
+      trace.missing.push(state.missing.record(inputId, requirement, action.title ?? actionId));
+      missing.push(inputId);
+    }
+  }
+  if (missing.length > 0) {
+    trace.applicability = 'missing-data';
+    trace.reason = `not decided: required data missing (${missing.join(', ')}); a collect-information task was added`;
+    return { trace };
+  }
+
+  // 2. Applicability: every `applicability` condition must be exactly true (AND).
+  const failures: string[] = [];
+  let errored = false;
+  for (const [ci, condition] of (action.condition ?? []).entries()) {
+    if (condition.kind !== 'applicability') continue;
+    const text = condition.expression ? expressionText(condition.expression) : '';
+    const ct: ConditionTrace = { kind: condition.kind, language: condition.expression?.language ?? '', expression: text };
+    trace.conditions.push(ct);
+    if (!condition.expression) {
+      ct.error = 'condition has no expression';
+      fail(state, 'error', 'invalid', `${where}: applicability condition ${ci} has no expression`, `${path}.condition[${ci}]`);
+      errored = true;
+      continue;
+    }
+    const evaluated = evaluateExpression(condition.expression, parent.plan, variables, state.options.evaluators);
+    if (evaluated.error !== undefined) {
+      ct.error = evaluated.error;
+      errored = true;
+      fail(state, 'error', 'processing', `${where}: condition "${text}" failed: ${evaluated.error}`, `${path}.condition[${ci}].expression`);
+      failures.push(`condition "${label(condition.expression, text)}" failed (${evaluated.error})`);
+      continue;
+    }
+    const result = evaluated.result ?? [];
+    ct.result = result;
+    if (result.length === 1 && result[0] === true) continue;
+    if (result.length === 0) failures.push(`condition "${label(condition.expression, text)}" is empty (no data to decide)`);
+    else if (result.length === 1 && result[0] === false) failures.push(`condition "${label(condition.expression, text)}" is false`);
+    else {
+      failures.push(`condition "${label(condition.expression, text)}" returned ${JSON.stringify(result)}, not a single Boolean`);
+      fail(state, 'warning', 'processing', `${where}: condition "${text}" returned a non-Boolean result`, `${path}.condition[${ci}].expression`);
+    }
+  }
+  if (failures.length > 0 || errored) {
+    trace.applicability = errored ? 'error' : 'not-applicable';
+    trace.reason = `not applicable: ${failures.join('; ') || 'a condition could not be evaluated'}`;
+    return { trace };
+  }
+
+  const rgAction = copyActionElements(action, state, trace);
+  if (action.id) rgAction.id = action.id;
+
+  // 3. Child actions (groups), with the selection behaviours the engine can decide.
+  if (action.action?.length) {
+    const childScope: Scope = { ...parent, variables, path };
+    const firstOnly = (action.extension ?? []).some((e: Extension) => e.url === APPLICABILITY_BEHAVIOR_EXTENSION && e.valueCode === 'any');
+    const { actions, traces } = processActions(action.action, childScope, state, firstOnly);
+    trace.children = traces;
+    const selection = action.selectionBehavior;
+    const total = action.action.length;
+    if (actions.length === 0 && !action.definitionCanonical) {
+      trace.applicability = 'not-applicable';
+      trace.reason = `not applicable: none of its ${total} actions applies`;
+      return { trace };
+    }
+    if (selection === 'all-or-none' && actions.length < total) {
+      trace.applicability = 'not-applicable';
+      trace.reason = `not applicable: all-or-none group with ${total - actions.length} of ${total} actions not applicable`;
+      return { trace };
+    }
+    if (selection === 'exactly-one' || selection === 'at-most-one' || selection === 'one-or-more') {
+      if (actions.length === 1) trace.notes.push(`${selection}: the only applicable option (${traces.find((t) => t.applicability === 'applicable')?.actionId}) is the selection`);
+      else trace.notes.push(`${selection}: ${actions.length} applicable options; the clinician chooses`);
+    }
+    if (firstOnly) trace.notes.push('applicabilityBehavior any: the first applicable action was taken');
+    rgAction.action = actions;
+  }
+
+  // 4. The definition: ActivityDefinition -> request, PlanDefinition -> nested RequestGroup.
+  let request: Resource | undefined;
+  if (action.definitionCanonical) {
+    const definition = resolveDefinition(parent.plan, action.definitionCanonical, state);
+    if (!definition) {
+      fail(state, 'error', 'not-found', `${where}: definition ${action.definitionCanonical} not found`, `${path}.definitionCanonical`);
+      trace.applicability = 'error';
+      trace.reason = `not applied: its definition ${action.definitionCanonical} cannot be resolved`;
+      return { trace };
+    }
+    request = applyDefinition(definition, action, rgAction, resourceId, { ...parent, variables, path }, state, trace);
+    if (request) {
+      state.resources.push(request);
+      rgAction.resource = { reference: `#${request.id}` };
+      trace.resource = `#${request.id}`;
+    }
+  } else if (action.definitionUri) {
+    trace.notes.push(`definitionUri ${action.definitionUri} is not a canonical definition; copied as documentation`);
+    rgAction.documentation = [...(rgAction.documentation ?? []), { type: 'documentation', url: action.definitionUri }];
+  } else if (action.dynamicValue?.length) {
+    // With no resource to target, dynamic values describe the RequestGroup action itself.
+    applyDynamicValues({
+      target: rgAction as Record<string, unknown>, baseType: 'RequestGroup.action', dynamicValues: action.dynamicValue,
+      focus: parent.plan, variables, evaluators: state.options.evaluators, issues: state.issues,
+      strict: state.options.strict, where: `${where} dynamicValue`, actionTarget: rgAction as Record<string, unknown>,
+    });
+  }
+
+  for (const goalId of action.goalId ?? []) state.goalIdsUsed.add(goalId);
+  trace.reason = describeApplicable(action, trace);
+  if (rgAction.id) state.byActionId.set(rgAction.id, { action: rgAction, ...(request ? { request } : {}), trace });
+  return { rgAction, trace };
+}
+
+function label(expression: { description?: string; name?: string }, text: string): string {
+  return expression.description ?? expression.name ?? text;
+}
+
+function describeApplicable(action: PlanDefinitionAction, trace: ActionTrace): string {
+  const held = trace.conditions.filter((c) => c.result?.[0] === true).map((c) => `"${c.expression}"`);
+  if (held.length > 0) return `applicable: ${held.join(' and ')} ${held.length > 1 ? 'are' : 'is'} true`;
+  if (action.action?.length) return 'applicable: a group with applicable actions';
+  return 'applicable: no conditions';
+}
+
+function bindInput(requirement: DataRequirement, state: ApplyState, where: string): Resource[] {
+  let found = state.inputCache.get(requirement);
+  if (!found) {
+    found = filterByRequirement(requirement, {
+      data: state.context.data,
+      knowledge: state.knowledge,
+      nowText: state.clock.nowText,
+      issues: state.issues,
+      where,
+    });
+    state.inputCache.set(requirement, found);
+  }
+  return found;
+}
+
+function copyActionElements(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): RequestGroupAction {
+  const rg: RequestGroupAction = {};
+  if (action.prefix) rg.prefix = action.prefix;
+  if (action.title) rg.title = action.title;
+  if (action.description) rg.description = action.description;
+  if (action.textEquivalent) rg.textEquivalent = action.textEquivalent;
+  if (action.priority) rg.priority = action.priority;
+  if (action.code) rg.code = action.code;
+  if (action.documentation) rg.documentation = action.documentation;
+  // start/stop conditions are for the runtime system; applicability was decided here.
+  const carried = (action.condition ?? []).filter((c) => c.kind === 'start' || c.kind === 'stop');
+  if (carried.length > 0) rg.condition = carried.map((c) => ({ kind: c.kind, ...(c.expression ? { expression: c.expression } : {}) }));
+  if (action.relatedAction) rg.relatedAction = action.relatedAction;
+  const birthDate = (state.context.subject as { birthDate?: string }).birthDate;
+  const timing = concreteTiming(action, birthDate, state.clock.nowText);
+  Object.assign(rg, timing.timing);
+  if (timing.note) trace.notes.push(`timing: ${timing.note}`);
+  const participants = resolveParticipants(action, state, trace);
+  if (participants.length > 0) rg.participant = participants;
+  if (action.type) rg.type = action.type;
+  if (action.groupingBehavior) rg.groupingBehavior = action.groupingBehavior;
+  if (action.selectionBehavior) rg.selectionBehavior = action.selectionBehavior;
+  if (action.requiredBehavior) rg.requiredBehavior = action.requiredBehavior;
+  if (action.precheckBehavior) rg.precheckBehavior = action.precheckBehavior;
+  if (action.cardinalityBehavior) rg.cardinalityBehavior = action.cardinalityBehavior;
+  return rg;
+}
+
+function resolveParticipants(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): NonNullable<RequestGroupAction['participant']> {
+  const refs: NonNullable<RequestGroupAction['participant']> = [];
+  for (const p of action.participant ?? []) {
+    if (p.type === 'patient') refs.push(state.subjectRef);
+    else if (p.type === 'practitioner' && state.context.practitioner?.id) refs.push({ reference: `Practitioner/${state.context.practitioner.id}` });
+    else if (p.type === 'related-person') {
+      const people = state.context.data.byType('RelatedPerson');
+      if (people.length === 1 && people[0]?.id) refs.push({ reference: `RelatedPerson/${people[0].id}` });
+      else trace.notes.push(`participant related-person not resolved: ${people.length} RelatedPerson resources in the record`);
+    } else trace.notes.push(`participant ${p.type} not resolved: no ${p.type} in the apply context`);
+  }
+  return refs;
+}
+
+function resolveDefinition(plan: PlanDefinition, canonical: string, state: ApplyState): Resource | undefined {
+  if (canonical.startsWith('#')) return plan.contained?.find((r) => r.id === canonical.slice(1));
+  return state.knowledge.resolve(canonical);
+}
+
+const OCCURRENCE_TYPES = new Set(['ServiceRequest', 'CommunicationRequest', 'DeviceRequest', 'SupplyRequest']);
+
+function applyDefinition(
+  definition: Resource,
+  action: PlanDefinitionAction,
+  rgAction: RequestGroupAction,
+  resourceId: string,
+  scope: Scope,
+  state: ApplyState,
+  trace: ActionTrace,
+): Resource | undefined {
+  const where = `PlanDefinition/${scope.plan.id ?? ''}#${trace.actionId}`;
+  switch (definition.resourceType) {
+    case 'ActivityDefinition': {
+      const request = buildRequest({
+        definition: definition as ActivityDefinition,
+        context: state.context,
+        variables: scope.variables,
+        id: resourceId,
+        requestStatus: state.options.requestStatus,
+        evaluators: state.options.evaluators,
+        issues: state.issues,
+        strict: state.options.strict,
+        nowText: state.clock.nowText,
+      }) as Resource & Record<string, unknown>;
+      // Plan overrides (R5 overlap rules): the action's timing and participants win over the AD's.
+      const when = whenOf(rgAction, undefined);
+      if (when && OCCURRENCE_TYPES.has(request.resourceType)) setOccurrence(request, when);
+      if (rgAction.participant?.length && request.resourceType === 'ServiceRequest') request.performer = rgAction.participant as ServiceRequest['performer'];
+      if (hasIntent(request.resourceType)) request.intent = 'option';
+      if (action.goalId?.length) {
+        const goals = action.goalId.map((g): Extension => ({ url: PERTAINS_TO_GOAL_EXTENSION, valueReference: { reference: `#${goalIdFor(scope.plan, g)}` } }));
+        request.extension = [...((request.extension as Extension[] | undefined) ?? []), ...goals];
+      }
+      attachSupportingInfo(request, action.output ?? [], state, where);
+      if (action.dynamicValue?.length) {
+        applyDynamicValues({
+          target: request, baseType: request.resourceType, dynamicValues: action.dynamicValue, focus: scope.plan,
+          variables: scope.variables, evaluators: state.options.evaluators, issues: state.issues,
+          strict: state.options.strict, where: `${where} dynamicValue`, actionTarget: rgAction as Record<string, unknown>,
+        });
+      }
+      return request;
+    }
+    case 'PlanDefinition': {
+      const nested = definition as PlanDefinition;
+      const canonical = canonicalOf(nested);
+      if (state.planStack.includes(canonical) || state.planStack.length >= MAX_PLAN_DEPTH) {
+        fail(state, 'error', 'processing', `${where}: nested PlanDefinition ${canonical} recurses (${[...state.planStack, canonical].join(' -> ')})`, where);
+        trace.notes.push('nested PlanDefinition not applied: recursion');
+        return undefined;
+      }
+      state.planStack.push(canonical);
+      const inner = processActions(nested.action ?? [], { plan: nested, idPrefix: resourceId, variables: scope.variables, path: `${scope.path}{${nested.id ?? canonical}}` }, state);
+      state.planStack.pop();
+      trace.children.push(...inner.traces);
+      const group: RequestGroup = {
+        resourceType: 'RequestGroup',
+        id: resourceId,
+        instantiatesCanonical: [canonical],
+        status: state.options.carePlanStatus,
+        intent: 'option',
+        subject: state.subjectRef,
+      };
+      if (inner.actions.length > 0) group.action = inner.actions;
+      return group;
+    }
+    case 'Questionnaire': {
+      const q = definition as Questionnaire;
+      const task: Task = {
+        resourceType: 'Task',
+        id: resourceId,
+        status: state.options.requestStatus === 'active' ? 'requested' : 'draft',
+        intent: 'option',
+        code: { coding: [{ system: CPG_ACTIVITY_TYPE_SYSTEM, code: 'collect-information' }] },
+        for: state.subjectRef,
+        authoredOn: state.clock.nowText,
+        input: [{ type: { text: 'questionnaire' }, valueCanonical: canonicalOf(q) }],
+      };
+      if (q.title) task.description = q.title;
+      return task;
+    }
+    default:
+      fail(state, 'error', 'not-supported', `${where}: a ${definition.resourceType} cannot be applied as an action definition`, where);
+      return undefined;
+  }
+}
+
+function goalIdFor(plan: PlanDefinition, goalId: string): string {
+  const index = (plan.goal ?? []).findIndex((g) => g.id === goalId);
+  return index >= 0 ? goalResourceId(plan.goal![index]!, index) : `goal-${goalId}`;
+}
+
+/** Whether the R4 type has `intent` (CommunicationRequest, Appointment, SupplyRequest... do not). */
+function hasIntent(type: string): boolean {
+  return (R4_MODEL.path2Type as Record<string, string>)[`${type}.intent`] !== undefined;
+}
+
+function setOccurrence(request: Record<string, unknown>, when: When): void {
+  delete request.occurrenceDateTime;
+  delete request.occurrencePeriod;
+  delete request.occurrenceTiming;
+  Object.assign(request, when.start === when.end ? { occurrenceDateTime: when.start } : { occurrencePeriod: { start: when.start, end: when.end } });
+}
+
+const SUPPORTING_INFO: Record<string, string> = {
+  ServiceRequest: 'supportingInfo',
+  MedicationRequest: 'supportingInformation',
+  DeviceRequest: 'supportingInfo',
+  CarePlan: 'supportingInfo',
+};
+
+/** `action.output` DataRequirements name the evidence that supports the request. */
+function attachSupportingInfo(request: Record<string, unknown> & Resource, outputs: DataRequirement[], state: ApplyState, where: string): void {
+  const element = SUPPORTING_INFO[request.resourceType];
+  if (!element || outputs.length === 0) return;
+  const refs = outputs.flatMap((o) => bindInput(o, state, where)).filter((r) => r.id).map((r) => ({ reference: `${r.resourceType}/${r.id}` }));
+  if (refs.length > 0) request[element] = [...((request[element] as Reference[] | undefined) ?? []), ...refs];
+}
+
+/** Second pass: relatedAction offsets -> concrete dates once every target's date is known. */
+function resolveRelatedActions(state: ApplyState): void {
+  const resolving = new Set<string>();
+  const resolve = (id: string): When | undefined => {
+    const entry = state.byActionId.get(id);
+    if (!entry) return undefined;
+    const own = whenOf(entry.action, entry.request);
+    if (own || !entry.action.relatedAction?.length) return own;
+    if (resolving.has(id)) {
+      fail(state, 'warning', 'processing', `relatedAction cycle through action ${id}; its timing is left relative`, `RequestGroup.action#${id}`);
+      return undefined;
+    }
+    resolving.add(id);
+    try {
+      for (const related of entry.action.relatedAction) {
+        const target = resolve(related.actionId);
+        if (!target) continue;
+        const when = relatedWhen(related, target);
+        if (!when) continue;
+        Object.assign(entry.action, timingOf(when));
+        if (entry.request && OCCURRENCE_TYPES.has(entry.request.resourceType)) {
+          const r = entry.request as unknown as Record<string, unknown>;
+          if (!r.occurrenceDateTime && !r.occurrencePeriod && !r.occurrenceTiming) setOccurrence(r, when);
+        }
+        const precision = isSubDay(related) && target.start.length <= 10 ? ' (date precision: same day)' : '';
+        entry.trace.notes.push(`timing: ${offsetText(related)}${related.relationship} ${related.actionId} -> ${when.start === when.end ? when.start : `${when.start}..${when.end}`}${precision}`);
+        return when;
+      }
+      return undefined;
+    } finally {
+      resolving.delete(id);
+    }
+  };
+  for (const id of state.byActionId.keys()) resolve(id);
+}

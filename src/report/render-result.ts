@@ -1,0 +1,68 @@
+/**
+ * A readable summary of an $apply result for people: what is proposed (with its window), what must
+ * not be done and why, what data to collect, and why each action is in or out. Pure: result in,
+ * lines out.
+ */
+import type { CodeableConcept, Period, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import type { ActionTrace, ApplyResult } from '../engine/types.ts';
+
+function codeText(cc: CodeableConcept | undefined): string {
+  if (!cc) return '';
+  const coding = cc.coding?.[0];
+  return cc.text ?? coding?.display ?? (coding ? `${coding.system?.split('/').pop()}#${coding.code}` : '');
+}
+
+function periodText(p: Period | undefined, dateTime?: string): string {
+  if (dateTime) return ` on ${dateTime}`;
+  if (!p) return '';
+  if (p.start && p.end) return p.start === p.end ? ` on ${p.start}` : ` between ${p.start} and ${p.end}`;
+  return p.start ? ` from ${p.start}` : p.end ? ` by ${p.end}` : '';
+}
+
+function describeRequest(r: Resource & Record<string, unknown>): string {
+  const code = (r.code ?? r.medicationCodeableConcept ?? r.category) as CodeableConcept | CodeableConcept[] | undefined;
+  const name = codeText(Array.isArray(code) ? code[0] : code);
+  return `${r.resourceType} ${name}${periodText(r.occurrencePeriod as Period | undefined, r.occurrenceDateTime as string | undefined)}`;
+}
+
+export function renderResult(result: ApplyResult, heading: string): string[] {
+  const lines = [heading];
+  const byRef = new Map(result.resources.map((r) => [`#${r.id}`, r as Resource & Record<string, unknown>]));
+  const walk = (actions: RequestGroupAction[] | undefined, depth: number) => {
+    for (const action of actions ?? []) {
+      const pad = '  '.repeat(depth + 1);
+      const request = action.resource?.reference ? byRef.get(action.resource.reference) : undefined;
+      let mark = '-';
+      let text = action.title ?? action.id ?? '';
+      if (request?.resourceType === 'Task' && JSON.stringify(request.code).includes('collect-information')) {
+        mark = '?';
+        text = `COLLECT ${(request.description as string | undefined) ?? text}`;
+      } else if (request?.doNotPerform === true) {
+        mark = 'x';
+        const reasons = [...((request.reasonCode as CodeableConcept[] | undefined) ?? []).map(codeText), ...((request.reasonReference as { reference?: string }[] | undefined) ?? []).map((x) => x.reference)];
+        text = `DO NOT PERFORM ${describeRequest(request)}${reasons.length ? ` - because: ${reasons.join(', ')}` : ''}`;
+      } else if (request) {
+        mark = '+';
+        text = `${text}: ${describeRequest(request)}`;
+      } else if (action.timingPeriod || action.timingDateTime) {
+        text += periodText(action.timingPeriod, action.timingDateTime);
+      }
+      if (action.selectionBehavior && action.action?.length) text += ` [choose: ${action.selectionBehavior}]`;
+      lines.push(`${pad}${mark} ${text}`);
+      walk(action.action, depth + 1);
+    }
+  };
+  walk(result.requestGroup.action, 0);
+  const out: string[] = [];
+  const whyNot = (traces: ActionTrace[]) => {
+    for (const t of traces) {
+      if (t.applicability !== 'applicable') out.push(`    . ${t.title ?? t.actionId}: ${t.reason}`);
+      else whyNot(t.children);
+    }
+  };
+  whyNot(result.trace);
+  if (out.length > 0) lines.push('  not proposed:', ...out);
+  const problems = (result.outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'warning');
+  for (const p of problems) lines.push(`  ! ${p.severity}: ${p.diagnostics}`);
+  return lines;
+}

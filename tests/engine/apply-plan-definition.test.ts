@@ -1,0 +1,478 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  ActivityDefinition,
+  CarePlan,
+  Goal,
+  Observation,
+  Patient,
+  PlanDefinition,
+  PlanDefinitionAction,
+  RequestGroup,
+  RequestGroupAction,
+  Resource,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
+import { applyPlanDefinition, buildPatientData, KnowledgeBase, type ApplyOptions, type ApplyResult } from '../../src/engine/index.ts';
+import { INPUT_REQUIRED_EXTENSION } from '../../src/engine/types.ts';
+import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
+
+const NOW = '2026-11-23T09:00:00Z';
+const LOCAL = 'http://infertility-protocols.org/fhir/CodeSystem/infertility-workup';
+const patient: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1990-05-10' };
+
+const fp = (expression: string) => ({ language: 'text/fhirpath' as const, expression });
+const applicable = (expression: string) => ({ kind: 'applicability' as const, expression: fp(expression) });
+
+const ad = (id: string, extra: Partial<ActivityDefinition> = {}): ActivityDefinition => ({
+  resourceType: 'ActivityDefinition',
+  id,
+  url: `http://example.org/ActivityDefinition/${id}`,
+  version: '1.0.0',
+  status: 'active',
+  kind: 'ServiceRequest',
+  code: { coding: [{ system: 'http://snomed.info/sct', code: id }] },
+  ...extra,
+});
+
+function plan(actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = {}): PlanDefinition {
+  return {
+    resourceType: 'PlanDefinition',
+    id: 'test-plan',
+    url: 'http://example.org/PlanDefinition/test-plan',
+    version: '2.0.0',
+    status: 'active',
+    action: actions,
+    ...extra,
+  };
+}
+
+function apply(pd: PlanDefinition, data: Resource[] = [], options: Partial<ApplyOptions> = {}, definitions: Resource[] = []): ApplyResult {
+  const knowledge = new KnowledgeBase([pd, ...definitions]);
+  return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, ...data]) }, { now: NOW, ...options }, knowledge);
+}
+
+function contained<T extends Resource>(result: ApplyResult, id: string): T {
+  const found = result.carePlan?.contained?.find((r) => r.id === id);
+  if (!found) throw new Error(`no contained ${id}`);
+  return found as T;
+}
+
+function rgActionIds(actions: RequestGroupAction[] | undefined): string[] {
+  return (actions ?? []).flatMap((a) => [a.id ?? '?', ...rgActionIds(a.action).map((c) => `${a.id}/${c}`)]);
+}
+
+const menses = (date: string, id = 'menses-end'): Observation => ({
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  code: { coding: [{ system: LOCAL, code: 'menses-end-date' }] },
+  subject: { reference: 'Patient/p1' },
+  effectiveDateTime: date,
+  valueDateTime: date,
+});
+
+describe('PlanDefinition/$apply - R4 output shape', () => {
+  it('returns a CarePlan whose activity points to a contained RequestGroup holding the requests', () => {
+    const result = apply(plan([{ id: 'a1', title: 'Order A', definitionCanonical: 'http://example.org/ActivityDefinition/a|1.0.0' }]), [], {}, [ad('a')]);
+    const cp = result.carePlan as CarePlan;
+    expect(cp.resourceType).toBe('CarePlan');
+    expect(cp.instantiatesCanonical).toEqual(['http://example.org/PlanDefinition/test-plan|2.0.0']);
+    expect(cp.intent).toBe('proposal');
+    expect(cp.status).toBe('draft');
+    expect(cp.subject).toEqual({ reference: 'Patient/p1' });
+    expect(cp.activity).toEqual([{ reference: { reference: '#requestgroup' } }]);
+    const rg = contained<RequestGroup>(result, 'requestgroup');
+    expect(rg.intent).toBe('proposal');
+    expect(rg.instantiatesCanonical).toEqual(cp.instantiatesCanonical);
+    expect(rg.action?.[0]).toMatchObject({ id: 'a1', title: 'Order A', resource: { reference: '#a1' } });
+    const request = contained<ServiceRequest>(result, 'a1');
+    expect(request.resourceType).toBe('ServiceRequest');
+    expect(request.intent).toBe('option');
+    expect(request.status).toBe('draft');
+    expect(request.instantiatesCanonical).toEqual(['http://example.org/ActivityDefinition/a|1.0.0']);
+    expect(request.subject).toEqual({ reference: 'Patient/p1' });
+  });
+
+  it('uses the configured request and CarePlan status', () => {
+    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { requestStatus: 'active', carePlanStatus: 'active' }, [ad('a')]);
+    expect(result.carePlan?.status).toBe('active');
+    expect(contained<ServiceRequest>(result, 'a1').status).toBe('active');
+  });
+
+  it('gives byte-identical output for the same input', () => {
+    const pd = plan([{ id: 'a1', condition: [applicable('%patient.gender = \'female\'')], definitionCanonical: 'http://example.org/ActivityDefinition/a' }]);
+    expect(JSON.stringify(apply(pd, [], {}, [ad('a')]))).toBe(JSON.stringify(apply(pd, [], {}, [ad('a')])));
+  });
+
+  it('rejects a now without offset and a subject without id', () => {
+    expect(() => apply(plan([]), [], { now: '2026-11-23' })).toThrow(OperationOutcomeError);
+    const pd = plan([]);
+    expect(() => applyPlanDefinition(pd, { subject: { resourceType: 'Patient' }, data: buildPatientData([]) }, { now: NOW }, new KnowledgeBase([pd]))).toThrow(/subject/);
+  });
+});
+
+describe('applicability conditions', () => {
+  it('applies only when every applicability condition is exactly true (AND)', () => {
+    const result = apply(plan([
+      { id: 'both-true', condition: [applicable('true'), applicable('1 = 1')] },
+      { id: 'one-false', condition: [applicable('true'), applicable('false')] },
+      { id: 'empty', condition: [applicable('%patient.deceased')] },
+      { id: 'non-boolean', condition: [applicable("'yes'")] },
+    ]));
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['both-true']);
+    const byId = Object.fromEntries(result.trace.map((t) => [t.actionId, t]));
+    expect(byId['one-false']?.reason).toMatch(/"false" is false/);
+    expect(byId['empty']?.reason).toMatch(/empty/);
+    expect(byId['non-boolean']?.applicability).toBe('not-applicable');
+    expect(result.outcome.issue?.some((i) => i.severity === 'warning' && /non-Boolean/.test(i.diagnostics ?? ''))).toBe(true);
+  });
+
+  it('carries start/stop conditions to the RequestGroup action without evaluating them', () => {
+    const result = apply(plan([{ id: 'a', condition: [applicable('true'), { kind: 'start', expression: fp('this is not evaluated(') }, { kind: 'stop', expression: fp('false') }] }]));
+    expect(result.requestGroup.action?.[0]?.condition).toEqual([
+      { kind: 'start', expression: fp('this is not evaluated(') },
+      { kind: 'stop', expression: fp('false') },
+    ]);
+    expect(result.outcome.issue?.[0]?.severity).toBe('information');
+  });
+
+  it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
+    const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
+    expect(result.trace[0]?.applicability).toBe('error');
+    const oo = contained<Resource>(result, 'outcome');
+    expect(oo.resourceType).toBe('OperationOutcome');
+    expect(result.carePlan?.extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-messages', valueReference: { reference: '#outcome' } }]);
+    const problem = result.outcome.issue?.[0];
+    expect(problem?.severity).toBe('error');
+    expect(problem?.diagnostics).toMatch(/PlanDefinition\/test-plan#broken/);
+    expect(problem?.diagnostics).toMatch(/undefinedVariable/);
+    expect(problem?.expression).toEqual(['PlanDefinition.action[0].condition[0].expression']);
+  });
+
+  it('throws in strict mode', () => {
+    expect(() => apply(plan([{ id: 'broken', condition: [applicable('Observation.where(')] }]), [], { strict: true })).toThrow(OperationOutcomeError);
+  });
+
+  it('reports an unsupported expression language instead of skipping it, and accepts a plugged-in evaluator', () => {
+    const cql = { kind: 'applicability' as const, expression: { language: 'text/cql-identifier' as 'text/cql', expression: 'Is Eligible' } };
+    const result = apply(plan([{ id: 'cql', condition: [cql] }]));
+    expect(result.requestGroup.action).toBeUndefined();
+    expect(result.outcome.issue?.[0]?.diagnostics).toMatch(/unsupported expression language 'text\/cql-identifier'/);
+    const plugged = apply(plan([{ id: 'cql', condition: [cql] }]), [], { evaluators: { 'text/cql-identifier': { evaluate: (e) => [e.expression === 'Is Eligible'] } } });
+    expect(rgActionIds(plugged.requestGroup.action)).toEqual(['cql']);
+  });
+
+  it('evaluates against the definition as %context and exposes the $apply parameters as variables', () => {
+    const pd = plan([
+      { id: 'context', condition: [applicable("%context.id = 'test-plan' and %resource.id = 'test-plan'")] },
+      { id: 'subject', condition: [applicable("%subject.id = 'p1' and %patient.birthDate = @1990-05-10")] },
+      { id: 'practitioner', condition: [applicable("%practitioner.id = 'dr1'")] },
+      { id: 'user-type', condition: [applicable("%userType.coding.code = 'doctor'")] },
+      { id: 'parameter', condition: [applicable('%threshold = 3')] },
+      { id: 'today', condition: [applicable('today() = @2026-11-23 and %today = @2026-11-23')] },
+      { id: 'encounter-absent', condition: [applicable('%encounter.empty()')] },
+    ]);
+    const result = applyPlanDefinition(pd, {
+      subject: patient,
+      data: buildPatientData([patient]),
+      practitioner: { resourceType: 'Practitioner', id: 'dr1' },
+      userType: { coding: [{ code: 'doctor' }] },
+      parameters: { threshold: 3 },
+    }, { now: NOW }, new KnowledgeBase([pd]));
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['context', 'subject', 'practitioner', 'user-type', 'parameter', 'today', 'encounter-absent']);
+    expect(result.requestGroup.author).toEqual({ reference: 'Practitioner/dr1' });
+  });
+});
+
+describe('nested actions and selection behaviours', () => {
+  it('keeps the authored order of nested groups', () => {
+    const result = apply(plan([
+      { id: 'g1', action: [{ id: 'g1a' }, { id: 'g1b', action: [{ id: 'x' }, { id: 'y', condition: [applicable('false')] }, { id: 'z' }] }] },
+      { id: 'g2', action: [{ id: 'g2a' }] },
+    ]));
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['g1', 'g1/g1a', 'g1/g1b', 'g1/g1b/x', 'g1/g1b/z', 'g2', 'g2/g2a']);
+    expect(result.trace[0]?.children[1]?.children.map((c) => c.applicability)).toEqual(['applicable', 'not-applicable', 'applicable']);
+  });
+
+  it('omits a group none of whose actions applies, and says so', () => {
+    const result = apply(plan([{ id: 'g', action: [{ id: 'a', condition: [applicable('false')] }] }]));
+    expect(result.requestGroup.action).toBeUndefined();
+    expect(result.trace[0]?.reason).toMatch(/none of its 1 actions applies/);
+  });
+
+  it('exactly-one with a single applicable option selects it; with several leaves the choice', () => {
+    const one = apply(plan([{ id: 'g', selectionBehavior: 'exactly-one', action: [{ id: 'a' }, { id: 'b', condition: [applicable('false')] }] }]));
+    expect(one.requestGroup.action?.[0]?.selectionBehavior).toBe('exactly-one');
+    expect(rgActionIds(one.requestGroup.action)).toEqual(['g', 'g/a']);
+    expect(one.trace[0]?.notes.join()).toMatch(/only applicable option \(a\)/);
+    const two = apply(plan([{ id: 'g', selectionBehavior: 'exactly-one', action: [{ id: 'a' }, { id: 'b' }] }]));
+    expect(rgActionIds(two.requestGroup.action)).toEqual(['g', 'g/a', 'g/b']);
+    expect(two.trace[0]?.notes.join()).toMatch(/2 applicable options; the clinician chooses/);
+  });
+
+  it('all-or-none drops the group when part of it does not apply', () => {
+    const result = apply(plan([{ id: 'g', selectionBehavior: 'all-or-none', action: [{ id: 'a' }, { id: 'b', condition: [applicable('false')] }] }]));
+    expect(result.requestGroup.action).toBeUndefined();
+    expect(result.trace[0]?.reason).toMatch(/all-or-none/);
+  });
+
+  it('copies all five behaviours and the other action elements', () => {
+    const action: PlanDefinitionAction = {
+      id: 'g', prefix: '1.', title: 'T', description: 'D', textEquivalent: 'TE', priority: 'urgent',
+      code: [{ text: 'c' }], documentation: [{ type: 'citation', citation: 'src.txt: "quote"' }],
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] },
+      groupingBehavior: 'logical-group', selectionBehavior: 'any', requiredBehavior: 'must', precheckBehavior: 'yes', cardinalityBehavior: 'single',
+      action: [{ id: 'a' }],
+    };
+    const rg = apply(plan([action])).requestGroup.action?.[0];
+    expect(rg).toMatchObject({ id: 'g', prefix: '1.', title: 'T', description: 'D', textEquivalent: 'TE', priority: 'urgent', code: [{ text: 'c' }], documentation: action.documentation, type: action.type, groupingBehavior: 'logical-group', selectionBehavior: 'any', requiredBehavior: 'must', precheckBehavior: 'yes', cardinalityBehavior: 'single' });
+  });
+
+  it('cqf-applicabilityBehavior any takes the first applicable action only', () => {
+    const result = apply(plan([{ id: 'g', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-applicabilityBehavior', valueCode: 'any' }], action: [{ id: 'a', condition: [applicable('false')] }, { id: 'b' }, { id: 'c' }] }]));
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/b']);
+  });
+});
+
+describe('inputs, missing data', () => {
+  const pregnancyInput = {
+    id: 'pregnancyStatus',
+    type: 'Observation',
+    extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }],
+    codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }],
+  };
+  const pregnant: Observation = {
+    resourceType: 'Observation', id: 'preg', status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '82810-3' }] },
+    valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '60001007' }] },
+    effectiveDateTime: '2026-11-20',
+  };
+
+  it('binds an input DataRequirement as %<id>, filtered by code', () => {
+    const other: Observation = { resourceType: 'Observation', id: 'other', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8665-2' }] } };
+    const result = apply(plan([{ id: 'a', input: [pregnancyInput], condition: [applicable("%pregnancyStatus.count() = 1 and %pregnancyStatus.value.coding.code = '60001007'")] }]), [pregnant, other]);
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['a']);
+    expect(result.trace[0]?.inputs).toEqual([{ id: 'pregnancyStatus', count: 1 }]);
+  });
+
+  it('filters by dateFilter (a Duration = within the last ...), sorts and limits', () => {
+    const old = menses('2026-09-01', 'old');
+    const recent = menses('2026-11-18', 'recent');
+    const result = apply(plan([{
+      id: 'a',
+      input: [{ id: 'menses', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: LOCAL, code: 'menses-end-date' }] }], dateFilter: [{ path: 'effective', valueDuration: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } }], sort: [{ path: 'effective', direction: 'descending' }], limit: 1 }],
+      condition: [applicable("%menses.count() = 1 and %menses.id = 'recent'")],
+    }]), [old, recent]);
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['a']);
+  });
+
+  it('resolves codeFilter.valueSet against the knowledge base', () => {
+    const vs = { resourceType: 'ValueSet' as const, id: 'vs', url: 'http://example.org/ValueSet/preg', status: 'active' as const, compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '82810-3' }] }] } };
+    const pd = plan([{ id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] }]);
+    expect(rgActionIds(apply(pd, [pregnant], {}, [vs]).requestGroup.action)).toEqual(['a']);
+    const unknown = apply(pd, [pregnant]);
+    expect(unknown.outcome.issue?.[0]?.diagnostics).toMatch(/cannot be expanded/);
+  });
+
+  it('a required input that is empty yields missing-data and one collect-information Task naming the code', () => {
+    const result = apply(plan([
+      { id: 'hsg', title: 'HSG', input: [pregnancyInput], condition: [applicable('true')] },
+      { id: 'hys', title: 'Hysteroscopy', input: [pregnancyInput], condition: [applicable('true')] },
+    ]));
+    expect(result.trace.map((t) => t.applicability)).toEqual(['missing-data', 'missing-data']);
+    expect(result.missing.map((m) => m.inputId)).toEqual(['pregnancyStatus', 'pregnancyStatus']);
+    const tasks = result.resources.filter((r): r is Task => r.resourceType === 'Task');
+    expect(tasks).toHaveLength(1);
+    const task = tasks[0]!;
+    expect(task.code?.coding?.[0]).toMatchObject({ system: 'http://hl7.org/fhir/uv/cpg/CodeSystem/cpg-activity-type', code: 'collect-information' });
+    expect(task.reasonCode?.coding).toEqual([{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }]);
+    expect(task.input?.[0]?.valueDataRequirement?.type).toBe('Observation');
+    expect(task.description).toMatch(/HSG, Hysteroscopy/);
+    expect(task.intent).toBe('option');
+    expect(result.requestGroup.action?.map((a) => a.resource?.reference)).toEqual(['#collect-pregnancyStatus']);
+  });
+
+  it('with the data present the same action applies and no Task is produced', () => {
+    const result = apply(plan([{ id: 'hsg', input: [pregnancyInput], condition: [applicable('%pregnancyStatus.exists()')] }]), [pregnant]);
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['hsg']);
+    expect(result.resources.filter((r) => r.resourceType === 'Task')).toHaveLength(0);
+  });
+
+  it('child actions see the inputs bound on their group', () => {
+    const result = apply(plan([{ id: 'g', input: [pregnancyInput], action: [{ id: 'c', condition: [applicable('%pregnancyStatus.exists()')] }] }]), [pregnant]);
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/c']);
+  });
+
+  it('action.output DataRequirements become supportingInfo on the request', () => {
+    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', output: [{ type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] }] }] }]), [pregnant], {}, [ad('a')]);
+    expect(contained<ServiceRequest>(result, 'a1').supportingInfo).toEqual([{ reference: 'Observation/preg' }]);
+  });
+});
+
+describe('definitions', () => {
+  it('resolves a contained ActivityDefinition (#id) and a canonical url|version, never by parsing the URL', () => {
+    const pd = plan([
+      { id: 'c', definitionCanonical: '#local' },
+      { id: 'k', definitionCanonical: 'urn:example:definitions:k|1.0.0' },
+    ], { contained: [ad('local')] });
+    const k = ad('k', { url: 'urn:example:definitions:k' });
+    const result = apply(pd, [], {}, [k]);
+    expect(contained<ServiceRequest>(result, 'c').code?.coding?.[0]?.code).toBe('local');
+    expect(contained<ServiceRequest>(result, 'k').instantiatesCanonical).toEqual(['urn:example:definitions:k|1.0.0']);
+  });
+
+  it('an unresolvable definition is an error issue and the action is not applied', () => {
+    const result = apply(plan([{ id: 'x', definitionCanonical: 'http://example.org/ActivityDefinition/missing' }]));
+    expect(result.requestGroup.action).toBeUndefined();
+    expect(result.trace[0]?.applicability).toBe('error');
+    expect(result.outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'not-found' });
+  });
+
+  it('applies a nested PlanDefinition as a RequestGroup with intent option, and guards recursion', () => {
+    const inner = plan([{ id: 'inner-a', definitionCanonical: 'http://example.org/ActivityDefinition/a' }], { id: 'inner', url: 'http://example.org/PlanDefinition/inner', version: '1' });
+    const outer = plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/inner|1' }]);
+    const result = apply(outer, [], {}, [inner, ad('a')]);
+    const nested = contained<RequestGroup>(result, 'sub');
+    expect(nested).toMatchObject({ resourceType: 'RequestGroup', intent: 'option', instantiatesCanonical: ['http://example.org/PlanDefinition/inner|1'] });
+    expect(nested.action?.[0]?.resource).toEqual({ reference: '#sub.inner-a' });
+    expect(contained<ServiceRequest>(result, 'sub.inner-a').intent).toBe('option');
+
+    const selfRef = plan([{ id: 'loop', definitionCanonical: 'http://example.org/PlanDefinition/test-plan|2.0.0' }]);
+    const looped = apply(selfRef);
+    expect(looped.outcome.issue?.[0]?.diagnostics).toMatch(/recurses/);
+  });
+});
+
+describe('timing, relatedAction, participants and goals', () => {
+  it('turns timingAge, timingDuration and an age timingRange into dates', () => {
+    const result = apply(plan([
+      { id: 'age', timingAge: { value: 40, unit: 'years', system: 'http://unitsofmeasure.org', code: 'a' } },
+      { id: 'duration', timingDuration: { value: 2, unit: 'weeks', system: 'http://unitsofmeasure.org', code: 'wk' } },
+      { id: 'range', timingRange: { low: { value: 35, unit: 'years', code: 'a' }, high: { value: 40, unit: 'years', code: 'a' } } },
+      { id: 'period', timingPeriod: { start: '2027-01-01' } },
+    ]));
+    const [age, duration, range, period] = result.requestGroup.action ?? [];
+    expect(age?.timingDateTime).toBe('2030-05-10');
+    expect(duration?.timingDateTime).toBe('2026-12-07T09:00:00Z');
+    expect(range?.timingPeriod).toEqual({ start: '2025-05-10', end: '2030-05-10' });
+    expect(period?.timingPeriod).toEqual({ start: '2027-01-01' });
+  });
+
+  it('computes relatedAction offsets from the target date, including a window set by a dynamicValue', () => {
+    const pd = plan([
+      {
+        id: 'hsg',
+        input: [{ id: 'menses', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: LOCAL, code: 'menses-end-date' }] }] }],
+        definitionCanonical: 'http://example.org/ActivityDefinition/hsg',
+        dynamicValue: [
+          { path: 'occurrencePeriod.start', expression: fp('%menses.value.ofType(dateTime).last() + 5 days') },
+          { path: 'occurrencePeriod.end', expression: fp('%menses.value.ofType(dateTime).last() + 7 days') },
+        ],
+      },
+      { id: 'atropine', definitionCanonical: 'http://example.org/ActivityDefinition/atropine', relatedAction: [{ actionId: 'hsg', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min', system: 'http://unitsofmeasure.org' } }] },
+      { id: 'follow-up', relatedAction: [{ actionId: 'hsg', relationship: 'after-end', offsetDuration: { value: 1, unit: 'month', code: 'mo' } }] },
+    ]);
+    const result = apply(pd, [menses('2026-11-20')], {}, [ad('hsg'), ad('atropine')]);
+    expect(contained<ServiceRequest>(result, 'hsg').occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
+    const [, atropine, followUp] = result.requestGroup.action ?? [];
+    expect(atropine?.timingPeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
+    expect(contained<ServiceRequest>(result, 'atropine').occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
+    expect(result.trace[1]?.notes.join()).toMatch(/same day/);
+    expect(followUp?.timingPeriod).toEqual({ start: '2026-12-25', end: '2026-12-27' });
+  });
+
+  it('shifts a dated target by a sub-day offset', () => {
+    const result = apply(plan([
+      { id: 'surgery', timingDateTime: '2026-12-01T10:00:00+08:00' },
+      { id: 'premed', relatedAction: [{ actionId: 'surgery', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min' } }] },
+    ]));
+    expect(result.requestGroup.action?.[1]?.timingDateTime).toBe('2026-12-01T09:30:00+08:00');
+  });
+
+  it('guards relatedAction cycles', () => {
+    const result = apply(plan([
+      { id: 'a', relatedAction: [{ actionId: 'b', relationship: 'after' }] },
+      { id: 'b', relatedAction: [{ actionId: 'a', relationship: 'after' }] },
+    ]));
+    expect(result.requestGroup.action?.map((a) => a.timingDateTime)).toEqual([undefined, undefined]);
+    expect(result.outcome.issue?.some((i) => /cycle/.test(i.diagnostics ?? ''))).toBe(true);
+  });
+
+  it('resolves participants to references', () => {
+    const pd = plan([{ id: 'a', participant: [{ type: 'patient' }, { type: 'practitioner' }, { type: 'device' }] }]);
+    const result = applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient]), practitioner: { resourceType: 'Practitioner', id: 'dr1' } }, { now: NOW }, new KnowledgeBase([pd]));
+    expect(result.requestGroup.action?.[0]?.participant).toEqual([{ reference: 'Patient/p1' }, { reference: 'Practitioner/dr1' }]);
+    expect(result.trace[0]?.notes.join()).toMatch(/device not resolved/);
+  });
+
+  it('creates Goals for applied actions and links the requests with pertainsToGoal', () => {
+    const pd = plan(
+      [
+        { id: 'surgery', goalId: ['pregnancy'], definitionCanonical: 'http://example.org/ActivityDefinition/a' },
+        { id: 'never', goalId: ['unused'], condition: [applicable('false')] },
+      ],
+      {
+        goal: [
+          { id: 'pregnancy', description: { text: 'Pregnancy within one year' }, target: [{ due: { value: 1, unit: 'year', code: 'a' } }] },
+          { id: 'unused', description: { text: 'Not referenced by an applied action' } },
+        ],
+      },
+    );
+    const result = apply(pd, [], {}, [ad('a')]);
+    const goal = contained<Goal>(result, 'goal-pregnancy');
+    expect(goal).toMatchObject({ lifecycleStatus: 'proposed', subject: { reference: 'Patient/p1' }, target: [{ dueDate: '2027-11-23' }] });
+    expect(result.carePlan?.goal).toEqual([{ reference: '#goal-pregnancy' }]);
+    expect(contained<ServiceRequest>(result, 'surgery').extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: '#goal-pregnancy' } });
+  });
+});
+
+describe('dynamic values', () => {
+  it('applies the ActivityDefinition dynamicValues first, then the PlanDefinition action ones, incl. action. paths', () => {
+    const def = ad('a', { dynamicValue: [{ path: 'priority', expression: fp("'routine'") }, { path: 'occurrencePeriod.start', expression: fp('today()') }] });
+    const pd = plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', dynamicValue: [{ path: 'priority', expression: fp("'urgent'") }, { path: 'action.description', expression: fp("'from the plan'") }] }]);
+    const result = apply(pd, [], {}, [def]);
+    const request = contained<ServiceRequest>(result, 'a1');
+    expect(request.priority).toBe('urgent');
+    expect(request.occurrencePeriod?.start).toBe('2026-11-23');
+    expect(result.requestGroup.action?.[0]?.description).toBe('from the plan');
+  });
+
+  it('sets reasonReference from resources and doNotPerform for a contraindicated procedure', () => {
+    const allergy = { resourceType: 'AllergyIntolerance' as const, id: 'iodine', patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '426722004' }] } };
+    const pd = plan([{
+      id: 'hsg-ci',
+      input: [{ id: 'iodineAllergy', type: 'AllergyIntolerance', codeFilter: [{ path: 'code', code: [{ system: 'http://snomed.info/sct', code: '426722004' }] }] }],
+      condition: [applicable('%iodineAllergy.exists()')],
+      definitionCanonical: 'http://example.org/ActivityDefinition/hsg',
+      dynamicValue: [{ path: 'doNotPerform', expression: fp('true') }, { path: 'reasonReference', expression: fp('%iodineAllergy') }],
+    }]);
+    const request = contained<ServiceRequest>(apply(pd, [allergy], {}, [ad('hsg')]), 'hsg-ci');
+    expect(request.doNotPerform).toBe(true);
+    expect(request.reasonReference).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
+  });
+});
+
+describe('CPG / R5 output and trace', () => {
+  it('returns a Bundle with the RequestGroup first and urn:uuid references that resolve', () => {
+    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { mode: 'cpg' }, [ad('a')]);
+    const bundle = result.bundle!;
+    expect(result.carePlan).toBeUndefined();
+    expect(bundle.type).toBe('collection');
+    expect(bundle.entry?.[0]?.resource?.resourceType).toBe('RequestGroup');
+    const ref = (bundle.entry?.[0]?.resource as RequestGroup).action?.[0]?.resource?.reference;
+    expect(ref).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    expect(bundle.entry?.find((e) => e.fullUrl === ref)?.resource?.resourceType).toBe('ServiceRequest');
+    expect(JSON.stringify(apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { mode: 'cpg' }, [ad('a')]).bundle)).toBe(JSON.stringify(bundle));
+  });
+
+  it('puts the trace into the RequestGroup only when asked', () => {
+    const pd = plan([{ id: 'yes' }, { id: 'no', condition: [applicable('false')] }]);
+    expect(apply(pd).requestGroup.extension).toBeUndefined();
+    const traced = apply(pd, [], { traceExtension: true }).requestGroup.extension ?? [];
+    expect(traced).toHaveLength(2);
+    expect(traced[1]?.extension).toContainEqual({ url: 'applicability', valueCode: 'not-applicable' });
+    expect(traced[1]?.extension).toContainEqual({ url: 'reason', valueString: 'not applicable: condition "false" is false' });
+  });
+});
