@@ -45,6 +45,9 @@ export function parseSimplePath(path: string): Step[] {
       const name = quoted ? quoted[1]! : match![0];
       rest = rest.slice(match![0].length);
       if (rest.startsWith('(')) {
+        if (name !== 'ofType' && name !== 'extension' && name !== 'resolve') {
+          fail(`the function ${name}() is not allowed (only ofType(Type) and extension('url'))`);
+        }
         const call = /^\(\s*(?:'([^']*)'|"([^"]*)"|([A-Za-z_][A-Za-z0-9_.]*))?\s*\)/.exec(rest);
         if (!call) fail(`cannot read the arguments of ${name}()`);
         rest = rest.slice(call![0].length);
