@@ -49,38 +49,63 @@ function codingsOf(value: unknown): Coding[] {
 
 const EMPTY: readonly Resource[] = Object.freeze([]);
 
+/**
+ * Builds the index. Only the by-type grouping is done up front; the code index of a type and the
+ * reference map are built the first time they are asked for, so an apply pays only for the types
+ * its plan reads.
+ */
 export function buildPatientData(resources: readonly Resource[]): PatientData {
   const byType = new Map<string, Resource[]>();
-  const byCode = new Map<string, Resource[]>();
-  const byRef = new Map<string, Resource>();
   for (const resource of resources) {
-    const type = resource.resourceType;
-    let list = byType.get(type);
-    if (!list) byType.set(type, (list = []));
-    list.push(resource);
-    if (resource.id) byRef.set(`${type}/${resource.id}`, resource);
-    const element = CODE_ELEMENT[type];
-    if (!element) continue;
-    const seen = new Set<string>();
-    for (const coding of codingsOf((resource as unknown as Record<string, unknown>)[element])) {
-      const key = `${type}#${codingKey(coding.system, coding.code)}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      let coded = byCode.get(key);
-      if (!coded) byCode.set(key, (coded = []));
-      coded.push(resource);
-    }
+    const list = byType.get(resource.resourceType);
+    if (list) list.push(resource);
+    else byType.set(resource.resourceType, [resource]);
   }
-  const order = new Map<Resource, number>(resources.map((r, i) => [r, i]));
+  const codeIndexes = new Map<string, Map<string, Resource[]>>();
+  const codeIndex = (type: string): Map<string, Resource[]> => {
+    let index = codeIndexes.get(type);
+    if (index) return index;
+    index = new Map();
+    codeIndexes.set(type, index);
+    const element = CODE_ELEMENT[type];
+    if (!element) return index;
+    for (const resource of byType.get(type) ?? EMPTY) {
+      for (const coding of codingsOf((resource as unknown as Record<string, unknown>)[element])) {
+        const key = codingKey(coding.system, coding.code);
+        const list = index.get(key);
+        if (!list) index.set(key, [resource]);
+        // Lists are built in record order, so a repeated coding of the same resource is the last entry.
+        else if (list[list.length - 1] !== resource) list.push(resource);
+      }
+    }
+    return index;
+  };
+  let positions: Map<Resource, number> | undefined;
+  let byRef: Map<string, Resource> | undefined;
   return {
     all: resources,
     byType: (type) => byType.get(type) ?? EMPTY,
     byCodes(type, keys) {
-      const found = new Set<Resource>();
-      for (const key of keys) for (const r of byCode.get(`${type}#${key}`) ?? []) found.add(r);
-      // Keep the record's own order so results do not depend on the order of the code list.
-      return [...found].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+      const index = codeIndex(type);
+      const lists: Resource[][] = [];
+      for (const key of keys) {
+        const list = index.get(key);
+        if (list) lists.push(list);
+      }
+      if (lists.length === 0) return [];
+      if (lists.length === 1) return [...lists[0]!];
+      // Several codes: merge, de-duplicate and keep the record's own order, so results do not
+      // depend on the order of the code list.
+      positions ??= new Map(resources.map((r, i) => [r, i]));
+      const found = new Set<Resource>(lists.flat());
+      return [...found].sort((a, b) => positions!.get(a)! - positions!.get(b)!);
     },
-    byReference: (reference) => byRef.get(reference),
+    byReference(reference) {
+      if (!byRef) {
+        byRef = new Map();
+        for (const r of resources) if (r.id) byRef.set(`${r.resourceType}/${r.id}`, r);
+      }
+      return byRef.get(reference);
+    },
   };
 }
