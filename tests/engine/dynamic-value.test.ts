@@ -1,4 +1,4 @@
-import type { ActivityDefinition, OperationOutcomeIssue, Patient } from '@medplum/fhirtypes';
+import type { ActivityDefinition, Expression, Observation, OperationOutcomeIssue, Patient } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { buildPatientData } from '../../src/data/patient-data.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
@@ -8,8 +8,8 @@ import { baseVariables } from '../../src/engine/expression.ts';
 import type { ExpressionEvaluator } from '../../src/engine/types.ts';
 
 const patient: Patient = { resourceType: 'Patient', id: 'p1', birthDate: '1990-05-01' };
-const lmp = { resourceType: 'Observation', id: 'lmp1', status: 'final', code: { text: 'LMP' }, valueDateTime: '2026-02-10' };
-const hcg = [
+const lmp: Observation = { resourceType: 'Observation', id: 'lmp1', status: 'final', code: { text: 'LMP' }, valueDateTime: '2026-02-10' };
+const hcg: Observation[] = [
   { resourceType: 'Observation', id: 'hcg1', status: 'final', code: { text: 'hCG' }, valueString: 'negative' },
   { resourceType: 'Observation', id: 'hcg2', status: 'final', code: { text: 'hCG' }, valueString: 'negative' },
 ];
@@ -26,7 +26,9 @@ const ad: ActivityDefinition = {
   code: { coding: [{ system: 'http://snomed.info/sct', code: '168720000', display: 'HSG' }] },
 };
 
-const fp = (expression: string) => ({ language: 'text/fhirpath' as const, expression });
+const fp = (expression: string): Expression => ({ language: 'text/fhirpath', expression });
+// R4 lists three languages; CPG adds text/cql-identifier, which the engine must handle too.
+const cqlIdentifier = (expression: string) => ({ language: 'text/cql-identifier', expression }) as unknown as Expression;
 
 function run(dynamicValues: DynamicValue[], opts: { strict?: boolean; actionTarget?: Record<string, unknown>; evaluators?: Record<string, ExpressionEvaluator>; baseType?: string } = {}) {
   const target: Record<string, unknown> = { resourceType: opts.baseType ?? 'ServiceRequest', id: 'hsg' };
@@ -230,7 +232,7 @@ describe('applyDynamicValues', () => {
 
   it('reports an unsupported expression language and still applies the rest', () => {
     const { target, issues } = run([
-      { path: 'priority', expression: { language: 'text/cql-identifier', expression: 'Priority' } },
+      { path: 'priority', expression: cqlIdentifier('Priority') },
       { path: 'doNotPerform', expression: fp('false') },
     ]);
     expect(issues).toHaveLength(1);
@@ -240,7 +242,7 @@ describe('applyDynamicValues', () => {
 
   it('uses a pluggable evaluator for other languages', () => {
     const cql: ExpressionEvaluator = { evaluate: (e) => (e.expression === 'Priority' ? ['stat'] : []) };
-    const { target, issues } = run([{ path: 'priority', expression: { language: 'text/cql-identifier', expression: 'Priority' } }], { evaluators: { 'text/cql-identifier': cql } });
+    const { target, issues } = run([{ path: 'priority', expression: cqlIdentifier('Priority') }], { evaluators: { 'text/cql-identifier': cql } });
     expect(issues).toEqual([]);
     expect(target['priority']).toBe('stat');
   });
