@@ -29,7 +29,7 @@ import { buildGoal, goalResourceId } from './goals.ts';
 import { filterByRequirement, isRequiredInput } from './inputs.ts';
 import { MissingDataCollector } from './missing-data.ts';
 import { assembleResult } from './output.ts';
-import { parseApplyOptions, type ResolvedOptions } from './options.ts';
+import { checkApplyContext, parseApplyOptions, type ResolvedOptions } from './options.ts';
 import { concreteTiming, isSubDay, offsetText, relatedWhen, timingOf, whenOf, type When } from './timing.ts';
 import {
   APPLICABILITY_BEHAVIOR_EXTENSION,
@@ -79,9 +79,7 @@ export function applyPlanDefinition(
 ): ApplyResult {
   const resolved = parseApplyOptions(options);
   const clock = makeClock(resolved.now);
-  if (!context.subject?.resourceType || !context.subject.id) {
-    throw new OperationOutcomeError(outcome(issue('error', 'required', 'subject must be a resource with an id')));
-  }
+  checkApplyContext(context);
   const state: ApplyState = {
     knowledge,
     context,

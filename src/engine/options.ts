@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { isDateTimeWithOffset } from '../fhirpath/fhirpath-engine.ts';
-import type { ApplyOptions, ExpressionEvaluator } from './types.ts';
+import type { PatientData } from '../data/patient-data.ts';
+import type { ApplyContext, ApplyOptions, ExpressionEvaluator } from './types.ts';
 
 const evaluatorSchema = z.custom<ExpressionEvaluator>((v) => typeof (v as ExpressionEvaluator | undefined)?.evaluate === 'function', 'an evaluator has an evaluate() function');
 
@@ -24,4 +25,30 @@ export function parseApplyOptions(options: ApplyOptions): ResolvedOptions {
     throw badRequest(parsed.error.issues.map((i) => `options.${i.path.join('.')}: ${i.message}`).join('; '));
   }
   return parsed.data;
+}
+
+const resourceOf = (type: string) =>
+  z.looseObject({ resourceType: z.literal(type), id: z.string().optional() });
+const codeableConcept = z.looseObject({ coding: z.array(z.looseObject({})).optional(), text: z.string().optional() });
+
+/** The $apply context parameters: a subject with an id, an indexed record, typed context resources. */
+export const applyContextSchema = z.object({
+  subject: z.looseObject({ resourceType: z.string().min(1), id: z.string().min(1, 'subject must have an id') }),
+  data: z.custom<PatientData>((v) => typeof (v as PatientData | undefined)?.byType === 'function', 'data must come from buildPatientData()'),
+  encounter: resourceOf('Encounter').optional(),
+  practitioner: resourceOf('Practitioner').optional(),
+  organization: resourceOf('Organization').optional(),
+  userType: codeableConcept.optional(),
+  userLanguage: codeableConcept.optional(),
+  userTaskContext: codeableConcept.optional(),
+  setting: codeableConcept.optional(),
+  settingContext: codeableConcept.optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
+export function checkApplyContext(context: ApplyContext): void {
+  const parsed = applyContextSchema.safeParse(context);
+  if (!parsed.success) {
+    throw badRequest(parsed.error.issues.map((i) => `context.${i.path.join('.')}: ${i.message}`).join('; '));
+  }
 }
