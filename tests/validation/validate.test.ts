@@ -61,7 +61,7 @@ describe('validateResources', () => {
   });
 
   it('reports a finding shared by the base and a profile once', () => {
-    const [result] = validateResources([{ ...lmpAsString, valueString: undefined, valueDateTime: '2025-03-01', colour: 'red' } as Resource]);
+    const [result] = validateResources([{ ...lmpAsString, valueString: undefined, valueDateTime: '2025-03-01', colour: 'red' } as unknown as Resource]);
     expect(errors(result!.outcome).filter((i) => i.expression?.[0] === 'Observation.colour')).toHaveLength(1);
   });
 
