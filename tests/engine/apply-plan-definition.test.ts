@@ -345,6 +345,23 @@ describe('definitions', () => {
   });
 });
 
+describe('other definition kinds', () => {
+  it('a Questionnaire definition becomes a CPG collect-information Task carrying the Questionnaire canonical', () => {
+    const q = { resourceType: 'Questionnaire' as const, id: 'q', url: 'http://example.org/Questionnaire/history', version: '1', status: 'active' as const, title: 'Fertility history' };
+    const result = apply(plan([{ id: 'ask', definitionCanonical: 'http://example.org/Questionnaire/history|1' }]), [], {}, [q]);
+    const task = contained<Task>(result, 'ask');
+    expect(task.code?.coding?.[0]?.code).toBe('collect-information');
+    expect(task.input?.[0]?.valueCanonical).toBe('http://example.org/Questionnaire/history|1');
+    expect(task.description).toBe('Fertility history');
+  });
+
+  it('a definitionUri is kept as documentation and noted in the trace', () => {
+    const result = apply(plan([{ id: 'u', definitionUri: 'http://example.org/some/protocol' }]));
+    expect(result.requestGroup.action?.[0]?.documentation).toEqual([{ type: 'documentation', url: 'http://example.org/some/protocol' }]);
+    expect(result.trace[0]?.notes.join()).toMatch(/definitionUri/);
+  });
+});
+
 describe('timing, relatedAction, participants and goals', () => {
   it('turns timingAge, timingDuration and an age timingRange into dates', () => {
     const result = apply(plan([
