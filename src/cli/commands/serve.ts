@@ -1,0 +1,78 @@
+/**
+ * `infertility-protocols serve`: the CDS Hooks service and FHIR $apply endpoint as a process.
+ * Settings come from a JSON config file (see docs/cds-hooks.md), flags override it, and the
+ * result is validated by the server's own config schema before anything listens.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { toOperationOutcome } from '../../errors/operation-outcome.ts';
+import type { ServerConfigInput } from '../../server/config.ts';
+import { closeOnSignals, startServer } from '../../server/start.ts';
+
+interface ServeFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  baseUrl?: string;
+  auth: boolean;
+  corsOrigin?: string[];
+  feedbackFile?: string;
+  logLevel?: string;
+}
+
+function readConfigFile(path: string): ServerConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as ServerConfigInput;
+  } catch (err) {
+    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function serveConfigFrom(flags: ServeFlags): ServerConfigInput {
+  const config: ServerConfigInput = flags.config ? readConfigFile(flags.config) : ({} as ServerConfigInput);
+  if (flags.port !== undefined) {
+    const port = Number(flags.port);
+    config.port = Number.isInteger(port) ? port : (flags.port as unknown as number);
+  }
+  if (flags.host) config.host = flags.host;
+  if (flags.baseUrl) config.baseUrl = flags.baseUrl;
+  if (!config.baseUrl) config.baseUrl = `http://${config.host ?? '127.0.0.1'}:${config.port ?? 8080}`;
+  if (!flags.auth) config.auth = { ...(config.auth ?? {}), required: false };
+  if (flags.corsOrigin?.length) config.corsOrigins = flags.corsOrigin;
+  if (flags.feedbackFile) config.feedbackFile = flags.feedbackFile;
+  if (flags.logLevel) config.logLevel = flags.logLevel as ServerConfigInput['logLevel'];
+  return config;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the CDS Hooks 2.0 service and the FHIR PlanDefinition/$apply endpoint')
+    .option('-c, --config <file>', 'JSON config file (port, baseUrl, auth.trustedIssuers, corsOrigins, ...)')
+    .option('-p, --port <port>', 'port to listen on (default 8080; 0 = any free port)')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1)')
+    .option('--base-url <url>', 'externally visible base URL; JWT aud is checked against it')
+    .option('--cors-origin <origin...>', 'browser origins allowed to call the service')
+    .option('--feedback-file <file>', 'append CDS feedback to this NDJSON file')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--no-auth', 'DEVELOPMENT ONLY: accept calls without a signed JWT')
+    .action(async (flags: ServeFlags) => {
+      if (!flags.auth) {
+        process.stderr.write('\n*** WARNING: --no-auth: CDS Hooks calls are NOT authenticated. Development only; never with real patient data. ***\n\n');
+      }
+      try {
+        const server = await startServer(serveConfigFrom(flags));
+        process.stderr.write(`CDS Hooks discovery: ${server.config.baseUrl}/cds-services\nFHIR endpoint: ${server.config.baseUrl}/fhir\n`);
+        closeOnSignals(server);
+      } catch (err) {
+        process.stdout.write(`${JSON.stringify(toOperationOutcome(err), null, 2)}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

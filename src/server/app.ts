@@ -1,0 +1,129 @@
+/**
+ * The HTTP application: validated config in, Fastify instance out (not listening). Wires the
+ * knowledge base, the engine, JWT verification, CORS, body limit, access logs without patient
+ * data, error mapping, /healthz, the CDS Hooks endpoints and the FHIR endpoints.
+ */
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
+import { ClientJwtVerifier } from './auth/client-jwt.ts';
+import { FeedbackStore } from './cds/feedback.ts';
+import { registerCdsRoutes, type Authenticate } from './cds/routes.ts';
+import { buildServiceCatalog } from './cds/service-catalog.ts';
+import { formatNow } from './clock.ts';
+import { serverConfigSchema, type ServerConfig, type ServerConfigInput } from './config.ts';
+import type { ProtocolEngine } from './engine-port.ts';
+import { capabilityStatement } from './fhir/capability-statement.ts';
+import { registerFhirRoutes } from './fhir/routes.ts';
+import { installErrorHandling } from './http-errors.ts';
+import { badRequest } from '../errors/operation-outcome.ts';
+import { projectEngine } from './project-engine.ts';
+
+export const SOFTWARE = { name: 'infertility-protocols', version: '0.1.0' };
+
+export interface CdsServer {
+  app: FastifyInstance;
+  config: ServerConfig;
+  feedback: FeedbackStore;
+}
+
+interface LogFields {
+  hook?: string;
+  serviceId?: string;
+}
+
+export function parseServerConfig(input: ServerConfigInput): ServerConfig {
+  const parsed = serverConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw badRequest(`invalid server configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function buildServer(input: ServerConfigInput): CdsServer {
+  const config = parseServerConfig(input);
+  const clock = config.clock ?? (() => new Date());
+  const knowledge = config.knowledge ?? loadKnowledgeBase(config.artifactPaths);
+  const engine: ProtocolEngine = config.engine ?? projectEngine;
+  const feedback = new FeedbackStore(config.feedbackFile);
+
+  const app = Fastify({
+    bodyLimit: config.bodyLimit,
+    // Request logging is ours (onResponse below): Fastify's default logs URLs and headers.
+    disableRequestLogging: true,
+    logger: {
+      level: config.logLevel,
+      ...(config.logStream ? { stream: config.logStream } : {}),
+      serializers: { req: () => ({}), res: () => ({}) },
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installErrorHandling(app);
+
+  const logFields = new WeakMap<FastifyRequest, LogFields>();
+  const tagRequest = (request: FastifyRequest, fields: LogFields) => logFields.set(request, { ...logFields.get(request), ...fields });
+  app.addHook('onResponse', async (request, reply) => {
+    // Route pattern, status, latency, hook and service only: no bodies, ids or query strings.
+    request.log.info(
+      {
+        route: request.routeOptions.url ?? 'unmatched',
+        method: request.method,
+        status: reply.statusCode,
+        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+        ...logFields.get(request),
+      },
+      'request',
+    );
+  });
+
+  if (config.corsOrigins.length > 0) {
+    app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+      exposedHeaders: ['Server-Timing'],
+      maxAge: 600,
+    });
+  }
+
+  let authenticate: Authenticate;
+  if (config.auth.required) {
+    const verifier = new ClientJwtVerifier({
+      trustedIssuers: config.auth.trustedIssuers,
+      clockToleranceSeconds: config.auth.clockToleranceSeconds,
+      maxTokenAgeSeconds: config.auth.maxTokenAgeSeconds,
+      clock,
+    });
+    authenticate = (request, audiences, singleUse) => verifier.verify({ authorization: request.headers.authorization, audiences, singleUse });
+  } else {
+    app.log.warn('AUTHENTICATION IS DISABLED: any caller can invoke the CDS services and $apply. Never run like this with real patient data.');
+    authenticate = async () => undefined;
+  }
+
+  const gather = { timeoutMs: config.fhirRequestTimeoutMs, maxPages: config.fhirMaxPages, allowedFhirServers: config.allowedFhirServers };
+  const services = buildServiceCatalog(knowledge, engine, config.planIds);
+  registerCdsRoutes(app, {
+    services,
+    deps: { engine, knowledge, clock, utcOffset: config.utcOffset, baseUrl: config.baseUrl, gather },
+    feedback,
+    authenticate,
+    protectDiscovery: config.auth.protectDiscovery,
+    tagRequest,
+  });
+
+  const fhirBase = `${config.baseUrl}/fhir`;
+  const types = [...new Set(knowledge.all().map((r) => r.resourceType))];
+  registerFhirRoutes(app, {
+    knowledge,
+    fhirBase,
+    types,
+    capability: capabilityStatement(types, fhirBase, SOFTWARE, formatNow(clock(), config.utcOffset)),
+    deps: { engine, knowledge, clock, utcOffset: config.utcOffset, fetch: gather },
+    authenticate,
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', services: services.length }));
+  return { app, config, feedback };
+}

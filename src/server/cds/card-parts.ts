@@ -1,0 +1,158 @@
+/**
+ * Pieces shared by every card: source, links, override reasons, the "why" markdown taken from the
+ * trace, and suggestion actions carrying the proposed resources.
+ */
+import type { PlanDefinition, Reference, RelatedArtifact, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import type { ActionTrace } from '../../engine/types.ts';
+import type { CdsAction, CdsCoding, CdsLink, CdsSource, CdsSuggestion } from './card-types.ts';
+import { bulletList, conceptLabel, escapeMarkdown, evidenceLabel, periodLabel, requestLabel } from './render.ts';
+import type { Leaf, ResultView } from './result-view.ts';
+
+export const OVERRIDE_REASON_SYSTEM = 'http://infertility-protocols.org/fhir/CodeSystem/cds-override-reason';
+export const TOPIC_SYSTEM = 'http://infertility-protocols.org/fhir/CodeSystem/cds-topic';
+
+/** Offered when a clinician dismisses a warning or critical card (CDS Hooks requires a display). */
+export const OVERRIDE_REASONS: CdsCoding[] = [
+  { system: OVERRIDE_REASON_SYSTEM, code: 'benefit-outweighs-risk', display: 'Benefit outweighs the risk for this patient' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'record-incorrect', display: 'The record is incomplete or incorrect' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'already-addressed', display: 'Already addressed' },
+  { system: OVERRIDE_REASON_SYSTEM, code: 'patient-declined', display: 'Patient declined the recommendation' },
+];
+
+export function canonicalOf(plan: PlanDefinition): string {
+  return plan.version ? `${plan.url}|${plan.version}` : (plan.url ?? `PlanDefinition/${plan.id}`);
+}
+
+export function planTitle(plan: PlanDefinition): string {
+  return plan.title ?? plan.name ?? plan.id ?? 'protocol';
+}
+
+/**
+ * `url` is the plan's canonical url; its version goes into the label because `url|version` is not
+ * a URL a browser can GET (CDS Hooks: source.url is an absolute URL).
+ */
+export function sourceOf(plan: PlanDefinition): CdsSource {
+  const source: CdsSource = { label: plan.version ? `${planTitle(plan)} (v${plan.version})` : planTitle(plan) };
+  if (plan.url && /^https?:\/\//.test(plan.url)) source.url = plan.url;
+  if (plan.id) source.topic = { system: TOPIC_SYSTEM, code: plan.id, display: planTitle(plan) };
+  return source;
+}
+
+export function linksFor(plan: PlanDefinition, actions: RequestGroupAction[], baseUrl: string): CdsLink[] {
+  const links: CdsLink[] = [];
+  const seen = new Set<string>();
+  const add = (label: string, url: string) => {
+    if (seen.has(url) || !/^https?:\/\//.test(url)) return;
+    seen.add(url);
+    links.push({ label, url, type: 'absolute' });
+  };
+  const artifacts: RelatedArtifact[] = actions.flatMap((a) => a.documentation ?? []);
+  for (const doc of artifacts) {
+    const url = doc.url ?? doc.document?.url;
+    if (url) add(doc.display ?? doc.label ?? doc.citation ?? 'Reference', url);
+  }
+  if (plan.id) add(`Protocol definition: ${planTitle(plan)}`, `${baseUrl}/fhir/PlanDefinition/${encodeURIComponent(plan.id)}`);
+  return links;
+}
+
+function resultText(result: unknown[] | undefined): string {
+  if (result === undefined) return 'error';
+  if (result.length === 0) return 'empty';
+  const text = JSON.stringify(result.length === 1 ? result[0] : result);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The trace of one action as markdown lines: reason, conditions with results, data read. */
+export function traceLines(trace: ActionTrace | undefined): string[] {
+  if (!trace) return [];
+  const lines = [escapeMarkdown(trace.reason)];
+  for (const c of trace.conditions) {
+    lines.push(`condition \`${c.expression.replace(/`/g, "'")}\` gave ${escapeMarkdown(resultText(c.result))}${c.error ? ` (${escapeMarkdown(c.error)})` : ''}`);
+  }
+  if (trace.inputs.length > 0) lines.push(`data read: ${trace.inputs.map((i) => `${escapeMarkdown(i.id)} (${i.count})`).join(', ')}`);
+  return lines;
+}
+
+/** Why the card exists: per leaf, the action title, what is proposed, the trace and citations. */
+export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
+  const blocks = leaves.map((leaf) => {
+    const window = periodLabel((leaf.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
+    const title = leaf.action.title ?? requestLabel(leaf.resource);
+    const head = `**${escapeMarkdown(title)}**: ${escapeMarkdown(requestLabel(leaf.resource))}${window ? `, ${window}` : ''}`;
+    const citations = (leaf.action.documentation ?? [])
+      .map((d) => d.citation ?? d.display ?? d.label)
+      .filter((t): t is string => Boolean(t))
+      .map((t) => `source: ${escapeMarkdown(t)}`);
+    return `${head}\n${bulletList([...traceLines(view.traceOf(leaf.action)), ...citations])}`;
+  });
+  return blocks.join('\n\n');
+}
+
+export function footer(plan: PlanDefinition): string {
+  return `\n\n---\nProtocol \`${canonicalOf(plan)}\`.`;
+}
+
+/** The record entries a contraindication cites (reasonReference), rendered one per line. */
+export function reasonLines(view: ResultView, resource: Resource): string[] {
+  const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[] };
+  const lines: string[] = [];
+  for (const concept of r.reasonCode ?? []) {
+    const label = conceptLabel(concept as never);
+    if (label) lines.push(`reason: ${escapeMarkdown(label)}`);
+  }
+  for (const ref of r.reasonReference ?? []) {
+    const entry = ref.reference ? view.recordEntry(ref.reference) : undefined;
+    lines.push(`evidence: ${escapeMarkdown(entry ? evidenceLabel(entry) : (ref.display ?? ref.reference ?? 'record entry'))}`);
+  }
+  return lines;
+}
+
+export function reasonSummary(view: ResultView, resource: Resource): string | undefined {
+  const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[] };
+  const code = conceptLabel((r.reasonCode?.[0] ?? undefined) as never);
+  if (code) return code;
+  const ref = r.reasonReference?.[0];
+  const entry = ref?.reference ? view.recordEntry(ref.reference) : undefined;
+  return entry ? evidenceLabel(entry) : ref?.display;
+}
+
+/**
+ * The resource as the client should create it: a proposal (RequestGroup options are `option`), no
+ * local id, and no references into the transient CarePlan (`#...`), which the client cannot resolve.
+ */
+export function toSuggestedResource(resource: Resource): Resource {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      const items = value.map(strip).filter((v) => v !== undefined);
+      return items.length > 0 ? items : undefined;
+    }
+    if (value && typeof value === 'object') {
+      const obj = value as Record<string, unknown>;
+      if (typeof obj['reference'] === 'string' && (obj['reference'] as string).startsWith('#')) return undefined;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(obj)) {
+        const s = strip(v);
+        if (s !== undefined) out[k] = s;
+      }
+      return Object.keys(out).length > 0 ? out : undefined;
+    }
+    return value;
+  };
+  const { id: _id, meta: _meta, ...rest } = resource as Resource & { intent?: string };
+  const copy = strip(rest) as Resource & { intent?: string; basedOn?: unknown };
+  if (copy.intent === 'option') copy.intent = 'proposal';
+  return copy;
+}
+
+export function createAction(leaf: Leaf): CdsAction {
+  const window = periodLabel((leaf.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
+  return {
+    type: 'create',
+    description: `Create ${leaf.resource.resourceType} for ${requestLabel(leaf.resource)}${window ? `, ${window}` : ''}`,
+    resource: toSuggestedResource(leaf.resource),
+  };
+}
+
+export function suggestionOf(label: string, leaves: Leaf[], extra: CdsAction[] = []): CdsSuggestion {
+  return { label, actions: [...extra, ...leaves.map(createAction)] };
+}

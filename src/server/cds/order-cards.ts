@@ -1,0 +1,116 @@
+/**
+ * order-select / order-sign: checks one draft procedure order against the protocol's result.
+ * - contraindicated -> critical card, reason and evidence, the alternative as a suggestion that
+ *   also removes the draft;
+ * - ordered outside the computed window -> warning card with the right window and an update;
+ * - no date yet -> info card with the window;
+ * - the protocol could not decide (missing data) -> warning card saying what to collect;
+ * - not indicated -> warning card with the protocol's reason;
+ * - indicated and in the window -> no card (silence is the right answer).
+ */
+import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { Period, ServiceRequest } from '@medplum/fhirtypes';
+import type { CdsAction, CdsCard } from './card-types.ts';
+import { OVERRIDE_REASONS, explainLeaves, footer, linksFor, sourceOf, traceLines } from './card-parts.ts';
+import { alternativesOf, contraindicationCard, missingDataCard } from './recommendation-cards.ts';
+import { codesMatch, procedureActionIds, requestedDays, type CodingMatcher } from './procedure-orders.ts';
+import { bulletList, escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
+import type { Leaf, ResultView } from './result-view.ts';
+
+function draftReference(order: ServiceRequest): string | undefined {
+  return order.id ? `ServiceRequest/${order.id}` : undefined;
+}
+
+function deleteDraft(order: ServiceRequest): CdsAction[] {
+  const ref = draftReference(order);
+  return ref ? [{ type: 'delete', description: `Remove the draft order for ${requestLabel(order)}`, resourceId: ref }] : [];
+}
+
+function rescheduled(order: ServiceRequest, window: Period): ServiceRequest {
+  const { occurrenceDateTime: _dt, occurrencePeriod: _p, occurrenceTiming: _t, ...rest } = order;
+  const period: Period = {};
+  if (window.start) period.start = window.start;
+  if (window.end) period.end = window.end;
+  return { ...rest, occurrencePeriod: period };
+}
+
+function inWindow(days: { start: string; end: string }, window: Period): boolean {
+  const start = window.start?.slice(0, 10);
+  const end = window.end?.slice(0, 10);
+  return (!start || days.start >= start) && (!end || days.end <= end);
+}
+
+function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, baseUrl: string): CdsCard | undefined {
+  const window = (proposal.resource as ServiceRequest).occurrencePeriod;
+  if (!window?.start && !window?.end) return undefined;
+  const days = requestedDays(order);
+  if (days && inWindow(days, window)) return undefined;
+  const what = requestLabel(order);
+  const windowText = periodLabel(window) as string;
+  const requested = days ? (days.start === days.end ? days.start : `${days.start} to ${days.end}`) : undefined;
+  const card: CdsCard = {
+    summary: truncateSummary(
+      requested ? `${what} on ${requested} is outside the protocol window: schedule it ${windowText}` : `${what}: schedule it ${windowText}`,
+    ),
+    detail: explainLeaves(view, [proposal]) + footer(view.plan),
+    indicator: requested ? 'warning' : 'info',
+    source: sourceOf(view.plan),
+  };
+  if (order.id) {
+    card.suggestions = [
+      {
+        label: `Schedule ${what} ${windowText}`,
+        isRecommended: true,
+        actions: [{ type: 'update', description: `Set the requested time of the ${what} order to ${windowText}`, resource: rescheduled(order, window) }],
+      },
+    ];
+    card.selectionBehavior = 'at-most-one';
+  }
+  if (requested) card.overrideReasons = OVERRIDE_REASONS;
+  const links = linksFor(view.plan, [proposal.action], baseUrl);
+  if (links.length > 0) card.links = links;
+  return card;
+}
+
+function notIndicatedCard(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard {
+  const what = requestLabel(order);
+  const reasons = procedureActionIds(view.plan, knowledge, matcher)
+    .map((id) => view.traceById(id))
+    .filter((t) => t !== undefined)
+    .flatMap((t) => [`**${escapeMarkdown(t.title ?? t.actionId)}**`, ...traceLines(t).map((l) => `  ${l}`)]);
+  const card: CdsCard = {
+    summary: truncateSummary(`${what} is not indicated by the protocol for this patient now`),
+    detail:
+      `The protocol's conditions for ${escapeMarkdown(what)} are not met.\n\n` +
+      (reasons.length > 0 ? bulletList(reasons) : 'No applicable action of the protocol orders this procedure.') +
+      footer(view.plan),
+    indicator: 'warning',
+    source: sourceOf(view.plan),
+    overrideReasons: OVERRIDE_REASONS,
+  };
+  const remove = deleteDraft(order);
+  if (remove.length > 0) {
+    card.suggestions = [{ label: `Remove the ${what} order`, actions: remove }];
+    card.selectionBehavior = 'at-most-one';
+  }
+  const links = linksFor(view.plan, [], baseUrl);
+  if (links.length > 0) card.links = links;
+  return card;
+}
+
+export function orderCards(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard[] {
+  const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch((l.resource as ServiceRequest).code, matcher));
+  const contraindicated = related.find((l) => l.kind === 'contraindication');
+  if (contraindicated) {
+    const alternatives = alternativesOf(view, contraindicated);
+    return [contraindicationCard(view, contraindicated, baseUrl, 'critical', alternatives, deleteDraft(order))];
+  }
+  const proposal = related.find((l) => l.kind === 'proposal');
+  if (proposal) {
+    const card = timingCard(view, order, proposal, baseUrl);
+    return card ? [card] : [];
+  }
+  const tasks = view.leaves.filter((l) => l.kind === 'collect');
+  if (tasks.length > 0) return [missingDataCard(view, tasks, baseUrl, 'warning', `Cannot check the ${requestLabel(order)} order`)];
+  return [notIndicatedCard(view, order, matcher, knowledge, baseUrl)];
+}

@@ -1,0 +1,188 @@
+/**
+ * Cards for what a protocol recommends, independent of the hook: contraindications (with the
+ * alternative as a suggestion), data to collect, and proposed orders grouped the way the
+ * CDS-on-FHIR mapping suggests (one card per top-level RequestGroup action; a choice group
+ * becomes its own at-most-one card).
+ */
+import type { RequestGroupAction, Task } from '@medplum/fhirtypes';
+import type { ActionTrace } from '../../engine/types.ts';
+import type { CdsAction, CdsCard, CdsSuggestion, Indicator } from './card-types.ts';
+import {
+  OVERRIDE_REASONS,
+  explainLeaves,
+  footer,
+  linksFor,
+  planTitle,
+  reasonLines,
+  reasonSummary,
+  sourceOf,
+  suggestionOf,
+  traceLines,
+} from './card-parts.ts';
+import { bulletList, conceptLabel, escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
+import { selectionGroupOf, type Leaf, type ResultView } from './result-view.ts';
+
+/** Proposals offered as the way around a contraindication: same choice group, or related actions. */
+export function alternativesOf(view: ResultView, contraindication: Leaf): Leaf[] {
+  const group = selectionGroupOf(contraindication);
+  const id = contraindication.action.id;
+  return view.leaves.filter((leaf) => {
+    if (leaf.kind !== 'proposal') return false;
+    if (group && selectionGroupOf(leaf) === group) return true;
+    const related = (a: RequestGroupAction, target: string | undefined) => Boolean(target) && (a.relatedAction ?? []).some((r) => r.actionId === target);
+    return related(leaf.action, id) || related(contraindication.action, leaf.action.id);
+  });
+}
+
+export function contraindicationCard(
+  view: ResultView,
+  leaf: Leaf,
+  baseUrl: string,
+  indicator: Indicator,
+  alternatives: Leaf[],
+  /** Actions every alternative suggestion also carries (e.g. delete the draft order). */
+  withEachAlternative: CdsAction[] = [],
+): CdsCard {
+  const what = requestLabel(leaf.resource);
+  const why = reasonSummary(view, leaf.resource);
+  const detail = [
+    `**${escapeMarkdown(what)} should not be performed.**`,
+    bulletList([...reasonLines(view, leaf.resource), ...traceLines(view.traceOf(leaf.action))]),
+  ];
+  if (alternatives.length > 0) detail.push(`**Alternative${alternatives.length > 1 ? 's' : ''}:**\n\n${explainLeaves(view, alternatives)}`);
+  const card: CdsCard = {
+    summary: truncateSummary(`${what} is contraindicated${why ? `: ${why}` : ''}`),
+    detail: detail.join('\n\n') + footer(view.plan),
+    indicator,
+    source: sourceOf(view.plan),
+  };
+  if (alternatives.length > 0) {
+    card.suggestions = alternatives.map((alt) => suggestionOf(`Order ${requestLabel(alt.resource)} instead`, [alt], withEachAlternative));
+    card.selectionBehavior = 'at-most-one';
+  }
+  card.overrideReasons = OVERRIDE_REASONS;
+  const links = linksFor(view.plan, [leaf.action, ...alternatives.map((a) => a.action)], baseUrl);
+  if (links.length > 0) card.links = links;
+  return card;
+}
+
+function taskLabel(task: Task): string {
+  return task.description ?? conceptLabel(task.reasonCode) ?? task.input?.[0]?.valueDataRequirement?.type ?? 'missing information';
+}
+
+function blockedActions(trace: ActionTrace[]): ActionTrace[] {
+  const found: ActionTrace[] = [];
+  const walk = (nodes: ActionTrace[]) => {
+    for (const t of nodes) {
+      if (t.applicability === 'missing-data') found.push(t);
+      walk(t.children);
+    }
+  };
+  walk(trace);
+  return found;
+}
+
+export function missingDataCard(view: ResultView, tasks: Leaf[], baseUrl: string, indicator: Indicator, lead?: string): CdsCard {
+  const labels = tasks.map((t) => taskLabel(t.resource as Task));
+  const blocked = blockedActions(view.result.trace).map(
+    (t) => `**${escapeMarkdown(t.title ?? t.actionId)}** cannot be decided: ${escapeMarkdown(t.reason)}`,
+  );
+  const missing = view.result.missing.map(
+    (m) => `${escapeMarkdown(m.inputId)}: ${escapeMarkdown(m.type)}${m.codes.length > 0 ? ` with code ${m.codes.map((c) => `\`${c}\``).join(' or ')}` : ''}`,
+  );
+  const summary = `${lead ?? planTitle(view.plan)}: record ${labels.length === 1 ? labels[0] : `${labels.length} missing items (${labels.join(', ')})`}`;
+  const card: CdsCard = {
+    summary: truncateSummary(summary),
+    detail: [
+      'The protocol needs data that is not in the record, and does not guess.',
+      blocked.length > 0 ? bulletList(blocked) : '',
+      missing.length > 0 ? `**Missing:**\n${bulletList(missing)}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n\n') + footer(view.plan),
+    indicator,
+    source: sourceOf(view.plan),
+    suggestions: tasks.map((t) => suggestionOf(`Collect: ${taskLabel(t.resource as Task)}`, [t])),
+    selectionBehavior: 'any',
+  };
+  const links = linksFor(view.plan, tasks.map((t) => t.action), baseUrl);
+  if (links.length > 0) card.links = links;
+  return card;
+}
+
+function proposalLabel(leaf: Leaf): string {
+  const label = requestLabel(leaf.resource);
+  switch (leaf.resource.resourceType) {
+    case 'CommunicationRequest':
+      return `Give instructions: ${label}`;
+    case 'Task':
+      return `Create task: ${label}`;
+    default:
+      return `Order ${label}`;
+  }
+}
+
+export function proposalCards(view: ResultView, proposals: Leaf[], baseUrl: string): CdsCard[] {
+  const groups = new Map<RequestGroupAction, { choice: boolean; leaves: Leaf[] }>();
+  for (const leaf of proposals) {
+    const choice = selectionGroupOf(leaf);
+    const key = choice ?? leaf.ancestors[0] ?? leaf.action;
+    const group = groups.get(key) ?? { choice: Boolean(choice), leaves: [] };
+    group.leaves.push(leaf);
+    groups.set(key, group);
+  }
+  const cards: CdsCard[] = [];
+  for (const [groupAction, { choice, leaves }] of groups) {
+    const first = leaves[0] as Leaf;
+    const window = leaves.length === 1 ? periodLabel((first.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod) : undefined;
+    const title = groupAction.title ?? requestLabel(first.resource);
+    let suggestions: CdsSuggestion[];
+    if (choice) {
+      // One suggestion per option of the choice group; an option may hold several requests.
+      const byOption = new Map<RequestGroupAction, Leaf[]>();
+      for (const leaf of leaves) {
+        const depth = leaf.ancestors.indexOf(groupAction);
+        const option = leaf.ancestors[depth + 1] ?? leaf.action;
+        byOption.set(option, [...(byOption.get(option) ?? []), leaf]);
+      }
+      suggestions = [...byOption].map(([option, optionLeaves]) => {
+        const s = suggestionOf(option.title ?? proposalLabel(optionLeaves[0] as Leaf), optionLeaves);
+        if (option.precheckBehavior === 'yes') s.isRecommended = true;
+        return s;
+      });
+    } else {
+      suggestions = leaves.map((leaf) => ({ ...suggestionOf(proposalLabel(leaf), [leaf]), isRecommended: true }));
+    }
+    const summary = choice
+      ? `${planTitle(view.plan)}: choose ${title}`
+      : `${planTitle(view.plan)}: ${title}${window ? `, ${window}` : ''}${leaves.length > 1 ? ` (${leaves.length} orders)` : ''}`;
+    const card: CdsCard = {
+      summary: truncateSummary(summary),
+      detail: explainLeaves(view, leaves) + footer(view.plan),
+      indicator: 'info',
+      source: sourceOf(view.plan),
+      suggestions,
+      selectionBehavior: choice ? 'at-most-one' : 'any',
+    };
+    const links = linksFor(view.plan, [groupAction, ...leaves.map((l) => l.action)], baseUrl);
+    if (links.length > 0) card.links = links;
+    cards.push(card);
+  }
+  return cards;
+}
+
+/** patient-view: everything the protocol says about this patient now. */
+export function patientViewCards(view: ResultView, baseUrl: string): CdsCard[] {
+  const cards: CdsCard[] = [];
+  const offered = new Set<Leaf>();
+  for (const leaf of view.leaves.filter((l) => l.kind === 'contraindication')) {
+    const alternatives = alternativesOf(view, leaf);
+    alternatives.forEach((a) => offered.add(a));
+    cards.push(contraindicationCard(view, leaf, baseUrl, 'warning', alternatives));
+  }
+  const tasks = view.leaves.filter((l) => l.kind === 'collect');
+  if (tasks.length > 0) cards.push(missingDataCard(view, tasks, baseUrl, 'info'));
+  const proposals = view.leaves.filter((l) => l.kind === 'proposal' && !offered.has(l));
+  cards.push(...proposalCards(view, proposals, baseUrl));
+  return cards;
+}

@@ -1,0 +1,91 @@
+/**
+ * The server's configuration: one zod schema is both the type and the runtime check, so a config
+ * file, CLI flags and test code all go through the same validation before a socket is opened.
+ */
+import { z } from 'zod';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { ProtocolEngine } from './engine-port.ts';
+
+/** A JWK as published in a JWK Set; only public key material is accepted (see refine below). */
+const jwkSchema = z
+  .object({ kty: z.string(), kid: z.string().optional(), alg: z.string().optional() })
+  .catchall(z.unknown())
+  .refine((jwk) => !('d' in jwk) && !('k' in jwk), 'trusted keys must be public keys (no "d" or "k" member)');
+
+export const trustedIssuerSchema = z
+  .object({
+    /** The `iss` claim this client puts in its JWTs. */
+    iss: z.string().min(1),
+    /** Where the client publishes its JWK Set. A `jku` header must equal it, when present. */
+    jwksUrl: z.url().optional(),
+    /** Or keys exchanged out of band (the spec's alternative to `jku`). */
+    jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional(),
+  })
+  .refine((i) => Boolean(i.jwksUrl) !== Boolean(i.jwks), 'give exactly one of jwksUrl or jwks');
+
+export type TrustedIssuer = z.infer<typeof trustedIssuerSchema>;
+
+const utcOffset = z.string().regex(/^(Z|[+-](0\d|1[0-4]):[0-5]\d)$/, 'an offset such as Z, +08:00 or -05:00');
+
+export const serverConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /**
+     * The externally visible base URL (scheme, host, port, optional path prefix) without a
+     * trailing slash. JWT `aud` is checked against `<baseUrl>/cds-services/<id>`.
+     */
+    baseUrl: z.url().transform((u) => u.replace(/\/+$/, '')),
+    auth: z
+      .object({
+        /** Verify the CDS client's JWT on every hook and feedback call. */
+        required: z.boolean().default(true),
+        trustedIssuers: z.array(trustedIssuerSchema).default([]),
+        /** Accepted clock skew on exp / iat, seconds. */
+        clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+        /** Oldest `iat` accepted, seconds: bounds how long a jti must be remembered. */
+        maxTokenAgeSeconds: z.number().int().min(10).max(3600).default(300),
+        /** Also require a token on GET /cds-services (discovery carries no patient data). */
+        protectDiscovery: z.boolean().default(false),
+      })
+      .prefault({}),
+    /** Browser origins allowed by CORS (exact origins, or '*'). Empty: no CORS headers at all. */
+    corsOrigins: z.array(z.string()).default([]),
+    /** Largest accepted request body, bytes (CDS requests carry prefetch, so a few MB). */
+    bodyLimit: z.number().int().min(1024).default(5 * 1024 * 1024),
+    /** Per-request timeout for calls to the CDS client's FHIR server, ms. */
+    fhirRequestTimeoutMs: z.number().int().min(1).max(60_000).default(3000),
+    /** Most pages followed for one search on the client's FHIR server. */
+    fhirMaxPages: z.number().int().min(1).max(100).default(10),
+    /** If non-empty, `fhirServer` must start with one of these (SSRF guard). */
+    allowedFhirServers: z.array(z.url()).default([]),
+    /** Offset used to write `now` (it decides which calendar day "today" is for the protocols). */
+    utcOffset: utcOffset.default('Z'),
+    /** Append-only NDJSON file for CDS feedback (in memory only when absent). */
+    feedbackFile: z.string().optional(),
+    /** Directories or files with the knowledge artifacts (default: profiles/ and plandefinitions/). */
+    artifactPaths: z.array(z.string()).optional(),
+    /** Only these PlanDefinition ids become CDS services (default: every PlanDefinition). */
+    planIds: z.array(z.string()).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Injected clock (tests, replays); the system clock when absent. */
+    clock: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+    /** A loaded knowledge base (tests, embedding); loaded from artifactPaths when absent. */
+    knowledge: z.custom<KnowledgeBase>((v) => typeof v === 'object' && v !== null && 'resolve' in v).optional(),
+    /** The $apply engine; the project's engine when absent. */
+    engine: z.custom<ProtocolEngine>((v) => typeof v === 'object' && v !== null && 'apply' in v).optional(),
+    /** Where JSON log lines go (tests capture them); stdout when absent. */
+    logStream: z.custom<{ write(line: string): unknown }>((v) => typeof v === 'object' && v !== null && 'write' in v).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.auth.required && c.auth.trustedIssuers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'trustedIssuers'],
+        message: 'auth is required but no trusted issuer is configured (add one, or set auth.required=false for development)',
+      });
+    }
+  });
+
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+export type ServerConfig = z.output<typeof serverConfigSchema>;

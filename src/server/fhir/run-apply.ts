@@ -1,0 +1,117 @@
+/**
+ * Executes $apply for the HTTP operation: builds the ApplyContext from the Parameters (data Bundle
+ * and/or a data endpoint read with the plan's own data requirements), runs the engine, and gives
+ * the CarePlan (r4) or Bundle (cpg), or the ActivityDefinition's resource.
+ */
+import type { ActivityDefinition, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
+import { issue, notFound, outcome, badRequest } from '../../errors/operation-outcome.ts';
+import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
+import { prefetchQueriesFor, type PrefetchQuery } from '../cds/prefetch-templates.ts';
+import { formatNow } from '../clock.ts';
+import type { ProtocolEngine } from '../engine-port.ts';
+import { HttpOutcomeError } from '../http-errors.ts';
+import type { ApplyParameters } from './apply-parameters.ts';
+
+export interface RunApplyDeps {
+  engine: ProtocolEngine;
+  knowledge: KnowledgeBase;
+  clock: () => Date;
+  utcOffset: string;
+  fetch: { timeoutMs: number; maxPages: number; allowedFhirServers: string[] };
+}
+
+export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>(
+  knowledge: KnowledgeBase,
+  type: T['resourceType'],
+  params: ApplyParameters,
+  instanceId?: string,
+): T {
+  if (instanceId) {
+    if (params.definition || params.inlineDefinition) throw badRequest(`at instance level the ${type} comes from the URL, not from a parameter`);
+    const found = knowledge.byId<T>(type, instanceId);
+    if (!found) throw notFound(`${type}/${instanceId} is not known`);
+    return found;
+  }
+  if (params.inlineDefinition) return params.inlineDefinition as T;
+  if (!params.definition) throw badRequest(`give the ${type} (url[|version], '${type}/<id>', or inline)`);
+  const byId = /^([A-Za-z]+)\/([^/|]+)$/.exec(params.definition);
+  const found = byId && byId[1] === type ? knowledge.byId<T>(type, byId[2] as string) : knowledge.resolve<T>(params.definition, type);
+  if (!found) throw notFound(`${type} ${params.definition} is not known`);
+  return found;
+}
+
+async function readFromEndpoint(params: ApplyParameters, queries: PrefetchQuery[], patientId: string, deps: RunApplyDeps): Promise<Resource[]> {
+  const endpoint = params.dataEndpoint;
+  if (!endpoint) return [];
+  const allowed = deps.fetch.allowedFhirServers;
+  if (allowed.length > 0 && !allowed.some((a) => endpoint.address.startsWith(a.replace(/\/+$/, '')))) {
+    throw new HttpOutcomeError(403, outcome(issue('error', 'forbidden', 'dataEndpoint is not one of the FHIR servers this service may call')));
+  }
+  const options: FhirFetchOptions = { baseUrl: endpoint.address, timeoutMs: deps.fetch.timeoutMs, maxPages: deps.fetch.maxPages };
+  if (endpoint.authorization) options.accessToken = endpoint.authorization.replace(/^bearer\s+/i, '');
+  try {
+    const results = await Promise.all(queries.map((q) => runQuery(q, patientId, options)));
+    return results.flatMap((r) => r ?? []);
+  } catch (err) {
+    if (err instanceof FhirFetchError) {
+      throw new HttpOutcomeError(err.code === 'timeout' ? 504 : 502, outcome(issue('error', err.code, `dataEndpoint: ${err.message}`)));
+    }
+    throw err;
+  }
+}
+
+function referenced(ref: string | undefined, data: Resource[], type: string): Resource | undefined {
+  if (!ref) return undefined;
+  const [t, id] = ref.split('/');
+  if (t !== type || !id) throw badRequest(`'${ref}' must be a ${type} reference`);
+  return data.find((r) => r.resourceType === type && r.id === id) ?? ({ resourceType: type, id } as Resource);
+}
+
+async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps): Promise<ApplyContext> {
+  const [subjectType, subjectId] = params.subject.split('/') as [string, string];
+  const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps);
+  const all = [...params.data, ...fromEndpoint];
+  const seen = new Set<string>();
+  const resources = all.filter((r) => {
+    if (!r.id) return true;
+    const key = `${r.resourceType}/${r.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const subject = resources.find((r) => r.resourceType === subjectType && r.id === subjectId);
+  if (!subject) throw badRequest(`the subject ${params.subject} is neither in 'data' nor readable from 'dataEndpoint'`);
+  const context: ApplyContext = { subject, data: deps.engine.buildPatientData(resources), parameters: params.parameters };
+  const encounter = referenced(params.encounter, resources, 'Encounter');
+  const practitioner = referenced(params.practitioner, resources, 'Practitioner');
+  const organization = referenced(params.organization, resources, 'Organization');
+  if (encounter) context.encounter = encounter as ApplyContext['encounter'];
+  if (practitioner) context.practitioner = practitioner as ApplyContext['practitioner'];
+  if (organization) context.organization = organization as ApplyContext['organization'];
+  Object.assign(context, params.concepts);
+  return context;
+}
+
+function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
+  return { now: params.now ?? formatNow(deps.clock(), deps.utcOffset), mode: params.mode };
+}
+
+export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+  const queries = params.dataEndpoint ? prefetchQueriesFor(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
+  const context = await buildContext(params, queries, deps);
+  const result = deps.engine.apply(plan, context, optionsOf(params, deps), deps.knowledge);
+  const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
+  if (!output) throw new HttpOutcomeError(500, outcome(issue('error', 'exception', `the engine gave no ${params.mode} output`)));
+  return output;
+}
+
+export async function applyActivity(activity: ActivityDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+  const patientQuery: PrefetchQuery[] = [{ key: 'patient', resourceType: 'Patient', kind: 'read', params: [], template: '' }];
+  const context = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps);
+  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, optionsOf(params, deps));
+  // A request built with failed dynamic values would be a half-written result: refuse it.
+  if ((result.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
+  return resource;
+}
