@@ -22,7 +22,7 @@ import type {
 import { issue, OperationOutcomeError, outcome } from '../errors/operation-outcome.ts';
 import { makeClock, R4_MODEL, type Clock } from '../fhirpath/fhirpath-engine.ts';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
-import { buildRequest } from './activity/index.ts';
+import { buildRequest, isSupportedKind } from './activity/index.ts';
 import { applyDynamicValues } from './dynamic-value.ts';
 import { baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
 import { buildGoal, goalResourceId } from './goals.ts';
@@ -286,12 +286,16 @@ function processAction(
       trace.reason = `not applied: its definition ${action.definitionCanonical} cannot be resolved`;
       return { trace };
     }
-    request = applyDefinition(definition, action, rgAction, resourceId, { ...parent, variables, path }, state, trace);
-    if (request) {
-      state.resources.push(request);
-      rgAction.resource = { reference: `#${request.id}` };
-      trace.resource = `#${request.id}`;
+    const applied = applyDefinition(definition, action, rgAction, resourceId, { ...parent, variables, path }, state, trace);
+    if (typeof applied === 'string') {
+      trace.applicability = 'error';
+      trace.reason = `not applied: ${applied}`;
+      return { trace };
     }
+    request = applied;
+    state.resources.push(request);
+    rgAction.resource = { reference: `#${request.id}` };
+    trace.resource = `#${request.id}`;
   } else if (action.definitionUri) {
     trace.notes.push(`definitionUri ${action.definitionUri} is not a canonical definition; copied as documentation`);
     rgAction.documentation = [...(rgAction.documentation ?? []), { type: 'documentation', url: action.definitionUri }];
@@ -393,10 +397,15 @@ function applyDefinition(
   scope: Scope,
   state: ApplyState,
   trace: ActionTrace,
-): Resource | undefined {
+): Resource | string {
   const where = `PlanDefinition/${scope.plan.id ?? ''}#${trace.actionId}`;
   switch (definition.resourceType) {
     case 'ActivityDefinition': {
+      const kind = (definition as ActivityDefinition).kind;
+      if (!isSupportedKind(kind)) {
+        fail(state, 'error', 'not-supported', `${where}: ActivityDefinition/${definition.id} has kind '${kind ?? ''}', which cannot be applied`, `${scope.path}.definitionCanonical`);
+        return `its ActivityDefinition has the unsupported kind '${kind ?? ''}'`;
+      }
       const request = buildRequest({
         definition: definition as ActivityDefinition,
         context: state.context,
@@ -432,8 +441,7 @@ function applyDefinition(
       const canonical = canonicalOf(nested);
       if (state.planStack.includes(canonical) || state.planStack.length >= MAX_PLAN_DEPTH) {
         fail(state, 'error', 'processing', `${where}: nested PlanDefinition ${canonical} recurses (${[...state.planStack, canonical].join(' -> ')})`, where);
-        trace.notes.push('nested PlanDefinition not applied: recursion');
-        return undefined;
+        return `its nested PlanDefinition ${canonical} would recurse`;
       }
       state.planStack.push(canonical);
       const inner = processActions(nested.action ?? [], { plan: nested, idPrefix: resourceId, variables: scope.variables, path: `${scope.path}{${nested.id ?? canonical}}` }, state);
@@ -467,7 +475,7 @@ function applyDefinition(
     }
     default:
       fail(state, 'error', 'not-supported', `${where}: a ${definition.resourceType} cannot be applied as an action definition`, where);
-      return undefined;
+      return `a ${definition.resourceType} cannot be applied as an action definition`;
   }
 }
 

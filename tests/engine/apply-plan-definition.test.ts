@@ -342,6 +342,8 @@ describe('definitions', () => {
     const selfRef = plan([{ id: 'loop', definitionCanonical: 'http://example.org/PlanDefinition/test-plan|2.0.0' }]);
     const looped = apply(selfRef);
     expect(looped.outcome.issue?.[0]?.diagnostics).toMatch(/recurses/);
+    expect(looped.requestGroup.action).toBeUndefined();
+    expect(looped.trace[0]?.applicability).toBe('error');
   });
 });
 
@@ -353,6 +355,14 @@ describe('other definition kinds', () => {
     expect(task.code?.coding?.[0]?.code).toBe('collect-information');
     expect(task.input?.[0]?.valueCanonical).toBe('http://example.org/Questionnaire/history|1');
     expect(task.description).toBe('Fertility history');
+  });
+
+  it('an ActivityDefinition of a kind the engine cannot build is an error, not a placeholder request', () => {
+    const result = apply(plan([{ id: 'x', definitionCanonical: 'http://example.org/ActivityDefinition/odd' }]), [], {}, [ad('odd', { kind: 'Contract' as ActivityDefinition['kind'] })]);
+    expect(result.resources).toEqual([]);
+    expect(result.requestGroup.action).toBeUndefined();
+    expect(result.trace[0]).toMatchObject({ applicability: 'error', reason: "not applied: its ActivityDefinition has the unsupported kind 'Contract'" });
+    expect(result.outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'not-supported' });
   });
 
   it('a definitionUri is kept as documentation and noted in the trace', () => {
