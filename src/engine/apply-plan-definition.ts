@@ -416,6 +416,7 @@ function applyDefinition(
         issues: state.issues,
         strict: state.options.strict,
         nowText: state.clock.nowText,
+        actionTarget: rgAction as Record<string, unknown>,
       }) as Resource & Record<string, unknown>;
       // Plan overrides (R5 overlap rules): the action's timing and participants win over the AD's.
       const when = whenOf(rgAction, undefined);

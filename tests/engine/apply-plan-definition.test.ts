@@ -457,13 +457,15 @@ describe('timing, relatedAction, participants and goals', () => {
 
 describe('dynamic values', () => {
   it('applies the ActivityDefinition dynamicValues first, then the PlanDefinition action ones, incl. action. paths', () => {
-    const def = ad('a', { dynamicValue: [{ path: 'priority', expression: fp("'routine'") }, { path: 'occurrencePeriod.start', expression: fp('today()') }] });
+    const def = ad('a', { dynamicValue: [{ path: 'priority', expression: fp("'routine'") }, { path: 'occurrencePeriod.start', expression: fp('today()') }, { path: 'action.title', expression: fp("'title from the AD'") }] });
     const pd = plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', dynamicValue: [{ path: 'priority', expression: fp("'urgent'") }, { path: 'action.description', expression: fp("'from the plan'") }] }]);
     const result = apply(pd, [], {}, [def]);
     const request = contained<ServiceRequest>(result, 'a1');
     expect(request.priority).toBe('urgent');
     expect(request.occurrencePeriod?.start).toBe('2026-11-23');
     expect(result.requestGroup.action?.[0]?.description).toBe('from the plan');
+    expect(result.requestGroup.action?.[0]?.title).toBe('title from the AD');
+    expect(result.outcome.issue?.[0]?.severity).toBe('information');
   });
 
   it('sets reasonReference from resources and doNotPerform for a contraindicated procedure', () => {
