@@ -23,7 +23,7 @@ const ad: ActivityDefinition = {
   resourceType: 'ActivityDefinition',
   id: 'hsg',
   status: 'active',
-  code: { coding: [{ system: 'http://snomed.info/sct', code: '168720000', display: 'HSG' }] },
+  code: { coding: [{ system: 'http://snomed.info/sct', code: '168884001', display: 'HSG' }] },
 };
 
 const fp = (expression: string): Expression => ({ language: 'text/fhirpath', expression });
@@ -191,7 +191,7 @@ describe('applyDynamicValues', () => {
 
   it('wraps a Coding result into a CodeableConcept', () => {
     const { target } = run([{ path: 'code', expression: fp('%context.code.coding.first()') }]);
-    expect(target['code']).toEqual({ coding: [{ system: 'http://snomed.info/sct', code: '168720000', display: 'HSG' }] });
+    expect(target['code']).toEqual({ coding: [{ system: 'http://snomed.info/sct', code: '168884001', display: 'HSG' }] });
   });
 
   it('applies in document order: a later entry overrides an earlier one', () => {

@@ -12,7 +12,7 @@ const hcg: Observation = { resourceType: 'Observation', id: 'hcg1', status: 'fin
 function hsg(dynamicValue: ActivityDefinition['dynamicValue'] = []): ActivityDefinition {
   return activity('ServiceRequest', {
     id: 'hsg',
-    code: snomed('168720000', 'Hysterosalpingography'),
+    code: snomed('168884001', 'Hysterosalpingography'),
     priority: 'routine',
     dynamicValue,
   });
@@ -126,7 +126,7 @@ describe('buildRequest inside a PlanDefinition', () => {
   it('reports an unsupported expression language and keeps the mapped request', () => {
     const cql = { language: 'text/cql-identifier', expression: 'HSG Window' } as unknown as Expression;
     const { resource, issues } = build(hsg([{ path: 'occurrencePeriod.start', expression: cql }]));
-    expect(resource['code']).toEqual(snomed('168720000', 'Hysterosalpingography'));
+    expect(resource['code']).toEqual(snomed('168884001', 'Hysterosalpingography'));
     expect(issues).toEqual([expect.objectContaining({ code: 'processing', diagnostics: expect.stringContaining("unsupported expression language 'text/cql-identifier'") })]);
   });
 });

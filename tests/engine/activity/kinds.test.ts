@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { activity, build, context, NOW, snomed } from './fixtures.ts';
 
-const hsg = snomed('168720000', 'Hysterosalpingography');
+const hsg = snomed('168884001', 'Hysterosalpingography');
 const theatre = { reference: 'Location/theatre' };
 const nurse = snomed('224535009', 'Registered nurse');
 
