@@ -15,7 +15,7 @@ const dir = join(PROJECT_ROOT, 'profiles');
 const written = new Set<string>();
 for (const spec of PROFILE_SPECS) {
   const file = `StructureDefinition-${spec.id}.json`;
-  writeFileSync(join(dir, file), serializeProfile(buildProfile(spec, r4BaseDefinition(spec.type))));
+  writeFileSync(join(dir, file), serializeProfile(buildProfile(spec, r4BaseDefinition(spec.type), r4BaseDefinition)));
   written.add(file);
   console.log(`wrote profiles/${file}`);
 }

@@ -9,7 +9,7 @@
  * protocols is ALSO written as a root invariant. Invariants that test the type of a choice element
  * go through `%resource` so they see the resource with its base R4 typing (see docs/profiles.md).
  */
-import type { ElementDefinition } from '@medplum/fhirtypes';
+import type { ElementDefinition, StructureDefinitionContext } from '@medplum/fhirtypes';
 
 export const CANONICAL_BASE = 'http://infertility-protocols.org/fhir';
 export const PROFILE_BASE = `${CANONICAL_BASE}/StructureDefinition`;
@@ -21,7 +21,7 @@ export const SCT = 'http://snomed.info/sct';
 export const LOINC = 'http://loinc.org';
 export const V3_INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
 
-export type ProfiledType = 'Observation' | 'Procedure' | 'CarePlan';
+export type ProfiledType = 'Observation' | 'Procedure' | 'CarePlan' | 'Extension';
 
 export interface Invariant {
   key: string;
@@ -44,7 +44,9 @@ export interface ProfileSpec {
    * FHIRPath on a resource of `type`, true when the resource carries this profile's content (its
    * code). Used to validate resources that do not list the profile in meta.profile.
    */
-  appliesWhen: string;
+  appliesWhen?: string;
+  /** Extension definitions only: where the extension may appear. */
+  context?: StructureDefinitionContext[];
   /** Differential element constraints (root excluded); `id` is the snapshot element id. */
   elements: (ElementDefinition & { id: string })[];
   /** Root-level invariants (FHIRPath). */
@@ -429,6 +431,58 @@ const protocolCarePlan: ProfileSpec = {
   ],
 };
 
+// ---- extension definitions used by the engine (src/engine/types.ts) ---------------------------------
+
+const subExtension = (name: string, type: string, min: number, max: string): ProfileSpec['elements'] => [
+  { id: `Extension.extension:${name}`, path: 'Extension.extension', sliceName: name, min, max },
+  { id: `Extension.extension:${name}.extension`, path: 'Extension.extension.extension', max: '0' },
+  { id: `Extension.extension:${name}.url`, path: 'Extension.extension.url', fixedUri: name },
+  { id: `Extension.extension:${name}.value[x]`, path: 'Extension.extension.value[x]', min: 1, type: [{ code: type }] },
+];
+
+const inputRequired: ProfileSpec = {
+  id: 'input-required',
+  name: 'InputRequired',
+  title: 'Input required',
+  type: 'Extension',
+  description:
+    'On a PlanDefinition.action.input DataRequirement: true when the action cannot be decided without this data. $apply then does not apply the action and proposes a Task (collect-information) for the missing input.',
+  ruleIds: ['TR-I1', 'TR-I2', 'TR-I3', 'TR-T1', 'HSG-C3', 'HSG-C4', 'HSG-T1', 'HSG-P3', 'HYS-C3', 'HYS-T1'],
+  context: [{ type: 'element', expression: 'DataRequirement' }],
+  elements: [
+    { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: `${PROFILE_BASE}/input-required` },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'boolean' }] },
+  ],
+  invariants: [{ key: 'ip-inreq-1', human: 'The value SHALL be a valueBoolean', expression: 'value.exists() implies (value is boolean)' }],
+};
+
+const applyTrace: ProfileSpec = {
+  id: 'apply-trace',
+  name: 'ApplyTrace',
+  title: '$apply trace of one action',
+  type: 'Extension',
+  description:
+    'On the RequestGroup produced by $apply (option traceExtension): why one PlanDefinition action was or was not applied - its id, the applicability outcome and the reason, with optional notes.',
+  ruleIds: [],
+  context: [{ type: 'element', expression: 'RequestGroup' }],
+  elements: [
+    ...subExtension('actionId', 'string', 1, '1'),
+    ...subExtension('applicability', 'code', 1, '1'),
+    ...subExtension('reason', 'string', 1, '1'),
+    ...subExtension('note', 'string', 0, '*'),
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: `${PROFILE_BASE}/apply-trace` },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', max: '0' },
+  ],
+  invariants: [
+    {
+      key: 'ip-trace-1',
+      human: "applicability SHALL be 'applicable', 'not-applicable', 'missing-data' or 'error'",
+      expression: `extension('applicability').value.all($this in ('applicable' | 'not-applicable' | 'missing-data' | 'error'))`,
+    },
+  ],
+};
+
 export const PROFILE_SPECS: readonly ProfileSpec[] = [
   lmpStart,
   mensesEnd,
@@ -441,4 +495,6 @@ export const PROFILE_SPECS: readonly ProfileSpec[] = [
   tubalPatency,
   semenAnalysis,
   protocolCarePlan,
+  inputRequired,
+  applyTrace,
 ];

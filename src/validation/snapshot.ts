@@ -48,6 +48,31 @@ function addSlice(snapshot: ElementDefinition[], spec: ProfileSpec, sliceId: str
   snapshot.splice(end + 1, 0, ...copies);
 }
 
+/**
+ * Lists the children of a complex-typed element (e.g. the url and value of a sub-extension) in the
+ * snapshot, from the definition of its type, so the differential can constrain them.
+ */
+function unfold(snapshot: ElementDefinition[], spec: ProfileSpec, id: string, resolveType: TypeResolver): boolean {
+  const parentId = id.slice(0, id.lastIndexOf('.'));
+  const at = snapshot.findIndex((e) => e.id === parentId);
+  const parent = snapshot[at];
+  if (!parent || parent.type?.length !== 1 || snapshot.some((e) => e.id?.startsWith(`${parentId}.`))) return false;
+  const typeDef = resolveType(parent.type[0]?.code ?? '');
+  const [typeRoot, ...children] = typeDef.snapshot?.element ?? [];
+  if (!typeRoot?.path) fail(spec, id, `type ${typeDef.type} has no snapshot`);
+  const rootPath = typeRoot.path;
+  const copies = children.map((e) => {
+    const copy = structuredClone(e);
+    copy.id = parentId + (e.id ?? '').slice(rootPath.length);
+    copy.path = (parent.path ?? '') + (e.path ?? '').slice(rootPath.length);
+    return copy;
+  });
+  snapshot.splice(at + 1, 0, ...copies);
+  return true;
+}
+
+export type TypeResolver = (type: string) => StructureDefinition;
+
 /** Applies one differential element to its snapshot element, refusing anything that widens the base. */
 function narrow(target: ElementDefinition, diff: ElementDefinition, spec: ProfileSpec): void {
   const id = diff.id ?? '';
@@ -95,7 +120,7 @@ export function differentialOf(spec: ProfileSpec): ElementDefinition[] {
   return [root, ...spec.elements.map((e) => structuredClone(e))];
 }
 
-export function buildProfile(spec: ProfileSpec, base: StructureDefinition): StructureDefinition {
+export function buildProfile(spec: ProfileSpec, base: StructureDefinition, resolveType?: TypeResolver): StructureDefinition {
   if (base.type !== spec.type || !base.snapshot?.element?.length) {
     throw badRequest(`Profile ${spec.id}: base ${base.url} is not a ${spec.type} definition with a snapshot`);
   }
@@ -104,7 +129,8 @@ export function buildProfile(spec: ProfileSpec, base: StructureDefinition): Stru
   for (const diff of differential) {
     const id = diff.id ?? '';
     if (diff.sliceName && !snapshot.some((e) => e.id === id)) addSlice(snapshot, spec, id, diff.sliceName);
-    const target = snapshot.find((e) => e.id === id);
+    let target = snapshot.find((e) => e.id === id);
+    if (!target && resolveType && unfold(snapshot, spec, id, resolveType)) target = snapshot.find((e) => e.id === id);
     if (!target) fail(spec, id, 'no such element in the base snapshot');
     narrow(target, diff, spec);
   }
@@ -123,8 +149,9 @@ export function buildProfile(spec: ProfileSpec, base: StructureDefinition): Stru
     purpose: `Input or output read by clinical rules ${spec.ruleIds.join(', ')} (see clinical-rules.md).`,
     fhirVersion: FHIR_VERSION,
     ...(base.mapping ? { mapping: structuredClone(base.mapping) } : {}),
-    kind: 'resource',
+    kind: spec.type === 'Extension' ? 'complex-type' : 'resource',
     abstract: false,
+    ...(spec.context ? { context: structuredClone(spec.context) } : {}),
     type: spec.type,
     baseDefinition: base.url,
     derivation: 'constraint',

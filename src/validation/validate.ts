@@ -58,7 +58,8 @@ function loadModuleProfiles(): Map<string, ModuleProfile> {
   const selectors = new Map(PROFILE_SPECS.map((s) => [profileUrl(s), s.appliesWhen]));
   const loaded = new Map<string, ModuleProfile>();
   for (const { file, resource } of readArtifacts([PROFILES_DIR])) {
-    if (resource.resourceType !== 'StructureDefinition') continue;
+    // Extension definitions (kind complex-type) are published for readers; resources are what we validate.
+    if (resource.resourceType !== 'StructureDefinition' || (resource as StructureDefinition).kind !== 'resource') continue;
     const parsed = ProfileFile.safeParse(resource);
     if (!parsed.success) throw badRequest(`${file}: not a StructureDefinition with url, type and snapshot (${parsed.error.message})`);
     const sd = resource as StructureDefinition;
@@ -71,7 +72,7 @@ function loadModuleProfiles(): Map<string, ModuleProfile> {
   return loaded;
 }
 
-/** The module's profiles (StructureDefinitions loaded from profiles/). */
+/** The module's resource profiles (StructureDefinitions loaded from profiles/). */
 export function moduleProfileDefinitions(): StructureDefinition[] {
   return [...loadModuleProfiles().values()].map((p) => p.compiled.definition);
 }

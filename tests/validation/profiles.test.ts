@@ -21,12 +21,14 @@ describe('profiles/StructureDefinition-*.json', () => {
 
   it.each(PROFILE_SPECS.map((spec) => ({ id: spec.id, spec })))('$id is the build output of its spec (re-run scripts/build-profiles.ts)', ({ spec }) => {
     const file = readFileSync(join(PROFILES_DIR, `StructureDefinition-${spec.id}.json`), 'utf8');
-    expect(file).toBe(serializeProfile(buildProfile(spec, r4BaseDefinition(spec.type))));
+    expect(file).toBe(serializeProfile(buildProfile(spec, r4BaseDefinition(spec.type), r4BaseDefinition)));
   });
 
   it.each(definitions.map((sd) => ({ id: sd.id, sd })))('$id has canonical metadata, a differential and a full snapshot', ({ sd }) => {
     expect(sd.url).toBe(`http://infertility-protocols.org/fhir/StructureDefinition/${sd.id}`);
-    expect(sd).toMatchObject({ version: '0.1.0', status: 'draft', fhirVersion: '4.0.1', derivation: 'constraint', kind: 'resource', abstract: false });
+    expect(sd).toMatchObject({ version: '0.1.0', status: 'draft', fhirVersion: '4.0.1', derivation: 'constraint', abstract: false });
+    expect(sd.kind).toBe(sd.type === 'Extension' ? 'complex-type' : 'resource');
+    if (sd.type === 'Extension') expect(sd.context?.length).toBeGreaterThan(0);
     expect(sd.baseDefinition).toBe(`http://hl7.org/fhir/StructureDefinition/${sd.type}`);
     const base = r4BaseDefinition(sd.type!);
     const snapshot = sd.snapshot?.element ?? [];
