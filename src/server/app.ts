@@ -4,7 +4,7 @@
  * data, error mapping, /healthz, the CDS Hooks endpoints and the FHIR endpoints.
  */
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
@@ -50,7 +50,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   const app = Fastify({
     bodyLimit: config.bodyLimit,
     // Request logging is ours (onResponse below): Fastify's default logs URLs and headers.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     logger: {
       level: config.logLevel,
       ...(config.logStream ? { stream: config.logStream } : {}),
@@ -94,7 +94,8 @@ export function buildServer(input: ServerConfigInput): CdsServer {
       trustedIssuers: config.auth.trustedIssuers,
       clockToleranceSeconds: config.auth.clockToleranceSeconds,
       maxTokenAgeSeconds: config.auth.maxTokenAgeSeconds,
-      clock,
+      // Token lifetimes are real time: the injected clock is clinical time (replays, tests).
+      clock: () => new Date(),
     });
     authenticate = (request, audiences, singleUse) => verifier.verify({ authorization: request.headers.authorization, audiences, singleUse });
   } else {

@@ -68,7 +68,7 @@ export const serverConfigSchema = z
     /** Only these PlanDefinition ids become CDS services (default: every PlanDefinition). */
     planIds: z.array(z.string()).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Injected clock (tests, replays); the system clock when absent. */
+    /** Clinical time for the protocols (tests, replays); the system clock when absent. JWTs are always checked against the system clock. */
     clock: z.custom<() => Date>((v) => typeof v === 'function').optional(),
     /** A loaded knowledge base (tests, embedding); loaded from artifactPaths when absent. */
     knowledge: z.custom<KnowledgeBase>((v) => typeof v === 'object' && v !== null && 'resolve' in v).optional(),

@@ -67,6 +67,8 @@ export function traceLines(trace: ActionTrace | undefined): string[] {
   if (!trace) return [];
   const lines = [escapeMarkdown(trace.reason)];
   for (const c of trace.conditions) {
+    // The engine's reason sentence usually quotes the deciding condition already.
+    if (!c.error && trace.reason.includes(c.expression)) continue;
     lines.push(`condition \`${c.expression.replace(/`/g, "'")}\` gave ${escapeMarkdown(resultText(c.result))}${c.error ? ` (${escapeMarkdown(c.error)})` : ''}`);
   }
   if (trace.inputs.length > 0) lines.push(`data read: ${trace.inputs.map((i) => `${escapeMarkdown(i.id)} (${i.count})`).join(', ')}`);

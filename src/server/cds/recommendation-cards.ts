@@ -66,8 +66,11 @@ export function contraindicationCard(
   return card;
 }
 
+/** The element to record, as short as it can be said: the requirement's code display first. */
 function taskLabel(task: Task): string {
-  return task.description ?? conceptLabel(task.reasonCode) ?? task.input?.[0]?.valueDataRequirement?.type ?? 'missing information';
+  const requirement = task.input?.[0]?.valueDataRequirement;
+  const display = requirement?.codeFilter?.flatMap((f) => f.code ?? []).find((c) => c.display)?.display;
+  return display ?? conceptLabel(task.reasonCode) ?? task.description ?? requirement?.type ?? 'missing information';
 }
 
 function blockedActions(trace: ActionTrace[]): ActionTrace[] {

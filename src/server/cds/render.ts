@@ -19,7 +19,7 @@ export function truncateSummary(text: string, max = SUMMARY_MAX): string {
 
 /** Escapes GitHub-flavoured markdown so record text renders as text (no links, no HTML). */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]()#!|<>~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return text.replace(/[\\`*_[\]#!|<>~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
 export function codingLabel(coding: Coding): string {
