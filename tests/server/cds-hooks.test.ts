@@ -67,7 +67,7 @@ describe('patient-view', () => {
     const action = choice?.suggestions?.[0]?.actions?.[0];
     expect(action?.type).toBe('create');
     expect(action?.description).toBe('Create ServiceRequest for Hysterosalpingography, between 2026-11-25 and 2026-11-27');
-    const created = action?.resource as ServiceRequest;
+    const created = action?.resource as unknown as ServiceRequest;
     expect(created.intent).toBe('proposal');
     expect(created.id).toBeUndefined();
     expect(created.occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
