@@ -59,6 +59,8 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
+  // JSON only: text/plain (a Fastify default) would reach the handlers as a string.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installErrorHandling(app);
 

@@ -84,8 +84,9 @@ export class ClientJwtVerifier {
     const getKey = this.keys.get(unverifiedIss);
     if (!issuer || !getKey) throw unauthorized(`issuer '${unverifiedIss}' is not trusted`);
     if (!header.kid) throw unauthorized('the JWT header has no kid');
-    if (header.jku !== undefined && header.jku !== issuer.jwksUrl) {
-      // Never fetch keys from a URL the token names itself: only the configured JWK Set counts.
+    if (header.jku !== undefined && issuer.jwksUrl && header.jku !== issuer.jwksUrl) {
+      // Keys are never fetched from a URL the token names itself, only from the registered JWK Set;
+      // with keys exchanged out of band, jku is ignored (nothing is fetched).
       throw unauthorized(`jku '${header.jku}' is not the JWK Set registered for issuer '${issuer.iss}'`);
     }
 
