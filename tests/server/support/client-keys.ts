@@ -11,7 +11,7 @@ export interface TestClient {
   iss: string;
   kid: string;
   jwksUrl: string;
-  publicJwk: JWK;
+  publicJwk: JWK & { kty: string };
   /** How many times the JWK Set was fetched. */
   jwksHits(): number;
   sign(aud: string | string[], overrides?: SignOverrides): Promise<string>;
@@ -36,7 +36,7 @@ export async function generateSigningKey(alg = 'ES384'): Promise<CryptoKey> {
 export async function startTestClient(iss = 'https://ehr.test.example/'): Promise<TestClient> {
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const kid = `kid-${randomUUID()}`;
-  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES384', use: 'sig' };
+  const publicJwk = { ...(await exportJWK(publicKey)), kty: "EC", kid, alg: "ES384", use: "sig" };
   let hits = 0;
   const server: Server = createServer((req, res) => {
     hits++;
