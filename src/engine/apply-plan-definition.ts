@@ -307,6 +307,15 @@ function processAction(
       strict: state.options.strict, where: `${where} dynamicValue`, actionTarget: rgAction as Record<string, unknown>,
     });
   }
+  if (!request && !rgAction.action) {
+    // R4 rqg-1: a RequestGroup action has a resource or sub-actions. A leaf action with no
+    // definition (advice, an instruction) becomes a Task carrying its text, rather than an
+    // action that fails validation.
+    request = instructionTask(action, rgAction, resourceId, state);
+    state.resources.push(request);
+    rgAction.resource = { reference: `#${request.id}` };
+    trace.resource = `#${request.id}`;
+  }
 
   for (const goalId of action.goalId ?? []) state.goalIdsUsed.add(goalId);
   trace.reason = describeApplicable(action, trace);
@@ -480,6 +489,24 @@ function applyDefinition(
   }
 }
 
+function instructionTask(action: PlanDefinitionAction, rgAction: RequestGroupAction, id: string, state: ApplyState): Task {
+  const task: Task = {
+    resourceType: 'Task',
+    id,
+    status: state.options.requestStatus === 'active' ? 'requested' : 'draft',
+    intent: 'option',
+  };
+  if (action.priority) task.priority = action.priority;
+  if (action.code?.[0]) task.code = action.code[0];
+  const text = action.textEquivalent ?? action.description ?? action.title;
+  if (text) task.description = text;
+  task.for = state.subjectRef;
+  task.authoredOn = state.clock.nowText;
+  const when = whenOf(rgAction, undefined);
+  if (when) setWhen(task as unknown as Record<string, unknown>, 'Task', when);
+  return task;
+}
+
 function goalIdFor(plan: PlanDefinition, goalId: string): string {
   const index = (plan.goal ?? []).findIndex((g) => g.id === goalId);
   return index >= 0 ? goalResourceId(plan.goal![index]!, index) : `goal-${goalId}`;
@@ -488,6 +515,16 @@ function goalIdFor(plan: PlanDefinition, goalId: string): string {
 /** Whether the R4 type has `intent` (CommunicationRequest, Appointment, SupplyRequest... do not). */
 function hasIntent(type: string): boolean {
   return (R4_MODEL.path2Type as Record<string, string>)[`${type}.intent`] !== undefined;
+}
+
+/** Puts a computed date on a request: occurrence[x] where the type has it, Task.restriction.period. */
+function setWhen(request: Record<string, unknown>, type: string, when: When): void {
+  if (OCCURRENCE_TYPES.has(type)) setOccurrence(request, when);
+  else if (type === 'Task') request.restriction = { ...(request.restriction as object | undefined), period: { start: when.start, end: when.end } };
+}
+
+function hasWhen(request: Record<string, unknown>): boolean {
+  return Boolean(request.occurrenceDateTime || request.occurrencePeriod || request.occurrenceTiming || (request.restriction as { period?: unknown } | undefined)?.period);
 }
 
 function setOccurrence(request: Record<string, unknown>, when: When): void {
@@ -532,9 +569,9 @@ function resolveRelatedActions(state: ApplyState): void {
         const when = relatedWhen(related, target);
         if (!when) continue;
         Object.assign(entry.action, timingOf(when));
-        if (entry.request && OCCURRENCE_TYPES.has(entry.request.resourceType)) {
+        if (entry.request) {
           const r = entry.request as unknown as Record<string, unknown>;
-          if (!r.occurrenceDateTime && !r.occurrencePeriod && !r.occurrenceTiming) setOccurrence(r, when);
+          if (!hasWhen(r)) setWhen(r, entry.request.resourceType, when);
         }
         const precision = isSubDay(related) && target.start.length <= 10 ? ' (date precision: same day)' : '';
         entry.trace.notes.push(`timing: ${offsetText(related)}${related.relationship} ${related.actionId} -> ${when.start === when.end ? when.start : `${when.start}..${when.end}`}${precision}`);

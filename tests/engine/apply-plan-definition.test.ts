@@ -16,6 +16,7 @@ import type {
 import { applyPlanDefinition, buildPatientData, KnowledgeBase, type ApplyOptions, type ApplyResult } from '../../src/engine/index.ts';
 import { INPUT_REQUIRED_EXTENSION } from '../../src/engine/types.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
+import { validateResources } from '../../src/validation/validate.ts';
 
 const NOW = '2026-11-23T09:00:00Z';
 const LOCAL = 'http://infertility-protocols.org/fhir/CodeSystem/infertility-workup';
@@ -297,7 +298,7 @@ describe('inputs, missing data', () => {
   it('with the data present the same action applies and no Task is produced', () => {
     const result = apply(plan([{ id: 'hsg', input: [pregnancyInput], condition: [applicable('%pregnancyStatus.exists()')] }]), [pregnant]);
     expect(rgActionIds(result.requestGroup.action)).toEqual(['hsg']);
-    expect(result.resources.filter((r) => r.resourceType === 'Task')).toHaveLength(0);
+    expect(result.resources.filter((r) => r.resourceType === 'Task' && r.code?.coding?.[0]?.code === 'collect-information')).toHaveLength(0);
   });
 
   it('child actions see the inputs bound on their group', () => {
@@ -363,6 +364,15 @@ describe('other definition kinds', () => {
     expect(result.requestGroup.action).toBeUndefined();
     expect(result.trace[0]).toMatchObject({ applicability: 'error', reason: "not applied: its ActivityDefinition has the unsupported kind 'Contract'" });
     expect(result.outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'not-supported' });
+  });
+
+  it('a leaf action without a definition becomes a Task carrying its text, so the RequestGroup stays valid R4 (rqg-1)', () => {
+    const result = apply(plan([{ id: 'advice', title: 'Post-operative advice', textEquivalent: 'No contraception is needed after surgery.', code: [{ text: 'advice' }], timingDateTime: '2026-12-01' }]));
+    const task = contained<Task>(result, 'advice');
+    expect(task).toMatchObject({ status: 'draft', intent: 'option', description: 'No contraception is needed after surgery.', code: { text: 'advice' }, for: { reference: 'Patient/p1' }, restriction: { period: { start: '2026-12-01', end: '2026-12-01' } } });
+    expect(result.requestGroup.action?.[0]?.resource).toEqual({ reference: '#advice' });
+    const checked = validateResources([result.carePlan!], { inferProfiles: false });
+    expect(checked[0]?.outcome.issue?.filter((i) => i.severity === 'error')).toEqual([]);
   });
 
   it('a definitionUri is kept as documentation and noted in the trace', () => {
