@@ -41,26 +41,47 @@ export interface WriteBackInput {
   seed: string;
 }
 
+/** Resources a server stores; an OperationOutcome describes this apply and is not persisted. */
+const NOT_PERSISTED = new Set(['OperationOutcome']);
+
+function withoutDanglingExtensions(value: unknown, dropped: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) {
+    return value
+      .filter((v) => !(v && typeof v === 'object' && dropped.has((v as { valueReference?: { reference?: string } }).valueReference?.reference ?? '')))
+      .map((v) => withoutDanglingExtensions(v, dropped));
+  }
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, withoutDanglingExtensions(v, dropped)]));
+}
+
 export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bundle {
-  const resources: Resource[] =
+  const entries: { fullUrl?: string; resource: Resource }[] =
     mode === 'r4'
-      ? [result]
-      : ((result as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => Boolean(r));
-  if (resources.length === 0) {
+      ? [{ resource: result }]
+      : ((result as Bundle).entry ?? []).filter((e) => e.resource).map((e) => ({ resource: e.resource!, ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}) }));
+  const kept = entries.filter((e) => !NOT_PERSISTED.has(e.resource.resourceType));
+  if (kept.length === 0) {
     throw new OperationOutcomeError(outcome(issue('error', 'processing', 'the apply result has no resources to write')));
   }
+  // Every name an entry may be referenced by (its fullUrl, Type/id) maps to its transaction fullUrl.
   const fullUrls = new Map<string, string>();
-  for (const r of resources) {
-    if (r.id) fullUrls.set(`${r.resourceType}/${r.id}`, `urn:uuid:${deterministicUuid(`${seed}|${r.resourceType}/${r.id}`)}`);
-  }
-  const entry: BundleEntry[] = resources.map((r, i) => {
-    const { id, meta: _meta, ...body } = r as Resource & { meta?: unknown };
-    const fullUrl = id ? fullUrls.get(`${r.resourceType}/${id}`)! : `urn:uuid:${deterministicUuid(`${seed}|#${i}`)}`;
-    return {
-      fullUrl,
-      resource: rewriteReferences(body, fullUrls) as Resource,
-      request: { method: 'POST', url: r.resourceType },
-    };
+  const dropped = new Set<string>();
+  const own = new Map<Resource, string>();
+  entries.forEach((e, i) => {
+    const transactionUrl = e.fullUrl?.startsWith('urn:uuid:')
+      ? e.fullUrl
+      : `urn:uuid:${deterministicUuid(`${seed}|${e.resource.resourceType}/${e.resource.id ?? `#${i}`}`)}`;
+    own.set(e.resource, transactionUrl);
+    const names = [e.fullUrl, e.resource.id ? `${e.resource.resourceType}/${e.resource.id}` : undefined].filter((n): n is string => Boolean(n));
+    for (const name of names) {
+      if (NOT_PERSISTED.has(e.resource.resourceType)) dropped.add(name);
+      else fullUrls.set(name, transactionUrl);
+    }
+  });
+  const entry: BundleEntry[] = kept.map((e) => {
+    const { id: _id, meta: _meta, ...body } = e.resource as Resource & { meta?: unknown };
+    const cleaned = withoutDanglingExtensions(rewriteReferences(body, fullUrls), dropped) as Resource;
+    return { fullUrl: own.get(e.resource)!, resource: cleaned, request: { method: 'POST', url: e.resource.resourceType } };
   });
   return { resourceType: 'Bundle', type: 'transaction', entry };
 }

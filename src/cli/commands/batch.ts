@@ -1,0 +1,98 @@
+/**
+ * `batch --in <dir> --out <dir> [--plan ...] [--workers n] [--now] [--mode]`: population apply over
+ * a FHIR Bulk Data export (see src/batch/run-batch.ts). stdout: a JSON summary; stderr: a progress
+ * bar on a terminal. Exit 1 when any line or patient failed (see OperationOutcome.ndjson).
+ */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { PlanDefinition } from '@medplum/fhirtypes';
+import { z } from 'zod';
+import { runBatch } from '../../batch/run-batch.ts';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledgeBase } from '../../knowledge/load-artifacts.ts';
+import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
+import { nowOption, parseOptions, resolveNow } from '../options.ts';
+import { findPlan } from './apply.ts';
+
+const BatchArgs = z.object({
+  in: z.string().min(1),
+  out: z.string().min(1),
+  plan: z.array(z.string().min(1)).optional(),
+  workers: z.coerce.number().int().min(1).max(1024).optional(),
+  now: nowOption,
+  mode: z.enum(['r4', 'cpg']).default('r4'),
+  knowledge: z.array(z.string().min(1)).optional(),
+  maxShardMb: z.coerce.number().positive().optional(),
+});
+export type BatchArgs = z.input<typeof BatchArgs>;
+
+/** Plans named by --plan, else every plan no other plan includes as a definition. */
+function selectPlans(knowledgePaths: string[], refs: string[] | undefined): PlanDefinition[] {
+  const knowledge = loadKnowledgeBase(knowledgePaths);
+  if (refs?.length) return refs.map((r) => findPlan(knowledge, r));
+  const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
+  const nested = new Set<string>();
+  const walk = (actions: PlanDefinition['action']) => {
+    for (const a of actions ?? []) {
+      if (a.definitionCanonical) nested.add(a.definitionCanonical.split('|')[0]!);
+      walk(a.action);
+    }
+  };
+  for (const p of plans) walk(p.action);
+  return plans.filter((p) => !p.url || !nested.has(p.url)).sort((a, b) => (a.url ?? a.id ?? '').localeCompare(b.url ?? b.id ?? ''));
+}
+
+export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCode> {
+  const args = parseOptions(BatchArgs, raw);
+  const knowledgePaths = args.knowledge ?? DEFAULT_ARTIFACT_DIRS;
+  const plans = selectPlans(knowledgePaths, args.plan);
+  const now = resolveNow(args.now, io);
+  const workers = args.workers ?? availableParallelism();
+  io.stderr(`batch: ${plans.length} plan(s), ${workers} worker(s)\n`);
+  const bar = io.isTTY ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {patients} patients', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  let phase = '';
+  const started = Date.now();
+  try {
+    const summary = await runBatch({
+      inDir: args.in,
+      outDir: args.out,
+      knowledgePaths,
+      planRefs: plans.map((p) => (p.url ? { url: p.url, ...(p.version ? { version: p.version } : {}) } : { id: p.id ?? '' })),
+      now,
+      mode: args.mode,
+      workers,
+      ...(args.maxShardMb ? { maxShardBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
+      onProgress: (e) => {
+        if (!bar) return;
+        if (e.phase !== phase) {
+          if (phase) bar.stop();
+          phase = e.phase;
+          bar.start(Math.max(1, e.total), 0, { phase: e.phase.padEnd(9), patients: 0 });
+        }
+        bar.update(e.done, { phase: e.phase.padEnd(9), patients: e.patients });
+      },
+    });
+    bar?.stop();
+    writeJson(io, summary);
+    const seconds = (Date.now() - started) / 1000;
+    io.stderr(`batch: ${summary.patients} patient(s) in ${seconds.toFixed(1)} s; ${summary.failures} failure(s) in ${args.out}/OperationOutcome.ndjson\n`);
+    return summary.failures > 0 ? EXIT.findings : EXIT.ok;
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function registerBatch(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
+  program
+    .command('batch')
+    .description('apply plans to every patient of a FHIR Bulk Data export (folder of NDJSON): streaming, all cores; writes CarePlan.ndjson + OperationOutcome.ndjson')
+    .requiredOption('--in <dir>', 'folder with the export\'s .ndjson files (Patient.ndjson, Observation.ndjson, ...)')
+    .requiredOption('--out <dir>', 'folder for CarePlan.ndjson (Bundle.ndjson in cpg mode) and OperationOutcome.ndjson')
+    .option('--plan <id|canonical...>', 'plans to apply (default: every top-level plan)')
+    .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)
+    .option('--now <datetime>', 'the evaluation time, ISO 8601 with offset (default: the current time, printed)')
+    .option('--mode <mode>', 'r4 (CarePlan) or cpg (Bundle)', 'r4')
+    .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 32)')
+    .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
+    .action((options: BatchArgs) => done(runBatchCommand(options, io)));
+}

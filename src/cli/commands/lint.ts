@@ -1,0 +1,52 @@
+/** `lint [paths...]`: static checks of the knowledge artifacts (see src/lint/). */
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { z } from 'zod';
+import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
+import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { DEFAULT_ARTIFACT_DIRS, readArtifacts, type LoadedArtifact } from '../../knowledge/load-artifacts.ts';
+import { lintArtifacts } from '../../lint/index.ts';
+import { exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
+import { parseOptions } from '../options.ts';
+
+const LintArgs = z.object({
+  paths: z.array(z.string().min(1)),
+  knowledge: z.array(z.string().min(1)).optional(),
+});
+
+/** Reads the artifacts under `paths` (files or folders); a path that holds none is an input error. */
+export function readArtifactPaths(paths: string[]): LoadedArtifact[] {
+  const found = readArtifacts(paths);
+  if (found.length === 0) {
+    throw new OperationOutcomeError(outcome(issue('error', 'not-found', `no FHIR JSON resources in ${paths.join(', ')}`)));
+  }
+  return found.map((a) => ({ ...a, file: relative(process.cwd(), a.file) || a.file }));
+}
+
+export function lintPaths(paths: string[], knowledgePaths?: string[]): OperationOutcome {
+  const artifacts = readArtifactPaths(paths.length ? paths : DEFAULT_ARTIFACT_DIRS);
+  // Canonicals may point at artifacts outside the linted files: resolve against the whole knowledge.
+  const context = readArtifacts(knowledgePaths ?? DEFAULT_ARTIFACT_DIRS);
+  const knowledge = new KnowledgeBase([...context, ...artifacts].map((a) => a.resource));
+  return lintArtifacts(artifacts, knowledge);
+}
+
+export async function runLint(raw: { paths: string[]; knowledge?: string[] }, io: CliIo): Promise<ExitCode> {
+  const args = parseOptions(LintArgs, raw);
+  const result = lintPaths(args.paths, args.knowledge);
+  writeJson(io, result);
+  const errors = (result.issue ?? []).filter((i) => i.severity === 'error').length;
+  const warnings = (result.issue ?? []).filter((i) => i.severity === 'warning').length;
+  io.stderr(`lint: ${errors} error(s), ${warnings} warning(s)\n`);
+  return exitCodeOf(result, 'findings');
+}
+
+export function registerLint(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
+  program
+    .command('lint')
+    .description('check PlanDefinitions, ActivityDefinitions, Libraries, ValueSets: FHIRPath parses and names real R4 elements, canonicals resolve, codes are ours, ids unique, relatedActions sound')
+    .argument('[paths...]', 'artifact files or folders (default: profiles/ and plandefinitions/)')
+    .option('--knowledge <paths...>', 'artifacts that canonicals may resolve to (default: profiles/ and plandefinitions/)')
+    .action((paths: string[], options: { knowledge?: string[] }) => done(runLint({ paths, ...options }, io)));
+}

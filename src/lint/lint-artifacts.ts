@@ -1,0 +1,453 @@
+/**
+ * Static checks of knowledge artifacts before they reach a server or a patient. Pure: artifacts and
+ * knowledge in, one OperationOutcome out; each issue's `expression` is `<file>#<path in the
+ * resource>` (e.g. `plandefinitions/hsg/plan.json#PlanDefinition.action[2].condition[0].expression`).
+ *
+ * What is checked:
+ * - every Expression: the language is one the engine runs (text/fhirpath); FHIRPath parses; every
+ *   function exists; every %variable is bound (action inputs of the action and its parents, the
+ *   engine's variables); element names exist in the R4 model wherever the type is known;
+ * - dynamicValue paths are Simple FHIRPath and exist on the target type (the ActivityDefinition's
+ *   kind, or RequestGroup.action for `action.` paths);
+ * - every canonical resolves (url or url|version) against the knowledge, incl. codeFilter ValueSets,
+ *   which must also be expandable offline; coded codeFilters use codes of our terminology;
+ * - resource ids and canonical url|version are unique; action ids are unique within a plan;
+ *   relatedAction targets exist and form no cycle; goalIds name goals of the plan;
+ * - every PlanDefinition action carries documentation (the source it comes from).
+ */
+import type {
+  ActivityDefinition,
+  DataRequirement,
+  Expression,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  PlanDefinition,
+  PlanDefinitionAction,
+  Resource,
+} from '@medplum/fhirtypes';
+import { codingKey } from '../data/patient-data.ts';
+import { issue } from '../errors/operation-outcome.ts';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import { parseCanonical } from '../knowledge/knowledge-base.ts';
+import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
+import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhir-model.ts';
+import { checkSimplePath } from './simple-path.ts';
+
+export interface LintArtifact {
+  file: string;
+  resource: Resource;
+}
+
+type Severity = 'error' | 'warning' | 'information';
+type Code = OperationOutcomeIssue['code'];
+
+interface Finding {
+  severity: Severity;
+  code: Code;
+  file: string;
+  path: string;
+  message: string;
+}
+
+const FHIRPATH = 'text/fhirpath';
+/** Canonicals of the FHIR spec and HL7 terminology: known without being in our knowledge. */
+const EXTERNAL_CANONICAL_PREFIXES = ['http://hl7.org/fhir/', 'http://terminology.hl7.org/'];
+
+type Canonical = Resource & { url?: string; version?: string };
+
+class Linter {
+  readonly findings: Finding[] = [];
+  private readonly knowledge: KnowledgeBase;
+  private readonly allValueSetKeys: Set<string>;
+  /** Variable scopes of the plan actions that use each ActivityDefinition (by canonical url). */
+  readonly activityScopes = new Map<string, Map<string, VariableType>[]>();
+  private readonly handledExpressions = new Set<string>();
+
+  constructor(knowledge: KnowledgeBase) {
+    this.knowledge = knowledge;
+    this.allValueSetKeys = new Set();
+    for (const r of knowledge.all()) {
+      if (r.resourceType !== 'ValueSet' || !r.url) continue;
+      for (const key of knowledge.valueSetKeys(r.version ? `${r.url}|${r.version}` : r.url) ?? []) this.allValueSetKeys.add(key);
+    }
+  }
+
+  add(severity: Severity, code: Code, file: string, path: string, message: string): void {
+    this.findings.push({ severity, code, file, path, message });
+  }
+
+  // ----- uniqueness -------------------------------------------------------------------------------
+
+  uniqueness(artifacts: readonly LintArtifact[]): void {
+    const ids = new Map<string, string>();
+    const urls = new Map<string, string>();
+    for (const { file, resource } of artifacts) {
+      const r = resource as Canonical;
+      if (r.id) {
+        const key = `${r.resourceType}/${r.id}`;
+        const previous = ids.get(key);
+        if (previous) this.add('error', 'duplicate', file, `${r.resourceType}.id`, `${key} is also defined in ${previous}`);
+        else ids.set(key, file);
+      }
+      if (r.url) {
+        const key = `${r.url}|${r.version ?? ''}`;
+        const previous = urls.get(key);
+        if (previous) this.add('error', 'duplicate', file, `${r.resourceType}.url`, `canonical ${r.url}${r.version ? `|${r.version}` : ''} is also defined in ${previous}`);
+        else urls.set(key, file);
+      } else if (['PlanDefinition', 'ActivityDefinition', 'Library', 'ValueSet', 'CodeSystem', 'StructureDefinition'].includes(r.resourceType)) {
+        this.add('error', 'required', file, `${r.resourceType}.url`, `${r.resourceType}/${r.id ?? '?'} has no canonical url, so nothing can reference or load it`);
+      }
+    }
+  }
+
+  // ----- canonicals and stray expressions, found by walking the resource with its model types ----
+
+  walk(file: string, resource: Resource, scopeFor: (path: string) => Map<string, VariableType>): void {
+    const root = typeNamed(resource.resourceType);
+    if (!root) return;
+    const contained = new Set(((resource as { contained?: Resource[] }).contained ?? []).map((c) => c.id));
+    const visit = (value: unknown, type: ModelType, path: string): void => {
+      if (Array.isArray(value)) {
+        value.forEach((v, i) => visit(v, type, `${path}[${i}]`));
+        return;
+      }
+      if (type.type === 'canonical' && typeof value === 'string') return this.canonical(file, path, value, contained);
+      if (!value || typeof value !== 'object') return;
+      if (type.type === 'Expression') return this.strayExpression(file, path, value as Expression, resource, scopeFor(path));
+      for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        if (key === 'resourceType' || key.startsWith('_')) continue;
+        if (type.type === 'Resource' || key === 'contained') {
+          // Contained resources are walked with their own type.
+          const items = Array.isArray(child) ? child : [child];
+          items.forEach((item, i) => {
+            const t = typeNamed((item as Resource)?.resourceType ?? '');
+            if (t) visit(item, t, `${path}.${key}[${i}]`);
+          });
+          continue;
+        }
+        const childType = memberType(type, key);
+        if (childType && !childType.choices) visit(child, childType, `${path}.${key}`);
+      }
+    };
+    visit(resource, root, resource.resourceType);
+  }
+
+  private canonical(file: string, path: string, canonical: string, contained: Set<string | undefined>): void {
+    if (canonical.startsWith('#')) {
+      if (!contained.has(canonical.slice(1))) this.add('error', 'not-found', file, path, `${canonical} names no contained resource`);
+      return;
+    }
+    if (EXTERNAL_CANONICAL_PREFIXES.some((p) => canonical.startsWith(p))) return;
+    if (this.knowledge.resolve(canonical)) return;
+    const { url, version } = parseCanonical(canonical);
+    const other = this.knowledge.resolve(url) as Canonical | undefined;
+    this.add(
+      'error',
+      'not-found',
+      file,
+      path,
+      other && version !== undefined
+        ? `canonical ${canonical} does not resolve: version ${version} is not in the knowledge (found ${url}|${other.version ?? '(no version)'})`
+        : `canonical ${canonical} does not resolve to any artifact`,
+    );
+  }
+
+  private strayExpression(file: string, path: string, expression: Expression, resource: Resource, variables: Map<string, VariableType>): void {
+    if (this.handledExpressions.has(`${file}#${path}`)) return;
+    this.expression(file, path, expression, resource, variables, false);
+  }
+
+  // ----- expressions ------------------------------------------------------------------------------
+
+  expression(
+    file: string,
+    path: string,
+    expression: Expression | undefined,
+    definition: Resource,
+    variables: Map<string, VariableType>,
+    strictVariables: boolean,
+  ): void {
+    this.handledExpressions.add(`${file}#${path}`);
+    if (!expression) return this.add('error', 'required', file, path, 'no expression');
+    const language = expression.language ?? '';
+    if (language !== FHIRPATH) {
+      return this.add('error', 'not-supported', file, `${path}.language`, `expression language '${language || '(none)'}' is not supported by the engine (only ${FHIRPATH})`);
+    }
+    if (!expression.expression) {
+      return this.add('error', 'not-supported', file, path, `text/fhirpath expression without expression text${expression.reference ? ` (reference ${expression.reference} is not supported)` : ''}`);
+    }
+    const problems = checkFhirPath(expression.expression, { variables, focus: typeNamed(definition.resourceType), strictVariables });
+    for (const p of problems) this.add(p.severity, p.code, file, `${path}.expression`, `${p.message} in: ${expression.expression}`);
+  }
+
+  // ----- PlanDefinition ---------------------------------------------------------------------------
+
+  planDefinition(file: string, plan: PlanDefinition): void {
+    const goalIds = new Set((plan.goal ?? []).map((g) => g.id).filter(Boolean));
+    const actions: { action: PlanDefinitionAction; path: string }[] = [];
+    const collect = (list: PlanDefinitionAction[] | undefined, path: string) =>
+      (list ?? []).forEach((action, i) => {
+        const p = `${path}.action[${i}]`;
+        actions.push({ action, path: p });
+        collect(action.action, p);
+      });
+    collect(plan.action, 'PlanDefinition');
+
+    const byId = new Map<string, string>();
+    for (const { action, path } of actions) {
+      if (!action.id) continue;
+      const previous = byId.get(action.id);
+      if (previous) this.add('error', 'duplicate', file, `${path}.id`, `action id '${action.id}' is also used at ${previous}`);
+      else byId.set(action.id, path);
+    }
+    for (const { action, path } of actions) {
+      if (!action.documentation?.some((d) => d.citation || d.url || d.display || d.document || d.resource)) {
+        this.add('error', 'required', file, `${path}.documentation`, `action '${action.id ?? action.title ?? path}' has no documentation: cite the source it comes from`);
+      }
+      (action.goalId ?? []).forEach((g, i) => {
+        if (!goalIds.has(g)) this.add('error', 'not-found', file, `${path}.goalId[${i}]`, `goalId '${g}' names no goal of this plan`);
+      });
+      (action.relatedAction ?? []).forEach((rel, i) => {
+        if (!byId.has(rel.actionId)) this.add('error', 'not-found', file, `${path}.relatedAction[${i}].actionId`, `relatedAction target '${rel.actionId}' is not an action of this plan`);
+        if (rel.actionId === action.id) this.add('error', 'invariant', file, `${path}.relatedAction[${i}].actionId`, `action '${action.id}' relates to itself`);
+      });
+      (action.condition ?? []).forEach((c, i) => {
+        if (c.kind !== 'applicability') {
+          this.add('warning', 'not-supported', file, `${path}.condition[${i}].kind`, `condition kind '${c.kind}' is not evaluated by the engine (only applicability)`);
+        }
+      });
+    }
+    this.relatedActionCycles(file, actions);
+    this.actions(file, plan, plan.action, 'PlanDefinition', new Map(BASE_VARIABLES(plan.resourceType)));
+  }
+
+  private relatedActionCycles(file: string, actions: { action: PlanDefinitionAction; path: string }[]): void {
+    const edges = new Map<string, string[]>();
+    const pathOf = new Map<string, string>();
+    for (const { action, path } of actions) {
+      if (!action.id) continue;
+      pathOf.set(action.id, path);
+      edges.set(action.id, (action.relatedAction ?? []).map((r) => r.actionId).filter((t) => t !== action.id));
+    }
+    const state = new Map<string, 'visiting' | 'done'>();
+    const reported = new Set<string>();
+    const dfs = (id: string, stack: string[]): void => {
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) {
+        if (!edges.has(next)) continue;
+        if (state.get(next) === 'visiting') {
+          const cycle = [...stack.slice(stack.indexOf(next)), next];
+          const key = [...cycle].slice(0, -1).sort().join(',');
+          if (!reported.has(key)) {
+            reported.add(key);
+            this.add('error', 'invariant', file, `${pathOf.get(next)}.relatedAction`, `relatedAction cycle: ${cycle.join(' -> ')}`);
+          }
+        } else if (!state.has(next)) dfs(next, [...stack, next]);
+      }
+      state.set(id, 'done');
+    };
+    for (const id of [...edges.keys()].sort()) if (!state.has(id)) dfs(id, [id]);
+  }
+
+  private actions(
+    file: string,
+    plan: PlanDefinition,
+    list: PlanDefinitionAction[] | undefined,
+    parentPath: string,
+    parentVariables: Map<string, VariableType>,
+  ): void {
+    (list ?? []).forEach((action, i) => {
+      const path = `${parentPath}.action[${i}]`;
+      const variables = new Map(parentVariables);
+      (action.input ?? []).forEach((input, j) => {
+        const inputPath = `${path}.input[${j}]`;
+        this.dataRequirement(file, inputPath, input);
+        if (input.id) variables.set(input.id, typeNamed(input.type) ?? 'unknown');
+      });
+      this.scopes.set(`${file}#${path}`, variables);
+      (action.condition ?? []).forEach((c, j) => this.expression(file, `${path}.condition[${j}].expression`, c.expression, plan, variables, true));
+      const target = this.dynamicValueTarget(action);
+      (action.dynamicValue ?? []).forEach((dv, j) => {
+        const dvPath = `${path}.dynamicValue[${j}]`;
+        this.dynamicValuePath(file, dvPath, dv.path, target);
+        this.expression(file, `${dvPath}.expression`, dv.expression, plan, variables, true);
+      });
+      if (action.definitionCanonical) {
+        const definition = this.knowledge.resolve(action.definitionCanonical) as Canonical | undefined;
+        if (definition?.resourceType === 'ActivityDefinition' && definition.url) {
+          const scopes = this.activityScopes.get(definition.url) ?? [];
+          scopes.push(variables);
+          this.activityScopes.set(definition.url, scopes);
+        }
+      }
+      if (action.definitionUri) {
+        this.add('warning', 'not-supported', file, `${path}.definitionUri`, 'definitionUri is not applied by the engine; use definitionCanonical');
+      }
+      this.actions(file, plan, action.action, path, variables);
+    });
+  }
+
+  /** Variable scope (by JSON path of an action) for expressions found by the generic walk. */
+  readonly scopes = new Map<string, Map<string, VariableType>>();
+
+  scopeAt(file: string, path: string, fallback: Map<string, VariableType>): Map<string, VariableType> {
+    for (let p = path; p.includes('.'); p = p.slice(0, p.lastIndexOf('.'))) {
+      const found = this.scopes.get(`${file}#${p}`);
+      if (found) return found;
+    }
+    return fallback;
+  }
+
+  private dynamicValueTarget(action: PlanDefinitionAction): string | undefined {
+    if (!action.definitionCanonical) return undefined;
+    const definition = this.knowledge.resolve(action.definitionCanonical) as (Canonical & { kind?: string }) | undefined;
+    if (definition?.resourceType === 'ActivityDefinition') return definition.kind;
+    if (definition?.resourceType === 'PlanDefinition') return 'RequestGroup';
+    return undefined;
+  }
+
+  private dynamicValuePath(file: string, path: string, dvPath: string | undefined, target: string | undefined): void {
+    if (!dvPath) return this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
+    const onAction = /^%?action\./.test(dvPath);
+    const targetType = onAction ? 'RequestGroup' : target;
+    if (!targetType) return;
+    const checkedPath = onAction ? dvPath.replace(/^%?action\./, 'action.') : dvPath;
+    for (const problem of checkSimplePath(checkedPath, targetType)) this.add('error', 'invalid', file, `${path}.path`, problem);
+  }
+
+  private dataRequirement(file: string, path: string, requirement: DataRequirement): void {
+    const type = typeNamed(requirement.type);
+    if (!type || !isResourceTypeName(requirement.type)) {
+      this.add('error', 'value', file, `${path}.type`, `input type '${requirement.type}' is not an R4 resource type`);
+      return;
+    }
+    (requirement.codeFilter ?? []).forEach((filter, k) => {
+      const filterPath = `${path}.codeFilter[${k}]`;
+      if (filter.path && !memberType(type, filter.path.split('.')[0]!)) {
+        this.add('error', 'not-found', file, `${filterPath}.path`, `${requirement.type} has no element '${filter.path}'`);
+      }
+      let keys: Set<string> | undefined;
+      if (filter.valueSet) {
+        keys = this.knowledge.valueSetKeys(filter.valueSet);
+        // An unresolvable ValueSet is reported by the canonical walk; here only "cannot expand".
+        if (!keys && this.knowledge.resolve(filter.valueSet, 'ValueSet')) {
+          this.add('error', 'not-supported', file, `${filterPath}.valueSet`, `ValueSet ${filter.valueSet} cannot be expanded offline (it uses a filter or a CodeSystem we do not have)`);
+        } else if (keys && keys.size === 0) {
+          this.add('error', 'value', file, `${filterPath}.valueSet`, `ValueSet ${filter.valueSet} expands to no codes, so the input can never match`);
+        }
+      }
+      (filter.code ?? []).forEach((coding, c) => {
+        const codePath = `${filterPath}.code[${c}]`;
+        const key = codingKey(coding.system, coding.code);
+        if (!coding.system || !coding.code) {
+          this.add('error', 'required', file, codePath, 'a codeFilter code needs both system and code');
+          return;
+        }
+        if (keys) {
+          if (!keys.has(key)) this.add('error', 'value', file, codePath, `${key} is not in ${filter.valueSet}, the ValueSet of the same filter`);
+          return;
+        }
+        const ownSystem = this.knowledge.resolve(coding.system, 'CodeSystem') as { concept?: unknown[] } | undefined;
+        if (ownSystem) {
+          if (!codeSystemHas(ownSystem, coding.code)) this.add('error', 'value', file, codePath, `code '${coding.code}' is not defined in our CodeSystem ${coding.system}`);
+        } else if (!this.allValueSetKeys.has(key)) {
+          this.add('warning', 'value', file, codePath, `${key} is in none of our ValueSets; add it to the ValueSet of this concept`);
+        }
+      });
+    });
+  }
+
+  // ----- ActivityDefinition -----------------------------------------------------------------------
+
+  activityDefinition(file: string, ad: ActivityDefinition): void {
+    const kind = ad.kind ?? '';
+    if (!isResourceTypeName(kind)) this.add('error', 'value', file, 'ActivityDefinition.kind', `kind '${kind}' is not an R4 resource type`);
+    const users = (ad.url && this.activityScopes.get(ad.url)) || [];
+    (ad.dynamicValue ?? []).forEach((dv, j) => {
+      const path = `ActivityDefinition.dynamicValue[${j}]`;
+      const onAction = /^%?action\./.test(dv.path ?? '');
+      if (!dv.path) this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
+      else if (onAction) {
+        for (const problem of checkSimplePath(dv.path.replace(/^%?action\./, 'action.'), 'RequestGroup')) this.add('error', 'invalid', file, `${path}.path`, problem);
+      } else if (isResourceTypeName(kind)) {
+        for (const problem of checkSimplePath(dv.path, kind)) this.add('error', 'invalid', file, `${path}.path`, problem);
+      }
+      // Evaluated with the variables of each plan action that uses this definition: a variable
+      // must be bound in all of them. Unused definitions get the engine variables only.
+      const scopes = users.length ? users : [new Map(BASE_VARIABLES('ActivityDefinition'))];
+      const before = this.findings.length;
+      for (const variables of scopes) {
+        const withContext = new Map(variables);
+        for (const [k, v] of BASE_VARIABLES('ActivityDefinition')) if (k === 'context' || k === 'resource' || k === 'rootResource') withContext.set(k, v);
+        this.expression(file, `${path}.expression`, dv.expression, ad, withContext, users.length > 0);
+      }
+      // The same message once, however many actions use the definition.
+      const added = this.findings.splice(before);
+      const seen = new Set<string>();
+      for (const f of added) {
+        const key = `${f.path}|${f.message}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          this.findings.push(f);
+        }
+      }
+    });
+  }
+}
+
+function codeSystemHas(cs: { concept?: unknown[] }, code: string): boolean {
+  const walk = (concepts: unknown[] | undefined): boolean =>
+    (concepts ?? []).some((c) => (c as { code?: string }).code === code || walk((c as { concept?: unknown[] }).concept));
+  return walk(cs.concept);
+}
+
+/** The variables the engine binds for every expression (see src/engine/expression.ts). */
+function BASE_VARIABLES(definitionType: string): [string, VariableType][] {
+  const t = (name: string): VariableType => typeNamed(name) ?? 'unknown';
+  return [
+    ['subject', t('Patient')], ['patient', t('Patient')], ['encounter', t('Encounter')], ['practitioner', t('Practitioner')],
+    ['organization', t('Organization')], ['userType', t('CodeableConcept')], ['userLanguage', t('CodeableConcept')],
+    ['userTaskContext', t('CodeableConcept')], ['setting', t('CodeableConcept')], ['settingContext', t('CodeableConcept')],
+    ['now', 'unknown'], ['today', 'unknown'], ['sct', 'unknown'], ['loinc', 'unknown'], ['ucum', 'unknown'],
+    ['context', t(definitionType)], ['resource', t(definitionType)], ['rootResource', t(definitionType)],
+  ];
+}
+
+function toIssue(f: Finding): OperationOutcomeIssue {
+  return issue(f.severity, f.code, `${f.file}: ${f.path}: ${f.message}`, [`${f.file}#${f.path}`]);
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, information: 2 };
+
+export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: KnowledgeBase): OperationOutcome {
+  const linter = new Linter(knowledge);
+  linter.uniqueness(artifacts);
+  // Plans first: they record which action scopes each ActivityDefinition is evaluated in.
+  const ordered = [...artifacts].sort((a, b) => rank(a.resource) - rank(b.resource));
+  for (const { file, resource } of ordered) {
+    if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource as PlanDefinition);
+    if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource as ActivityDefinition);
+  }
+  for (const { file, resource } of ordered) {
+    const fallback = new Map(BASE_VARIABLES(resource.resourceType));
+    linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));
+  }
+  const findings = [...linter.findings].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      a.file.localeCompare(b.file) ||
+      a.path.localeCompare(b.path, 'en', { numeric: true }) ||
+      a.message.localeCompare(b.message),
+  );
+  if (findings.length === 0) {
+    return {
+      resourceType: 'OperationOutcome',
+      issue: [issue('information', 'informational', `${artifacts.length} artifacts checked, no problems found`)],
+    };
+  }
+  return { resourceType: 'OperationOutcome', issue: findings.map(toIssue) };
+}
+
+function rank(r: Resource): number {
+  return r.resourceType === 'PlanDefinition' ? 0 : r.resourceType === 'ActivityDefinition' ? 1 : 2;
+}
