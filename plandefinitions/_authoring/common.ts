@@ -1,0 +1,274 @@
+/**
+ * Building blocks for authoring the protocol artifacts. The JSON under plandefinitions/ and
+ * profiles/ is generated from these modules (`npm run build:protocols`) so that a rule's logic,
+ * its citation and the expressions shared by several actions are written once; a test
+ * (tests/protocols/artifacts-in-sync.test.ts) fails when the committed JSON drifts from them.
+ */
+import type {
+  ActivityDefinition,
+  Coding,
+  DataRequirement,
+  Expression,
+  PlanDefinitionAction,
+  RelatedArtifact,
+} from '@medplum/fhirtypes';
+
+export const BASE = 'http://infertility-protocols.org/fhir';
+export const VERSION = '0.1.0';
+export const PUBLISHER = 'infertility-protocols';
+export const DATE = '2026-11-23';
+
+export const LOCAL = `${BASE}/CodeSystem/infertility-workup`;
+export const NHSA10 = `${BASE}/CodeSystem/cn-nhsa-icd10-v2`;
+export const NHSA9 = `${BASE}/CodeSystem/cn-nhsa-icd9cm3-v2`;
+export const SCT = 'http://snomed.info/sct';
+export const LOINC = 'http://loinc.org';
+export const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
+export const ICD9 = 'http://hl7.org/fhir/sid/icd-9-cm';
+export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+export const UCUM = 'http://unitsofmeasure.org';
+export const V3_INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
+export const CPG_ACTIVITY = 'http://hl7.org/fhir/uv/cpg/CodeSystem/cpg-activity-type';
+export const INPUT_REQUIRED = `${BASE}/StructureDefinition/input-required`;
+
+export const SOURCE = {
+  reversal: '000_df67b89a1d6e44a9.txt',
+  hsg: '001_77e565344cb021a4.txt',
+  hysteroscopy: '002_04369e6709d45ade.txt',
+} as const;
+
+export type SourceFile = (typeof SOURCE)[keyof typeof SOURCE];
+
+export const vsUrl = (id: string): string => `${BASE}/ValueSet/${id}`;
+export const adUrl = (id: string): string => `${BASE}/ActivityDefinition/${id}`;
+export const pdUrl = (id: string): string => `${BASE}/PlanDefinition/${id}`;
+export const adCanonical = (id: string): string => `${adUrl(id)}|${VERSION}`;
+export const pdCanonical = (id: string): string => `${pdUrl(id)}|${VERSION}`;
+
+export const coding = (system: string, code: string, display?: string): Coding =>
+  display === undefined ? { system, code } : { system, code, display };
+
+// ---- citations ---------------------------------------------------------------------------------
+
+/** The sentence of a source text a rule encodes (checked verbatim against plandefinitions/sources/). */
+export interface Quote {
+  file: SourceFile;
+  text: string;
+}
+
+/** `documentation` RelatedArtifact: display = the rule id, citation = `<file>: "<exact sentence>"`. */
+export function cite(ruleId: string, quote: Quote): RelatedArtifact {
+  return { type: 'citation', display: ruleId, citation: `${quote.file}: "${quote.text}"` };
+}
+
+/** A reading we chose where the text slips or is silent (resolution, look-back), with its reason. */
+export function justify(ruleId: string, text: string): RelatedArtifact {
+  return { type: 'justification', display: ruleId, citation: text };
+}
+
+// ---- expressions --------------------------------------------------------------------------------
+
+export function fhirpath(expression: string, description?: string): Expression {
+  return description === undefined
+    ? { language: 'text/fhirpath', expression }
+    : { language: 'text/fhirpath', expression, description };
+}
+
+export function applicability(expression: string, description: string): NonNullable<PlanDefinitionAction['condition']>[number] {
+  return { kind: 'applicability', expression: fhirpath(expression, description) };
+}
+
+const q = (s: string): string => `'${s}'`;
+export const codesIn = (codes: readonly string[]): string => `(${codes.map(q).join(' | ')})`;
+/** True when one of the Codings at `path` has `system` and one of `codes`. */
+export const hasCoding = (path: string, system: string, codes: readonly string[]): string =>
+  `${path}.exists(system = ${q(system)} and code in ${codesIn(codes)})`;
+
+/** A Condition that is current: clinicalStatus active/recurrence/relapse (or unstated), not refuted. */
+export const ACTIVE_CONDITION =
+  "(clinicalStatus.empty() or clinicalStatus.coding.exists(code in ('active' | 'recurrence' | 'relapse'))) and verificationStatus.coding.exists(code in ('refuted' | 'entered-in-error')).not()";
+/** A Condition or history entry that has not been refuted (history situations are often inactive). */
+export const NOT_REFUTED = "verificationStatus.coding.exists(code in ('refuted' | 'entered-in-error')).not()";
+export const ACTIVE_ALLERGY =
+  "(clinicalStatus.empty() or clinicalStatus.coding.exists(code = 'active')) and verificationStatus.coding.exists(code in ('refuted' | 'entered-in-error')).not()";
+/** A result that can be acted on. */
+export const RESULT_OK = "status in ('final' | 'amended' | 'corrected')";
+export const PROCEDURE_DONE = "status = 'completed'";
+
+/** The calendar date (as recorded, in its own offset) of a date/dateTime expression. */
+export const asDate = (expr: string): string => `${expr}.select(toString().substring(0, 10).toDate())`;
+export const effectiveDate = asDate('effective.ofType(dateTime)');
+export const performedDate = asDate('(performed.ofType(dateTime) | performed.ofType(Period).end)');
+
+export const interpretationAbnormal = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code != 'N')`;
+export const interpretationNormal = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code = 'N')`;
+
+// ---- inputs -------------------------------------------------------------------------------------
+
+export interface InputOptions {
+  /** Look-back in days (DataRequirement.dateFilter valueDuration: within the last N days). */
+  lookBackDays?: number;
+  datePath?: string;
+  /** Newest first (and only the newest when `latestOnly`). */
+  newestFirst?: boolean;
+  latestOnly?: boolean;
+  required?: boolean;
+  /** Extra codeFilter on another element, e.g. `value`. */
+  alsoFilter?: { path: string; codes: Coding[] };
+}
+
+function dateFilterOf(opts: InputOptions, datePath: string): Pick<DataRequirement, 'dateFilter'> {
+  if (opts.lookBackDays === undefined) return {};
+  return {
+    dateFilter: [{ path: datePath, valueDuration: { value: opts.lookBackDays, unit: 'days', system: UCUM, code: 'd' } }],
+  };
+}
+
+function finish(req: DataRequirement, opts: InputOptions, datePath: string): DataRequirement {
+  const out: DataRequirement = { ...req };
+  if (opts.required) out.extension = [{ url: INPUT_REQUIRED, valueBoolean: true }];
+  if (opts.alsoFilter) out.codeFilter = [...(out.codeFilter ?? []), { path: opts.alsoFilter.path, code: opts.alsoFilter.codes }];
+  Object.assign(out, dateFilterOf(opts, opts.datePath ?? datePath));
+  if (opts.newestFirst || opts.latestOnly) out.sort = [{ path: opts.datePath ?? datePath, direction: 'descending' }];
+  if (opts.latestOnly) out.limit = 1;
+  return out;
+}
+
+const DATE_PATH: Record<string, string> = {
+  Observation: 'effective',
+  Procedure: 'performed',
+  Condition: 'recordedDate',
+  AllergyIntolerance: 'recordedDate',
+  ServiceRequest: 'authoredOn',
+  DocumentReference: 'date',
+};
+
+/** Input whose codeFilter is a ValueSet of this module. */
+export function vsInput(id: string, type: string, valueSetId: string, opts: InputOptions = {}): DataRequirement {
+  const req: DataRequirement = {
+    id,
+    type,
+    codeFilter: [{ path: type === 'DocumentReference' ? 'type' : 'code', valueSet: vsUrl(valueSetId) }],
+  } as DataRequirement;
+  return finish(req, opts, DATE_PATH[type] ?? 'date');
+}
+
+/** Input whose codeFilter lists its codes (one concept, or a few codings of it). */
+export function codeInput(id: string, type: string, codes: Coding[], opts: InputOptions = {}): DataRequirement {
+  const req: DataRequirement = {
+    id,
+    type,
+    codeFilter: [{ path: type === 'DocumentReference' ? 'type' : 'code', code: codes }],
+  } as DataRequirement;
+  return finish(req, opts, DATE_PATH[type] ?? 'date');
+}
+
+// ---- actions ------------------------------------------------------------------------------------
+
+export type Action = PlanDefinitionAction;
+
+/** dynamicValues writing a fixed CodeableConcept into `reasonCode[0]` of the generated request. */
+export function reasonCodeValues(code: Coding, text: string, path = 'reasonCode[0]'): NonNullable<Action['dynamicValue']> {
+  const values: NonNullable<Action['dynamicValue']> = [
+    { path: `${path}.coding[0].system`, expression: fhirpath(`'${code.system}'`) },
+    { path: `${path}.coding[0].code`, expression: fhirpath(`'${code.code}'`) },
+  ];
+  if (code.display) values.push({ path: `${path}.coding[0].display`, expression: fhirpath(`'${code.display.replace(/'/g, "\\'")}'`) });
+  values.push({ path: `${path}.text`, expression: fhirpath(`'${text.replace(/'/g, "\\'")}'`) });
+  return values;
+}
+
+export interface ContraindicationSpec {
+  id: string;
+  ruleId: string;
+  title: string;
+  description: string;
+  /** Boolean expression: true when the contraindication is present (never empty). */
+  present: string;
+  /** Expression returning the patient resources that contraindicate the procedure. */
+  evidence: string;
+  reason: Coding;
+  /** The procedure's ActivityDefinition id. */
+  procedure: string;
+  documentation: NonNullable<Action['documentation']>;
+}
+
+/** A contraindicated procedure: a doNotPerform request, reasons pointing at the patient's data. */
+export function contraindication(spec: ContraindicationSpec): Action {
+  return {
+    id: spec.id,
+    title: spec.title,
+    description: spec.description,
+    code: [{ coding: [coding(LOCAL, 'contraindication', 'Contraindication')] }],
+    documentation: spec.documentation,
+    condition: [applicability(spec.present, `${spec.ruleId}: ${spec.title}`)],
+    definitionCanonical: adCanonical(spec.procedure),
+    dynamicValue: [
+      { path: 'doNotPerform', expression: fhirpath('true') },
+      { path: 'reasonReference', expression: fhirpath(spec.evidence) },
+      ...reasonCodeValues(spec.reason, `${spec.ruleId}: ${spec.title}`),
+    ],
+  };
+}
+
+/** occurrencePeriod of the request = [end of bleeding + start, end of bleeding + end] (days). */
+export function windowValues(endOfBleeding: string, startDay: number, endDay?: number): NonNullable<Action['dynamicValue']> {
+  const values: NonNullable<Action['dynamicValue']> = [
+    { path: 'occurrencePeriod.start', expression: fhirpath(`${endOfBleeding} + ${startDay} days`) },
+  ];
+  if (endDay !== undefined) values.push({ path: 'occurrencePeriod.end', expression: fhirpath(`${endOfBleeding} + ${endDay} days`) });
+  return values;
+}
+
+export function relatedBefore(actionId: string, minutes?: number): NonNullable<Action['relatedAction']>[number] {
+  return minutes === undefined
+    ? { actionId, relationship: 'before-start' }
+    : { actionId, relationship: 'before-start', offsetDuration: { value: minutes, unit: 'min', system: UCUM, code: 'min' } };
+}
+
+/** Before the start of the target by whole days (a test whose result must be ready for the procedure). */
+export function relatedDaysBefore(actionId: string, days: number): NonNullable<Action['relatedAction']>[number] {
+  return { actionId, relationship: 'before-start', offsetDuration: { value: days, unit: 'days', system: UCUM, code: 'd' } };
+}
+
+export function relatedAfterEnd(actionId: string): NonNullable<Action['relatedAction']>[number] {
+  return { actionId, relationship: 'after-end' };
+}
+
+// ---- ActivityDefinitions -----------------------------------------------------------------------
+
+export interface AdSpec {
+  id: string;
+  title: string;
+  description: string;
+  kind: 'ServiceRequest' | 'MedicationRequest' | 'CommunicationRequest' | 'Task';
+  code?: Coding[];
+  codeText?: string;
+  /** Where the file goes: `shared` or a protocol id. */
+  folder: string;
+  extra?: Partial<ActivityDefinition>;
+}
+
+export function activityDefinition(spec: AdSpec): ActivityDefinition {
+  const ad: ActivityDefinition = {
+    resourceType: 'ActivityDefinition',
+    id: spec.id,
+    url: adUrl(spec.id),
+    version: VERSION,
+    name: spec.id
+      .split('-')
+      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
+      .join(''),
+    title: spec.title,
+    status: 'draft',
+    experimental: true,
+    date: DATE,
+    publisher: PUBLISHER,
+    description: spec.description,
+    kind: spec.kind,
+    intent: 'proposal',
+    priority: 'routine',
+  };
+  if (spec.code) ad.code = spec.codeText ? { coding: spec.code, text: spec.codeText } : { coding: spec.code };
+  return { ...ad, ...spec.extra };
+}
