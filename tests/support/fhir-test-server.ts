@@ -107,8 +107,11 @@ export interface Simulation {
   down: boolean;
   /** Delay every answer by this many milliseconds. */
   delayMs: number;
-  /** Answer the next requests with these statuses, one per request, before serving normally. */
-  failures: { status: number; retryAfter?: string }[];
+  /**
+   * Answer the next requests with these statuses, one per request, before serving normally; a
+   * failure with `method` waits for a request with that method (e.g. fail only the POST).
+   */
+  failures: { status: number; retryAfter?: string; method?: string }[];
 }
 
 export interface SmartAuthConfig {
@@ -388,7 +391,8 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
       req.socket.destroy();
       return;
     }
-    const failure = simulate.failures.shift();
+    const failureAt = simulate.failures.findIndex((f) => !f.method || f.method === req.method);
+    const failure = failureAt >= 0 ? simulate.failures.splice(failureAt, 1)[0] : undefined;
     const respond = async () => {
       if (failure) {
         const headers: Record<string, string> = failure.retryAfter ? { 'retry-after': failure.retryAfter } : {};
