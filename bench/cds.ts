@@ -1,0 +1,182 @@
+/**
+ * Benchmark: the CDS Hooks patient-view service over loopback, as an EHR would call it.
+ *
+ * The server runs in a child process (so the load generator does not share its event loop) with
+ * authentication ON: every request carries its own ES384-signed JWT (unique jti, aud = the
+ * service URL), pre-signed before the run. The body carries full prefetch. autocannon drives it
+ * at a fixed 200 req/s, then unthrottled to find the ceiling. Printed: req/s, p50/p90/p99 latency,
+ * errors and non-2xx, server memory, and the share of the server's handling time spent in the
+ * in-process $apply (the engine is wrapped with a timer in the child). Figures only.
+ *
+ *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=200, CDS_BENCH_CONNECTIONS=10)
+ *   CDS_BENCH_PLAN=real npm run bench:cds   (use plandefinitions/ when the protocols are there)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import type { Resource } from '@medplum/fhirtypes';
+import { buildServer } from '../src/server/app.ts';
+import { projectEngine } from '../src/server/project-engine.ts';
+import type { ProtocolEngine } from '../src/server/engine-port.ts';
+import { NOW, PATIENT_ID, fixtureKnowledge, iodineAllergy, mensesEnd, negativeTest, prefetchFor } from '../tests/server/fixtures/hsg-fixture.ts';
+
+const BASE_URL = 'https://cds.bench.example';
+const SERVICE = 'hysterosalpingography-patient-view';
+const ISS = 'https://ehr.bench.example/';
+const KID = 'bench-key';
+
+interface Stats {
+  applies: number;
+  applyMs: number;
+  requests: number;
+  handledMs: number;
+  rssMb: number;
+  heapMb: number;
+}
+
+// ---------------------------------------------------------------- child: the server under test
+async function serve(): Promise<void> {
+  const jwk = JSON.parse(process.env['CDS_BENCH_JWK'] ?? '{}');
+  const stats: Stats = { applies: 0, applyMs: 0, requests: 0, handledMs: 0, rssMb: 0, heapMb: 0 };
+  const timed: ProtocolEngine = {
+    ...projectEngine,
+    apply(plan, context, options, knowledge) {
+      const t = performance.now();
+      try {
+        return projectEngine.apply(plan, context, options, knowledge);
+      } finally {
+        stats.applies++;
+        stats.applyMs += performance.now() - t;
+      }
+    },
+  };
+  const real = process.env['CDS_BENCH_PLAN'] === 'real';
+  const { app } = buildServer({
+    port: 0,
+    baseUrl: BASE_URL,
+    logLevel: 'warn',
+    auth: { trustedIssuers: [{ iss: ISS, jwks: { keys: [jwk] } }] },
+    ...(real ? {} : { knowledge: fixtureKnowledge() }),
+    clock: () => new Date(NOW),
+    engine: timed,
+  });
+  app.addHook('onResponse', async (_request, reply) => {
+    stats.requests++;
+    stats.handledMs += reply.elapsedTime;
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  process.on('message', (msg) => {
+    if (msg === 'stats') {
+      const mem = process.memoryUsage();
+      process.send?.({ ...stats, rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20 });
+    } else if (msg === 'reset') {
+      Object.assign(stats, { applies: 0, applyMs: 0, requests: 0, handledMs: 0 });
+      process.send?.('reset-done');
+    } else if (msg === 'stop') {
+      void app.close().then(() => process.exit(0));
+    }
+  });
+  process.send?.({ address });
+}
+
+// ---------------------------------------------------------------- parent: the load generator
+function ask<T>(child: ChildProcess, msg: string, match: (m: unknown) => boolean): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (!match(m)) return;
+      child.off('message', onMessage);
+      resolve(m as T);
+    };
+    child.on('message', onMessage);
+    child.send(msg);
+  });
+}
+
+async function presign(key: CryptoKey, count: number): Promise<string[]> {
+  const aud = `${BASE_URL}/cds-services/${SERVICE}`;
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const now = Math.floor(Date.now() / 1000);
+    tokens.push(
+      await new SignJWT({ iss: ISS, aud, iat: now, exp: now + 600, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: KID })
+        .sign(key),
+    );
+  }
+  return tokens;
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+async function drive(address: string, tokens: string[], options: { seconds: number; rate?: number; connections: number }, body: string) {
+  let next = 0;
+  const result = await autocannon({
+    url: `${address}/cds-services/${SERVICE}`,
+    method: 'POST',
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+    headers: { 'content-type': 'application/json' },
+    body,
+    requests: [
+      {
+        setupRequest(request) {
+          const token = tokens[next++ % tokens.length];
+          return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+        },
+      },
+    ],
+  });
+  return { result, used: next };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.env['CDS_BENCH_SECONDS'] ?? 20);
+  const rate = Number(process.env['CDS_BENCH_RATE'] ?? 200);
+  const connections = Number(process.env['CDS_BENCH_CONNECTIONS'] ?? 10);
+  const { privateKey, publicKey } = await generateKeyPair('ES384');
+  const jwk = { ...(await exportJWK(publicKey)), kid: KID, alg: 'ES384', use: 'sig' };
+
+  const child = fork(import.meta.filename, ['--serve'], { env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { address } = await new Promise<{ address: string }>((resolve) => child.once('message', (m) => resolve(m as { address: string })));
+
+  const record: Resource[] = [mensesEnd, negativeTest, iodineAllergy];
+  const body = JSON.stringify({
+    hook: 'patient-view',
+    hookInstance: randomUUID(),
+    context: { userId: 'Practitioner/bench', patientId: PATIENT_ID },
+    prefetch: prefetchFor(record),
+  });
+
+  console.log(`CDS Hooks patient-view bench: server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`);
+  // Warm-up: JIT, FHIRPath compile cache.
+  const warm = await presign(privateKey, 500);
+  await drive(address, warm, { seconds: 2, connections }, body);
+
+  const runs: { label: string; rate?: number }[] = [{ label: `fixed ${rate} req/s`, rate }, { label: 'unthrottled' }];
+  for (const run of runs) {
+    await ask(child, 'reset', (m) => m === 'reset-done');
+    const expected = Math.ceil((run.rate ?? 3000) * seconds * 1.2) + 100;
+    const tokens = await presign(privateKey, expected);
+    const { result, used } = await drive(address, tokens, { seconds, connections, ...(run.rate ? { rate: run.rate } : {}) }, body);
+    const stats = await ask<Stats>(child, 'stats', (m) => typeof m === 'object' && m !== null && 'applies' in m);
+    const reuse = used > tokens.length ? ` (tokens reused: ${used - tokens.length} replays expected as 401)` : '';
+    console.log(`\n== ${run.label}, ${connections} connections, ${seconds} s${reuse}`);
+    console.log(`req/s        mean ${fmt(result.requests.mean)}  (total ${result.requests.total})`);
+    console.log(`latency ms   p50 ${fmt(result.latency.p50)}  p90 ${fmt(result.latency.p90)}  p99 ${fmt(result.latency.p99)}  max ${fmt(result.latency.max)}`);
+    console.log(`errors       ${result.errors} (timeouts ${result.timeouts}), non-2xx ${result.non2xx}`);
+    const applyMean = stats.applies ? stats.applyMs / stats.applies : 0;
+    const handledMean = stats.requests ? stats.handledMs / stats.requests : 0;
+    console.log(
+      `server       handling mean ${fmt(handledMean, 2)} ms, apply mean ${fmt(applyMean, 2)} ms = ${fmt(handledMean ? (100 * applyMean) / handledMean : 0)}% of handling, ` +
+        `${fmt(result.latency.mean ? (100 * applyMean) / result.latency.mean : 0)}% of client-observed mean latency (${fmt(result.latency.mean, 2)} ms)`,
+    );
+    console.log(`memory       server rss ${fmt(stats.rssMb)} MB, heap used ${fmt(stats.heapMb)} MB`);
+    if (run.rate) console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && result.errors === 0 && result.non2xx === 0 ? 'met' : 'NOT met'}`);
+  }
+  child.send('stop');
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();
