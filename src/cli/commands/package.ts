@@ -17,7 +17,7 @@ const projectVersion = (): string =>
 const PackageArgs = z.object({
   out: z.string().min(1).default('infertility-protocols.tgz'),
   name: z.string().min(1).default('org.infertility-protocols.r4'),
-  version: z.string().min(1).optional(),
+  packageVersion: z.string().min(1).optional(),
   canonical: z.url().optional(),
   from: z.array(z.string().min(1)).optional(),
 });
@@ -28,7 +28,7 @@ export async function runPackage(raw: PackageArgs, io: CliIo): Promise<ExitCode>
   const artifacts = readArtifactPaths(args.from ?? DEFAULT_ARTIFACT_DIRS);
   const files = buildFhirPackage(artifacts, {
     name: args.name,
-    version: args.version ?? projectVersion(),
+    version: args.packageVersion ?? projectVersion(),
     ...(args.canonical ? { canonical: args.canonical } : {}),
   });
   const asArchive = /\.(tgz|tar\.gz)$/.test(args.out);
@@ -38,7 +38,7 @@ export async function runPackage(raw: PackageArgs, io: CliIo): Promise<ExitCode>
     out: args.out,
     format: asArchive ? 'tgz' : 'folder',
     name: args.name,
-    version: args.version ?? projectVersion(),
+    version: args.packageVersion ?? projectVersion(),
     files: files.map((f) => f.name),
   });
   io.stderr(`package: ${files.length - 2} resource(s) written to ${args.out}\n`);
@@ -51,7 +51,7 @@ export function registerPackage(program: Command, io: CliIo, done: (code: Promis
     .description('build a FHIR NPM package (package/package.json, package/.index.json, resources) as a .tgz or a folder')
     .option('--out <file.tgz|dir>', 'a path ending in .tgz/.tar.gz writes an archive, anything else a folder', 'infertility-protocols.tgz')
     .option('--name <name>', 'package name', 'org.infertility-protocols.r4')
-    .option('--version <semver>', 'package version (default: the project version)')
+    .option('--package-version <semver>', 'package version (default: the project version)')
     .option('--canonical <url>', 'package canonical (default: the common base of the artifact urls)')
     .option('--from <paths...>', 'artifact folders/files (default: profiles/ and plandefinitions/)')
     .action((options: PackageArgs) => done(runPackage(options, io)));
