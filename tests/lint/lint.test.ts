@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import type { OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
+import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
+import { checkFhirPath, checkSimplePath, lintArtifacts } from '../../src/lint/index.ts';
+import { typeNamed } from '../../src/lint/fhir-model.ts';
+import { KNOWLEDGE } from '../support/cli.ts';
+
+const artifacts = readArtifacts([KNOWLEDGE]).map((a) => ({ ...a, file: a.file.split('/').pop()! }));
+const plan = () => structuredClone(artifacts.find((a) => a.resource.resourceType === 'PlanDefinition')!.resource) as PlanDefinition;
+
+function lintWith(changed: Resource, extra: Resource[] = []): OperationOutcome {
+  const others = artifacts.filter((a) => a.resource.resourceType !== changed.resourceType || a.resource.id !== changed.id);
+  const all = [...others, { file: 'changed.json', resource: changed }, ...extra.map((r, i) => ({ file: `extra${i}.json`, resource: r }))];
+  return lintArtifacts(all, new KnowledgeBase(all.map((a) => a.resource)));
+}
+
+const messages = (o: OperationOutcome, severity = 'error') =>
+  (o.issue ?? [])
+    .filter((i) => i.severity === severity)
+    // diagnostics = "<file>: <path>: <message>"; expression = "<file>#<path>"
+    .map((i) => `${i.expression?.[0]} ${i.diagnostics?.slice(i.expression![0]!.length + 3)}`);
+
+function withCondition(expression: string, language = 'text/fhirpath'): PlanDefinition {
+  const p = plan();
+  p.action![0]!.condition = [{ kind: 'applicability', expression: { language, expression } }];
+  return p;
+}
+
+describe('lintArtifacts', () => {
+  it('passes the fixture knowledge without findings', () => {
+    const result = lintArtifacts(artifacts, new KnowledgeBase(artifacts.map((a) => a.resource)));
+    expect(result.issue).toEqual([{ severity: 'information', code: 'informational', diagnostics: '4 artifacts checked, no problems found' }]);
+  });
+
+  it.each([
+    ['%pregnancyTests.vlaue.exists()', /Observation has no element 'vlaue' \(did you mean 'value'\?\)/],
+    ['%pregnancyTests.valueQuantity.foo.exists()', /Quantity has no element 'foo'/],
+    ['%pregnancyTests.value.ofType(Money).exists()', /ofType\(Money\) can never match: Observation.value is one of/],
+    ['Observation.valueQuantity.value > 5', /'Observation' at the start of the expression filters the focus \(PlanDefinition\)/],
+    ['%patient.birthDat <= today()', /Patient has no element 'birthDat'/],
+    ['%undefinedInput.exists()', /%undefinedInput is not bound here/],
+    ['%pregnancyTests.frobnicate()', /frobnicate\(\) is not a FHIRPath function/],
+    ["%pregnancyTests.where(", /FHIRPath does not parse/],
+  ])('catches %s', (expression, message) => {
+    const result = lintWith(withCondition(expression));
+    expect(messages(result).join('\n')).toMatch(message);
+    expect(result.issue![0]!.expression![0]).toBe('changed.json#PlanDefinition.action[0].condition[0].expression.expression');
+  });
+
+  it.each([
+    "%pregnancyTests.where(code.coding.where(system = %loinc and code = '2106-3').exists()).value.ofType(CodeableConcept).coding.code = '260385009'",
+    "%patient.birthDate <= today() - 40 years and %patient.gender = 'female'",
+    '%pregnancyTests.select(effective.ofType(dateTime)).max() > @2026-01-01',
+    '(%pregnancyTests | %pregnancyTests).first().status.exists()',
+    "%pregnancyTests.where($this.status = 'final').count() > 0",
+    "%pregnancyTests.extension('http://x').value.exists()",
+  ])('accepts valid expression %s', (expression) => {
+    expect(messages(lintWith(withCondition(expression)))).toEqual([]);
+  });
+
+  it('flags unsupported expression languages', () => {
+    expect(messages(lintWith(withCondition('X', 'text/cql'))).join()).toMatch(/condition\[0\]\.expression\.language expression language 'text\/cql' is not supported/);
+  });
+
+  it('checks dynamicValue paths against the target request type', () => {
+    const p = plan();
+    p.action![0]!.dynamicValue = [
+      { path: 'occurrence.ofType(Period).strt', expression: { language: 'text/fhirpath', expression: '%now' } },
+      { path: 'occurrencePeriod.start', expression: { language: 'text/fhirpath', expression: '%now' } },
+      { path: 'note[0].text', expression: { language: 'text/fhirpath', expression: "'x'" } },
+      { path: 'action.title', expression: { language: 'text/fhirpath', expression: "'x'" } },
+      { path: 'reasonReference.where(x)', expression: { language: 'text/fhirpath', expression: "'x'" } },
+      { path: 'occurrence.start', expression: { language: 'text/fhirpath', expression: '%now' } },
+    ];
+    const found = messages(lintWith(p));
+    expect(found).toEqual([
+      expect.stringMatching(/dynamicValue\[0\]\.path 'occurrence.ofType\(Period\).strt': Period has no element 'strt' \(did you mean 'start'\?\)/),
+      expect.stringMatching(/dynamicValue\[4\]\.path 'reasonReference.where\(x\)' is not Simple FHIRPath/),
+      expect.stringMatching(/dynamicValue\[5\]\.path 'occurrence.start': choose the type of ServiceRequest.occurrence with ofType/),
+    ]);
+  });
+
+  it('resolves canonicals, with versions, and ValueSets in codeFilter', () => {
+    const p = plan();
+    p.action![0]!.definitionCanonical = 'http://example.org/fhir/ActivityDefinition/demo-imaging|2.0.0';
+    p.action![0]!.input![0]!.codeFilter![0]!.valueSet = 'http://example.org/fhir/ValueSet/unknown';
+    const found = messages(lintWith(p)).join('\n');
+    expect(found).toMatch(/definitionCanonical canonical .*demo-imaging\|2.0.0 does not resolve: version 2.0.0 is not in the knowledge \(found .*\|1.0.0\)/);
+    expect(found).toMatch(/codeFilter\[0\]\.valueSet canonical http:\/\/example.org\/fhir\/ValueSet\/unknown does not resolve/);
+  });
+
+  it('checks codeFilter codes against our CodeSystem and ValueSets', () => {
+    const p = plan();
+    p.action![0]!.input![0]!.codeFilter!.push(
+      { path: 'code', code: [{ system: 'http://example.org/fhir/CodeSystem/demo-codes', code: 'nope' }] },
+      { path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }, { system: 'http://loinc.org', code: '0000-0' }] },
+      { path: 'cdoe', valueSet: 'http://example.org/fhir/ValueSet/pregnancy-tests|1.0.0', code: [{ system: 'http://loinc.org', code: '9999-9' }] },
+    );
+    const result = lintWith(p);
+    expect(messages(result)).toEqual([
+      expect.stringMatching(/codeFilter\[1\]\.code\[0\] .*code 'nope' is not defined in our CodeSystem/),
+      expect.stringMatching(/codeFilter\[3\]\.code\[0\] .*http:\/\/loinc.org\|9999-9 is not in .*pregnancy-tests/),
+      expect.stringMatching(/codeFilter\[3\]\.path .*Observation has no element 'cdoe'/),
+    ]);
+    expect(messages(result, 'warning')).toEqual([expect.stringMatching(/codeFilter\[2\]\.code\[1\] .*http:\/\/loinc.org\|0000-0 is in none of our ValueSets/)]);
+  });
+
+  it('checks action ids, relatedAction targets and cycles, goalIds and documentation', () => {
+    const p = plan();
+    const doc = p.action![0]!.documentation;
+    p.action!.push(
+      { id: 'b', title: 'b', documentation: doc, relatedAction: [{ actionId: 'c', relationship: 'before' }] },
+      { id: 'c', title: 'c', documentation: doc, relatedAction: [{ actionId: 'b', relationship: 'after' }, { actionId: 'ghost', relationship: 'after' }] },
+      { id: 'imaging', title: 'dup', goalId: ['no-goal'] },
+    );
+    const found = messages(lintWith(p));
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/action\[1\]\.relatedAction relatedAction cycle: b -> c -> b/),
+      expect.stringMatching(/action\[2\]\.relatedAction\[1\]\.actionId relatedAction target 'ghost' is not an action of this plan/),
+      expect.stringMatching(/action\[3\]\.id action id 'imaging' is also used at PlanDefinition\.action\[0\]/),
+      expect.stringMatching(/action\[3\]\.goalId\[0\] goalId 'no-goal' names no goal/),
+      expect.stringMatching(/action\[3\]\.documentation action 'imaging' has no documentation/),
+    ]));
+  });
+
+  it('finds duplicate ids and canonicals across files', () => {
+    const copy = { ...plan(), id: 'other-id' };
+    const result = lintWith(plan(), [copy]);
+    expect(messages(result).join('\n')).toMatch(/extra0.json#PlanDefinition.url canonical .*demo-protocol\|1.0.0 is also defined in changed.json/);
+  });
+
+  it('checks ActivityDefinition dynamicValues in the scope of the actions that use them', () => {
+    const ad = structuredClone(artifacts.find((a) => a.resource.resourceType === 'ActivityDefinition')!.resource) as Resource & { dynamicValue?: unknown[] };
+    ad.dynamicValue = [
+      { path: 'reasonReference', expression: { language: 'text/fhirpath', expression: '%pregnancyTests' } },
+      { path: 'bodySite', expression: { language: 'text/fhirpath', expression: '%notAnInput' } },
+      { path: 'bodySyte', expression: { language: 'text/fhirpath', expression: "'x'" } },
+    ];
+    const found = messages(lintWith(ad));
+    expect(found).toEqual([
+      expect.stringMatching(/ActivityDefinition.dynamicValue\[1\]\.expression\.expression %notAnInput is not bound/),
+      expect.stringMatching(/ActivityDefinition.dynamicValue\[2\]\.path 'bodySyte': ServiceRequest has no element 'bodySyte' \(did you mean 'bodySite'\?\)/),
+    ]);
+  });
+});
+
+describe('checkFhirPath and checkSimplePath', () => {
+  const scope = { variables: new Map([['obs', typeNamed('Observation')!]]), focus: typeNamed('PlanDefinition'), strictVariables: true };
+  it('types through where/first/ofType/as', () => {
+    expect(checkFhirPath('%obs.where(status = \'final\').first().value.ofType(Quantity).unit', scope)).toEqual([]);
+    expect(checkFhirPath('(%obs.value as Quantity).unti', scope)[0]?.message).toMatch(/Quantity has no element 'unti'/);
+    expect(checkFhirPath('%obs.component.value.ofType(Quantity).value', scope)).toEqual([]);
+  });
+  it('accepts extension(url).value and choice-typed paths', () => {
+    expect(checkSimplePath("extension('http://x').valueString", 'ServiceRequest')).toEqual([]);
+    expect(checkSimplePath('occurrence.ofType(Timing).repeat.boundsPeriod.end', 'ServiceRequest')).toEqual([]);
+    expect(checkSimplePath('dosageInstruction[0].text', 'MedicationRequest')).toEqual([]);
+  });
+});
