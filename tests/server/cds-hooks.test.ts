@@ -59,7 +59,7 @@ describe('patient-view', () => {
   it('proposes the HSG with its window as an at-most-one choice, and aftercare, from prefetch', async () => {
     const res = await cards(path, patientView([mensesEnd, negativeTest]));
     expect(res.cards.map((c) => [c.indicator, c.summary])).toEqual([
-      ['info', 'HSG work-up (test): choose Tubal patency test'],
+      ['info', 'HSG work-up (test): choose Tubal patency test, between 2026-11-25 and 2026-11-27'],
       ['info', 'HSG work-up (test): Aftercare advice'],
     ]);
     const [choice, aftercare] = res.cards;

@@ -19,17 +19,27 @@ import {
   suggestionOf,
   traceLines,
 } from './card-parts.ts';
-import { bulletList, conceptLabel, escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
+import { bulletList, codingKeys, conceptLabel, escapeMarkdown, periodLabel, requestConcept, requestLabel, truncateSummary } from './render.ts';
 import { selectionGroupOf, type Leaf, type ResultView } from './result-view.ts';
 
-/** Proposals offered as the way around a contraindication: same choice group, or related actions. */
+/**
+ * Proposals offered as the way around a contraindication: requests of the same kind (another
+ * procedure) that the protocol proposes in the same choice group, under the same parent action
+ * (the protocols put "do not perform X" next to "plan Y instead"), or linked by relatedAction.
+ */
 export function alternativesOf(view: ResultView, contraindication: Leaf): Leaf[] {
   const group = selectionGroupOf(contraindication);
+  const parent = contraindication.ancestors[contraindication.ancestors.length - 1];
   const id = contraindication.action.id;
+  const blocked = new Set(codingKeys(requestConcept(contraindication.resource)));
+  const related = (a: RequestGroupAction, target: string | undefined) => Boolean(target) && (a.relatedAction ?? []).some((r) => r.actionId === target);
   return view.leaves.filter((leaf) => {
-    if (leaf.kind !== 'proposal') return false;
+    if (leaf.kind !== 'proposal' || leaf.resource.resourceType !== contraindication.resource.resourceType) return false;
+    // The contraindicated procedure itself is never its own alternative.
+    if (codingKeys(requestConcept(leaf.resource)).some((k) => blocked.has(k))) return false;
     if (group && selectionGroupOf(leaf) === group) return true;
-    const related = (a: RequestGroupAction, target: string | undefined) => Boolean(target) && (a.relatedAction ?? []).some((r) => r.actionId === target);
+    // A top-level contraindication has no parent: everything would be its "sibling".
+    if (parent && leaf.ancestors.includes(parent)) return true;
     return related(leaf.action, id) || related(contraindication.action, leaf.action.id);
   });
 }
@@ -57,7 +67,13 @@ export function contraindicationCard(
     source: sourceOf(view.plan),
   };
   if (alternatives.length > 0) {
-    card.suggestions = alternatives.map((alt) => suggestionOf(`Order ${requestLabel(alt.resource)} instead`, [alt], withEachAlternative));
+    card.suggestions = alternatives.map((alt) => {
+      const s = suggestionOf(`Order ${requestLabel(alt.resource)} instead`, [alt], withEachAlternative);
+      if (alt.action.precheckBehavior === 'yes') s.isRecommended = true;
+      return s;
+    });
+    // at-most-one allows one recommended suggestion only.
+    if (card.suggestions.filter((s) => s.isRecommended).length > 1) for (const s of card.suggestions) delete s.isRecommended;
     card.selectionBehavior = 'at-most-one';
   }
   card.overrideReasons = OVERRIDE_REASONS;
@@ -156,8 +172,10 @@ export function proposalCards(view: ResultView, proposals: Leaf[], baseUrl: stri
     } else {
       suggestions = leaves.map((leaf) => ({ ...suggestionOf(proposalLabel(leaf), [leaf]), isRecommended: true }));
     }
+    const preferred = leaves.find((l) => l.action.precheckBehavior === 'yes') ?? first;
+    const choiceWindow = periodLabel((preferred.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
     const summary = choice
-      ? `${planTitle(view.plan)}: choose ${title}`
+      ? `${planTitle(view.plan)}: choose ${title}${choiceWindow ? `, ${choiceWindow}` : ''}`
       : `${planTitle(view.plan)}: ${title}${window ? `, ${window}` : ''}${leaves.length > 1 ? ` (${leaves.length} orders)` : ''}`;
     const card: CdsCard = {
       summary: truncateSummary(summary),

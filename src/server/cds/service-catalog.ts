@@ -39,6 +39,8 @@ const USAGE =
   'Needs the listed prefetch, or fhirServer (plus fhirAuthorization when that server requires a token) to read what is not prefetched; ' +
   'without either the call is answered 412. Every call must carry a JWT signed by a registered CDS client.';
 
+const SERVICE_PLAN_TYPES = new Set(['clinical-protocol', 'eca-rule']);
+
 function isSubPlan(plan: PlanDefinition, plans: PlanDefinition[]): boolean {
   const canonicals = new Set([plan.url, plan.url && plan.version ? `${plan.url}|${plan.version}` : undefined].filter(Boolean));
   const used = (actions: PlanDefinition['action']): boolean =>
@@ -51,7 +53,13 @@ export function buildServiceCatalog(knowledge: KnowledgeBase, engine: ProtocolEn
     .all()
     .filter((r): r is PlanDefinition & { id: string } => r.resourceType === 'PlanDefinition' && Boolean(r.id))
     .filter((p) => p.status !== 'retired');
-  const chosen = planIds ? plans.filter((p) => planIds.includes(p.id)) : plans.filter((p) => !isSubPlan(p, plans));
+  // Protocols are the services; a workflow-definition pathway that nests them would repeat their cards.
+  const protocols = plans.filter((p) => (p.type?.coding ?? []).some((c) => SERVICE_PLAN_TYPES.has(c.code ?? '')));
+  const chosen = planIds
+    ? plans.filter((p) => planIds.includes(p.id))
+    : protocols.length > 0
+      ? protocols
+      : plans.filter((p) => !isSubPlan(p, plans));
   chosen.sort((a, b) => a.id.localeCompare(b.id));
   const services: CdsService[] = [];
   for (const plan of chosen) {
