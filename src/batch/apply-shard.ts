@@ -18,6 +18,7 @@ export interface ShardContext {
   files: readonly string[];
 }
 
+/** Output and failure lines are `<patient id>\t<NDJSON>`, in patient-id order, for the merge. */
 export interface ShardResult {
   outputs: string[];
   failures: string[];
@@ -51,7 +52,7 @@ export function applyShard(text: string, context: ShardContext): ShardResult {
     if (!group) groups.set(patientId, (group = { resources: [], firstLocation: location }));
     if (resource.resourceType === 'Patient') {
       if (group.patient) {
-        failures.push(lineFailure(location, 'structure', `Patient/${patientId} appears more than once; the first one is used`));
+        failures.push(`${patientId}\t${lineFailure(location, 'structure', `Patient/${patientId} appears more than once; the first one is used`)}`);
         continue;
       }
       group.patient = resource;
@@ -64,7 +65,7 @@ export function applyShard(text: string, context: ShardContext): ShardResult {
   for (const patientId of [...groups.keys()].sort()) {
     const group = groups.get(patientId)!;
     if (!group.patient) {
-      failures.push(lineFailure(group.firstLocation, 'not-found', `${group.resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
+      failures.push(`${patientId}\t` + lineFailure(group.firstLocation, 'not-found', `${group.resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
       continue;
     }
     patients++;
@@ -77,12 +78,15 @@ export function applyShard(text: string, context: ShardContext): ShardResult {
         if (!output) throw new Error('the engine returned no result');
         // One output per patient and plan: give it an id that is unique across the population.
         output.id = deterministicUuid(`${canonical}|Patient/${patientId}|${context.now}`);
-        outputs.push(JSON.stringify(output));
+        outputs.push(`${patientId}\t${JSON.stringify(output)}`);
       } catch (err) {
         const reason = toOperationOutcome(err).issue?.[0]?.diagnostics ?? 'failed';
-        failures.push(lineFailure(`Patient/${patientId}`, 'processing', `applying ${canonical}: ${reason}`));
+        failures.push(`${patientId}\t${lineFailure(`Patient/${patientId}`, 'processing', `applying ${canonical}: ${reason}`)}`);
       }
     }
   }
+  // The merge needs every part in patient-id order; the sort is stable, so per-patient order stays.
+  const key = (line: string) => line.slice(0, line.indexOf('\t'));
+  failures.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return { outputs, failures, patients };
 }

@@ -6,18 +6,20 @@
  * 2. Re-split any shard over the memory budget (by re-hashing patient ids).
  * 3. Apply (worker threads, one shard at a time each): a worker reads one shard, groups it by
  *    patient, applies the plans and writes the shard's output parts.
- * 4. Commit: concatenate the parts in shard order into CarePlan.ndjson (Bundle.ndjson in cpg
- *    mode) and OperationOutcome.ndjson via temp files + rename, then remove the work folder.
+ * 4. Commit: k-way merge the parts (each sorted by patient id) into CarePlan.ndjson (Bundle.ndjson
+ *    in cpg mode) and OperationOutcome.ndjson via temp files + rename, then remove the work folder.
+ *    Output is in patient-id order, so it is byte-identical whatever the shard or worker count.
  *
  * Peak memory is about (workers x the largest shard) plus fixed buffers, whatever the input size.
  * The output does not depend on the number of workers.
  */
 import { availableParallelism } from 'node:os';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { lineFailure } from './failures.ts';
+import { mergeSortedParts } from './merge.ts';
 import { partitionInput, splitShard, type PartitionStats } from './partition.ts';
 import type { ShardJob, WorkerReply, WorkerSetup } from './shard-worker.ts';
 
@@ -58,29 +60,6 @@ function listInputs(dir: string): string[] {
   const files = names.filter((n) => n.endsWith('.ndjson')).sort().map((n) => join(dir, n));
   if (files.length === 0) throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--in ${dir} holds no .ndjson files`)));
   return files;
-}
-
-/** Concatenates parts into `target` atomically; returns the number of lines written. */
-function concatenate(parts: readonly string[], target: string, first: string[] = []): number {
-  const temp = `${target}.tmp-${process.pid}`;
-  const fd = openSync(temp, 'w');
-  let lines = 0;
-  try {
-    for (const line of first) {
-      writeSync(fd, `${line}\n`);
-      lines++;
-    }
-    for (const part of parts) {
-      const text = readFileSync(part, 'utf8');
-      if (!text) continue;
-      writeSync(fd, text);
-      lines += text.split('\n').length - 1;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, target);
-  return lines;
 }
 
 async function applyInWorkers(
@@ -175,8 +154,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     }
     const outputName = options.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
     const okJobs = jobs.filter((j) => !shardFailures.has(j.index));
-    const outputLines = concatenate(okJobs.map((j) => j.outPath), join(options.outDir, outputName));
-    const failureLines = concatenate(okJobs.map((j) => j.failPath), join(options.outDir, 'OperationOutcome.ndjson'), [...phase1Failures, ...keptShards]);
+    const outputLines = await mergeSortedParts(okJobs.map((j) => j.outPath), join(options.outDir, outputName));
+    const failureLines = await mergeSortedParts(okJobs.map((j) => j.failPath), join(options.outDir, 'OperationOutcome.ndjson'), [...phase1Failures, ...keptShards]);
     return {
       input: files.map((f) => basename(f)),
       output: [

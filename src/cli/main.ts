@@ -52,7 +52,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return await running;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // Help shown because nothing usable was asked (e.g. no command) is a usage error.
+      if (err.code === 'commander.help') {
+        return err.exitCode === 0 ? EXIT.ok : failure(io, new OperationOutcomeError(outcome(issue('error', 'invalid', 'no command given'))));
+      }
       const message = err.message.replace(/^error: /, '');
       return failure(io, new OperationOutcomeError(outcome(issue('error', 'invalid', message))));
     }

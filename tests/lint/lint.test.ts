@@ -23,7 +23,7 @@ const messages = (o: OperationOutcome, severity = 'error') =>
 
 function withCondition(expression: string, language = 'text/fhirpath'): PlanDefinition {
   const p = plan();
-  p.action![0]!.condition = [{ kind: 'applicability', expression: { language, expression } }];
+  p.action![0]!.condition = [{ kind: 'applicability', expression: { language: language as 'text/fhirpath', expression } }];
   return p;
 }
 

@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBatch } from '../../src/batch/run-batch.ts';
+import { KNOWLEDGE, NOW, cli } from '../support/cli.ts';
+
+const PLAN = { url: 'http://example.org/fhir/PlanDefinition/demo-protocol', version: '1.0.0' };
+
+/** A small Bulk Data export: n patients, one pregnancy test each (every other one negative). */
+function exportDir(n: number, extra: { observations?: string[] } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ip-bulk-'));
+  const patients: string[] = [];
+  const observations: string[] = [];
+  for (let i = 0; i < n; i++) {
+    patients.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, gender: 'female' }));
+    observations.push(JSON.stringify({
+      resourceType: 'Observation', id: `o${i}`, status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '2106-3' }] },
+      subject: { reference: `Patient/p${i}` },
+      valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: i % 2 ? '260385009' : '10828004' }] },
+    }));
+  }
+  observations.push(...(extra.observations ?? []));
+  // Input order must not matter: write the observations reversed.
+  writeFileSync(join(dir, 'Observation.ndjson'), `${observations.reverse().join('\n')}\n`);
+  writeFileSync(join(dir, 'Patient.ndjson'), `${patients.join('\n')}\n`);
+  writeFileSync(join(dir, 'Practitioner.ndjson'), `${JSON.stringify({ resourceType: 'Practitioner', id: 'dr' })}\n`);
+  return dir;
+}
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+
+describe('batch', () => {
+  it('applies the plan to every patient, one CarePlan per patient, and leaves no work files', async () => {
+    const input = exportDir(40);
+    const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+    const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 2 });
+    expect(summary).toMatchObject({ patients: 40, plans: 1, lines: 81, skipped: 1, failures: 0 });
+    const carePlans = lines(join(out, 'CarePlan.ndjson')).map((l) => JSON.parse(l));
+    expect(carePlans).toHaveLength(40);
+    expect(new Set(carePlans.map((c) => c.id)).size).toBe(40);
+    const withRequest = carePlans.filter((c) => c.contained.some((r: { resourceType: string }) => r.resourceType === 'ServiceRequest'));
+    expect(withRequest).toHaveLength(20);
+    expect(readdirSync(out).sort()).toEqual(['CarePlan.ndjson', 'OperationOutcome.ndjson']);
+  });
+
+  it('reports every bad line with file:line, never stops, and loses nothing', async () => {
+    const input = exportDir(10, {
+      observations: [
+        '{not json',
+        JSON.stringify({ resourceType: 'Observaton', id: 'typo' }),
+        JSON.stringify({ resourceType: 'Observation', id: 'orphan', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } }),
+        JSON.stringify({ resourceType: 'Observation', id: 'nobody', status: 'final', code: { text: 'x' } }),
+      ],
+    });
+    const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+    const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 3 });
+    expect(summary.patients).toBe(10);
+    const failures = lines(join(out, 'OperationOutcome.ndjson')).map((l) => JSON.parse(l).issue[0].diagnostics);
+    // The extra lines were written first, reversed: nobody = line 1, orphan = 2, typo = 3, bad JSON = 4.
+    expect(failures).toEqual([
+      expect.stringMatching(/^Observation.ndjson:1: Observation\/nobody names no Patient/),
+      expect.stringMatching(/^Observation.ndjson:3: 'Observaton' is not an R4 resource type/),
+      expect.stringMatching(/^Observation.ndjson:4: malformed JSON/),
+      expect.stringMatching(/^Observation.ndjson:2: 1 resource\(s\) reference Patient\/ghost, which is not in the export/),
+    ]);
+    expect(summary.failures).toBe(4);
+  });
+
+  it('output is byte-identical whatever the number of workers and shard size', async () => {
+    const input = exportDir(60);
+    const outs = await Promise.all([
+      { workers: 1 },
+      { workers: 4 },
+      { workers: 2, maxShardBytes: 2_000 },
+    ].map(async (o) => {
+      const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+      const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', ...o });
+      return { text: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8'), shards: summary.shards };
+    }));
+    expect(outs[1]!.text).toBe(outs[0]!.text);
+    expect(outs[2]!.text).toBe(outs[0]!.text);
+    // The 2 kB budget forced the oversized shards to be split.
+    expect(outs[2]!.shards).toBeGreaterThan(8);
+  });
+
+  it('CLI: exit 1 when lines failed, summary JSON on stdout; a missing --in is exit 2', async () => {
+    const input = exportDir(4, { observations: ['{bad'] });
+    const out = join(mkdtempSync(join(tmpdir(), 'ip-out-')), 'results');
+    const run = await cli(['batch', '--in', input, '--out', out, '--knowledge', KNOWLEDGE, '--now', NOW, '--workers', '2', '--mode', 'cpg']);
+    expect(run.code).toBe(1);
+    expect(run.json).toMatchObject({ patients: 4, failures: 1, output: [{ file: 'Bundle.ndjson', lines: 4 }, { file: 'OperationOutcome.ndjson', lines: 1 }] });
+    expect(lines(join(out, 'Bundle.ndjson')).map((l) => JSON.parse(l).resourceType)).toEqual(['Bundle', 'Bundle', 'Bundle', 'Bundle']);
+    const missing = await cli(['batch', '--in', '/no/such/dir', '--out', out, '--knowledge', KNOWLEDGE, '--now', NOW]);
+    expect(missing.code).toBe(2);
+    expect(missing.json.issue[0].diagnostics).toMatch(/--in \/no\/such\/dir: no such folder/);
+    const unknownPlan = await cli(['batch', '--in', input, '--out', out, '--knowledge', KNOWLEDGE, '--now', NOW, '--plan', 'nope']);
+    expect(unknownPlan.code).toBe(2);
+  });
+});
