@@ -5,6 +5,8 @@
  */
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Patient, PlanDefinition } from '@medplum/fhirtypes';
+import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
@@ -38,6 +40,21 @@ export function parseServerConfig(input: ServerConfigInput): ServerConfig {
     throw badRequest(`invalid server configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * Applies each plan once to an empty record so its FHIRPath expressions are compiled before the
+ * first clinical call (cold: ~150 ms for a protocol; warm: a few ms).
+ */
+function warmUp(plans: PlanDefinition[], engine: ProtocolEngine, knowledge: KnowledgeBase, now: string): void {
+  const subject: Patient = { resourceType: 'Patient', id: 'warm-up' };
+  for (const plan of new Set(plans)) {
+    try {
+      engine.apply(plan, { subject, data: engine.buildPatientData([subject]) }, { now }, knowledge);
+    } catch {
+      // A plan that cannot be applied to an empty record still fails visibly on a real call.
+    }
+  }
 }
 
 export function buildServer(input: ServerConfigInput): CdsServer {
@@ -107,6 +124,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
 
   const gather = { timeoutMs: config.fhirRequestTimeoutMs, maxPages: config.fhirMaxPages, allowedFhirServers: config.allowedFhirServers };
   const services = buildServiceCatalog(knowledge, engine, config.planIds);
+  warmUp(services.map((s) => s.plan), engine, knowledge, formatNow(clock(), config.utcOffset));
   registerCdsRoutes(app, {
     services,
     deps: { engine, knowledge, clock, utcOffset: config.utcOffset, baseUrl: config.baseUrl, gather },

@@ -75,8 +75,28 @@ export function traceLines(trace: ActionTrace | undefined): string[] {
   return lines;
 }
 
-/** Why the card exists: per leaf, the action title, what is proposed, the trace and citations. */
+/** Lines of a trace worth showing: an unconditional action's "no conditions" says nothing. */
+function meaningfulTrace(trace: ActionTrace | undefined): string[] {
+  if (!trace || (trace.conditions.length === 0 && trace.missing.length === 0)) return [];
+  return traceLines(trace);
+}
+
+/**
+ * Why the card exists: first the enclosing groups whose conditions let these requests through
+ * (once, outermost first), then per request the action, what is proposed, its own conditions and
+ * the source sentences it encodes.
+ */
 export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
+  const gates: string[] = [];
+  const seen = new Set<RequestGroupAction>();
+  for (const leaf of leaves) {
+    for (const ancestor of leaf.ancestors) {
+      if (seen.has(ancestor)) continue;
+      seen.add(ancestor);
+      const lines = meaningfulTrace(view.traceOf(ancestor));
+      if (lines.length > 0) gates.push(`**${escapeMarkdown(ancestor.title ?? ancestor.id ?? 'group')}**: ${lines.join('; ')}`);
+    }
+  }
   const blocks = leaves.map((leaf) => {
     const window = periodLabel((leaf.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
     const title = leaf.action.title ?? requestLabel(leaf.resource);
@@ -85,9 +105,11 @@ export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
       .map((d) => d.citation ?? d.display ?? d.label)
       .filter((t): t is string => Boolean(t))
       .map((t) => `source: ${escapeMarkdown(t)}`);
-    return `${head}\n${bulletList([...traceLines(view.traceOf(leaf.action)), ...citations])}`;
+    const lines = [...meaningfulTrace(view.traceOf(leaf.action)), ...citations];
+    return lines.length > 0 ? `${head}\n${bulletList(lines)}` : head;
   });
-  return blocks.join('\n\n');
+  const why = gates.length > 0 ? [`**Why:**\n${bulletList(gates)}`] : [];
+  return [...why, ...blocks].join('\n\n');
 }
 
 export function footer(plan: PlanDefinition): string {

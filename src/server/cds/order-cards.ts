@@ -21,9 +21,15 @@ function draftReference(order: ServiceRequest): string | undefined {
   return order.id ? `ServiceRequest/${order.id}` : undefined;
 }
 
-function deleteDraft(order: ServiceRequest): CdsAction[] {
+function deleteDraft(order: ServiceRequest, what: string): CdsAction[] {
   const ref = draftReference(order);
-  return ref ? [{ type: 'delete', description: `Remove the draft order for ${requestLabel(order)}`, resourceId: ref }] : [];
+  return ref ? [{ type: 'delete', description: `Remove the draft order for ${what}`, resourceId: ref }] : [];
+}
+
+/** The order's name: its own display or text, else the protocol's name for the same procedure. */
+function orderLabel(order: ServiceRequest, related: Leaf[]): string {
+  const own = order.code?.text ?? order.code?.coding?.find((c) => c.display)?.display;
+  return own ?? (related[0] ? requestLabel(related[0].resource) : requestLabel(order));
 }
 
 function rescheduled(order: ServiceRequest, window: Period): ServiceRequest {
@@ -40,12 +46,11 @@ function inWindow(days: { start: string; end: string }, window: Period): boolean
   return (!start || days.start >= start) && (!end || days.end <= end);
 }
 
-function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, baseUrl: string): CdsCard | undefined {
+function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, what: string, baseUrl: string): CdsCard | undefined {
   const window = (proposal.resource as ServiceRequest).occurrencePeriod;
   if (!window?.start && !window?.end) return undefined;
   const days = requestedDays(order);
   if (days && inWindow(days, window)) return undefined;
-  const what = requestLabel(order);
   const windowText = periodLabel(window) as string;
   const requested = days ? (days.start === days.end ? days.start : `${days.start} to ${days.end}`) : undefined;
   const card: CdsCard = {
@@ -72,8 +77,7 @@ function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, bas
   return card;
 }
 
-function notIndicatedCard(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard {
-  const what = requestLabel(order);
+function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard {
   const reasons = procedureActionIds(view.plan, knowledge, matcher)
     .map((id) => view.traceById(id))
     .filter((t) => t !== undefined)
@@ -88,7 +92,7 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, matcher: Codi
     source: sourceOf(view.plan),
     overrideReasons: OVERRIDE_REASONS,
   };
-  const remove = deleteDraft(order);
+  const remove = deleteDraft(order, what);
   if (remove.length > 0) {
     card.suggestions = [{ label: `Remove the ${what} order`, actions: remove }];
     card.selectionBehavior = 'at-most-one';
@@ -100,17 +104,18 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, matcher: Codi
 
 export function orderCards(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard[] {
   const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch((l.resource as ServiceRequest).code, matcher));
+  const what = orderLabel(order, related);
   const contraindicated = related.find((l) => l.kind === 'contraindication');
   if (contraindicated) {
     const alternatives = alternativesOf(view, contraindicated);
-    return [contraindicationCard(view, contraindicated, baseUrl, 'critical', alternatives, deleteDraft(order))];
+    return [contraindicationCard(view, contraindicated, baseUrl, 'critical', alternatives, deleteDraft(order, what))];
   }
   const proposal = related.find((l) => l.kind === 'proposal');
   if (proposal) {
-    const card = timingCard(view, order, proposal, baseUrl);
+    const card = timingCard(view, order, proposal, what, baseUrl);
     return card ? [card] : [];
   }
   const tasks = view.leaves.filter((l) => l.kind === 'collect');
-  if (tasks.length > 0) return [missingDataCard(view, tasks, baseUrl, 'warning', `Cannot check the ${requestLabel(order)} order`)];
-  return [notIndicatedCard(view, order, matcher, knowledge, baseUrl)];
+  if (tasks.length > 0) return [missingDataCard(view, tasks, baseUrl, 'warning', `Cannot check the ${what} order`)];
+  return [notIndicatedCard(view, order, what, matcher, knowledge, baseUrl)];
 }
