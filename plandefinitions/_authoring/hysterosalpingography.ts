@@ -358,16 +358,25 @@ function hsgPreparation(): Action[] {
 }
 
 function schedule(prefix: string, cleared: Action[], requireIodineStatus: boolean): Action {
-  const clearedInputs: DataRequirement[] = [pregnancyStatusRequired()];
+  // All the data the decision needs is required here, so every missing item is asked for at once.
+  const inputs: DataRequirement[] = [menstrualDataRequired(), pregnancyStatusRequired()];
   if (requireIodineStatus) {
-    clearedInputs.push(vsInput('iodineAllergyStatus', 'AllergyIntolerance', 'vs-iodine-allergy-status', { required: true }));
+    inputs.push(vsInput('iodineAllergyStatus', 'AllergyIntolerance', 'vs-iodine-allergy-status', { required: true }));
   }
   return {
     id: `${prefix}-timing`,
     title: 'Timing: 5-7 days after the menses are clean',
-    description: 'Needs menstrual data (the LMP start or the end of bleeding); without any, it is collected first.',
-    documentation: [...citations('HSG-T1'), MENSES_JUSTIFICATION],
-    input: [menstrualDataRequired()],
+    description:
+      'Needs menstrual data (the LMP start or the end of bleeding), a determinate pregnancy result from the last 7 days' +
+      (requireIodineStatus ? ' and the iodine allergy history (an iodine allergy or "no known allergy")' : '') +
+      '; each is collected when absent, never assumed.',
+    documentation: [
+      ...citations('HSG-T1', 'HSG-C3'),
+      MENSES_JUSTIFICATION,
+      PREGNANCY_JUSTIFICATION,
+      ...(requireIodineStatus ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : []),
+    ],
+    input: inputs,
     action: [
       {
         id: `${prefix}-window`,
@@ -377,17 +386,9 @@ function schedule(prefix: string, cleared: Action[], requireIodineStatus: boolea
         action: [
           {
             id: `${prefix}-cleared`,
-            title: 'Pregnancy excluded' + (requireIodineStatus ? ' and iodine allergy history taken' : ''),
-            description:
-              'Needs a determinate pregnancy result from the last 7 days' +
-              (requireIodineStatus ? ' and the iodine allergy history (an iodine allergy or "no known allergy")' : '') +
-              '; each is collected when absent, never assumed. The newest pregnancy result must be negative.',
-            documentation: [
-              ...citations('HSG-C3'),
-              PREGNANCY_JUSTIFICATION,
-              ...(requireIodineStatus ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : []),
-            ],
-            input: clearedInputs,
+            title: 'Pregnancy excluded',
+            description: 'The newest pregnancy result of the last 7 days is negative.',
+            documentation: [...citations('HSG-C3'), PREGNANCY_JUSTIFICATION],
             condition: [applicability(PREGNANCY_NEGATIVE, 'HSG-C3: the newest pregnancy result of the last 7 days is negative')],
             action: cleared,
           },

@@ -318,7 +318,8 @@ export const hysteroscopyPlan = planDefinition({
               id: 'hys-timing',
               title: 'Timing: 3-10 days after the menses; irregular bleeding: after it stops',
               documentation: TIMING_DOCS,
-              input: [menstrualDataRequired()],
+              description: 'Needs menstrual data and a determinate pregnancy result from the last 7 days; each is collected when absent, never assumed.',
+              input: [menstrualDataRequired(), pregnancyStatusRequired()],
               action: [
                 {
                   id: 'hys-window',
@@ -329,9 +330,8 @@ export const hysteroscopyPlan = planDefinition({
                     {
                       id: 'hys-cleared',
                       title: 'Pregnancy excluded',
-                      description: 'Needs a determinate pregnancy result from the last 7 days (collected when absent, never assumed); the newest must be negative.',
+                      description: 'The newest pregnancy result of the last 7 days is negative.',
                       documentation: [...citations('HYS-C3'), PREGNANCY_JUSTIFICATION],
-                      input: [pregnancyStatusRequired()],
                       condition: [applicability(PREGNANCY_NEGATIVE, 'HYS-C3: the newest pregnancy result of the last 7 days is negative')],
                       action: cleared(),
                     },

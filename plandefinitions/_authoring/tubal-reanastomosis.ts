@@ -277,7 +277,7 @@ export const tubalReanastomosisPlan = planDefinition({
             {
               id: 'tr-eligibility',
               title: 'Eligible: under 40, regular menstruation, fit for surgery',
-              description: 'Needs the menstrual regularity and a fitness assessment from the last 30 days; each is collected when absent, never assumed.',
+              description: 'Needs the menstrual regularity, a fitness assessment from the last 30 days and menstrual data (for the window); each is collected when absent, never assumed.',
               documentation: [
                 ...citations('TR-I2', 'TR-I3', 'TR-I4'),
                 justify('TR-I2', 'terminology.md section 1 A8: strictly under 40; the reference date is the apply date (the surgery date is not fixed when the plan is made): on the 40th birthday she is no longer eligible.'),
@@ -290,6 +290,7 @@ export const tubalReanastomosisPlan = planDefinition({
                   latestOnly: true,
                   required: true,
                 }),
+                menstrualDataRequired(),
               ],
               condition: [
                 applicability(`%patient.birthDate.exists() and %patient.birthDate > today() - 40 years`, 'TR-I2: the woman is under 40 years old'),
@@ -330,9 +331,8 @@ export const tubalReanastomosisPlan = planDefinition({
                 {
                   id: 'tr-scheduling',
                   title: 'Schedule the surgery 3-7 days after the menses',
-                  description: 'Needs menstrual data (the LMP start or the end of bleeding); held while the partner semen analysis is abnormal.',
+                  description: 'Held while the partner semen analysis is abnormal.',
                   documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION],
-                  input: [menstrualDataRequired()],
                   condition: [applicability(`${SEMEN_ABNORMAL}.not()`, 'TR-W1: no untreated partner semen abnormality')],
                   action: [
                     {
@@ -382,7 +382,10 @@ export const tubalReanastomosisPlan = planDefinition({
               documentation: citations('TR-F1'),
               groupingBehavior: 'logical-group',
               selectionBehavior: 'exactly-one',
-              condition: [applicability(`${NO_PREGNANCY_YEAR_AFTER_REVERSAL} and (${BILATERAL_BLOCKAGE}).empty()`, 'TR-F1: one year or more after the reversal, no pregnancy since, tubal patency not yet known')],
+              condition: [
+                applicability(NO_PREGNANCY_YEAR_AFTER_REVERSAL, 'TR-F1: one year or more after the reversal and no pregnancy since'),
+                applicability(`(${BILATERAL_BLOCKAGE}).empty() and %tubalPatency.where(${RESULT_OK} and ${effectiveDate}.exists($this >= ${reanastomosisDate})).empty()`, 'TR-F1: tubal patency not yet assessed since the reversal'),
+              ],
               action: [
                 {
                   id: 'tr-follow-up-hsg',

@@ -1,0 +1,40 @@
+/**
+ * Writes the clinical test cases (tests/protocols/<plan>/<case>.json) and the example patients
+ * (examples/<case>.json, the cases marked `example`): `npm run build:protocol-cases`.
+ * A test checks the committed files equal what these modules say.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HSG_CASES } from './hysterosalpingography.ts';
+import { HYS_CASES } from './infertility-hysteroscopy.ts';
+import { bundleOf, type CaseSpec } from './schema.ts';
+import { TR_CASES } from './tubal-reanastomosis.ts';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES];
+
+export interface CaseOutput {
+  path: string;
+  text: string;
+}
+
+export function caseOutputs(): CaseOutput[] {
+  const out: CaseOutput[] = [];
+  for (const spec of ALL_CASES) {
+    const file = { description: spec.description, rules: spec.rules, now: spec.now, bundle: bundleOf(spec), expect: spec.expect };
+    out.push({ path: `tests/protocols/${spec.plan}/${spec.name}.json`, text: `${JSON.stringify(file, null, 2)}\n` });
+    if (spec.example) out.push({ path: `examples/${spec.name}.json`, text: `${JSON.stringify(bundleOf(spec), null, 2)}\n` });
+  }
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const outputs = caseOutputs();
+  for (const { path, text } of outputs) {
+    const full = join(ROOT, path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, text);
+  }
+  process.stdout.write(`wrote ${outputs.length} files\n`);
+}

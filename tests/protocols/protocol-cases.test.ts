@@ -1,0 +1,158 @@
+/**
+ * Runs every clinical test case (tests/protocols/<plan id>/*.json): applies the plan to the
+ * case's patient at the case's `now` and checks the CarePlan's contained RequestGroup and requests
+ * against the expected outcome written from the rules (proposed with window, contraindicated with
+ * the patient data that caused it, not proposed, collect-information Tasks).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CarePlan, CodeableConcept, Patient, PlanDefinition, Reference, RequestGroup, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { applyPlanDefinition, buildPatientData } from '../../src/engine/index.ts';
+import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { validateResources } from '../../src/validation/validate.ts';
+import { CaseFileSchema, type CaseFile } from './cases/schema.ts';
+
+const CASES_DIR = join(PROJECT_ROOT, 'tests', 'protocols');
+const knowledge = loadKnowledgeBase();
+
+interface LoadedCase {
+  plan: string;
+  name: string;
+  file: string;
+  spec: CaseFile;
+}
+
+export function loadCases(): LoadedCase[] {
+  const found: LoadedCase[] = [];
+  for (const plan of readdirSync(CASES_DIR).sort()) {
+    const dir = join(CASES_DIR, plan);
+    if (plan === 'cases' || !statSync(dir).isDirectory()) continue;
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      const file = join(dir, name);
+      const spec = CaseFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      found.push({ plan, name: name.replace(/\.json$/, ''), file, spec });
+    }
+  }
+  return found;
+}
+
+type AnyRequest = Resource & {
+  doNotPerform?: boolean;
+  code?: CodeableConcept;
+  medicationCodeableConcept?: CodeableConcept;
+  category?: CodeableConcept[];
+  reasonReference?: Reference[];
+  reasonCode?: CodeableConcept | CodeableConcept[];
+  occurrencePeriod?: { start?: string; end?: string };
+};
+
+const REQUEST_TYPES = new Set(['ServiceRequest', 'MedicationRequest', 'CommunicationRequest', 'Task']);
+
+/** The codes a request carries in the element that says what it is. */
+function codesOf(r: AnyRequest): string[] {
+  const concepts: CodeableConcept[] =
+    r.resourceType === 'MedicationRequest' ? [r.medicationCodeableConcept ?? {}] : r.resourceType === 'CommunicationRequest' ? (r.category ?? []) : [r.code ?? {}];
+  return concepts.flatMap((c) => (c.coding ?? []).map((k) => `${k.system}|${k.code}`));
+}
+
+function isCollectTask(r: AnyRequest): boolean {
+  return r.resourceType === 'Task' && codesOf(r).includes('http://hl7.org/fhir/uv/cpg/CodeSystem/cpg-activity-type|collect-information');
+}
+
+function taskElementCodes(r: AnyRequest): string[] {
+  const reason = Array.isArray(r.reasonCode) ? r.reasonCode : r.reasonCode ? [r.reasonCode] : [];
+  return reason.flatMap((c) => (c.coding ?? []).map((k) => `${k.system}|${k.code}`));
+}
+
+/** Every `#id` a RequestGroup (and its nested RequestGroups) points to. */
+function referencedIds(group: RequestGroup, contained: Map<string, Resource>): Set<string> {
+  const ids = new Set<string>();
+  const walk = (actions: RequestGroupAction[] | undefined) => {
+    for (const a of actions ?? []) {
+      const ref = a.resource?.reference;
+      if (ref?.startsWith('#')) {
+        const id = ref.slice(1);
+        ids.add(id);
+        const nested = contained.get(id);
+        if (nested?.resourceType === 'RequestGroup') walk((nested as RequestGroup).action);
+      }
+      walk(a.action);
+    }
+  };
+  walk(group.action);
+  return ids;
+}
+
+export function applyCase(c: LoadedCase) {
+  const resources = c.spec.bundle.entry.map((e) => e.resource as unknown as Resource);
+  const subject = resources.find((r): r is Patient => r.resourceType === 'Patient');
+  if (!subject) throw new Error(`${c.file}: no Patient`);
+  const plan = knowledge.byId<PlanDefinition>('PlanDefinition', c.plan);
+  if (!plan) throw new Error(`${c.file}: no PlanDefinition ${c.plan}`);
+  return { resources, result: applyPlanDefinition(plan, { subject, data: buildPatientData(resources) }, { now: c.spec.now }, knowledge) };
+}
+
+const cases = loadCases();
+
+describe('clinical test cases', () => {
+  it('exist for every protocol', () => {
+    expect(new Set(cases.map((c) => c.plan))).toEqual(new Set(['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy']));
+  });
+
+  it.each(cases.map((c) => ({ ...c, label: `${c.plan}/${c.name}` })))('$label', (c) => {
+    const { resources, result } = applyCase(c);
+
+    // The patient record itself is valid R4 and conforms to the module profiles.
+    const invalid = validateResources(resources).flatMap(({ resource, outcome }) =>
+      (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics}`),
+    );
+    expect(invalid, 'patient data conforms').toEqual([]);
+
+    // No expression failed while applying.
+    const errors = (result.outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => i.diagnostics);
+    expect(errors, 'apply errors').toEqual([]);
+
+    const carePlan = result.carePlan as CarePlan;
+    const contained = new Map((carePlan.contained ?? []).map((r) => [r.id ?? '', r]));
+    const group = (carePlan.contained ?? []).find((r): r is RequestGroup => r.resourceType === 'RequestGroup' && r.id === 'requestgroup');
+    expect(group, 'contained RequestGroup').toBeDefined();
+    const inGroup = referencedIds(group!, contained);
+    const requests = [...contained.values()].filter((r): r is AnyRequest => REQUEST_TYPES.has(r.resourceType));
+    for (const r of requests) expect(inGroup.has(r.id ?? ''), `${r.resourceType}/${r.id} is referenced from the RequestGroup`).toBe(true);
+
+    const active = requests.filter((r) => r.resourceType !== 'Task' && r.doNotPerform !== true);
+    const forbidden = requests.filter((r) => r.doNotPerform === true);
+    const tasks = requests.filter(isCollectTask);
+    const expected = c.spec.expect;
+
+    for (const p of expected.proposed) {
+      const match = active.filter((r) => codesOf(r).includes(p.code));
+      expect(match.length, `proposed ${p.code}`).toBeGreaterThan(0);
+      if (p.occurrencePeriod) expect(match.map((r) => r.occurrencePeriod), `window of ${p.code}`).toContainEqual(p.occurrencePeriod);
+      if (p.reasonReference) {
+        expect(match.map((r) => (r.reasonReference ?? []).map((x) => x.reference).sort()), `reasons of ${p.code}`).toContainEqual([...p.reasonReference].sort());
+      }
+    }
+    for (const code of expected.notProposed) {
+      expect(active.filter((r) => codesOf(r).includes(code)).map((r) => r.id), `not proposed ${code}`).toEqual([]);
+    }
+
+    const actualForbidden = forbidden.map((r) => ({ codes: codesOf(r), reasons: (r.reasonReference ?? []).map((x) => x.reference ?? '').sort(), hasReasonCode: r.reasonCode !== undefined }));
+    expect(actualForbidden.length, `contraindicated: ${JSON.stringify(actualForbidden)}`).toBe(expected.contraindicated.length);
+    for (const ci of expected.contraindicated) {
+      const hit = actualForbidden.find((f) => f.codes.includes(ci.code) && JSON.stringify(f.reasons) === JSON.stringify([...ci.reasonReference].sort()));
+      expect(hit, `contraindicated ${ci.code} because of ${ci.reasonReference.join(', ')}: got ${JSON.stringify(actualForbidden)}`).toBeDefined();
+      expect(hit?.hasReasonCode, `reasonCode on the do-not-perform ${ci.code}`).toBe(true);
+    }
+
+    const taskCodes = tasks.map(taskElementCodes);
+    expect(tasks.length, `tasks: ${JSON.stringify(taskCodes)}`).toBe(expected.tasks.length);
+    const unmatched = [...taskCodes];
+    for (const code of expected.tasks) {
+      const i = unmatched.findIndex((codes) => codes.includes(code));
+      expect(i, `a collect-information Task naming ${code}: got ${JSON.stringify(taskCodes)}`).toBeGreaterThanOrEqual(0);
+      unmatched.splice(i, 1);
+    }
+  });
+});
