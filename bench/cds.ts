@@ -9,9 +9,10 @@
  * in-process $apply (the engine is wrapped with a timer in the child). Figures only.
  *
  *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=200, CDS_BENCH_CONNECTIONS=10)
- *   CDS_BENCH_PLAN=real npm run bench:cds   (use plandefinitions/ when the protocols are there)
+ *   CDS_BENCH_PLAN=fixture npm run bench:cds   (the small test protocol instead of plandefinitions/)
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
@@ -20,6 +21,7 @@ import { buildServer } from '../src/server/app.ts';
 import { projectEngine } from '../src/server/project-engine.ts';
 import type { ProtocolEngine } from '../src/server/engine-port.ts';
 import { NOW, PATIENT_ID, fixtureKnowledge, iodineAllergy, mensesEnd, negativeTest, prefetchFor } from '../tests/server/fixtures/hsg-fixture.ts';
+import { REAL_PATIENT_ID, hsgCandidateWithIodineAllergy, prefetchFromRecord } from '../tests/server/fixtures/real-patients.ts';
 
 const BASE_URL = 'https://cds.bench.example';
 const SERVICE = 'hysterosalpingography-patient-view';
@@ -51,7 +53,7 @@ async function serve(): Promise<void> {
       }
     },
   };
-  const real = process.env['CDS_BENCH_PLAN'] === 'real';
+  const real = process.env['CDS_BENCH_PLAN'] !== 'fixture';
   const { app } = buildServer({
     port: 0,
     baseUrl: BASE_URL,
@@ -141,17 +143,30 @@ async function main(): Promise<void> {
   const child = fork(import.meta.filename, ['--serve'], { env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { address } = await new Promise<{ address: string }>((resolve) => child.once('message', (m) => resolve(m as { address: string })));
 
-  const record: Resource[] = [mensesEnd, negativeTest, iodineAllergy];
+  const real = process.env['CDS_BENCH_PLAN'] !== 'fixture';
+  let prefetch: Record<string, unknown>;
+  if (real) {
+    // The real HSG protocol's own templates, filled from a patient with an iodine allergy (the
+    // longest path: contraindication, alternatives, choice group, preparation orders).
+    const discovery = (await (await fetch(`${address}/cds-services`)).json()) as { services: { id: string; prefetch: Record<string, string> }[] };
+    const templates = discovery.services.find((s) => s.id === SERVICE)?.prefetch ?? {};
+    prefetch = prefetchFromRecord(templates, hsgCandidateWithIodineAllergy);
+  } else {
+    const record: Resource[] = [mensesEnd, negativeTest, iodineAllergy];
+    prefetch = prefetchFor(record);
+  }
   const body = JSON.stringify({
     hook: 'patient-view',
     hookInstance: randomUUID(),
-    context: { userId: 'Practitioner/bench', patientId: PATIENT_ID },
-    prefetch: prefetchFor(record),
+    context: { userId: 'Practitioner/bench', patientId: real ? REAL_PATIENT_ID : PATIENT_ID },
+    prefetch,
   });
 
-  console.log(`CDS Hooks patient-view bench: server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`);
+  console.log(`CDS Hooks patient-view bench (${real ? 'real HSG protocol' : 'fixture protocol'}): server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`);
+  // Other processes on the machine distort the figures: say how busy it was.
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) at start`);
   // Warm-up: JIT, FHIRPath compile cache.
-  const warm = await presign(privateKey, 500);
+  const warm = await presign(privateKey, 4000);
   await drive(address, warm, { seconds: 2, connections }, body);
 
   const runs: { label: string; rate?: number }[] = [{ label: `fixed ${rate} req/s`, rate }, { label: 'unthrottled' }];
