@@ -31,7 +31,7 @@ export interface BatchOptions {
   now: string;
   mode: 'r4' | 'cpg';
   workers?: number;
-  /** Memory budget per shard (bytes of NDJSON). Default 32 MiB. */
+  /** Memory budget per shard (bytes of NDJSON). Default 16 MiB. */
   maxShardBytes?: number;
   onProgress?: (event: { phase: 'partition' | 'apply'; done: number; total: number; patients: number }) => void;
 }
@@ -105,7 +105,7 @@ async function applyInWorkers(
 export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const files = listInputs(options.inDir);
   const workers = Math.max(1, options.workers ?? availableParallelism());
-  const maxShardBytes = options.maxShardBytes ?? 32 * 1024 * 1024;
+  const maxShardBytes = options.maxShardBytes ?? 16 * 1024 * 1024;
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   // Enough shards that each fits the budget and every worker has several to balance the load.
   const shardCount = Math.min(256, Math.max(workers * 4, Math.ceil(totalBytes / maxShardBytes)));

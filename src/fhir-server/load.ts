@@ -111,9 +111,10 @@ export async function planLoad(client: FhirClient, artifacts: readonly LoadedArt
   const loadable = selectLoadable(artifacts);
   return mapLimited(loadable, 8, async ({ file, resource }) => {
     const url = resource.url!;
-    const found = (await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))).filter(
-      (r) => r.resourceType === resource.resourceType,
-    ) as Canonical[];
+    // Filter exactly: some servers match `url` as a prefix (Medplum finds extra-10 for extra-1).
+    const found = ((await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))) as Canonical[]).filter(
+      (r) => r.resourceType === resource.resourceType && r.url === url && (resource.version === undefined || r.version === resource.version),
+    );
     const base = { file, resourceType: resource.resourceType, url, resource, ...(resource.version ? { version: resource.version } : {}) };
     if (found.length > 1) {
       throw new OperationOutcomeError(
@@ -132,8 +133,18 @@ export async function planLoad(client: FhirClient, artifacts: readonly LoadedArt
   });
 }
 
+/**
+ * How the transaction addresses each artifact:
+ * - `conditional` (default): every entry is `PUT Type?url=..&version=..`, so the Bundle is
+ *   idempotent as a whole and safe to resend;
+ * - `keyed`: creates are `POST Type`, updates `PUT Type/{server id}` with If-Match - for servers
+ *   that cap conditional operations inside a transaction (Medplum: at most 8 entries when any is
+ *   conditional, at most 50 updates).
+ */
+export type TransactionStyle = 'conditional' | 'keyed';
+
 /** The transaction Bundle for the creates and updates of a plan (undefined when there are none). */
-export function loadTransaction(plan: readonly LoadPlanItem[]): Bundle | undefined {
+export function loadTransaction(plan: readonly LoadPlanItem[], style: TransactionStyle = 'conditional'): Bundle | undefined {
   const entries: BundleEntry[] = plan
     .filter((item) => item.action !== 'unchanged')
     .map((item) => {
@@ -145,10 +156,13 @@ export function loadTransaction(plan: readonly LoadPlanItem[]): Bundle | undefin
       // because our file ids need not be free (or even allowed) on someone else's server.
       const { id: _fileId, ...withoutId } = content;
       const resource = { ...withoutId, ...keptMeta, ...(item.action === 'update' && item.serverId ? { id: item.serverId } : {}) } as Resource;
-      const request: NonNullable<BundleEntry['request']> = {
-        method: 'PUT',
-        url: conditionalUrl(item.resourceType, item.url, item.version),
-      };
+      const keyed = style === 'keyed';
+      const request: NonNullable<BundleEntry['request']> =
+        keyed && item.action === 'create'
+          ? { method: 'POST', url: item.resourceType }
+          : keyed && item.serverId
+            ? { method: 'PUT', url: `${item.resourceType}/${item.serverId}` }
+            : { method: 'PUT', url: conditionalUrl(item.resourceType, item.url, item.version) };
       if (item.action === 'update' && item.serverVersionId) request.ifMatch = `W/"${item.serverVersionId}"`;
       return { resource, request };
     });
@@ -158,7 +172,7 @@ export function loadTransaction(plan: readonly LoadPlanItem[]): Bundle | undefin
 export async function loadArtifacts(
   client: FhirClient,
   artifacts: readonly LoadedArtifact[],
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; style?: TransactionStyle },
 ): Promise<LoadReport> {
   const plan = await planLoad(client, artifacts);
   const report: LoadReport = {
@@ -169,11 +183,14 @@ export async function loadArtifacts(
     updated: plan.filter((i) => i.action === 'update').map(label),
     unchanged: plan.filter((i) => i.action === 'unchanged').map(label),
   };
-  const bundle = loadTransaction(plan);
+  const style = options.style ?? 'conditional';
+  const bundle = loadTransaction(plan, style);
   if (options.dryRun) return { ...report, transaction: 'dry-run' };
   if (!bundle) return report;
-  // Every entry is a conditional update keyed by url+version: repeating the POST is harmless.
-  const response = await client.transaction(bundle, true);
+  // Conditional updates keyed by url+version make repeating the transaction harmless; keyed
+  // creates (POST) do not, so then the client only retries when the server surely did nothing.
+  const idempotent = style === 'conditional' || plan.every((i) => i.action !== 'create');
+  const response = await client.transaction(bundle, idempotent);
   const changed = plan.filter((i) => i.action !== 'unchanged');
   const created: string[] = [];
   const updated: string[] = [];

@@ -112,6 +112,31 @@ describe('load', () => {
     ]);
   });
 
+  it('keyed style: POST creates and PUT Type/id + If-Match updates, beyond the 8-entry cap Medplum puts on conditional transactions', async () => {
+    const dir = copyOfKnowledge();
+    for (let i = 0; i < 12; i++) {
+      writeFileSync(join(dir, `vs-extra-${i}.json`), JSON.stringify({
+        resourceType: 'ValueSet', id: `extra-${i}`, url: `http://example.org/fhir/ValueSet/extra-${i}`, version: '1.0.0', status: 'active',
+        compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '2106-3' }] }] },
+      }));
+    }
+    const conditional = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false }).catch((e: unknown) => e);
+    expect((conditional as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 400.*too many entries/);
+    expect(server.repo.allResources()).toHaveLength(0);
+
+    const first = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'keyed' });
+    expect(first.created).toHaveLength(16);
+    const file = join(dir, 'vs-extra-3.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), title: 'changed' }));
+    const plan = await planLoad(client, readArtifacts([dir]));
+    const update = loadTransaction(plan, 'keyed')!.entry!;
+    const target = server.repo.allResources().find((r) => r.id && (r as { url?: string }).url?.endsWith('extra-3'))!;
+    expect(update.map((e) => e.request)).toEqual([{ method: 'PUT', url: `ValueSet/${target.id}`, ifMatch: `W/"${target.meta!.versionId}"` }]);
+    const second = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'keyed' });
+    expect(second).toMatchObject({ created: [], updated: ['ValueSet http://example.org/fhir/ValueSet/extra-3|1.0.0'] });
+    expect(second.unchanged).toHaveLength(15);
+  });
+
   it('compares content ignoring server-owned id and meta, but not profile', () => {
     const a = { resourceType: 'ValueSet' as const, id: 'a', status: 'active' as const, meta: { versionId: '1', lastUpdated: 'x' }, url: 'u' };
     const b = { url: 'u', status: 'active' as const, resourceType: 'ValueSet' as const, id: 'b' };

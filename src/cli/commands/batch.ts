@@ -27,7 +27,7 @@ const BatchArgs = z.object({
 export type BatchArgs = z.input<typeof BatchArgs>;
 
 /** Plans named by --plan, else every plan no other plan includes as a definition. */
-function selectPlans(knowledgePaths: string[], refs: string[] | undefined): PlanDefinition[] {
+export function selectPlans(knowledgePaths: string[], refs: string[] | undefined): PlanDefinition[] {
   const knowledge = loadKnowledgeBase(knowledgePaths);
   if (refs?.length) return refs.map((r) => findPlan(knowledge, r));
   const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
@@ -92,7 +92,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)
     .option('--now <datetime>', 'the evaluation time, ISO 8601 with offset (default: the current time, printed)')
     .option('--mode <mode>', 'r4 (CarePlan) or cpg (Bundle)', 'r4')
-    .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 32)')
+    .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 16)')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .action((options: BatchArgs) => done(runBatchCommand(options, io)));
 }

@@ -16,6 +16,7 @@ const LoadArgs = ServerOptions.extend({
   dryRun: z.boolean().default(false),
   skipLint: z.boolean().default(false),
   from: z.array(z.string().min(1)).optional(),
+  transactionStyle: z.enum(['conditional', 'keyed']).default('conditional'),
 });
 export type LoadArgs = z.input<typeof LoadArgs>;
 
@@ -33,7 +34,7 @@ export async function runLoad(raw: LoadArgs, io: CliIo): Promise<ExitCode> {
   }
   const client = await clientFrom(args, io);
   io.stderr(`comparing ${artifacts.length} artifact(s) with ${client.baseUrl}\n`);
-  const report = await loadArtifacts(client, artifacts, { dryRun: args.dryRun });
+  const report = await loadArtifacts(client, artifacts, { dryRun: args.dryRun, style: args.transactionStyle });
   writeJson(io, report);
   const verb = args.dryRun ? 'would create' : 'created';
   io.stderr(`load: ${verb} ${report.created.length}, ${args.dryRun ? 'would update' : 'updated'} ${report.updated.length}, unchanged ${report.unchanged.length}\n`);
@@ -46,6 +47,11 @@ export function registerLoad(program: Command, io: CliIo, done: (code: Promise<E
     .description('load profiles, terminology and knowledge artifacts into a FHIR server as one idempotent transaction (conditional updates by url+version)')
     .option('--dry-run', 'compare with the server and report what would change; write nothing')
     .option('--skip-lint', 'load even if lint finds errors')
-    .option('--from <paths...>', 'artifact folders/files (default: profiles/ and plandefinitions/)');
+    .option('--from <paths...>', 'artifact folders/files (default: profiles/ and plandefinitions/)')
+    .option(
+      '--transaction-style <style>',
+      'conditional: PUT Type?url=&version= per entry (idempotent); keyed: POST creates, PUT Type/id + If-Match updates (for servers that cap conditional entries per transaction, e.g. Medplum)',
+      'conditional',
+    );
   addServerOptions(command).action((options: LoadArgs) => done(runLoad(options, io)));
 }
