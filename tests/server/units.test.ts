@@ -1,0 +1,96 @@
+/** Small pure pieces of the service: templates, text, ids, time, CLI flags. */
+import { describe, expect, it } from 'vitest';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { Command } from 'commander';
+import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
+import { prefetchQueriesFor, templatesOf } from '../../src/server/cds/prefetch-templates.ts';
+import { escapeMarkdown, truncateSummary } from '../../src/server/cds/render.ts';
+import { nameBasedUuid } from '../../src/server/cds/card-ids.ts';
+import { formatNow } from '../../src/server/clock.ts';
+import { registerServe, serveConfigFrom } from '../../src/cli/commands/serve.ts';
+import { parseServerConfig } from '../../src/server/app.ts';
+
+const vs = (url: string, compose: ValueSet['compose']): ValueSet => ({ resourceType: 'ValueSet', url, status: 'active', compose });
+
+describe('prefetch templates', () => {
+  const kb = new KnowledgeBase([
+    vs('http://x/vs/small', { include: [{ system: 'http://snomed.info/sct', concept: [{ code: '1' }, { code: '2' }] }] }),
+    vs('http://x/vs/filtered', { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '3' }] }] }),
+  ]);
+
+  it('expands enumerable ValueSets, uses :in for the rest, dedupes identical searches, keys by input id', () => {
+    const templates = templatesOf(
+      prefetchQueriesFor(
+        [
+          { id: 'a', type: 'Condition', codeFilter: [{ path: 'code', valueSet: 'http://x/vs/small' }] },
+          { id: 'b', type: 'Condition', codeFilter: [{ path: 'code', valueSet: 'http://x/vs/filtered' }] },
+          { id: 'c', type: 'Condition', codeFilter: [{ path: 'code', valueSet: 'http://x/vs/small' }], dateFilter: [{ path: 'onset', valueDuration: { value: 7, code: 'd' } }] },
+          { id: 'd', type: 'Observation', codeFilter: [{ path: 'status', code: [{ code: 'final' }] }] },
+          { id: 'e', type: 'Patient' },
+          { type: 'MedicationRequest', codeFilter: [{ path: 'medicationCodeableConcept', code: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '1223' }] }] },
+        ],
+        kb,
+      ),
+    );
+    expect(templates).toEqual({
+      patient: 'Patient/{{context.patientId}}',
+      a: 'Condition?patient={{context.patientId}}&code=http://snomed.info/sct|1,http://snomed.info/sct|2',
+      b: 'Condition?patient={{context.patientId}}&code:in=http://x/vs/filtered',
+      d: 'Observation?patient={{context.patientId}}&status=final',
+      'MedicationRequest-6': 'MedicationRequest?patient={{context.patientId}}&code=http://www.nlm.nih.gov/research/umls/rxnorm|1223',
+    });
+  });
+});
+
+describe('card text', () => {
+  it('keeps summaries under 140 characters, cutting at a word and never inside a surrogate pair', () => {
+    const long = `${'word '.repeat(40)}end`;
+    const cut = truncateSummary(long);
+    expect([...cut].length).toBeLessThan(140);
+    expect(cut.endsWith('word…')).toBe(true);
+    const emoji = '😀'.repeat(200);
+    const cutEmoji = truncateSummary(emoji);
+    expect([...cutEmoji].length).toBe(139);
+    expect(cutEmoji.slice(0, -1)).toBe('😀'.repeat(138));
+    expect(truncateSummary('  short   text ')).toBe('short text');
+  });
+
+  it('escapes record text so it cannot become a link, HTML or emphasis', () => {
+    expect(escapeMarkdown('[click](http://evil) <b>x</b> *y* _z_\nnext')).toBe('\\[click\\](http://evil) \\<b\\>x\\</b\\> \\*y\\* \\_z\\_ next');
+  });
+});
+
+describe('ids and time', () => {
+  it('name-based uuids are stable, distinct per input and RFC-shaped', () => {
+    const a = nameBasedUuid('svc', 'hook-1', 'content');
+    expect(a).toBe(nameBasedUuid('svc', 'hook-1', 'content'));
+    expect(a).not.toBe(nameBasedUuid('svc', 'hook-2', 'content'));
+    expect(nameBasedUuid('ab', 'c')).not.toBe(nameBasedUuid('a', 'bc'));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('writes now with the configured offset (the clinic calendar day)', () => {
+    const d = new Date('2026-11-23T20:30:00Z');
+    expect(formatNow(d, 'Z')).toBe('2026-11-23T20:30:00.000Z');
+    expect(formatNow(d, '+08:00')).toBe('2026-11-24T04:30:00.000+08:00');
+    expect(formatNow(d, '-05:00')).toBe('2026-11-23T15:30:00.000-05:00');
+  });
+});
+
+describe('serve command and config', () => {
+  it('registers `serve` with its flags on a commander program', () => {
+    const program = new Command();
+    registerServe(program);
+    const serve = program.commands.find((c) => c.name() === 'serve');
+    expect(serve?.options.map((o) => o.long)).toEqual(['--config', '--port', '--host', '--base-url', '--cors-origin', '--feedback-file', '--log-level', '--no-auth']);
+  });
+
+  it('turns flags into a config the schema accepts; --no-auth disables auth; a bad port is refused', () => {
+    const config = serveConfigFrom({ port: '9090', auth: false, corsOrigin: ['https://ehr.example.org'] });
+    expect(config).toMatchObject({ port: 9090, baseUrl: 'http://127.0.0.1:9090', auth: { required: false }, corsOrigins: ['https://ehr.example.org'] });
+    expect(parseServerConfig(config).auth.required).toBe(false);
+    expect(() => parseServerConfig(serveConfigFrom({ port: 'eighty', auth: false }))).toThrow(/port/);
+    expect(() => parseServerConfig({ baseUrl: 'not a url', auth: { required: false } })).toThrow(/baseUrl/);
+    expect(() => parseServerConfig({ baseUrl: 'https://x', auth: { trustedIssuers: [{ iss: 'a', jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }] } })).toThrow(/public keys/);
+  });
+});
