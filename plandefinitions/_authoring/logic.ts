@@ -4,6 +4,7 @@
  * conditions (written with exists()/empty() so a missing element never yields an empty result).
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
+import { citations } from './citations.ts';
 import {
   ACTIVE_ALLERGY,
   ACTIVE_CONDITION,
@@ -105,7 +106,7 @@ export function cycleTasks(prefix: string, lastDay: number | undefined, ruleId: 
       id: `${prefix}-window-passed`,
       title: `Window of this cycle has passed: record the end of the next menses`,
       description: `Today is after day ${lastDay} from the end of the last menses, so the procedure cannot be scheduled in this cycle. Record the end date of the next menses and apply the protocol again.`,
-      documentation: [justify(ruleId, `Day ${lastDay} is the last day of the window (inclusive); from day ${lastDay + 1} the next cycle is used.`)],
+      documentation: [...citations(ruleId), justify(ruleId, `Day ${lastDay} is the last day of the window (inclusive); from day ${lastDay + 1} the next cycle is used.`)],
       condition: [applicability(windowPassed(lastDay), `${ruleId}: today is after day ${lastDay} from the end of the last menses`)],
       definitionCanonical: adCanonical('collect-menses-end-date'),
     });
@@ -114,7 +115,7 @@ export function cycleTasks(prefix: string, lastDay: number | undefined, ruleId: 
     id: `${prefix}-menses-end-unknown`,
     title: 'End of the last menses unknown: record it',
     description: 'The last period started more than 8 days ago and no end of bleeding is recorded after it; the window cannot be computed without it.',
-    documentation: [MENSES_JUSTIFICATION],
+    documentation: [...citations(ruleId), MENSES_JUSTIFICATION],
     condition: [applicability(END_UNKNOWN, `${ruleId}: a period started more than 8 days ago with no recorded end`)],
     definitionCanonical: adCanonical('collect-menses-end-date'),
   });

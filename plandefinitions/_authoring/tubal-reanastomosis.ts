@@ -243,7 +243,7 @@ export const tubalReanastomosisPlan = planDefinition({
         {
           measure: { coding: [coding('http://loinc.org', '82810-3', 'Pregnancy status')] },
           detailCodeableConcept: { coding: [coding(SCT, '77386006', 'Pregnant')] },
-          dueDuration: { value: 1, unit: 'year', system: 'http://unitsofmeasure.org', code: 'a' },
+          due: { value: 1, unit: 'year', system: 'http://unitsofmeasure.org', code: 'a' },
         },
       ],
     },
@@ -260,6 +260,7 @@ export const tubalReanastomosisPlan = planDefinition({
         {
           id: 'tr-candidate',
           title: 'Candidate for reversal (no reversal done yet)',
+          documentation: citations('TR-I1', 'TR-I4', 'TR-W1'),
           input: CANDIDATE_INPUTS,
           condition: [applicability(`%reanastomosis.where(${PROCEDURE_DONE}).empty()`, 'TR-I1: no tubal reanastomosis has been done yet')],
           action: [
@@ -359,6 +360,7 @@ export const tubalReanastomosisPlan = planDefinition({
         {
           id: 'tr-follow-up',
           title: 'Follow-up after the reversal',
+          documentation: citations('TR-F1', 'TR-F2'),
           input: [
             ...PREGNANCY_INPUTS.filter((i) => i.id === 'pregnancyConditions'),
             vsInput('tubalOcclusion', 'Condition', 'vs-tubal-occlusion'),

@@ -4,38 +4,14 @@
  * against the expected outcome written from the rules (proposed with window, contraindicated with
  * the patient data that caused it, not proposed, collect-information Tasks).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CarePlan, CodeableConcept, Patient, PlanDefinition, Reference, RequestGroup, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { applyPlanDefinition, buildPatientData } from '../../src/engine/index.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledgeBase } from '../../src/knowledge/load-artifacts.ts';
 import { validateResources } from '../../src/validation/validate.ts';
-import { CaseFileSchema, type CaseFile } from './cases/schema.ts';
+import { loadCases, type LoadedCase } from './cases/load.ts';
 
-const CASES_DIR = join(PROJECT_ROOT, 'tests', 'protocols');
 const knowledge = loadKnowledgeBase();
-
-interface LoadedCase {
-  plan: string;
-  name: string;
-  file: string;
-  spec: CaseFile;
-}
-
-export function loadCases(): LoadedCase[] {
-  const found: LoadedCase[] = [];
-  for (const plan of readdirSync(CASES_DIR).sort()) {
-    const dir = join(CASES_DIR, plan);
-    if (plan === 'cases' || !statSync(dir).isDirectory()) continue;
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-      const file = join(dir, name);
-      const spec = CaseFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-      found.push({ plan, name: name.replace(/\.json$/, ''), file, spec });
-    }
-  }
-  return found;
-}
 
 type AnyRequest = Resource & {
   doNotPerform?: boolean;
@@ -84,7 +60,7 @@ function referencedIds(group: RequestGroup, contained: Map<string, Resource>): S
   return ids;
 }
 
-export function applyCase(c: LoadedCase) {
+function applyCase(c: LoadedCase) {
   const resources = c.spec.bundle.entry.map((e) => e.resource as unknown as Resource);
   const subject = resources.find((r): r is Patient => r.resourceType === 'Patient');
   if (!subject) throw new Error(`${c.file}: no Patient`);

@@ -143,7 +143,7 @@ export function condition(id: string, system: string, code: string, display: str
   if (opts.bodySite) c.bodySite = [{ coding: [opts.bodySite] }];
   if (opts.onset) c.onsetDateTime = opts.onset;
   if (opts.recorded) c.recordedDate = opts.recorded;
-  return c as Resource;
+  return c as unknown as Resource;
 }
 
 export function procedure(id: string, system: string, code: string, display: string, performed: string, extraCodings: { system: string; code: string; display: string }[] = []): Resource {
