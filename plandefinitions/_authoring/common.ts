@@ -113,8 +113,8 @@ export interface InputOptions {
   newestFirst?: boolean;
   latestOnly?: boolean;
   required?: boolean;
-  /** Extra codeFilter on another element, e.g. `value`. */
-  alsoFilter?: { path: string; codes: Coding[] };
+  /** Extra codeFilter on another element, e.g. `value`, by a ValueSet of this module. */
+  alsoFilter?: { path: string; valueSet: string };
 }
 
 function dateFilterOf(opts: InputOptions, datePath: string): Pick<DataRequirement, 'dateFilter'> {
@@ -127,7 +127,7 @@ function dateFilterOf(opts: InputOptions, datePath: string): Pick<DataRequiremen
 function finish(req: DataRequirement, opts: InputOptions, datePath: string): DataRequirement {
   const out: DataRequirement = { ...req };
   if (opts.required) out.extension = [{ url: INPUT_REQUIRED, valueBoolean: true }];
-  if (opts.alsoFilter) out.codeFilter = [...(out.codeFilter ?? []), { path: opts.alsoFilter.path, code: opts.alsoFilter.codes }];
+  if (opts.alsoFilter) out.codeFilter = [...(out.codeFilter ?? []), { path: opts.alsoFilter.path, valueSet: vsUrl(opts.alsoFilter.valueSet) }];
   Object.assign(out, dateFilterOf(opts, opts.datePath ?? datePath));
   if (opts.newestFirst || opts.latestOnly) out.sort = [{ path: opts.datePath ?? datePath, direction: 'descending' }];
   if (opts.latestOnly) out.limit = 1;

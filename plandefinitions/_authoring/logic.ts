@@ -68,13 +68,13 @@ export const LOOK_BACK_WHY = {
 // ---- menstrual data (terminology.md section C) ---------------------------------------------------
 
 export const MENSES_INPUTS: DataRequirement[] = [
-  codeInput('lastPeriodStart', 'Observation', [coding(LOINC, '8665-2', 'Last menstrual period start date')]),
+  vsInput('lastPeriodStart', 'Observation', 'vs-last-menstrual-period'),
   codeInput('mensesEnd', 'Observation', [coding(LOCAL, 'menses-end-date', 'Date menstruation ended')]),
 ];
 
 /** Required: some menstrual data at all (an LMP start or an end of bleeding); else collect it. */
 export const menstrualDataRequired = (): DataRequirement =>
-  codeInput('menstrualData', 'Observation', [coding(LOCAL, 'menses-end-date', 'Date menstruation ended'), coding(LOINC, '8665-2', 'Last menstrual period start date')], { required: true });
+  vsInput('menstrualData', 'Observation', 'vs-menstrual-data', { required: true });
 
 /** The newest end-of-bleeding date (a Date). */
 export const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
@@ -140,10 +140,7 @@ export const pregnancyStatusRequired = (): DataRequirement =>
     lookBackDays: LOOK_BACK.pregnancy,
     latestOnly: true,
     required: true,
-    alsoFilter: {
-      path: 'value',
-      codes: [coding(SCT, '10828004', 'Positive'), coding(SCT, '260385009', 'Negative'), coding(SCT, '77386006', 'Pregnant'), coding(SCT, '60001007', 'Not pregnant')],
-    },
+    alsoFilter: { path: 'value', valueSet: 'vs-pregnancy-result' },
   });
 
 const POSITIVE_TEST = `${RESULT_OK} and (${hasCoding('value.coding', SCT, POSITIVE)} or interpretation.coding.exists(code = 'POS'))`;

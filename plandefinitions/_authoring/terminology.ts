@@ -450,6 +450,77 @@ const VALUE_SETS: VsSpec[] = [
     ],
   },
   {
+    id: 'vs-pregnancy-result',
+    title: 'Determinate pregnancy results',
+    description: 'Values of a pregnancy test or pregnancy status that settle the question (positive/negative, pregnant/not pregnant); "not yet confirmed" does not.',
+    include: [
+      sct([
+        ['10828004', 'Positive'],
+        ['260385009', 'Negative'],
+        ['77386006', 'Pregnant'],
+        ['60001007', 'Not pregnant'],
+      ]),
+    ],
+  },
+  {
+    id: 'vs-last-menstrual-period',
+    title: 'Start of the last menstrual period',
+    description: 'First day of the last menstrual bleeding (terminology.md section C).',
+    include: [{ system: LOINC, concepts: [['8665-2', 'Last menstrual period start date']] }],
+  },
+  {
+    id: 'vs-menstrual-data',
+    title: 'Menstrual data',
+    description: 'Either the start of the last period or the end of bleeding: without any of them no procedure window can be computed.',
+    include: [
+      { system: LOINC, concepts: [['8665-2', 'Last menstrual period start date']] },
+      { system: LOCAL, concepts: [['menses-end-date', 'Date menstruation ended']] },
+    ],
+  },
+  {
+    id: 'vs-workup-orders',
+    title: 'Work-up orders of the protocols',
+    description: 'The examinations and tests the protocols order before a procedure (and recognise as already done when a recent result is on record).',
+    include: [
+      sct([
+        ['29303009', 'Electrocardiographic procedure'],
+        ['399208008', 'Plain chest X-ray'],
+        ['444733009', 'Preoperative cardiovascular examination'],
+        ['444562008', 'Preoperative pulmonary examination'],
+        ['5025004', 'Semen analysis, presence and motility of sperm'],
+      ]),
+      {
+        system: LOINC,
+        concepts: [
+          ['57021-8', 'CBC W Auto Differential panel - Blood'],
+          ['24356-8', 'Urinalysis complete panel - Urine'],
+          ['24325-3', 'Hepatic function 2000 panel - Serum or Plasma'],
+          ['24362-6', 'Renal function 2000 panel - Serum or Plasma'],
+          ['1558-6', 'Fasting glucose [Mass/volume] in Serum or Plasma'],
+          ['5196-1', 'Hepatitis B virus surface Ag [Presence] in Serum or Plasma by Immunoassay'],
+          ['16128-1', 'Hepatitis C virus Ab [Presence] in Serum'],
+          ['56888-1', 'HIV 1+2 Ab+HIV1 p24 Ag [Presence] in Serum or Plasma by Immunoassay'],
+          ['22461-8', 'Reagin Ab [Presence] in Serum'],
+          ['882-1', 'ABO and Rh group [Type] in Blood'],
+          ['47528-5', 'Cytology report of Cervical or vaginal smear or scraping Cyto stain'],
+          ['21190-4', 'Chlamydia trachomatis DNA [Presence] in Cervix by NAA with probe detection'],
+        ],
+      },
+      {
+        system: LOCAL,
+        concepts: [
+          ['preop-gynecological-examination', 'Pre-operative gynaecological examination (pelvic inflammatory disease, acute vaginitis)'],
+          ['coagulation-panel', 'Coagulation function panel'],
+          ['hbv-serology-5', 'Hepatitis B serology panel (5 items)'],
+          ['leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)'],
+          ['mycoplasma-ureaplasma-culture', 'Genital mycoplasma/ureaplasma culture'],
+          ['semen-analysis-panel', 'Semen analysis panel (WHO)'],
+          ['iodine-sensitivity-test', 'Iodine (contrast) sensitivity test'],
+        ],
+      },
+    ],
+  },
+  {
     id: 'vs-pregnancy-condition',
     title: 'Pregnant (condition)',
     description: 'A pregnancy recorded on the problem list.',
