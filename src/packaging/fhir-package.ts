@@ -41,7 +41,7 @@ export function buildFhirPackage(artifacts: readonly LoadedArtifact[], manifest:
     throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--name '${manifest.name}': a FHIR package name is lowercase, dot-separated, e.g. org.example.infertility`)));
   }
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(manifest.version)) {
-    throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--version '${manifest.version}' is not a semantic version (e.g. 1.0.0)`)));
+    throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--package-version '${manifest.version}' is not a semantic version (e.g. 1.0.0)`)));
   }
   const resources = artifacts.map((a) => a.resource as Described);
   const problems: string[] = [];
