@@ -2,7 +2,7 @@
  * Writes the protocol artifacts as JSON: `npm run build:protocols`.
  * The same function feeds the sync test, so the committed JSON is exactly what these modules say.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
@@ -10,6 +10,7 @@ import { activityDefinitions } from './activities.ts';
 import { hysterosalpingographyPlan } from './hysterosalpingography.ts';
 import { hysteroscopyPlan } from './infertility-hysteroscopy.ts';
 import { pathwayPlan } from './pathway.ts';
+import { renderReadme, type CaseRef } from './readme.ts';
 import { codeSystems, valueSets } from './terminology.ts';
 import { tubalReanastomosisPlan } from './tubal-reanastomosis.ts';
 
@@ -34,6 +35,28 @@ export function buildArtifacts(): BuiltFile[] {
   return files;
 }
 
+/** Rule ids of clinical-rules.md (first cell of each table row). */
+export function ruleIds(): string[] {
+  const text = readFileSync(join(ROOT, 'plandefinitions', 'sources', 'clinical-rules.md'), 'utf8');
+  return [...text.matchAll(/^\| ((?:TR|HSG|HYS)-[A-Z0-9]+) \|/gm)].map((m) => m[1]!);
+}
+
+/** The test cases on disk (tests/protocols/<plan>/<case>.json): plan, name and rules. */
+export function caseRefs(): CaseRef[] {
+  const dir = join(ROOT, 'tests', 'protocols');
+  const refs: CaseRef[] = [];
+  for (const plan of readdirSync(dir).sort()) {
+    if (plan === 'cases' || !statSync(join(dir, plan)).isDirectory()) continue;
+    for (const file of readdirSync(join(dir, plan)).filter((f) => f.endsWith('.json')).sort()) {
+      const { rules } = JSON.parse(readFileSync(join(dir, plan, file), 'utf8')) as { rules: string[] };
+      refs.push({ plan, name: file.replace(/\.json$/, ''), rules });
+    }
+  }
+  return refs;
+}
+
+export const readme = (): string => renderReadme(PLANS, caseRefs(), ruleIds());
+
 export const serialize = (resource: Resource): string => `${JSON.stringify(resource, null, 2)}\n`;
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -42,5 +65,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, serialize(file.resource));
   }
-  process.stdout.write(`wrote ${buildArtifacts().length} artifacts\n`);
+  writeFileSync(join(ROOT, 'plandefinitions', 'README.md'), readme());
+  process.stdout.write(`wrote ${buildArtifacts().length} artifacts and plandefinitions/README.md\n`);
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFhirPath } from '../../src/fhirpath/fhirpath-engine.ts';
 import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { validateResources } from '../../src/validation/validate.ts';
-import { buildArtifacts, PLANS, serialize } from '../../plandefinitions/_authoring/build.ts';
+import { buildArtifacts, PLANS, readme, serialize } from '../../plandefinitions/_authoring/build.ts';
 import { QUOTES } from '../../plandefinitions/_authoring/citations.ts';
 import { BASE, LOCAL } from '../../plandefinitions/_authoring/common.ts';
 import { caseOutputs } from './cases/build.ts';
@@ -38,6 +38,10 @@ const BASE_VARIABLES = new Set(['subject', 'patient', 'encounter', 'practitioner
 describe('protocol artifacts', () => {
   it('the committed JSON is what plandefinitions/_authoring generates (npm run build:protocols)', () => {
     for (const file of built) expect(readFileSync(join(PROJECT_ROOT, file.path), 'utf8'), file.path).toBe(serialize(file.resource));
+  });
+
+  it('plandefinitions/README.md (rule -> action -> test table) is up to date', () => {
+    expect(readFileSync(join(PROJECT_ROOT, 'plandefinitions', 'README.md'), 'utf8')).toBe(readme());
   });
 
   it('the committed cases and examples are what tests/protocols/cases generates', () => {
