@@ -73,7 +73,7 @@ const cases = loadCases();
 
 describe('clinical test cases', () => {
   it('exist for every protocol', () => {
-    expect(new Set(cases.map((c) => c.plan))).toEqual(new Set(['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy']));
+    expect(new Set(cases.map((c) => c.plan))).toEqual(new Set(['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy', 'infertility-work-up-pathway']));
   });
 
   it.each(cases.map((c) => ({ ...c, label: `${c.plan}/${c.name}` })))('$label', (c) => {

@@ -8,11 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HSG_CASES } from './hysterosalpingography.ts';
 import { HYS_CASES } from './infertility-hysteroscopy.ts';
+import { PATHWAY_CASES } from './infertility-work-up-pathway.ts';
 import { bundleOf, type CaseSpec } from './schema.ts';
 import { TR_CASES } from './tubal-reanastomosis.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES];
+export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES, ...PATHWAY_CASES];
 
 export interface CaseOutput {
   path: string;
