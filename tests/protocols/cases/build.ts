@@ -15,6 +15,21 @@ import { TR_CASES } from './tubal-reanastomosis.ts';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES, ...PATHWAY_CASES];
 
+/**
+ * Examples are loaded side by side (demo, FHIR server): give every resource an id unique to its
+ * scenario (`<scenario>-<id>`, within FHIR's 64 characters) and rewrite the references to match.
+ */
+export function withScenarioIds(spec: CaseSpec): CaseSpec {
+  const prefix = spec.name.slice(0, 40);
+  const ids = new Map(spec.resources.map((r) => [`${r.resourceType}/${r.id}`, `${prefix}-${r.id}`.slice(0, 64)]));
+  const text = JSON.stringify(spec.resources).replace(/"reference":"([A-Za-z]+)\/([^"]+)"/g, (all, type: string, id: string) => {
+    const mapped = ids.get(`${type}/${id}`);
+    return mapped ? `"reference":"${type}/${mapped}"` : all;
+  });
+  const resources = (JSON.parse(text) as CaseSpec['resources']).map((r) => ({ ...r, id: ids.get(`${r.resourceType}/${r.id}`) }));
+  return { ...spec, resources };
+}
+
 export interface CaseOutput {
   path: string;
   text: string;
@@ -25,7 +40,7 @@ export function caseOutputs(): CaseOutput[] {
   for (const spec of ALL_CASES) {
     const file = { description: spec.description, rules: spec.rules, now: spec.now, bundle: bundleOf(spec), expect: spec.expect };
     out.push({ path: `tests/protocols/${spec.plan}/${spec.name}.json`, text: `${JSON.stringify(file, null, 2)}\n` });
-    if (spec.example) out.push({ path: `examples/${spec.name}.json`, text: `${JSON.stringify(bundleOf(spec), null, 2)}\n` });
+    if (spec.example) out.push({ path: `examples/${spec.name}.json`, text: `${JSON.stringify(bundleOf(withScenarioIds(spec)), null, 2)}\n` });
   }
   return out;
 }
