@@ -9,6 +9,7 @@ import { registerBatch } from './commands/batch.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLoad } from './commands/load.ts';
 import { registerPackage } from './commands/package.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerValidate } from './commands/validate.ts';
 import { EXIT, exitCodeOf, processIo, writeJson, type CliIo, type ExitCode } from './io.ts';
 
@@ -37,7 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       },
     })
     .exitOverride();
-  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage]) {
+  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage, registerServe]) {
     register(program, io, done);
   }
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());

@@ -9,10 +9,10 @@ describe('infertility-protocols (spawned)', () => {
   it('--help lists every command, exit 0', async () => {
     const run = await spawnCli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['lint', 'validate', 'apply', 'load', 'batch', 'package']) expect(run.stdout).toMatch(new RegExp(`\\n  ${command}`));
+    for (const command of ['lint', 'validate', 'apply', 'load', 'batch', 'package', 'serve']) expect(run.stdout).toMatch(new RegExp(`\\n  ${command}`));
   });
 
-  it.each(['lint', 'validate', 'apply', 'load', 'batch', 'package'])('%s --help, exit 0', async (command) => {
+  it.each(['lint', 'validate', 'apply', 'load', 'batch', 'package', 'serve'])('%s --help, exit 0', async (command) => {
     const run = await spawnCli([command, '--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Usage: infertility-protocols /);

@@ -80,7 +80,7 @@ describe('ids and time', () => {
 describe('serve command and config', () => {
   it('registers `serve` with its flags on a commander program', () => {
     const program = new Command();
-    registerServe(program);
+    registerServe(program, { stdout: () => {}, stderr: () => {}, readStdin: async () => '', isTTY: false, env: {}, clock: () => new Date(0) }, () => {});
     const serve = program.commands.find((c) => c.name() === 'serve');
     expect(serve?.options.map((o) => o.long)).toEqual(['--config', '--port', '--host', '--base-url', '--cors-origin', '--feedback-file', '--log-level', '--no-auth']);
   });

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { toOperationOutcome } from '../../errors/operation-outcome.ts';
 import type { ServerConfigInput } from '../../server/config.ts';
 import { closeOnSignals, startServer } from '../../server/start.ts';
+import { EXIT, exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
 
 interface ServeFlags {
   config?: string;
@@ -50,7 +51,7 @@ export function serveConfigFrom(flags: ServeFlags): ServerConfigInput {
   return config;
 }
 
-export function registerServe(program: Command): void {
+export function registerServe(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
   program
     .command('serve')
     .description('Start the CDS Hooks 2.0 service and the FHIR PlanDefinition/$apply endpoint')
@@ -62,17 +63,22 @@ export function registerServe(program: Command): void {
     .option('--feedback-file <file>', 'append CDS feedback to this NDJSON file')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--no-auth', 'DEVELOPMENT ONLY: accept calls without a signed JWT')
-    .action(async (flags: ServeFlags) => {
-      if (!flags.auth) {
-        process.stderr.write('\n*** WARNING: --no-auth: CDS Hooks calls are NOT authenticated. Development only; never with real patient data. ***\n\n');
-      }
-      try {
-        const server = await startServer(serveConfigFrom(flags));
-        process.stderr.write(`CDS Hooks discovery: ${server.config.baseUrl}/cds-services\nFHIR endpoint: ${server.config.baseUrl}/fhir\n`);
-        closeOnSignals(server);
-      } catch (err) {
-        process.stdout.write(`${JSON.stringify(toOperationOutcome(err), null, 2)}\n`);
-        process.exitCode = 2;
-      }
-    });
+    .action((flags: ServeFlags) => done(serve(flags, io)));
+}
+
+/** Starts the server; resolves once it listens (the process then lives until SIGTERM/SIGINT). */
+async function serve(flags: ServeFlags, io: CliIo): Promise<ExitCode> {
+  if (!flags.auth) {
+    io.stderr('\n*** WARNING: --no-auth: CDS Hooks calls are NOT authenticated. Development only; never with real patient data. ***\n\n');
+  }
+  try {
+    const server = await startServer(serveConfigFrom(flags));
+    io.stderr(`CDS Hooks discovery: ${server.config.baseUrl}/cds-services\nFHIR endpoint: ${server.config.baseUrl}/fhir\n`);
+    closeOnSignals(server);
+    return EXIT.ok;
+  } catch (err) {
+    const result = toOperationOutcome(err);
+    writeJson(io, result);
+    return exitCodeOf(result, 'failure');
+  }
 }
