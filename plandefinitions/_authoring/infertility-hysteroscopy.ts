@@ -25,6 +25,7 @@ import {
   effectiveDate,
   fhirpath,
   justify,
+  relatedDaysBefore,
   LOCAL,
   LOINC,
   NOT_REFUTED,
@@ -192,7 +193,8 @@ export function workupAction(w: Workup, prefix: string): Action {
     documentation: [...citations(w.rule), justify(w.rule, w.why)],
     input: [codeInput(inputId, w.type, w.codes)],
     condition: [applicability(`${recent}.empty()`, `${w.rule}: no ${w.title.toLowerCase()} ${w.lookBack === undefined ? 'on record' : `in the last ${w.lookBack} days`}`)],
-    relatedAction: [{ actionId: `${prefix}-order`, relationship: 'before-start' }],
+    // Results must be back before the procedure: the work-up window is the procedure's, one day earlier.
+    relatedAction: [relatedDaysBefore(`${prefix}-order`, 1)],
     definitionCanonical: adCanonical(w.ad),
   };
 }

@@ -122,6 +122,19 @@ function blockage(): string {
 }
 const BILATERAL_BLOCKAGE = blockage();
 
+/**
+ * The action other steps are timed against. The technique group has no date of its own; its three
+ * options share the same window, so the preselected one carries the surgery's dates.
+ */
+const SURGERY = 'tr-lap-assisted-minilaparotomy';
+
+/** TR-T1: admission after the menses, 1-2 days of preparation before the operation. */
+const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number] = {
+  actionId: SURGERY,
+  relationship: 'before-start',
+  offsetRange: { low: { value: 1, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' }, high: { value: 2, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } },
+};
+
 const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
 
 function surgery(): Action[] {
@@ -138,7 +151,7 @@ function surgery(): Action[] {
       title: 'Admission after the menses, 1-2 days before surgery',
       description: 'Admission after the menses for 1-2 days of pre-operative preparation.',
       documentation: citations('TR-T1'),
-      relatedAction: [{ actionId: 'tr-technique', relationship: 'before-start', offsetRange: { low: { value: 1, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' }, high: { value: 2, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } } }],
+      relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY],
       definitionCanonical: adCanonical('surgical-admission'),
     },
     {
@@ -146,6 +159,7 @@ function surgery(): Action[] {
       title: 'Tell the patient when to come in',
       documentation: citations('TR-T1'),
       participant: [{ type: 'patient' }],
+      relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY],
       definitionCanonical: adCanonical('instruction-reversal-admission'),
     },
     {
@@ -155,7 +169,8 @@ function surgery(): Action[] {
       documentation: citations('TR-P1'),
       groupingBehavior: 'logical-group',
       selectionBehavior: 'all',
-      action: workup.map(({ w }) => ({ ...workupAction(w, 'tr'), relatedAction: [{ actionId: 'tr-technique', relationship: 'before-start' as const }] })),
+      // Done during the 1-2 days of pre-operative preparation after admission.
+      action: workup.map(({ w }) => ({ ...workupAction(w, 'tr'), relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY] })),
     },
     {
       id: 'tr-technique',
@@ -181,21 +196,21 @@ function surgery(): Action[] {
       id: 'tr-intraoperative-patency-test',
       title: 'Methylene-blue patency test right after the anastomosis',
       documentation: [...citations('TR-S2'), justify('TR-S2', 'terminology.md section 1 A2: "Melanoma fluid pass test" = methylene blue (meilan) hydrotubation, a translation slip.')],
-      relatedAction: [{ actionId: 'tr-technique', relationship: 'concurrent-with-end' }],
+      relatedAction: [{ actionId: SURGERY, relationship: 'concurrent-with-end' }],
       definitionCanonical: adCanonical('methylene-blue-patency-test'),
     },
     {
       id: 'tr-anti-adhesion',
       title: 'Anti-adhesion agent at the end of surgery',
       documentation: [...citations('TR-S3'), justify('TR-S3', 'terminology.md section 1 A4: "bioprotein gel" = fibrin sealant, "hyaluronic acid na" = sodium hyaluronate.')],
-      relatedAction: [{ actionId: 'tr-technique', relationship: 'concurrent-with-end' }],
+      relatedAction: [{ actionId: SURGERY, relationship: 'concurrent-with-end' }],
       definitionCanonical: adCanonical('anti-adhesion-barrier-application'),
     },
     {
       id: 'tr-postop-advice',
       title: 'After surgery: no contraception needed, conception from the next cycle',
       documentation: citations('TR-A1', 'TR-O1'),
-      relatedAction: [relatedAfterEnd('tr-technique')],
+      relatedAction: [relatedAfterEnd(SURGERY)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-after-reversal'),
     },
@@ -204,7 +219,7 @@ function surgery(): Action[] {
       title: 'Do not perform routine tubal hydrotubation after the next cycle',
       description: 'Formerly advocated after the next menses; no longer advised because of the risk of pelvic infection.',
       documentation: [...citations('TR-A2'), justify('TR-A2', 'terminology.md section 1 A1: "Tubal ligation after the next menstrual cycle" is a slip for routine post-operative tubal hydrotubation (flushing).')],
-      relatedAction: [relatedAfterEnd('tr-technique')],
+      relatedAction: [relatedAfterEnd(SURGERY)],
       definitionCanonical: adCanonical('tubal-hydrotubation'),
       dynamicValue: [{ path: 'doNotPerform', expression: fhirpath('true') }, { path: 'reasonCode[0].text', expression: fhirpath("'TR-A2: routine tubal flushing after a reversal raises the risk of pelvic infection'") }],
     },
@@ -213,7 +228,7 @@ function surgery(): Action[] {
       title: 'Do not perform routine HSG after the reversal',
       description: 'Routine post-operative HSG is even less desirable: contraception would be needed for 2-3 months after it. HSG is for no pregnancy one year after surgery (TR-F1).',
       documentation: citations('TR-A3', 'TR-F1'),
-      relatedAction: [relatedAfterEnd('tr-technique')],
+      relatedAction: [relatedAfterEnd(SURGERY)],
       definitionCanonical: adCanonical('hysterosalpingography'),
       dynamicValue: [{ path: 'doNotPerform', expression: fhirpath('true') }, { path: 'reasonCode[0].text', expression: fhirpath("'TR-A3: routine HSG after a reversal would need 2-3 months of contraception'") }],
     },
@@ -318,7 +333,7 @@ export const tubalReanastomosisPlan = planDefinition({
                   documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen)],
                   condition: [applicability(`%partnerSemen.where(${RESULT_OK}).empty()`, 'TR-W1: no partner semen analysis in the last 90 days')],
                   participant: [{ type: 'related-person' }],
-                  relatedAction: [{ actionId: 'tr-technique', relationship: 'before-start' }],
+                  relatedAction: [{ actionId: SURGERY, relationship: 'before-start' }],
                   definitionCanonical: adCanonical('partner-semen-analysis'),
                 },
                 {

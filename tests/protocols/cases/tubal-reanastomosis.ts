@@ -64,7 +64,8 @@ function scheduled(day = 4): Expect {
   return {
     proposed: [
       ...TECHNIQUES.map((code) => ({ code, occurrencePeriod: window(day), reasonReference: ['Procedure/ligation'] })),
-      { code: C.admission },
+      // Admission after the menses, 1-2 days before the operation: day 1..6 after the menses.
+      { code: C.admission, occurrencePeriod: { start: daysAfter(daysAgo(NOW, day), 1), end: daysAfter(daysAgo(NOW, day), 6) } },
       { code: C.admissionInstruction },
       ...TR_WORKUP.map((code) => ({ code })),
       { code: C.methyleneBlue },
