@@ -65,6 +65,7 @@ import {
   windowOpen,
 } from './logic.ts';
 import { planDefinition } from './plan.ts';
+import { vsCodings } from './terminology.ts';
 
 const WINDOW_START = 5;
 const WINDOW_END = 7;
@@ -361,7 +362,7 @@ function schedule(prefix: string, cleared: Action[], requireIodineStatus: boolea
   // All the data the decision needs is required here, so every missing item is asked for at once.
   const inputs: DataRequirement[] = [menstrualDataRequired(), pregnancyStatusRequired()];
   if (requireIodineStatus) {
-    inputs.push(vsInput('iodineAllergyStatus', 'AllergyIntolerance', 'vs-iodine-allergy-status', { required: true }));
+    inputs.push(codeInput('iodineAllergyStatus', 'AllergyIntolerance', vsCodings('vs-iodine-allergy-status', '293637006'), { required: true }));
   }
   return {
     id: `${prefix}-timing`,

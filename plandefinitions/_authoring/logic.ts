@@ -5,6 +5,7 @@
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
+import { vsCodings } from './terminology.ts';
 import {
   ACTIVE_ALLERGY,
   ACTIVE_CONDITION,
@@ -74,7 +75,7 @@ export const MENSES_INPUTS: DataRequirement[] = [
 
 /** Required: some menstrual data at all (an LMP start or an end of bleeding); else collect it. */
 export const menstrualDataRequired = (): DataRequirement =>
-  vsInput('menstrualData', 'Observation', 'vs-menstrual-data', { required: true });
+  codeInput('menstrualData', 'Observation', vsCodings('vs-menstrual-data', 'menses-end-date'), { required: true });
 
 /** The newest end-of-bleeding date (a Date). */
 export const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
@@ -136,7 +137,7 @@ export const PREGNANCY_INPUTS: DataRequirement[] = [
 
 /** Required: a determinate pregnancy result (positive/negative, pregnant/not pregnant) in the look-back. */
 export const pregnancyStatusRequired = (): DataRequirement =>
-  vsInput('pregnancyStatus', 'Observation', 'vs-pregnancy-test-codes', {
+  codeInput('pregnancyStatus', 'Observation', vsCodings('vs-pregnancy-test-codes', '82810-3'), {
     lookBackDays: LOOK_BACK.pregnancy,
     latestOnly: true,
     required: true,

@@ -586,6 +586,21 @@ function valueSet(spec: VsSpec): ValueSet {
 
 export const valueSets: ValueSet[] = VALUE_SETS.map(valueSet);
 
+/**
+ * The codings of a ValueSet of this module (with displays, included value sets expanded), in the
+ * given order of preference: required inputs list them as codes so that the collect-information
+ * Task the engine writes is labelled with a readable display.
+ */
+export function vsCodings(id: string, first?: string): { system: string; code: string; display: string }[] {
+  const spec = VALUE_SETS.find((v) => v.id === id);
+  if (!spec) throw new Error(`no ValueSet ${id}`);
+  const own = spec.include.flatMap((inc) => inc.concepts.map(([code, display]) => ({ system: inc.system, code, display })));
+  const nested = (spec.includeValueSets ?? []).flatMap((v) => vsCodings(v));
+  const all = [...nested, ...own];
+  const i = first === undefined ? -1 : all.findIndex((c) => c.code === first);
+  return i > 0 ? [all[i]!, ...all.slice(0, i), ...all.slice(i + 1)] : all;
+}
+
 /** Fragments of the Chinese NHSA code systems: the codes this module uses, so every system resolves. */
 function nhsaFragment(id: string, url: string, title: string, system: string): CodeSystem {
   const seen = new Map<string, string>();
