@@ -332,7 +332,6 @@ export const tubalReanastomosisPlan = planDefinition({
                   requiredBehavior: 'could',
                   documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen)],
                   condition: [applicability(`%partnerSemen.where(${RESULT_OK}).empty()`, 'TR-W1: no partner semen analysis in the last 90 days')],
-                  participant: [{ type: 'related-person' }],
                   relatedAction: [{ actionId: SURGERY, relationship: 'before-start' }],
                   definitionCanonical: adCanonical('partner-semen-analysis'),
                 },

@@ -17,6 +17,7 @@ import {
   LOINC,
   patient,
   period,
+  pregnancyStatus,
   pregnancyTest,
   procedure,
   regularity,
@@ -304,6 +305,15 @@ export const HYS_CASES: CaseSpec[] = [
     now: NOW,
     resources: record({ omit: ['pregnancy'] }),
     expect: { ...none, tasks: [C.pregnancyStatus] },
+  },
+  {
+    name: 'hys-pregnancy-status-not-pregnant',
+    plan,
+    description: 'Pregnancy excluded by a "not pregnant" pregnancy status (LOINC 82810-3) today instead of a test: hysteroscopy proposed.',
+    rules: ['HYS-C3'],
+    now: NOW,
+    resources: record({ omit: ['pregnancy'], extra: [pregnancyStatus('pregnancy-status', daysAgo(NOW, 0), false)] }),
+    expect: scheduled(['Procedure/myomectomy']),
   },
   {
     name: 'hys-recent-workup-not-reordered',
