@@ -201,7 +201,8 @@ export function contraindication(spec: ContraindicationSpec): Action {
     description: spec.description,
     code: [{ coding: [coding(LOCAL, 'contraindication', 'Contraindication')] }],
     documentation: spec.documentation,
-    condition: [applicability(spec.present, `${spec.ruleId}: ${spec.title}`)],
+    // The trace labels the condition with this: "HSG-C3: pregnancy" is false / true.
+    condition: [applicability(spec.present, `${spec.ruleId}: ${spec.title.replace(/^Do not [^:]+: /, '')}`)],
     definitionCanonical: adCanonical(spec.procedure),
     dynamicValue: [
       { path: 'doNotPerform', expression: fhirpath('true') },
