@@ -11,6 +11,7 @@ import type {
   Extension,
   PlanDefinition,
   PlanDefinitionAction,
+  PlanDefinitionGoal,
   Questionnaire,
   Reference,
   RequestGroup,
@@ -25,10 +26,10 @@ import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { buildRequest, isSupportedKind } from './activity/index.ts';
 import { applyDynamicValues } from './dynamic-value.ts';
 import { baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
-import { buildGoal, goalResourceId } from './goals.ts';
+import { buildGoal } from './goals.ts';
 import { filterByRequirement, isRequiredInput } from './inputs.ts';
 import { MissingDataCollector } from './missing-data.ts';
-import { assembleResult } from './output.ts';
+import { assembleResult, OUTCOME_ID } from './output.ts';
 import { checkApplyContext, parseApplyOptions, type ResolvedOptions } from './options.ts';
 import { concreteTiming, isSubDay, offsetText, relatedWhen, timingOf, whenOf, type When } from './timing.ts';
 import {
@@ -44,6 +45,13 @@ import {
 } from './types.ts';
 
 const MAX_PLAN_DEPTH = 16;
+const REQUEST_GROUP_ID = 'requestgroup';
+
+interface UsedGoal {
+  resourceId: string;
+  goal: PlanDefinitionGoal;
+  index: number;
+}
 
 interface ApplyState {
   readonly knowledge: KnowledgeBase;
@@ -57,7 +65,10 @@ interface ApplyState {
   readonly resources: Resource[];
   /** Every emitted RequestGroup action by id, with its request, for relatedAction resolution. */
   readonly byActionId: Map<string, { action: RequestGroupAction; request?: Resource; trace: ActionTrace }>;
-  readonly goalIdsUsed: Set<string>;
+  /** Goals referenced by applied actions, keyed by plan canonical + goal id, in first-use order. */
+  readonly goalsUsed: Map<string, UsedGoal>;
+  /** Ids of contained resources / bundle entries; generated ids never collide. */
+  readonly ids: Set<string>;
   readonly inputCache: Map<DataRequirement, Resource[]>;
   readonly planStack: string[];
 }
@@ -91,7 +102,8 @@ export function applyPlanDefinition(
     missing: new MissingDataCollector(knowledge),
     resources: [],
     byActionId: new Map(),
-    goalIdsUsed: new Set(),
+    goalsUsed: new Map(),
+    ids: new Set([REQUEST_GROUP_ID, OUTCOME_ID]),
     inputCache: new Map(),
     planStack: [canonicalOf(plan)],
   };
@@ -100,18 +112,18 @@ export function applyPlanDefinition(
   const { actions, traces } = processActions(plan.action ?? [], scope, state);
   resolveRelatedActions(state);
 
-  const goals = (plan.goal ?? [])
-    .map((goal, index) => ({ goal, index }))
-    .filter(({ goal }) => {
-      const referenced = goal.id !== undefined && referencesGoal(plan.action ?? [], goal.id);
-      return referenced ? state.goalIdsUsed.has(goal.id!) : actions.length > 0;
-    })
-    .map(({ goal, index }) => buildGoal(goal, index, state.subjectRef, clock.nowText));
-  const collected = state.missing.build(state.subjectRef, resolved.requestStatus, clock.nowText);
+  // Goals no action refers to belong to the plan as a whole: proposed when anything applies.
+  if (actions.length > 0) {
+    for (const [index, goal] of (plan.goal ?? []).entries()) {
+      if (goal.id === undefined || !referencesGoal(plan.action ?? [], goal.id)) useGoal(plan, goal.id ?? String(index + 1), '', state);
+    }
+  }
+  const goals = [...state.goalsUsed.values()].map((g) => buildGoal(g.goal, g.index, g.resourceId, state.subjectRef, clock.nowText));
+  const collected = state.missing.build(state.subjectRef, resolved.requestStatus, clock.nowText, (base) => allocateId(state, base));
 
   const requestGroup: RequestGroup = {
     resourceType: 'RequestGroup',
-    id: 'requestgroup',
+    id: REQUEST_GROUP_ID,
     instantiatesCanonical: [canonicalOf(plan)],
     status: resolved.carePlanStatus,
     intent: 'proposal',
@@ -183,7 +195,7 @@ function processAction(
 ): { rgAction?: RequestGroupAction; trace: ActionTrace } {
   const path = `${parent.path}.action[${index}]`;
   const actionId = action.id ?? `action-${path.replace(/\D+/g, '-').replace(/^-|-$/g, '')}`;
-  const resourceId = safeId(parent.idPrefix ? `${parent.idPrefix}.${actionId}` : actionId);
+  const baseId = safeId(parent.idPrefix ? `${parent.idPrefix}.${actionId}` : actionId);
   const where = `PlanDefinition/${parent.plan.id ?? ''}#${actionId}`;
   const trace: ActionTrace = { actionId, applicability: 'applicable', reason: '', conditions: [], inputs: [], missing: [], notes: [], children: [] };
   if (action.title) trace.title = action.title;
@@ -250,7 +262,9 @@ function processAction(
   const rgAction = copyActionElements(action, state, trace);
   if (action.id) rgAction.id = action.id;
 
-  // 3. Child actions (groups), with the selection behaviours the engine can decide.
+  // 3. Child actions (groups), with the selection behaviours the engine can decide. What the
+  // children produced is rolled back if the group itself ends up not applied.
+  const rollback = checkpoint(state);
   if (action.action?.length) {
     const childScope: Scope = { ...parent, variables, path };
     const firstOnly = (action.extension ?? []).some((e: Extension) => e.url === APPLICABILITY_BEHAVIOR_EXTENSION && e.valueCode === 'any');
@@ -259,11 +273,13 @@ function processAction(
     const selection = action.selectionBehavior;
     const total = action.action.length;
     if (actions.length === 0 && !action.definitionCanonical) {
+      rollback();
       trace.applicability = 'not-applicable';
       trace.reason = `not applicable: none of its ${total} actions applies`;
       return { trace };
     }
     if (selection === 'all-or-none' && actions.length < total) {
+      rollback();
       trace.applicability = 'not-applicable';
       trace.reason = `not applicable: all-or-none group with ${total - actions.length} of ${total} actions not applicable`;
       return { trace };
@@ -281,13 +297,15 @@ function processAction(
   if (action.definitionCanonical) {
     const definition = resolveDefinition(parent.plan, action.definitionCanonical, state);
     if (!definition) {
+      rollback();
       fail(state, 'error', 'not-found', `${where}: definition ${action.definitionCanonical} not found`, `${path}.definitionCanonical`);
       trace.applicability = 'error';
       trace.reason = `not applied: its definition ${action.definitionCanonical} cannot be resolved`;
       return { trace };
     }
-    const applied = applyDefinition(definition, action, rgAction, resourceId, { ...parent, variables, path }, state, trace);
+    const applied = applyDefinition(definition, action, rgAction, allocateId(state, baseId), { ...parent, variables, path }, state, trace);
     if (typeof applied === 'string') {
+      rollback();
       trace.applicability = 'error';
       trace.reason = `not applied: ${applied}`;
       return { trace };
@@ -311,13 +329,26 @@ function processAction(
     // R4 rqg-1: a RequestGroup action has a resource or sub-actions. A leaf action with no
     // definition (advice, an instruction) becomes a Task carrying its text, rather than an
     // action that fails validation.
-    request = instructionTask(action, rgAction, resourceId, state);
+    request = instructionTask(action, rgAction, allocateId(state, baseId), state);
     state.resources.push(request);
     rgAction.resource = { reference: `#${request.id}` };
     trace.resource = `#${request.id}`;
   }
 
-  for (const goalId of action.goalId ?? []) state.goalIdsUsed.add(goalId);
+  if (request && rgAction.action) {
+    // rqg-1 forbids resource and sub-actions on one action: the action's own activity becomes its
+    // first sub-action, and a selection behaviour keeps applying to the child actions only.
+    const own: RequestGroupAction = { ...(action.title ? { title: action.title } : {}), resource: rgAction.resource! };
+    delete rgAction.resource;
+    const selection = rgAction.selectionBehavior;
+    if (selection && selection !== 'all') {
+      rgAction.action = [own, { selectionBehavior: selection, action: rgAction.action }];
+      rgAction.selectionBehavior = 'all';
+    } else {
+      rgAction.action = [own, ...rgAction.action];
+    }
+  }
+
   trace.reason = describeApplicable(action, trace);
   if (rgAction.id) state.byActionId.set(rgAction.id, { action: rgAction, ...(request ? { request } : {}), trace });
   return { rgAction, trace };
@@ -433,8 +464,11 @@ function applyDefinition(
       if (rgAction.participant?.length && request.resourceType === 'ServiceRequest') request.performer = rgAction.participant as ServiceRequest['performer'];
       if (hasIntent(request.resourceType)) request.intent = 'option';
       if (action.goalId?.length) {
-        const goals = action.goalId.map((g): Extension => ({ url: PERTAINS_TO_GOAL_EXTENSION, valueReference: { reference: `#${goalIdFor(scope.plan, g)}` } }));
-        request.extension = [...((request.extension as Extension[] | undefined) ?? []), ...goals];
+        const goals = action.goalId
+          .map((g) => useGoal(scope.plan, g, scope.idPrefix, state))
+          .filter((id): id is string => id !== undefined)
+          .map((id): Extension => ({ url: PERTAINS_TO_GOAL_EXTENSION, valueReference: { reference: `#${id}` } }));
+        if (goals.length > 0) request.extension = [...((request.extension as Extension[] | undefined) ?? []), ...goals];
       }
       attachSupportingInfo(request, action.output ?? [], state, where);
       if (action.dynamicValue?.length) {
@@ -507,9 +541,39 @@ function instructionTask(action: PlanDefinitionAction, rgAction: RequestGroupAct
   return task;
 }
 
-function goalIdFor(plan: PlanDefinition, goalId: string): string {
-  const index = (plan.goal ?? []).findIndex((g) => g.id === goalId);
-  return index >= 0 ? goalResourceId(plan.goal![index]!, index) : `goal-${goalId}`;
+/** The contained id of a plan's goal, created on first use; undefined (and a warning) if the plan has no such goal. */
+function useGoal(plan: PlanDefinition, goalId: string, idPrefix: string, state: ApplyState): string | undefined {
+  const key = `${canonicalOf(plan)}#${goalId}`;
+  const used = state.goalsUsed.get(key);
+  if (used) return used.resourceId;
+  const index = (plan.goal ?? []).findIndex((g, i) => (g.id ?? String(i + 1)) === goalId);
+  if (index < 0) {
+    fail(state, 'warning', 'not-found', `PlanDefinition/${plan.id ?? ''}: goalId '${goalId}' names no goal of the plan`, `PlanDefinition.goal`);
+    return undefined;
+  }
+  const resourceId = allocateId(state, safeId(`goal-${idPrefix ? `${idPrefix}.` : ''}${goalId}`));
+  state.goalsUsed.set(key, { resourceId, goal: plan.goal![index]!, index });
+  return resourceId;
+}
+
+/** A contained-resource id: `base` if free, else base-2, base-3, ... (deterministic: allocation order). */
+function allocateId(state: ApplyState, base: string): string {
+  let id = base;
+  for (let n = 2; state.ids.has(id); n++) id = `${base.slice(0, 60)}-${n}`;
+  state.ids.add(id);
+  return id;
+}
+
+/** Marks what exists now; the returned function removes what was added since. */
+function checkpoint(state: ApplyState): () => void {
+  const resources = state.resources.length;
+  const actionIds = new Set(state.byActionId.keys());
+  const goals = new Set(state.goalsUsed.keys());
+  return () => {
+    state.resources.length = resources;
+    for (const id of [...state.byActionId.keys()]) if (!actionIds.has(id)) state.byActionId.delete(id);
+    for (const key of [...state.goalsUsed.keys()]) if (!goals.has(key)) state.goalsUsed.delete(key);
+  };
 }
 
 /** Whether the R4 type has `intent` (CommunicationRequest, Appointment, SupplyRequest... do not). */

@@ -5,14 +5,10 @@
 import type { Goal, GoalTarget, Patient, PlanDefinitionGoal, Reference } from '@medplum/fhirtypes';
 import { addDuration } from './dates.ts';
 
-export function goalResourceId(goal: PlanDefinitionGoal, index: number): string {
-  return `goal-${goal.id ?? index + 1}`.slice(0, 64);
-}
-
-export function buildGoal(goal: PlanDefinitionGoal, index: number, subject: Reference<Patient>, nowText: string): Goal {
+export function buildGoal(goal: PlanDefinitionGoal, index: number, id: string, subject: Reference<Patient>, nowText: string): Goal {
   const result: Goal = {
     resourceType: 'Goal',
-    id: goalResourceId(goal, index),
+    id,
     lifecycleStatus: 'proposed',
     description: goal.description ?? { text: goal.id ?? `Goal ${index + 1}` },
     subject,

@@ -17,6 +17,8 @@ interface Pending {
   requirement: DataRequirement;
   codings: Coding[];
   neededBy: string[];
+  /** What record() returned, so the Task id can be filled in once it is allocated. */
+  reported: MissingInput[];
 }
 
 function label(p: Pending): string {
@@ -36,11 +38,13 @@ export class MissingDataCollector {
   record(inputId: string, requirement: DataRequirement, neededBy: string): MissingInput {
     let p = this.pending.get(inputId);
     if (!p) {
-      p = { inputId, requirement, codings: requirementCodings(requirement, this.knowledge), neededBy: [] };
+      p = { inputId, requirement, codings: requirementCodings(requirement, this.knowledge), neededBy: [], reported: [] };
       this.pending.set(inputId, p);
     }
     if (!p.neededBy.includes(neededBy)) p.neededBy.push(neededBy);
-    return { inputId, type: requirement.type, codes: p.codings.map((c) => `${c.system ?? ''}|${c.code ?? ''}`), taskId: taskId(inputId) };
+    const missing: MissingInput = { inputId, type: requirement.type, codes: p.codings.map((c) => `${c.system ?? ''}|${c.code ?? ''}`), taskId: taskId(inputId) };
+    p.reported.push(missing);
+    return missing;
   }
 
   get size(): number {
@@ -48,15 +52,17 @@ export class MissingDataCollector {
   }
 
   /** The Tasks and the RequestGroup actions that point to them, in first-seen order. */
-  build(subject: Reference<Patient>, status: 'draft' | 'active', nowText: string): { tasks: Task[]; actions: RequestGroupAction[] } {
+  build(subject: Reference<Patient>, status: 'draft' | 'active', nowText: string, allocateId: (base: string) => string): { tasks: Task[]; actions: RequestGroupAction[] } {
     const tasks: Task[] = [];
     const actions: RequestGroupAction[] = [];
     for (const p of this.pending.values()) {
       const what = label(p);
       const description = `Collect ${what} (${p.requirement.type}): needed to decide ${p.neededBy.join(', ')}.`;
+      const id = allocateId(taskId(p.inputId));
+      for (const m of p.reported) m.taskId = id;
       const task: Task = {
         resourceType: 'Task',
-        id: taskId(p.inputId),
+        id,
         status: status === 'active' ? 'requested' : 'draft',
         intent: 'option',
         priority: 'routine',
@@ -69,7 +75,7 @@ export class MissingDataCollector {
       if (p.codings.length > 0) task.reasonCode = { coding: p.codings, text: what };
       tasks.push(task);
       actions.push({
-        id: taskId(p.inputId),
+        id,
         title: `Collect: ${what}`,
         description,
         code: [COLLECT_INFORMATION],

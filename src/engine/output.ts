@@ -20,7 +20,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import type { ResolvedOptions } from './options.ts';
-import { CQF_MESSAGES_EXTENSION, TRACE_EXTENSION, type ActionTrace, type ApplyContext, type ApplyResult, type Issues, type MissingInput } from './types.ts';
+import { CQF_MESSAGES_EXTENSION, PERTAINS_TO_GOAL_EXTENSION, TRACE_EXTENSION, type ActionTrace, type ApplyContext, type ApplyResult, type Issues, type MissingInput } from './types.ts';
 
 export interface AssembleInput {
   plan: PlanDefinition;
@@ -37,7 +37,7 @@ export interface AssembleInput {
   missing: MissingInput[];
 }
 
-const OUTCOME_ID = 'outcome';
+export const OUTCOME_ID = 'outcome';
 
 export function assembleResult(input: AssembleInput): ApplyResult {
   const { plan, options, requestGroup } = input;
@@ -45,6 +45,10 @@ export function assembleResult(input: AssembleInput): ApplyResult {
   if (input.issues.length === 0) {
     operationOutcome.issue = [{ severity: 'information', code: 'informational', diagnostics: 'applied without issues' }];
   }
+  // RequestGroup has no goal element: it names the plan's Goals with pertainsToGoal, so a CPG
+  // Bundle (which has no CarePlan.goal) still links every Goal, and both modes carry the same group.
+  const goalLinks: Extension[] = input.goals.map((g) => ({ url: PERTAINS_TO_GOAL_EXTENSION, valueReference: { reference: `#${g.id}` } }));
+  if (goalLinks.length > 0) requestGroup.extension = [...(requestGroup.extension ?? []), ...goalLinks];
   if (options.traceExtension) requestGroup.extension = [...(requestGroup.extension ?? []), ...traceExtensions(input.traces)];
   const resources: Resource[] = [...input.requests, ...input.goals, ...input.tasks];
   const messages: Extension[] = input.issues.length > 0 ? [{ url: CQF_MESSAGES_EXTENSION, valueReference: { reference: `#${OUTCOME_ID}` } }] : [];

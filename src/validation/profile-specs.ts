@@ -420,8 +420,10 @@ const protocolCarePlan: ProfileSpec = {
     { key: 'ip-cp-1', human: 'The RequestGroup SHALL be contained', expression: 'contained.ofType(RequestGroup).exists()' },
     {
       key: 'ip-cp-2',
-      human: 'Every contained RequestGroup SHALL be referenced from an activity.reference',
-      expression: `contained.ofType(RequestGroup).all(('#' + id) in %resource.activity.reference.reference)`,
+      // Only the top RequestGroup: a nested PlanDefinition's RequestGroup is referenced from its
+      // parent action (dom-3 covers orphans; Medplum's FHIRPath cannot walk nested actions).
+      human: 'The CarePlan activity SHALL reference a contained RequestGroup',
+      expression: `contained.ofType(RequestGroup).where(('#' + id) in %resource.activity.reference.reference).exists()`,
     },
     {
       key: 'ip-cp-3',
