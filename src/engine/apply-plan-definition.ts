@@ -31,6 +31,7 @@ import { filterByRequirement, isRequiredInput } from './inputs.ts';
 import { MissingDataCollector } from './missing-data.ts';
 import { assembleResult, OUTCOME_ID } from './output.ts';
 import { checkApplyContext, parseApplyOptions, type ResolvedOptions } from './options.ts';
+import { instantOf } from './dates.ts';
 import { concreteTiming, isSubDay, offsetText, relatedWhen, timingOf, whenOf, type When } from './timing.ts';
 import {
   APPLICABILITY_BEHAVIOR_EXTENSION,
@@ -228,6 +229,8 @@ function processAction(
     if (condition.kind !== 'applicability') continue;
     const text = condition.expression ? expressionText(condition.expression) : '';
     const ct: ConditionTrace = { kind: condition.kind, language: condition.expression?.language ?? '', expression: text };
+    const named = condition.expression?.description ?? condition.expression?.name;
+    if (named) ct.description = named;
     trace.conditions.push(ct);
     if (!condition.expression) {
       ct.error = 'condition has no expression';
@@ -310,6 +313,12 @@ function processAction(
       trace.reason = `not applied: ${applied}`;
       return { trace };
     }
+    if ('notApplicable' in applied) {
+      rollback();
+      trace.applicability = 'not-applicable';
+      trace.reason = `not applicable: ${applied.notApplicable}`;
+      return { trace };
+    }
     request = applied;
     state.resources.push(request);
     rgAction.resource = { reference: `#${request.id}` };
@@ -359,7 +368,7 @@ function label(expression: { description?: string; name?: string }, text: string
 }
 
 function describeApplicable(action: PlanDefinitionAction, trace: ActionTrace): string {
-  const held = trace.conditions.filter((c) => c.result?.[0] === true).map((c) => `"${c.expression}"`);
+  const held = trace.conditions.filter((c) => c.result?.[0] === true).map((c) => `"${c.description ?? c.expression}"`);
   if (held.length > 0) return `applicable: ${held.join(' and ')} ${held.length > 1 ? 'are' : 'is'} true`;
   if (action.action?.length) return 'applicable: a group with applicable actions';
   return 'applicable: no conditions';
@@ -437,7 +446,7 @@ function applyDefinition(
   scope: Scope,
   state: ApplyState,
   trace: ActionTrace,
-): Resource | string {
+): Resource | string | { notApplicable: string } {
   const where = `PlanDefinition/${scope.plan.id ?? ''}#${trace.actionId}`;
   switch (definition.resourceType) {
     case 'ActivityDefinition': {
@@ -499,7 +508,8 @@ function applyDefinition(
         intent: 'option',
         subject: state.subjectRef,
       };
-      if (inner.actions.length > 0) group.action = inner.actions;
+      if (inner.actions.length === 0) return { notApplicable: `none of the actions of its nested PlanDefinition ${canonical} applies` };
+      group.action = inner.actions;
       return group;
     }
     case 'Questionnaire': {
@@ -616,18 +626,35 @@ function attachSupportingInfo(request: Record<string, unknown> & Resource, outpu
 /** Second pass: relatedAction offsets -> concrete dates once every target's date is known. */
 function resolveRelatedActions(state: ApplyState): void {
   const resolving = new Set<string>();
+  const requests = new Map(state.resources.map((r) => [`#${r.id}`, r]));
+  /** A group with no date of its own spans the dates of its actions. */
+  const spanOf = (actions: RequestGroupAction[] | undefined): When | undefined => {
+    let span: When | undefined;
+    for (const child of actions ?? []) {
+      const w = child.id && state.byActionId.has(child.id)
+        ? resolve(child.id)
+        : (whenOf(child, child.resource?.reference ? requests.get(child.resource.reference) : undefined) ?? spanOf(child.action));
+      if (!w) continue;
+      if (!span) span = { ...w };
+      else {
+        if (instantOf(w.start)! < instantOf(span.start)!) span.start = w.start;
+        if (instantOf(w.end)! > instantOf(span.end)!) span.end = w.end;
+      }
+    }
+    return span;
+  };
   const resolve = (id: string): When | undefined => {
     const entry = state.byActionId.get(id);
     if (!entry) return undefined;
     const own = whenOf(entry.action, entry.request);
-    if (own || !entry.action.relatedAction?.length) return own;
+    if (own) return own;
     if (resolving.has(id)) {
       fail(state, 'warning', 'processing', `relatedAction cycle through action ${id}; its timing is left relative`, `RequestGroup.action#${id}`);
       return undefined;
     }
     resolving.add(id);
     try {
-      for (const related of entry.action.relatedAction) {
+      for (const related of entry.action.relatedAction ?? []) {
         const target = resolve(related.actionId);
         if (!target) continue;
         const when = relatedWhen(related, target);
@@ -641,7 +668,7 @@ function resolveRelatedActions(state: ApplyState): void {
         entry.trace.notes.push(`timing: ${offsetText(related)}${related.relationship} ${related.actionId} -> ${when.start === when.end ? when.start : `${when.start}..${when.end}`}${precision}`);
         return when;
       }
-      return undefined;
+      return spanOf(entry.action.action);
     } finally {
       resolving.delete(id);
     }

@@ -3,7 +3,7 @@
  * result carries one CPG `collect-information` Task per missing input naming what to collect, so
  * an app can fetch it and apply again. Never a guess either way.
  */
-import type { CodeableConcept, Coding, DataRequirement, Patient, Reference, RequestGroupAction, Task } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, DataRequirement, Patient, Reference, RequestGroupAction, Task, ValueSet } from '@medplum/fhirtypes';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { requirementCodings } from './inputs.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM, type MissingInput } from './types.ts';
@@ -21,9 +21,16 @@ interface Pending {
   reported: MissingInput[];
 }
 
-function label(p: Pending): string {
-  const named = p.codings.find((c) => c.display)?.display;
-  return named ?? p.requirement.codeFilter?.[0]?.code?.[0]?.code ?? `${p.requirement.type} (${p.inputId})`;
+/** What to collect, for people: a named code, else the ValueSet's title, else the type and input id. */
+function label(p: Pending, knowledge: KnowledgeBase): string {
+  const filter = p.requirement.codeFilter?.[0];
+  const named = filter?.code?.find((c) => c.display)?.display;
+  if (named) return named;
+  if (filter?.valueSet) {
+    const vs = knowledge.resolve<ValueSet>(filter.valueSet, 'ValueSet');
+    if (vs?.title ?? vs?.name) return (vs.title ?? vs.name)!;
+  }
+  return p.codings.find((c) => c.display)?.display ?? filter?.code?.[0]?.code ?? `${p.requirement.type} (${p.inputId})`;
 }
 
 /** Collects missing inputs across the whole apply, one Task per input id. */
@@ -56,7 +63,7 @@ export class MissingDataCollector {
     const tasks: Task[] = [];
     const actions: RequestGroupAction[] = [];
     for (const p of this.pending.values()) {
-      const what = label(p);
+      const what = label(p, this.knowledge);
       const description = `Collect ${what} (${p.requirement.type}): needed to decide ${p.neededBy.join(', ')}.`;
       const id = allocateId(taskId(p.inputId));
       for (const m of p.reported) m.taskId = id;

@@ -66,6 +66,8 @@ export interface ConditionTrace {
   kind: string;
   language: string;
   expression: string;
+  /** The expression's description (or name): what the rule means, for people. */
+  description?: string;
   /** The raw result (a collection); absent when the evaluation failed. */
   result?: unknown[];
   error?: string;

@@ -138,6 +138,11 @@ describe('applicability conditions', () => {
     expect(result.outcome.issue?.[0]?.severity).toBe('information');
   });
 
+  it('explains an applicable action with the conditions\' descriptions when they have one', () => {
+    const described = { kind: 'applicability' as const, expression: { language: 'text/fhirpath' as const, expression: "%patient.gender = 'female'", description: 'HSG-I1: the patient is a woman' } };
+    expect(apply(plan([{ id: 'a', condition: [described, applicable('true')] }])).trace[0]?.reason).toBe('applicable: "HSG-I1: the patient is a woman" and "true" are true');
+  });
+
   it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
     const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
     expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
@@ -295,6 +300,14 @@ describe('inputs, missing data', () => {
     expect(result.requestGroup.action?.map((a) => a.resource?.reference)).toEqual(['#collect-pregnancyStatus']);
   });
 
+  it('names the Task after the ValueSet title when the input filters by ValueSet', () => {
+    const vs = { resourceType: 'ValueSet' as const, url: 'http://example.org/ValueSet/menses-end', title: 'Date menstruation ended', status: 'active' as const, compose: { include: [{ system: LOCAL, concept: [{ code: 'menses-end-date' }] }] } };
+    const pd = plan([{ id: 'hsg', input: [{ id: 'mensesEnd', type: 'Observation', extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }], codeFilter: [{ path: 'code', valueSet: vs.url }] }] }]);
+    const task = apply(pd, [], {}, [vs]).resources.find((r): r is Task => r.resourceType === 'Task')!;
+    expect(task.description).toMatch(/^Collect Date menstruation ended \(Observation\)/);
+    expect(task.reasonCode?.coding).toEqual([{ system: LOCAL, code: 'menses-end-date' }]);
+  });
+
   it('with the data present the same action applies and no Task is produced', () => {
     const result = apply(plan([{ id: 'hsg', input: [pregnancyInput], condition: [applicable('%pregnancyStatus.exists()')] }]), [pregnant]);
     expect(rgActionIds(result.requestGroup.action)).toEqual(['hsg']);
@@ -339,6 +352,12 @@ describe('definitions', () => {
     expect(nested).toMatchObject({ resourceType: 'RequestGroup', intent: 'option', instantiatesCanonical: ['http://example.org/PlanDefinition/inner|1'] });
     expect(nested.action?.[0]?.resource).toEqual({ reference: '#sub.inner-a' });
     expect(contained<ServiceRequest>(result, 'sub.inner-a').intent).toBe('option');
+
+    const emptyInner = plan([{ id: 'never', condition: [applicable('false')] }], { id: 'empty', url: 'http://example.org/PlanDefinition/empty', version: '1' });
+    const none = apply(plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/empty|1' }]), [], {}, [emptyInner]);
+    expect(none.requestGroup.action).toBeUndefined();
+    expect(none.resources).toEqual([]);
+    expect(none.trace[0]).toMatchObject({ applicability: 'not-applicable', reason: 'not applicable: none of the actions of its nested PlanDefinition http://example.org/PlanDefinition/empty|1 applies' });
 
     const selfRef = plan([{ id: 'loop', definitionCanonical: 'http://example.org/PlanDefinition/test-plan|2.0.0' }]);
     const looped = apply(selfRef);
@@ -418,6 +437,14 @@ describe('timing, relatedAction, participants and goals', () => {
     expect(contained<ServiceRequest>(result, 'atropine').occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
     expect(result.trace[1]?.notes.join()).toMatch(/same day/);
     expect(followUp?.timingPeriod).toEqual({ start: '2026-12-25', end: '2026-12-27' });
+  });
+
+  it('a relatedAction to a group with no date of its own uses the span of its actions', () => {
+    const result = apply(plan([
+      { id: 'surgery-options', selectionBehavior: 'exactly-one', action: [{ id: 'open', timingPeriod: { start: '2026-12-03', end: '2026-12-07' } }, { id: 'lap', timingPeriod: { start: '2026-12-04', end: '2026-12-09' } }] },
+      { id: 'admission', relatedAction: [{ actionId: 'surgery-options', relationship: 'before-start', offsetDuration: { value: 1, unit: 'day', code: 'd' } }] },
+    ]));
+    expect(result.requestGroup.action?.[1]?.timingPeriod).toEqual({ start: '2026-12-02', end: '2026-12-08' });
   });
 
   it('shifts a dated target by a sub-day offset', () => {
