@@ -44,6 +44,8 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
       } else if (request) {
         mark = '+';
         text = `${text}: ${describeRequest(request)}`;
+        // Requests without occurrence[x] (MedicationRequest, Task) carry their date on the action.
+        if (!request.occurrencePeriod && !request.occurrenceDateTime) text += periodText(action.timingPeriod, action.timingDateTime);
       } else if (action.timingPeriod || action.timingDateTime) {
         text += periodText(action.timingPeriod, action.timingDateTime);
       }
@@ -61,7 +63,7 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
     }
   };
   whyNot(result.trace);
-  if (out.length > 0) lines.push('  not proposed:', ...out);
+  if (out.length > 0) lines.push('  checked, not proposed:', ...out);
   const problems = (result.outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'warning');
   for (const p of problems) lines.push(`  ! ${p.severity}: ${p.diagnostics}`);
   return lines;
