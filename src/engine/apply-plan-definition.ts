@@ -37,6 +37,7 @@ import {
   APPLICABILITY_BEHAVIOR_EXTENSION,
   CPG_ACTIVITY_TYPE_SYSTEM,
   PERTAINS_TO_GOAL_EXTENSION,
+  VARIABLE_EXTENSION,
   type ActionTrace,
   type ApplyContext,
   type ApplyOptions,
@@ -109,6 +110,7 @@ export function applyPlanDefinition(
     planStack: [canonicalOf(plan)],
   };
   const variables = baseVariables(context, clock);
+  bindVariableExtensions(plan.extension, plan, variables, state, 'PlanDefinition', `PlanDefinition/${plan.id ?? ''}`);
   const scope: Scope = { plan, idPrefix: '', variables, path: 'PlanDefinition' };
   const { actions, traces } = processActions(plan.action ?? [], scope, state);
   resolveRelatedActions(state);
@@ -221,6 +223,10 @@ function processAction(
     trace.reason = `not decided: required data missing (${missing.join(', ')}); a collect-information task was added`;
     return { trace };
   }
+
+  // Named expressions (R4 `variable` extension) on the action: computed once, read by its
+  // conditions, dynamic values and child actions as %<name>.
+  bindVariableExtensions(action.extension, parent.plan, variables, state, path, where);
 
   // 2. Applicability: every `applicability` condition must be exactly true (AND).
   const failures: string[] = [];
@@ -361,6 +367,27 @@ function processAction(
   trace.reason = describeApplicable(action, trace);
   if (rgAction.id) state.byActionId.set(rgAction.id, { action: rgAction, ...(request ? { request } : {}), trace });
   return { rgAction, trace };
+}
+
+/**
+ * The core `variable` extension (an Expression with a `name`) declares a value that descendants of
+ * the element read as %<name>. Evaluated in document order, so a later variable may use an earlier
+ * one. A failing variable is bound to empty (and reported), so dependent conditions are not true.
+ */
+function bindVariableExtensions(extensions: Extension[] | undefined, focus: PlanDefinition, variables: Variables, state: ApplyState, path: string, where: string): void {
+  for (const [i, ext] of (extensions ?? []).entries()) {
+    if (ext.url !== VARIABLE_EXTENSION) continue;
+    const expression = ext.valueExpression;
+    if (!expression?.name) {
+      fail(state, 'error', 'invalid', `${where}: variable extension without a name`, `${path}.extension[${i}]`);
+      continue;
+    }
+    const evaluated = evaluateExpression(expression, focus, variables, state.options.evaluators);
+    if (evaluated.error !== undefined) {
+      fail(state, 'error', 'processing', `${where}: variable %${expression.name} failed: ${evaluated.error}`, `${path}.extension[${i}].valueExpression`);
+    }
+    variables[expression.name] = evaluated.result ?? [];
+  }
 }
 
 function label(expression: { description?: string; name?: string }, text: string): string {

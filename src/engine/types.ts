@@ -124,6 +124,8 @@ export const TRACE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureD
 export const CQF_MESSAGES_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-messages';
 export const PERTAINS_TO_GOAL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';
 export const APPLICABILITY_BEHAVIOR_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-applicabilityBehavior';
+/** R4 core extension: a named Expression whose value descendants read as %<name>. */
+export const VARIABLE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/variable';
 export const CPG_ACTIVITY_TYPE_SYSTEM = 'http://hl7.org/fhir/uv/cpg/CodeSystem/cpg-activity-type';
 
 export type { DataRequirement };

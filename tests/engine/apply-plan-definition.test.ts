@@ -143,6 +143,27 @@ describe('applicability conditions', () => {
     expect(apply(plan([{ id: 'a', condition: [described, applicable('true')] }])).trace[0]?.reason).toBe('applicable: "HSG-I1: the patient is a woman" and "true" are true');
   });
 
+  it('binds R4 variable extensions (named expressions) of the plan and of an action for their descendants', () => {
+    const variable = (name: string, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, name, expression } });
+    const pd = plan(
+      [
+        {
+          id: 'g',
+          extension: [variable('isAdult', '%age >= 18'), variable('adultWoman', "%isAdult and %patient.gender = 'female'")],
+          condition: [applicable('%adultWoman')],
+          action: [{ id: 'child', condition: [applicable('%adultWoman and %age = 36')] }],
+        },
+        { id: 'outside', condition: [applicable('%isAdult.exists()')] },
+        { id: 'broken', extension: [variable('bad', '%nope')], condition: [applicable('%bad.empty()')] },
+      ],
+      { extension: [variable('age', "(today().toString().substring(0, 4).toInteger() - %patient.birthDate.toString().substring(0, 4).toInteger())")] },
+    );
+    const result = apply(pd);
+    expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/child', 'broken']);
+    expect(result.trace[1]?.applicability).toBe('error');
+    expect(result.outcome.issue?.some((i) => /variable %bad failed/.test(i.diagnostics ?? ''))).toBe(true);
+  });
+
   it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
     const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
     expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
