@@ -18,6 +18,7 @@
 import type {
   ActivityDefinition,
   DataRequirement,
+  Extension,
   Expression,
   OperationOutcome,
   OperationOutcomeIssue,
@@ -26,6 +27,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { codingKey } from '../data/patient-data.ts';
+import { VARIABLE_EXTENSION } from '../engine/types.ts';
 import { issue } from '../errors/operation-outcome.ts';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { parseCanonical } from '../knowledge/knowledge-base.ts';
@@ -218,7 +220,9 @@ class Linter {
       });
     }
     this.relatedActionCycles(file, actions);
-    this.actions(file, plan, plan.action, 'PlanDefinition', new Map(BASE_VARIABLES(plan.resourceType)));
+    const planVariables = new Map(BASE_VARIABLES(plan.resourceType));
+    this.variableExtensions(file, plan, plan.extension, 'PlanDefinition', planVariables);
+    this.actions(file, plan, plan.action, 'PlanDefinition', planVariables);
   }
 
   private relatedActionCycles(file: string, actions: { action: PlanDefinitionAction; path: string }[]): void {
@@ -264,6 +268,7 @@ class Linter {
         this.dataRequirement(file, inputPath, input);
         if (input.id) variables.set(input.id, typeNamed(input.type) ?? 'unknown');
       });
+      this.variableExtensions(file, plan, action.extension, path, variables);
       this.scopes.set(`${file}#${path}`, variables);
       (action.condition ?? []).forEach((c, j) => this.expression(file, `${path}.condition[${j}].expression`, c.expression, plan, variables, true));
       const target = this.dynamicValueTarget(action);
@@ -284,6 +289,21 @@ class Linter {
         this.add('warning', 'not-supported', file, `${path}.definitionUri`, 'definitionUri is not applied by the engine; use definitionCanonical');
       }
       this.actions(file, plan, action.action, path, variables);
+    });
+  }
+
+  /** R4 `variable` extensions: each named Expression is checked, then bound (untyped) for what follows. */
+  private variableExtensions(file: string, plan: PlanDefinition, extensions: Extension[] | undefined, path: string, variables: Map<string, VariableType>): void {
+    (extensions ?? []).forEach((ext, i) => {
+      if (ext.url !== VARIABLE_EXTENSION) return;
+      const where = `${path}.extension[${i}].valueExpression`;
+      const name = ext.valueExpression?.name;
+      if (!name) {
+        this.add('error', 'required', file, where, 'a variable extension needs valueExpression.name (the %name it binds)');
+        return;
+      }
+      this.expression(file, where, ext.valueExpression, plan, variables, true);
+      variables.set(name, 'unknown');
     });
   }
 

@@ -59,6 +59,18 @@ describe('lintArtifacts', () => {
     expect(messages(lintWith(withCondition(expression)))).toEqual([]);
   });
 
+  it('binds R4 variable extensions (plan and action) for the expressions below them, and checks their own expressions', () => {
+    const variable = (name: string | undefined, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, ...(name ? { name } : {}), expression } });
+    const p = withCondition('%planLevel and %actionLevel');
+    p.extension = [variable('planLevel', "%patient.gender = 'female'")];
+    p.action![0]!.extension = [variable('actionLevel', '%pregnancyTests.exists()')];
+    expect(messages(lintWith(p))).toEqual([]);
+    p.action![0]!.extension = [variable('actionLevel', '%pregnancyTests.vlaue.exists()'), variable(undefined, 'true')];
+    const found = messages(lintWith(p)).join('\n');
+    expect(found).toMatch(/no element 'vlaue'/);
+    expect(found).toMatch(/needs valueExpression.name/);
+  });
+
   it('flags unsupported expression languages', () => {
     expect(messages(lintWith(withCondition('X', 'text/cql'))).join()).toMatch(/condition\[0\]\.expression\.language expression language 'text\/cql' is not supported/);
   });
