@@ -416,15 +416,16 @@ function bindInput(requirement: DataRequirement, state: ApplyState, where: strin
   return found;
 }
 
+/** Elements copied as authored, in the order they appear in a RequestGroup action. */
+const COPIED_FIRST = ['prefix', 'title', 'description', 'textEquivalent', 'priority', 'code', 'documentation'] as const;
+const COPIED_LAST = ['type', 'groupingBehavior', 'selectionBehavior', 'requiredBehavior', 'precheckBehavior', 'cardinalityBehavior'] as const;
+
 function copyActionElements(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): RequestGroupAction {
-  const rg: RequestGroupAction = {};
-  if (action.prefix) rg.prefix = action.prefix;
-  if (action.title) rg.title = action.title;
-  if (action.description) rg.description = action.description;
-  if (action.textEquivalent) rg.textEquivalent = action.textEquivalent;
-  if (action.priority) rg.priority = action.priority;
-  if (action.code) rg.code = action.code;
-  if (action.documentation) rg.documentation = action.documentation;
+  const rg: Record<string, unknown> = {};
+  const copy = (keys: readonly (keyof PlanDefinitionAction & keyof RequestGroupAction)[]) => {
+    for (const key of keys) if (action[key] !== undefined) rg[key] = action[key];
+  };
+  copy(COPIED_FIRST);
   // start/stop conditions are for the runtime system; applicability was decided here.
   const carried = (action.condition ?? []).filter((c) => c.kind === 'start' || c.kind === 'stop');
   if (carried.length > 0) rg.condition = carried.map((c) => ({ kind: c.kind, ...(c.expression ? { expression: c.expression } : {}) }));
@@ -435,13 +436,8 @@ function copyActionElements(action: PlanDefinitionAction, state: ApplyState, tra
   if (timing.note) trace.notes.push(`timing: ${timing.note}`);
   const participants = resolveParticipants(action, state, trace);
   if (participants.length > 0) rg.participant = participants;
-  if (action.type) rg.type = action.type;
-  if (action.groupingBehavior) rg.groupingBehavior = action.groupingBehavior;
-  if (action.selectionBehavior) rg.selectionBehavior = action.selectionBehavior;
-  if (action.requiredBehavior) rg.requiredBehavior = action.requiredBehavior;
-  if (action.precheckBehavior) rg.precheckBehavior = action.precheckBehavior;
-  if (action.cardinalityBehavior) rg.cardinalityBehavior = action.cardinalityBehavior;
-  return rg;
+  copy(COPIED_LAST);
+  return rg as RequestGroupAction;
 }
 
 function resolveParticipants(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): NonNullable<RequestGroupAction['participant']> {
