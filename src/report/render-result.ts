@@ -41,6 +41,12 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
         mark = 'x';
         const reasons = [...((request.reasonCode as CodeableConcept[] | undefined) ?? []).map(codeText), ...((request.reasonReference as { reference?: string }[] | undefined) ?? []).map((x) => x.reference)];
         text = `DO NOT PERFORM ${describeRequest(request)}${reasons.length ? ` - because: ${reasons.join(', ')}` : ''}`;
+      } else if (request?.resourceType === 'RequestGroup') {
+        // A nested protocol: show what it holds.
+        lines.push(`${pad}- ${text} (nested protocol ${((request.instantiatesCanonical as string[] | undefined) ?? [])[0] ?? ''})`);
+        walk(request.action as RequestGroupAction[] | undefined, depth + 1);
+        walk(action.action, depth + 1);
+        continue;
       } else if (request) {
         mark = '+';
         text = `${text}: ${describeRequest(request)}`;
