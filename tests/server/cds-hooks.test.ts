@@ -92,7 +92,7 @@ describe('patient-view', () => {
     const res = await cards(path, patientView([mensesEnd, negativeTest, iodineAllergy]));
     const [ci, ...rest] = res.cards;
     expect(ci?.indicator).toBe('warning');
-    expect(ci?.summary).toBe('Hysterosalpingography is contraindicated: Allergy to iodinated contrast media');
+    expect(ci?.summary).toBe('Hysterosalpingography should not be performed: Allergy to iodinated contrast media');
     expect(ci?.detail).toContain('evidence: AllergyIntolerance: Allergy to iodinated contrast media (2025-02-01)');
     expect(ci?.overrideReasons?.length).toBeGreaterThan(0);
     expect(ci?.selectionBehavior).toBe('at-most-one');

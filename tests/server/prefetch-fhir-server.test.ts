@@ -48,7 +48,7 @@ describe('prefetch missing or partial', () => {
     expect(viaServer.status, viaServer.text).toBe(200);
     const viaPrefetch = await h.post(SERVICE, call({ prefetch: prefetchFor([mensesEnd, negativeTest, iodineAllergy]) }));
     expect(summaries(viaServer.body)).toEqual(summaries(viaPrefetch.body));
-    expect(summaries(viaServer.body)[0]).toMatch(/contraindicated/);
+    expect(summaries(viaServer.body)[0]).toMatch(/should not be performed/);
     const asked = fhir.requests.map((r) => decodeURIComponent(r.url.slice(r.url.search(/(Patient|Observation|AllergyIntolerance)\b/)))).sort();
     expect(asked).toEqual([
       `AllergyIntolerance?patient=${PATIENT_ID}&code=http://snomed.info/sct|426722004`,
@@ -67,7 +67,7 @@ describe('prefetch missing or partial', () => {
     expect(fhir.requests.map((r) => decodeURIComponent(r.url.slice(r.url.indexOf('AllergyIntolerance'))))).toEqual([
       `AllergyIntolerance?patient=${PATIENT_ID}&code=http://snomed.info/sct|426722004`,
     ]);
-    expect(summaries(res.body)[0]).toMatch(/contraindicated/);
+    expect(summaries(res.body)[0]).toMatch(/should not be performed/);
   });
 
   it('does not call the FHIR server when prefetch is complete, even if fhirServer is given', async () => {

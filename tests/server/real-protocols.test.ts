@@ -57,7 +57,7 @@ describe('real protocols', () => {
     const res = await h.post('/cds-services/hysterosalpingography-patient-view', call('patient-view', hsgCandidateWithIodineAllergy));
     const { cards } = checkCdsResponse(res.body);
     const warning = cards.find((c) => c.indicator === 'warning');
-    expect(warning?.summary).toMatch(/^Hysterosalpingography is contraindicated/);
+    expect(warning?.summary).toMatch(/^Hysterosalpingography should not be performed/);
     expect(warning?.detail).toContain('evidence: AllergyIntolerance: Allergy to iodinated contrast media (2025-03-01)');
     const recommended = warning?.suggestions?.find((s) => s.isRecommended);
     expect(recommended?.label).toMatch(/HyCoSy/);

@@ -17,6 +17,7 @@ import { gatherData, type GatherOptions } from './gather-data.ts';
 import { parseHookRequest, type HookRequest } from './hook-request.ts';
 import { orderCards } from './order-cards.ts';
 import { draftProcedureOrders } from './procedure-orders.ts';
+import { choiceGroupsOf } from './plan-choices.ts';
 import { patientViewCards } from './recommendation-cards.ts';
 import { bulletList, escapeMarkdown, truncateSummary } from './render.ts';
 import { buildResultView } from './result-view.ts';
@@ -92,7 +93,7 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   timings.applyMs = performance.now() - t;
 
   t = performance.now();
-  const view = buildResultView(service.plan, result, data);
+  const view = buildResultView(service.plan, result, data, choiceGroupsOf(service.plan, deps.knowledge));
   const cards: CdsCard[] = [];
   const errorCard = evaluationErrorCard(service, result.outcome);
   if (errorCard) cards.push(errorCard);

@@ -10,10 +10,11 @@
  */
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import type { Period, ServiceRequest } from '@medplum/fhirtypes';
+import type { ActionTrace } from '../../engine/types.ts';
 import type { CdsAction, CdsCard } from './card-types.ts';
 import { OVERRIDE_REASONS, explainLeaves, footer, linksFor, sourceOf, traceLines } from './card-parts.ts';
 import { alternativesOf, contraindicationCard, missingDataCard } from './recommendation-cards.ts';
-import { codesMatch, procedureActionIds, requestedDays, type CodingMatcher } from './procedure-orders.ts';
+import { codesMatch, procedureActionPaths, protocolNameFor, requestedDays, sameProcedure, type CodingMatcher } from './procedure-orders.ts';
 import { bulletList, escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
 import type { Leaf, ResultView } from './result-view.ts';
 
@@ -26,10 +27,21 @@ function deleteDraft(order: ServiceRequest, what: string): CdsAction[] {
   return ref ? [{ type: 'delete', description: `Remove the draft order for ${what}`, resourceId: ref }] : [];
 }
 
-/** The order's name: its own display or text, else the protocol's name for the same procedure. */
-function orderLabel(order: ServiceRequest, related: Leaf[]): string {
+/**
+ * The order's name: its own display or text, else the protocol's request for the same coding,
+ * else the protocol's ActivityDefinition for it; never a bare code when a name is known.
+ */
+function orderLabel(order: ServiceRequest, related: Leaf[], view: ResultView, knowledge: KnowledgeBase): string {
   const own = order.code?.text ?? order.code?.coding?.find((c) => c.display)?.display;
-  return own ?? (related[0] ? requestLabel(related[0].resource) : requestLabel(order));
+  if (own) return own;
+  const same = related.find((l) => sameProcedure((l.resource as ServiceRequest).code, order.code));
+  return (
+    (same ? requestLabel(same.resource) : undefined) ??
+    protocolNameFor(view.plan, knowledge, order.code) ??
+    // Another coding of the same procedure (diagnostic vs operative hysteroscopy): the protocol's name.
+    (related[0] ? requestLabel(related[0].resource) : undefined) ??
+    requestLabel(order)
+  );
 }
 
 function rescheduled(order: ServiceRequest, window: Period): ServiceRequest {
@@ -78,15 +90,20 @@ function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, wha
 }
 
 function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard {
-  const reasons = procedureActionIds(view.plan, knowledge, matcher)
-    .map((id) => view.traceById(id))
-    .filter((t) => t !== undefined)
-    .flatMap((t) => [`**${escapeMarkdown(t.title ?? t.actionId)}**`, ...traceLines(t).map((l) => `  ${l}`)]);
+  // Per way of ordering the procedure, the deepest evaluated step: the gate that stopped it.
+  const gates = new Map<string, ActionTrace>();
+  for (const path of procedureActionPaths(view.plan, knowledge, matcher)) {
+    const traced = path.map((id) => view.traceById(id)).filter((t) => t !== undefined);
+    const gate = traced[traced.length - 1];
+    if (gate && gate.applicability !== 'applicable') gates.set(gate.actionId, gate);
+  }
+  // One bullet per gate, its trace nested under it (GFM nests on two-space indentation).
+  const reasons = [...gates.values()].map((t) => `- **${escapeMarkdown(t.title ?? t.actionId)}**${traceLines(t).map((l) => `\n  - ${l}`).join('')}`);
   const card: CdsCard = {
     summary: truncateSummary(`${what} is not indicated by the protocol for this patient now`),
     detail:
       `The protocol's conditions for ${escapeMarkdown(what)} are not met.\n\n` +
-      (reasons.length > 0 ? bulletList(reasons) : 'No applicable action of the protocol orders this procedure.') +
+      (reasons.length > 0 ? reasons.join('\n') : 'No applicable action of the protocol orders this procedure.') +
       footer(view.plan),
     indicator: 'warning',
     source: sourceOf(view.plan),
@@ -104,13 +121,24 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string,
 
 export function orderCards(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard[] {
   const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch((l.resource as ServiceRequest).code, matcher));
-  const what = orderLabel(order, related);
-  const contraindicated = related.find((l) => l.kind === 'contraindication');
-  if (contraindicated) {
-    const alternatives = alternativesOf(view, contraindicated);
-    return [contraindicationCard(view, contraindicated, baseUrl, 'critical', alternatives, deleteDraft(order, what))];
+  const what = orderLabel(order, related, view, knowledge);
+  const contraindications = related.filter((l) => l.kind === 'contraindication');
+  if (contraindications.length > 0) {
+    // Alternatives that every contraindication leaves open (HyCoSy gets round an iodine allergy, not a pregnancy).
+    const [first, ...others] = contraindications as [Leaf, ...Leaf[]];
+    const alternatives = alternativesOf(view, first).filter((alt) => others.every((o) => alternativesOf(view, o).includes(alt)));
+    const remove = deleteDraft(order, what);
+    const card = contraindicationCard(view, contraindications, baseUrl, 'critical', alternatives, remove, what);
+    if (!card.suggestions && remove.length > 0) {
+      // Nothing to order instead: the one action left is taking the draft back.
+      card.suggestions = [{ label: `Remove the ${what} order`, isRecommended: true, actions: remove }];
+      card.selectionBehavior = 'at-most-one';
+    }
+    return [card];
   }
-  const proposal = related.find((l) => l.kind === 'proposal');
+  // The same technique when the protocol proposes it, else any option of the procedure (one window).
+  const proposals = related.filter((l) => l.kind === 'proposal');
+  const proposal = proposals.find((l) => sameProcedure((l.resource as ServiceRequest).code, order.code)) ?? proposals[0];
   if (proposal) {
     const card = timingCard(view, order, proposal, what, baseUrl);
     return card ? [card] : [];

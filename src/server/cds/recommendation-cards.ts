@@ -20,48 +20,70 @@ import {
   traceLines,
 } from './card-parts.ts';
 import { bulletList, codingKeys, conceptLabel, escapeMarkdown, periodLabel, requestConcept, requestLabel, truncateSummary } from './render.ts';
+import { offeredInParallel } from './plan-choices.ts';
 import { selectionGroupOf, type Leaf, type ResultView } from './result-view.ts';
 
 /**
  * Proposals offered as the way around a contraindication: requests of the same kind (another
- * procedure) that the protocol proposes in the same choice group, under the same parent action
- * (the protocols put "do not perform X" next to "plan Y instead"), or linked by relatedAction.
+ * procedure) in the contraindication's own choice group, or options of a choice group under the
+ * same parent action that the protocol offers in parallel to one holding the contraindicated
+ * procedure (HSG-C6: the HyCoSy patency-test group stands in for the HSG one). Neighbours that are
+ * merely in the same plan (work-up, admission, another technique) are never alternatives, and
+ * relatedAction is timing, not substitution.
  */
 export function alternativesOf(view: ResultView, contraindication: Leaf): Leaf[] {
   const group = selectionGroupOf(contraindication);
   const parent = contraindication.ancestors[contraindication.ancestors.length - 1];
-  const id = contraindication.action.id;
   const blocked = new Set(codingKeys(requestConcept(contraindication.resource)));
-  const related = (a: RequestGroupAction, target: string | undefined) => Boolean(target) && (a.relatedAction ?? []).some((r) => r.actionId === target);
+  const groupCodes = new Map<RequestGroupAction, Set<string>>();
+  const codesOf = (choice: RequestGroupAction): Set<string> => {
+    let codes = groupCodes.get(choice);
+    if (!codes) {
+      codes = new Set(view.leaves.filter((l) => selectionGroupOf(l) === choice).flatMap((l) => codingKeys(requestConcept(l.resource))));
+      groupCodes.set(choice, codes);
+    }
+    return codes;
+  };
   return view.leaves.filter((leaf) => {
     if (leaf.kind !== 'proposal' || leaf.resource.resourceType !== contraindication.resource.resourceType) return false;
     // The contraindicated procedure itself is never its own alternative.
     if (codingKeys(requestConcept(leaf.resource)).some((k) => blocked.has(k))) return false;
-    if (group && selectionGroupOf(leaf) === group) return true;
+    const choice = selectionGroupOf(leaf);
+    if (!choice) return false;
+    if (group) return choice === group;
     // A top-level contraindication has no parent: everything would be its "sibling".
-    if (parent && leaf.ancestors.includes(parent)) return true;
-    return related(leaf.action, id) || related(contraindication.action, leaf.action.id);
+    if (!parent || !leaf.ancestors.includes(parent)) return false;
+    return offeredInParallel(view.choiceGroups, blocked, codesOf(choice));
   });
 }
 
+/**
+ * One card for the contraindications of one procedure: each with its reason, the record entries
+ * behind it and its trace (order hooks put every contraindication of the ordered procedure on one
+ * card, so its "remove the order" suggestion is offered once).
+ */
 export function contraindicationCard(
   view: ResultView,
-  leaf: Leaf,
+  leaves: Leaf | Leaf[],
   baseUrl: string,
   indicator: Indicator,
   alternatives: Leaf[],
   /** Actions every alternative suggestion also carries (e.g. delete the draft order). */
   withEachAlternative: CdsAction[] = [],
+  /** The name to use (order hooks: the draft order's), else the contraindicated request's. */
+  name?: string,
 ): CdsCard {
-  const what = requestLabel(leaf.resource);
-  const why = reasonSummary(view, leaf.resource);
+  const all = Array.isArray(leaves) ? leaves : [leaves];
+  const first = all[0] as Leaf;
+  const what = name ?? requestLabel(first.resource);
+  const whys = [...new Set(all.map((l) => reasonSummary(view, l.resource)).filter((w): w is string => Boolean(w)))];
   const detail = [
     `**${escapeMarkdown(what)} should not be performed.**`,
-    bulletList([...reasonLines(view, leaf.resource), ...traceLines(view.traceOf(leaf.action))]),
+    ...all.map((l) => bulletList([...reasonLines(view, l.resource), ...traceLines(view.traceOf(l.action))])),
   ];
   if (alternatives.length > 0) detail.push(`**Alternative${alternatives.length > 1 ? 's' : ''}:**\n\n${explainLeaves(view, alternatives)}`);
   const card: CdsCard = {
-    summary: truncateSummary(`${what} is contraindicated${why ? `: ${why}` : ''}`),
+    summary: truncateSummary(`${what} should not be performed${whys.length > 0 ? `: ${whys.join('; ')}` : ''}`),
     detail: detail.join('\n\n') + footer(view.plan),
     indicator,
     source: sourceOf(view.plan),
@@ -77,7 +99,7 @@ export function contraindicationCard(
     card.selectionBehavior = 'at-most-one';
   }
   card.overrideReasons = OVERRIDE_REASONS;
-  const links = linksFor(view.plan, [leaf.action, ...alternatives.map((a) => a.action)], baseUrl);
+  const links = linksFor(view.plan, [...all.map((l) => l.action), ...alternatives.map((a) => a.action)], baseUrl);
   if (links.length > 0) card.links = links;
   return card;
 }

@@ -5,6 +5,7 @@
 import type { PlanDefinition, RequestGroup, RequestGroupAction, Resource, Task } from '@medplum/fhirtypes';
 import type { PatientData } from '../../data/patient-data.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM, type ActionTrace, type ApplyResult } from '../../engine/types.ts';
+import type { ChoiceGroupCodes } from './plan-choices.ts';
 
 export type LeafKind = 'proposal' | 'contraindication' | 'collect';
 
@@ -21,6 +22,8 @@ export interface ResultView {
   result: ApplyResult;
   data: PatientData;
   leaves: Leaf[];
+  /** The plan's choice groups (what it treats as interchangeable), for alternatives. */
+  choiceGroups: ChoiceGroupCodes[];
   traceOf(action: RequestGroupAction): ActionTrace | undefined;
   traceById(actionId: string): ActionTrace | undefined;
   /** A resource of the patient's record named by a reference (`Type/id`). */
@@ -59,7 +62,7 @@ export function selectionGroupOf(leaf: Leaf): RequestGroupAction | undefined {
   return undefined;
 }
 
-export function buildResultView(plan: PlanDefinition, result: ApplyResult, data: PatientData): ResultView {
+export function buildResultView(plan: PlanDefinition, result: ApplyResult, data: PatientData, choiceGroups: ChoiceGroupCodes[] = []): ResultView {
   const byId = new Map<string, Resource>();
   for (const r of result.resources) if (r.id) byId.set(r.id, r);
   const traces = new Map<string, ActionTrace>();
@@ -90,6 +93,7 @@ export function buildResultView(plan: PlanDefinition, result: ApplyResult, data:
     result,
     data,
     leaves,
+    choiceGroups,
     traceOf: (action) =>
       (action.id ? traces.get(action.id) : undefined) ?? tracesByResource.get(localId(action.resource?.reference) ?? ''),
     traceById: (actionId) => traces.get(actionId),
