@@ -1,13 +1,16 @@
 /**
- * Phase 2 of a batch run, for one shard: group its lines by patient, apply every plan to every
- * patient, and return the output and failure NDJSON lines. Pure apart from the clock-free engine;
- * patients are processed in id order so the output does not depend on input order or workers.
+ * Phase 2 of a batch run, for one shard: group its lines by patient (as text), then one patient at
+ * a time, in patient-id order: parse its resources in input order, apply every plan, serialise and
+ * hand the lines to the sinks. Only the shard's text and the current patient's objects are alive,
+ * so memory is bounded by the shard budget, and nothing of a patient is kept once it is written.
  */
 import type { Bundle, CarePlan, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../engine/index.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { deterministicUuid } from '../fhir-server/write-back.ts';
 import { lineFailure } from './failures.ts';
+import { forEachLine } from './line-chunks.ts';
+import { shardLinePatient } from './partition.ts';
 
 export interface ShardContext {
   plans: readonly PlanDefinition[];
@@ -18,75 +21,122 @@ export interface ShardContext {
   files: readonly string[];
 }
 
-/** Output and failure lines are `<patient id>\t<NDJSON>`, in patient-id order, for the merge. */
-export interface ShardResult {
-  outputs: string[];
-  failures: string[];
+/** Where a shard's results go: lines are `<patient id>\t<NDJSON>`, in patient-id order. */
+export interface ShardSinks {
+  output(line: string): void;
+  failure(line: string): void;
+}
+
+/** Milliseconds spent in each step, accumulated over shards (the bench prints them). */
+export interface ApplyTimings {
+  /** Splitting the shard text into lines and grouping them by patient. */
+  groupMs: number;
+  /** JSON.parse of the patients' lines and indexing the record. */
+  parseMs: number;
+  /** applyPlanDefinition. */
+  engineMs: number;
+  /** JSON.stringify of the results and handing them to the sinks (buffered writes). */
+  serialiseMs: number;
+}
+
+export function emptyApplyTimings(): ApplyTimings {
+  return { groupMs: 0, parseMs: 0, engineMs: 0, serialiseMs: 0 };
+}
+
+export interface ShardCounts {
   patients: number;
+  outputs: number;
+  failures: number;
 }
 
-interface PatientGroup {
-  patient?: Resource;
-  resources: Resource[];
-  firstLocation: string;
+interface InputLine {
+  /** File index and line number in one number: sorts lines back into input order. */
+  order: number;
+  location: string;
+  json: string;
 }
 
-export function applyShard(text: string, context: ShardContext): ShardResult {
-  const groups = new Map<string, PatientGroup>();
-  const failures: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
-    if (!line) continue;
-    const t1 = line.indexOf('\t');
-    const t2 = line.indexOf('\t', t1 + 1);
-    const t3 = line.indexOf('\t', t2 + 1);
-    const location = `${context.files[Number(line.slice(0, t1))] ?? '?'}:${line.slice(t1 + 1, t2)}`;
-    const patientId = line.slice(t2 + 1, t3);
-    // Phase 1 already checked the line; parsing again here is what keeps phase 1 memory-free.
-    const resource = JSON.parse(line.slice(t3 + 1)) as Resource;
-    let group = groups.get(patientId);
-    if (!group) groups.set(patientId, (group = { resources: [], firstLocation: location }));
-    if (resource.resourceType === 'Patient') {
-      if (group.patient) {
-        failures.push(`${patientId}\t${lineFailure(location, 'structure', `Patient/${patientId} appears more than once; the first one is used`)}`);
-        continue;
-      }
-      group.patient = resource;
-    }
-    group.resources.push(resource);
+function parseShardLine(line: string, files: readonly string[]): InputLine {
+  const t1 = line.indexOf('\t');
+  const t2 = line.indexOf('\t', t1 + 1);
+  const t3 = line.indexOf('\t', t2 + 1);
+  const fileIndex = Number(line.slice(0, t1));
+  const lineNo = Number(line.slice(t1 + 1, t2));
+  return { order: fileIndex * 2 ** 32 + lineNo, location: `${files[fileIndex] ?? '?'}:${lineNo}`, json: line.slice(t3 + 1) };
+}
+
+export function applyShard(texts: readonly string[], context: ShardContext, sinks: ShardSinks, timings: ApplyTimings = emptyApplyTimings()): ShardCounts {
+  let t = performance.now();
+  const groups = new Map<string, string[]>();
+  for (const text of texts) {
+    forEachLine(text, 1, (line) => {
+      if (!line) return;
+      const patientId = shardLinePatient(line);
+      const group = groups.get(patientId);
+      if (group) group.push(line);
+      else groups.set(patientId, [line]);
+    });
   }
+  const ids = [...groups.keys()].sort();
+  timings.groupMs += performance.now() - t;
 
-  const outputs: string[] = [];
-  let patients = 0;
-  for (const patientId of [...groups.keys()].sort()) {
-    const group = groups.get(patientId)!;
-    if (!group.patient) {
-      failures.push(`${patientId}\t` + lineFailure(group.firstLocation, 'not-found', `${group.resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
+  const counts: ShardCounts = { patients: 0, outputs: 0, failures: 0 };
+  const fail = (patientId: string, outcomeLine: string) => {
+    counts.failures++;
+    sinks.failure(`${patientId}\t${outcomeLine}`);
+  };
+  for (const patientId of ids) {
+    t = performance.now();
+    // Several partition workers wrote this shard: restore input order, which the engine may see.
+    const lines = groups.get(patientId)!.map((l) => parseShardLine(l, context.files)).sort((a, b) => a.order - b.order);
+    groups.delete(patientId);
+    let patient: Resource | undefined;
+    const resources: Resource[] = [];
+    for (const line of lines) {
+      const resource = JSON.parse(line.json) as Resource;
+      if (resource.resourceType === 'Patient') {
+        if (patient) {
+          fail(patientId, lineFailure(line.location, 'structure', `Patient/${patientId} appears more than once; the first one is used`));
+          continue;
+        }
+        patient = resource;
+      }
+      resources.push(resource);
+    }
+    if (!patient) {
+      timings.parseMs += performance.now() - t;
+      fail(patientId, lineFailure(lines[0]!.location, 'not-found', `${resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
       continue;
     }
-    patients++;
-    const data = buildPatientData(group.resources);
+    counts.patients++;
+    const data = buildPatientData(resources);
+    let now = performance.now();
+    timings.parseMs += now - t;
     for (const plan of context.plans) {
       const canonical = `${plan.url ?? plan.id}|${plan.version ?? ''}`;
+      t = now;
+      let output: CarePlan | Bundle | undefined;
       try {
-        const result = applyPlanDefinition(plan, { subject: group.patient, data }, { now: context.now, mode: context.mode }, context.knowledge);
-        const output = (context.mode === 'cpg' ? result.bundle : result.carePlan) as CarePlan | Bundle | undefined;
+        const result = applyPlanDefinition(plan, { subject: patient, data }, { now: context.now, mode: context.mode }, context.knowledge);
+        output = (context.mode === 'cpg' ? result.bundle : result.carePlan) as CarePlan | Bundle | undefined;
         if (!output) throw new Error('the engine returned no result');
-        // One output per patient and plan: give it an id that is unique across the population.
-        output.id = deterministicUuid(`${canonical}|Patient/${patientId}|${context.now}`);
-        outputs.push(`${patientId}\t${JSON.stringify(output)}`);
       } catch (err) {
         const reason = toOperationOutcome(err).issue?.[0]?.diagnostics ?? 'failed';
-        failures.push(`${patientId}\t${lineFailure(`Patient/${patientId}`, 'processing', `applying ${canonical}: ${reason}`)}`);
+        fail(patientId, lineFailure(`Patient/${patientId}`, 'processing', `applying ${canonical}: ${reason}`));
+        now = performance.now();
+        timings.engineMs += now - t;
+        continue;
       }
+      now = performance.now();
+      timings.engineMs += now - t;
+      // One output per patient and plan: give it an id that is unique across the population.
+      output.id = deterministicUuid(`${canonical}|Patient/${patientId}|${context.now}`);
+      sinks.output(`${patientId}\t${JSON.stringify(output)}`);
+      counts.outputs++;
+      t = now;
+      now = performance.now();
+      timings.serialiseMs += now - t;
     }
   }
-  // The merge needs every part in patient-id order; the sort is stable, so per-patient order stays.
-  const key = (line: string) => line.slice(0, line.indexOf('\t'));
-  failures.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  return { outputs, failures, patients };
+  return counts;
 }

@@ -1,21 +1,24 @@
 /**
- * Phase 1 of a batch run: stream every NDJSON line once and append it to the shard file of its
- * patient (hash of the patient id), so that phase 2 can read one shard at a time and find each
- * patient's whole record in it. Memory stays bounded: lines are streamed, shard writes are
- * buffered in small fixed-size chunks, and no per-patient state is kept here.
+ * Phase 1 of a batch run, in each worker: check every NDJSON line of the chunks it is given and
+ * append it to the shard file of its patient (hash of the patient id), so that phase 2 finds each
+ * patient's whole record in one shard. Every worker writes its own set of shard files (no locks);
+ * phase 2 reads shard k from all of them. No per-patient state is kept here, and shard writes go
+ * through small fixed buffers, so memory does not depend on the input size.
  *
  * Shard line format: `<file index>\t<line number>\t<patient id>\t<original JSON line>` - the original
- * bytes travel untouched, and every line keeps its file:line for error reports.
+ * text travels untouched, and every line keeps its file:line for error reports and for ordering.
+ * Failure part lines are `<file:line sort key>\t<OperationOutcome>`, in input order per worker.
  */
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseNdjsonLine, type InputProblem } from '../data/read-input.ts';
 import { patientCompartmentParams } from '../fhir-server/patient-record.ts';
 import { lineFailure } from './failures.ts';
+import { forEachLine, readLineChunks } from './line-chunks.ts';
 import { patientIdOf, shardOf } from './patient-key.ts';
 
-const FLUSH_BYTES = 64 * 1024;
+/** Buffered bytes all shards of one writer may hold before flushing: bounds memory for any shard count. */
+const SHARD_BUFFER_TOTAL = 4 * 1024 * 1024;
 
 export interface PartitionStats {
   lines: number;
@@ -26,30 +29,44 @@ export interface PartitionStats {
   failures: number;
 }
 
-class ShardWriter {
+export interface ShardFile {
+  shard: number;
+  path: string;
+  bytes: number;
+}
+
+/** Sort key of an input line, so failures from several workers merge back into input order. */
+export function inputOrderKey(fileIndex: number, lineNo: number): string {
+  return `${String(fileIndex).padStart(6, '0')}:${String(lineNo).padStart(12, '0')}`;
+}
+
+/** Appends lines to `count` files through per-file buffers (flushed with one write each). */
+export class ShardWriter {
   private readonly fds: (number | undefined)[];
   private readonly buffers: string[][];
   private readonly sizes: number[];
+  private readonly flushBytes: number;
   readonly bytes: number[];
   readonly paths: string[];
 
   constructor(dir: string, count: number, prefix: string) {
-    this.fds = new Array(count).fill(undefined);
+    this.fds = new Array<number | undefined>(count).fill(undefined);
     this.buffers = Array.from({ length: count }, () => []);
-    this.sizes = new Array(count).fill(0);
-    this.bytes = new Array(count).fill(0);
+    this.sizes = new Array<number>(count).fill(0);
+    this.bytes = new Array<number>(count).fill(0);
+    this.flushBytes = Math.max(8 * 1024, Math.min(64 * 1024, Math.floor(SHARD_BUFFER_TOTAL / count)));
     this.paths = Array.from({ length: count }, (_, i) => join(dir, `${prefix}-${String(i).padStart(4, '0')}.tsv`));
   }
 
   write(shard: number, line: string): void {
     this.buffers[shard]!.push(line);
     this.sizes[shard]! += line.length;
-    if (this.sizes[shard]! >= FLUSH_BYTES) this.flush(shard);
+    if (this.sizes[shard]! >= this.flushBytes) this.flush(shard);
   }
 
   private flush(shard: number): void {
+    if (this.sizes[shard] === 0) return;
     const chunk = this.buffers[shard]!.join('');
-    if (chunk.length === 0) return;
     let fd = this.fds[shard];
     if (fd === undefined) this.fds[shard] = fd = openSync(this.paths[shard]!, 'a');
     this.bytes[shard]! += writeSync(fd, chunk);
@@ -57,72 +74,88 @@ class ShardWriter {
     this.sizes[shard] = 0;
   }
 
-  close(): { path: string; bytes: number }[] {
+  /** Flushes and closes; the files that received something. */
+  close(): ShardFile[] {
     this.buffers.forEach((_, i) => this.flush(i));
     for (const fd of this.fds) if (fd !== undefined) closeSync(fd);
-    return this.paths.map((path, i) => ({ path, bytes: this.bytes[i]! })).filter((s) => s.bytes > 0);
+    this.fds.fill(undefined);
+    return this.paths.map((path, shard) => ({ shard, path, bytes: this.bytes[shard]! })).filter((s) => s.bytes > 0);
   }
 }
 
-export async function partitionInput(
-  files: readonly string[],
-  dir: string,
-  shardCount: number,
-  onFailure: (ndjsonLine: string) => void,
-  onBytes: (bytes: number) => void,
-): Promise<{ shards: { path: string; bytes: number }[]; stats: PartitionStats }> {
-  const writer = new ShardWriter(dir, shardCount, 'shard');
-  const stats: PartitionStats = { lines: 0, routed: 0, skipped: 0, failures: 0 };
-  for (const [fileIndex, file] of files.entries()) {
-    const name = basename(file);
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    let lineNo = 0;
-    for await (const line of lines) {
-      lineNo++;
-      onBytes(Buffer.byteLength(line) + 1);
-      if (line.trim() === '') continue;
-      stats.lines++;
+/** One worker's side of phase 1. */
+export class Partitioner {
+  private readonly shards: ShardWriter;
+  private readonly failures: ShardWriter;
+  private readonly shardCount: number;
+  private readonly fileNames: readonly string[];
+  readonly stats: PartitionStats = { lines: 0, routed: 0, skipped: 0, failures: 0 };
+
+  constructor(dir: string, prefix: string, shardCount: number, fileNames: readonly string[]) {
+    this.shardCount = shardCount;
+    this.fileNames = fileNames;
+    this.shards = new ShardWriter(dir, shardCount, `${prefix}-shard`);
+    this.failures = new ShardWriter(dir, 1, `${prefix}-failures`);
+  }
+
+  /** Routes the lines of one chunk (whole lines of file `fileIndex`, the first being `firstLine`). */
+  chunk(text: string, fileIndex: number, firstLine: number): void {
+    const name = this.fileNames[fileIndex] ?? '?';
+    forEachLine(text, firstLine, (line, lineNo) => {
+      if (line.trim() === '') return;
+      this.stats.lines++;
       const location = `${name}:${lineNo}`;
       const problems: InputProblem[] = [];
       const resource = parseNdjsonLine(line, location, problems);
       if (!resource) {
-        stats.failures++;
-        onFailure(lineFailure(location, 'structure', problems[0]?.message ?? 'unreadable line'));
-        continue;
+        this.fail(fileIndex, lineNo, lineFailure(location, 'structure', problems[0]?.message ?? 'unreadable line'));
+        return;
       }
       const patientId = patientIdOf(resource);
       if (patientId === undefined) {
         if (resource.resourceType !== 'Patient' && patientCompartmentParams(resource.resourceType).length === 0) {
-          stats.skipped++;
+          this.stats.skipped++;
         } else {
-          stats.failures++;
-          onFailure(lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`));
+          this.fail(fileIndex, lineNo, lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`));
         }
-        continue;
+        return;
       }
-      stats.routed++;
-      writer.write(shardOf(patientId, shardCount), `${fileIndex}\t${lineNo}\t${patientId}\t${line}\n`);
-    }
+      this.stats.routed++;
+      this.shards.write(shardOf(patientId, this.shardCount), `${fileIndex}\t${lineNo}\t${patientId}\t${line}\n`);
+    });
   }
-  return { shards: writer.close(), stats };
+
+  private fail(fileIndex: number, lineNo: number, outcomeLine: string): void {
+    this.stats.failures++;
+    this.failures.write(0, `${inputOrderKey(fileIndex, lineNo)}\t${outcomeLine}\n`);
+  }
+
+  close(): { shards: ShardFile[]; failures: ShardFile | undefined } {
+    return { shards: this.shards.close(), failures: this.failures.close()[0] };
+  }
+}
+
+/** The patient id field of a shard line. */
+export function shardLinePatient(line: string): string {
+  const first = line.indexOf('\t');
+  const second = line.indexOf('\t', first + 1);
+  return line.slice(second + 1, line.indexOf('\t', second + 1));
 }
 
 /**
- * Splits a shard that grew beyond the memory budget into smaller ones by re-hashing its patient
- * ids with another salt (no JSON parsing needed: the id is in the shard line). A single patient
- * larger than the budget cannot be split and stays whole.
+ * Splits a shard that is over the memory budget into `parts` smaller ones by re-hashing its
+ * patient ids with another salt - streaming, and without JSON parsing (the id is in the shard
+ * line). A single patient larger than the budget cannot be split and stays whole.
  */
-export async function splitShard(shard: { path: string; bytes: number }, maxBytes: number, salt: number): Promise<{ path: string; bytes: number }[]> {
-  const parts = Math.min(256, Math.ceil(shard.bytes / maxBytes));
-  if (parts <= 1) return [shard];
-  const writer = new ShardWriter(join(shard.path, '..'), parts, `${basename(shard.path, '.tsv')}-${salt}`);
-  const lines = createInterface({ input: createReadStream(shard.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line) continue;
-    const first = line.indexOf('\t');
-    const second = line.indexOf('\t', first + 1);
-    const third = line.indexOf('\t', second + 1);
-    writer.write(shardOf(line.slice(second + 1, third), parts, salt), `${line}\n`);
+export function splitShard(paths: readonly string[], parts: number, salt: number, dir: string, prefix: string): ShardFile[] {
+  const writer = new ShardWriter(dir, parts, prefix);
+  for (const path of paths) {
+    for (const chunk of readLineChunks(path, 1 << 20)) {
+      const text = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('utf8');
+      forEachLine(text, chunk.firstLine, (line) => {
+        if (line) writer.write(shardOf(shardLinePatient(line), parts, salt), `${line}\n`);
+      });
+    }
   }
   return writer.close();
 }

@@ -1,27 +1,38 @@
 /**
  * Population apply over a FHIR Bulk Data export (a folder of NDJSON files).
  *
- * 1. Partition (main thread, streaming): each line is checked and appended to the shard of its
- *    patient; bad lines go straight to the failure output with file:line.
- * 2. Re-split any shard over the memory budget (by re-hashing patient ids).
- * 3. Apply (worker threads, one shard at a time each): a worker reads one shard, groups it by
- *    patient, applies the plans and writes the shard's output parts.
- * 4. Commit: k-way merge the parts (each sorted by patient id) into CarePlan.ndjson (Bundle.ndjson
- *    in cpg mode) and OperationOutcome.ndjson via temp files + rename, then remove the work folder.
+ * 0. Start the workers (each loads the knowledge; this overlaps the reading).
+ * 1. Partition: the main thread reads the files as ~1 MiB chunks of whole lines and transfers
+ *    them to the workers, at most CHUNKS_PER_WORKER unacknowledged per worker (back-pressure).
+ *    Workers check each line and append it to their own shard file of its patient; bad lines go
+ *    to a failure part with their file:line.
+ * 2. Apply: workers pull shards (shard k = the k files of every worker); a shard above the budget
+ *    is split first; one shard is in memory per worker, one patient's objects at a time.
+ * 3. Commit: byte-level k-way merges of the sorted parts into CarePlan.ndjson (Bundle.ndjson in cpg
+ *    mode) and OperationOutcome.ndjson, via temp files renamed at the end; the work folder goes.
  *    Output is in patient-id order, so it is byte-identical whatever the shard or worker count.
  *
- * Peak memory is about (workers x the largest shard) plus fixed buffers, whatever the input size.
- * The output does not depend on the number of workers.
+ * Peak memory: per worker one shard (<= budget) plus fixed buffers, plus the chunks in flight -
+ * whatever the input size. The main thread holds no per-line or per-patient state.
  */
 import { availableParallelism } from 'node:os';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { emptyApplyTimings, type ApplyTimings } from './apply-shard.ts';
+import { BoundedDispatcher } from './bounded-dispatch.ts';
 import { lineFailure } from './failures.ts';
-import { mergeSortedParts } from './merge.ts';
-import { partitionInput, splitShard, type PartitionStats } from './partition.ts';
-import type { ShardJob, WorkerReply, WorkerSetup } from './shard-worker.ts';
+import { readLineChunks, type LineChunk } from './line-chunks.ts';
+import { OutputFile, mergeSortedParts } from './merge.ts';
+import type { PartitionStats, ShardFile } from './partition.ts';
+import type { FromWorker, ShardJob, WorkerSetup } from './shard-worker.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+/** Bytes of input per chunk transferred to a worker. */
+const CHUNK_BYTES = 1 << 20;
+/** Unacknowledged chunks a worker may hold: one being parsed, one waiting, so it never idles. */
+const CHUNKS_PER_WORKER = 2;
+const DEFAULT_MAX_SHARD_BYTES = 8 * 1024 * 1024;
 
 export interface BatchOptions {
   inDir: string;
@@ -31,9 +42,18 @@ export interface BatchOptions {
   now: string;
   mode: 'r4' | 'cpg';
   workers?: number;
-  /** Memory budget per shard (bytes of NDJSON). Default 16 MiB. */
+  /** Memory budget per shard (bytes of shard lines). Default 8 MiB. */
   maxShardBytes?: number;
-  onProgress?: (event: { phase: 'partition' | 'apply'; done: number; total: number; patients: number }) => void;
+  /** Input chunk size (bytes); small values exercise the chunking in tests. Default 1 MiB. */
+  chunkBytes?: number;
+  onProgress?: (event: { phase: 'partition' | 'apply' | 'merge'; done: number; total: number; patients: number }) => void;
+}
+
+/** Where the time went, in seconds: wall time per phase, and the workers' busy time per step. */
+export interface BatchTimings {
+  wall: { partition: number; apply: number; merge: number; total: number };
+  /** Summed over workers. */
+  busy: { partition: number; group: number; parse: number; engine: number; serialise: number };
 }
 
 export interface BatchSummary {
@@ -46,9 +66,12 @@ export interface BatchSummary {
   failures: number;
   shards: number;
   workers: number;
+  /** The largest shard a worker held in memory at once (bytes of shard lines). */
+  largestShardBytes: number;
+  /** The most input chunks that were in flight to workers at once (bounded by workers x 2). */
+  maxChunksInFlight: number;
+  timings: BatchTimings;
 }
-
-const WORKER_URL = new URL('./shard-worker.ts', import.meta.url);
 
 function listInputs(dir: string): string[] {
   let names: string[];
@@ -62,115 +85,162 @@ function listInputs(dir: string): string[] {
   return files;
 }
 
-async function applyInWorkers(
-  jobs: ShardJob[],
-  setup: WorkerSetup,
-  workerCount: number,
-  onDone: (reply: WorkerReply, job: ShardJob) => void,
-): Promise<void> {
-  if (jobs.length === 0) return;
-  const count = Math.max(1, Math.min(workerCount, jobs.length));
-  const started: Worker[] = [];
-  let next = 0;
-  try {
-    await Promise.all(
-      Array.from({ length: count }, () =>
-        new Promise<void>((resolve, reject) => {
-          const worker = new Worker(WORKER_URL, { workerData: setup });
-          started.push(worker);
-          let current: ShardJob | undefined;
-          const dispatch = () => {
-            current = jobs[next++];
-            if (current) worker.postMessage(current);
-            else void worker.terminate().then(() => resolve());
-          };
-          worker.on('message', (reply: WorkerReply) => {
-            onDone(reply, current!);
-            dispatch();
-          });
-          worker.on('error', (err) => {
-            // A worker that dies mid-shard (e.g. out of memory) fails that shard; the run stops cleanly.
-            if (current) onDone({ index: current.index, ok: false, error: err.message }, current);
-            reject(new OperationOutcomeError(outcome(issue('error', 'exception', `batch worker failed: ${err.message}`))));
-          });
-          worker.once('online', dispatch);
-        }),
-      ),
-    );
-  } finally {
-    await Promise.all(started.map((w) => w.terminate()));
-  }
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+interface ChunkMessage extends LineChunk {
+  fileIndex: number;
 }
 
 export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
+  const started = performance.now();
   const files = listInputs(options.inDir);
+  const fileNames = files.map((f) => basename(f));
   const workers = Math.max(1, options.workers ?? availableParallelism());
-  const maxShardBytes = options.maxShardBytes ?? 16 * 1024 * 1024;
+  const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
-  // Enough shards that each fits the budget and every worker has several to balance the load.
-  const shardCount = Math.min(256, Math.max(workers * 4, Math.ceil(totalBytes / maxShardBytes)));
+  // Enough shards that each fits the budget and every worker gets many, so none idles at the end.
+  const shardCount = Math.min(256, Math.max(workers * 16, Math.ceil(totalBytes / maxShardBytes)));
   mkdirSync(options.outDir, { recursive: true });
   const work = mkdtempSync(join(options.outDir, '.batch-work-'));
-  try {
-    const phase1Failures: string[] = [];
-    let partitioned = 0;
-    const { shards: initial, stats } = await partitionInput(
-      files,
-      work,
+  let dispatcher: BoundedDispatcher<ChunkMessage> | undefined;
+  const pool = new WorkerPool(
+    Array.from({ length: workers }, (_, workerIndex) => ({
+      knowledgePaths: options.knowledgePaths,
+      planRefs: options.planRefs,
+      now: options.now,
+      mode: options.mode,
+      files: fileNames,
+      workerIndex,
+      workDir: work,
       shardCount,
-      (line) => phase1Failures.push(line),
-      (bytes) => {
-        partitioned += bytes;
-        options.onProgress?.({ phase: 'partition', done: partitioned, total: totalBytes, patients: 0 });
-      },
+      maxShardBytes,
+    })),
+    (worker) => dispatcher?.acknowledge(worker),
+    (error) => dispatcher?.abort(error),
+  );
+  const outputName = options.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
+  const outputs: OutputFile[] = [];
+  try {
+    // ---- 1. partition ----
+    let t = performance.now();
+    dispatcher = new BoundedDispatcher<ChunkMessage>(workers, CHUNKS_PER_WORKER, (worker, chunk) =>
+      pool.post(worker, { type: 'chunk', fileIndex: chunk.fileIndex, firstLine: chunk.firstLine, data: chunk.data }, [chunk.data.buffer as ArrayBuffer]),
     );
-    const shards: { path: string; bytes: number }[] = [];
-    for (const shard of initial) {
-      shards.push(...(shard.bytes > maxShardBytes ? await splitShard(shard, maxShardBytes, 1) : [shard]));
+    let read = 0;
+    for (const [fileIndex, file] of files.entries()) {
+      for (const chunk of readLineChunks(file, options.chunkBytes ?? CHUNK_BYTES)) {
+        const bytes = chunk.data.byteLength;
+        await dispatcher.send({ ...chunk, fileIndex });
+        read += bytes;
+        options.onProgress?.({ phase: 'partition', done: read, total: totalBytes, patients: 0 });
+      }
     }
-    const jobs: ShardJob[] = shards.map((s, index) => ({ index, path: s.path, outPath: `${s.path}.out`, failPath: `${s.path}.fail` }));
-    const setup: WorkerSetup = { knowledgePaths: options.knowledgePaths, planRefs: options.planRefs, now: options.now, mode: options.mode, files: files.map((f) => basename(f)) };
-    const shardFailures = new Map<number, string>();
+    await dispatcher.drain();
+    const partitioned = (await Promise.all(Array.from({ length: workers }, (_, w) => pool.request(w, { type: 'partition-end' })))).map((reply) => {
+      if (reply.type !== 'partitioned') throw new Error(`unexpected worker reply ${reply.type}`);
+      return reply;
+    });
+    const stats: PartitionStats = { lines: 0, routed: 0, skipped: 0, failures: 0 };
+    for (const p of partitioned) for (const key of Object.keys(stats) as (keyof PartitionStats)[]) stats[key] += p.stats[key];
+    const wallPartition = performance.now() - t;
+
+    // ---- 2. apply ----
+    t = performance.now();
+    const byShard = new Map<number, ShardFile[]>();
+    for (const p of partitioned) for (const s of p.shards) byShard.set(s.shard, [...(byShard.get(s.shard) ?? []), s]);
+    const jobs: ShardJob[] = [...byShard.keys()]
+      .sort((a, b) => a - b)
+      .map((shard) => ({ shard, paths: byShard.get(shard)!.map((s) => s.path), bytes: byShard.get(shard)!.reduce((sum, s) => sum + s.bytes, 0) }));
+    const shardTotal = jobs.reduce((sum, j) => sum + j.bytes, 0);
+    const timings: ApplyTimings = emptyApplyTimings();
+    const outputParts: string[][] = [];
+    const failureParts: string[][] = [];
+    const failedShards: { job: ShardJob; error: string }[] = [];
     let patients = 0;
     let applied = 0;
-    const shardTotal = shards.reduce((sum, s) => sum + s.bytes, 0);
-    await applyInWorkers(jobs, setup, workers, (reply, job) => {
-      applied += shards[job.index]!.bytes;
-      if (reply.ok) patients += reply.patients;
-      else shardFailures.set(job.index, reply.error);
-      options.onProgress?.({ phase: 'apply', done: applied, total: shardTotal, patients });
-    });
+    let largestShardBytes = 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: workers }, async (_, worker) => {
+        for (let job = jobs[next++]; job; job = jobs[next++]) {
+          const reply: FromWorker = await pool.request(worker, { type: 'apply', job });
+          if (reply.type !== 'applied') throw new Error(`unexpected worker reply ${reply.type}`);
+          applied += job.bytes;
+          if (reply.ok) {
+            patients += reply.patients;
+            outputParts[job.shard] = reply.outputParts;
+            failureParts[job.shard] = reply.failureParts;
+            largestShardBytes = Math.max(largestShardBytes, reply.largestLoadedBytes);
+            for (const key of Object.keys(timings) as (keyof ApplyTimings)[]) timings[key] += reply.timings[key];
+          } else {
+            failedShards.push({ job, error: reply.error });
+          }
+          options.onProgress?.({ phase: 'apply', done: applied, total: shardTotal, patients });
+        }
+      }),
+    );
+    const wallApply = performance.now() - t;
 
+    // ---- 3. commit ----
+    t = performance.now();
     // A shard that failed as a whole is kept in the output folder, so none of its lines is lost.
     const keptShards: string[] = [];
-    for (const [index, error] of [...shardFailures].sort(([a], [b]) => a - b)) {
+    failedShards.sort((a, b) => a.job.shard - b.job.shard);
+    for (const { job, error } of failedShards) {
       const keptDir = join(options.outDir, 'failed-shards');
       mkdirSync(keptDir, { recursive: true });
-      const kept = join(keptDir, basename(jobs[index]!.path));
-      renameSync(jobs[index]!.path, kept);
-      rmSync(jobs[index]!.outPath, { force: true });
-      rmSync(jobs[index]!.failPath, { force: true });
-      keptShards.push(lineFailure(kept, 'exception', `the whole shard failed (${error}); its lines are kept in this file (<file index> <line> <patient> <JSON>)`));
+      for (const path of job.paths) {
+        const kept = join(keptDir, basename(path));
+        renameSync(path, kept);
+        keptShards.push(lineFailure(kept, 'exception', `the whole shard failed (${error}); its lines are kept in this file (<file index> <line> <patient> <JSON>)`));
+      }
     }
-    const outputName = options.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
-    const okJobs = jobs.filter((j) => !shardFailures.has(j.index));
-    const outputLines = await mergeSortedParts(okJobs.map((j) => j.outPath), join(options.outDir, outputName));
-    const failureLines = await mergeSortedParts(okJobs.map((j) => j.failPath), join(options.outDir, 'OperationOutcome.ndjson'), [...phase1Failures, ...keptShards]);
+    const inOrder = (parts: string[][]) => parts.flatMap((p) => p ?? []);
+    const partBytes = inOrder(outputParts).concat(inOrder(failureParts)).reduce((sum, p) => sum + statSync(p).size, 0);
+    let merged = 0;
+    const onBytes = (bytes: number) => {
+      merged += bytes;
+      options.onProgress?.({ phase: 'merge', done: merged, total: partBytes, patients });
+    };
+    const output = new OutputFile(join(options.outDir, outputName));
+    outputs.push(output);
+    await mergeSortedParts(inOrder(outputParts), output, onBytes);
+    const failures = new OutputFile(join(options.outDir, 'OperationOutcome.ndjson'));
+    outputs.push(failures);
+    // Input-line failures first (in input order), then whole shards, then per-patient failures.
+    await mergeSortedParts(partitioned.flatMap((p) => (p.failures ? [p.failures.path] : [])), failures);
+    for (const line of keptShards) failures.writeLine(line);
+    await mergeSortedParts(inOrder(failureParts), failures, onBytes);
+    output.commit();
+    failures.commit();
+    const wallMerge = performance.now() - t;
+
+    const busyPartition = partitioned.reduce((sum, p) => sum + p.busyMs, 0);
     return {
-      input: files.map((f) => basename(f)),
+      input: fileNames,
       output: [
-        { file: outputName, lines: outputLines },
-        { file: 'OperationOutcome.ndjson', lines: failureLines },
+        { file: outputName, lines: output.lines },
+        { file: 'OperationOutcome.ndjson', lines: failures.lines },
       ],
       patients,
       plans: options.planRefs.length,
       lines: stats.lines,
       skipped: stats.skipped,
-      failures: failureLines,
-      shards: shards.length,
+      failures: failures.lines,
+      shards: jobs.length,
       workers,
+      largestShardBytes,
+      maxChunksInFlight: dispatcher.maxPending,
+      timings: {
+        wall: { partition: seconds(wallPartition), apply: seconds(wallApply), merge: seconds(wallMerge), total: seconds(performance.now() - started) },
+        busy: { partition: seconds(busyPartition), group: seconds(timings.groupMs), parse: seconds(timings.parseMs), engine: seconds(timings.engineMs), serialise: seconds(timings.serialiseMs) },
+      },
     };
+  } catch (err) {
+    for (const output of outputs) output.abort();
+    throw err;
   } finally {
+    await pool.terminate();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -1,32 +1,51 @@
 /**
- * Worker thread of a batch run: loads the knowledge once, then applies shards on request and
- * writes each shard's output next to it, answering with counts only (no large messages).
+ * Worker thread of a batch run. It loads the knowledge once, then does both CPU-heavy phases:
+ * - partition: checks the lines of the raw chunks the reader transfers to it and routes them to
+ *   its own shard files (acknowledging each chunk, which is the reader's back-pressure);
+ * - apply: applies one shard at a time and writes the results to part files on disk.
+ * Messages carry only small descriptors; the bulk data goes through transferred buffers and files.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
-import { applyShard, type ShardContext } from './apply-shard.ts';
+import { applyShard, emptyApplyTimings, type ApplyTimings, type ShardContext, type ShardCounts } from './apply-shard.ts';
+import { LineFileWriter } from './line-writer.ts';
+import { Partitioner, splitShard, type PartitionStats, type ShardFile } from './partition.ts';
 
 export interface WorkerSetup {
   knowledgePaths: string[];
   planRefs: { url?: string; version?: string; id?: string }[];
   now: string;
   mode: 'r4' | 'cpg';
+  /** Input file names by index. */
   files: string[];
+  workerIndex: number;
+  workDir: string;
+  shardCount: number;
+  /** A shard above this many bytes is split before it is loaded. */
+  maxShardBytes: number;
 }
 
 export interface ShardJob {
-  index: number;
-  path: string;
-  outPath: string;
-  failPath: string;
+  shard: number;
+  /** The shard's files, one per partition worker that wrote to it. */
+  paths: string[];
+  bytes: number;
 }
 
-export type WorkerReply =
-  | { index: number; ok: true; patients: number; outputs: number; failures: number; bytes: number }
-  | { index: number; ok: false; error: string };
+export type ToWorker =
+  | { type: 'chunk'; fileIndex: number; firstLine: number; data: Uint8Array }
+  | { type: 'partition-end' }
+  | { type: 'apply'; job: ShardJob };
+
+export type FromWorker =
+  | { type: 'chunk-done' }
+  | { type: 'partitioned'; shards: ShardFile[]; failures: ShardFile | undefined; stats: PartitionStats; busyMs: number }
+  | ({ type: 'applied'; shard: number; ok: true; outputParts: string[]; failureParts: string[]; largestLoadedBytes: number; timings: ApplyTimings } & ShardCounts)
+  | { type: 'applied'; shard: number; ok: false; error: string };
 
 const setup = workerData as WorkerSetup;
 const knowledge = loadKnowledgeBase(setup.knowledgePaths);
@@ -38,17 +57,84 @@ const plans = setup.planRefs.map((ref) => {
   return plan;
 });
 const context: ShardContext = { plans, knowledge, now: setup.now, mode: setup.mode, files: setup.files };
+const partitioner = new Partitioner(setup.workDir, `w${setup.workerIndex}`, setup.shardCount, setup.files);
+let partitionMs = 0;
 
-parentPort!.on('message', (job: ShardJob) => {
-  let reply: WorkerReply;
-  try {
-    const text = readFileSync(job.path, 'utf8');
-    const result = applyShard(text, context);
-    writeFileSync(job.outPath, result.outputs.length ? `${result.outputs.join('\n')}\n` : '');
-    writeFileSync(job.failPath, result.failures.length ? `${result.failures.join('\n')}\n` : '');
-    reply = { index: job.index, ok: true, patients: result.patients, outputs: result.outputs.length, failures: result.failures.length, bytes: text.length };
-  } catch (err) {
-    reply = { index: job.index, ok: false, error: toOperationOutcome(err).issue?.[0]?.diagnostics ?? String(err) };
+const MAX_SPLIT_DEPTH = 2;
+
+interface JobResult extends ShardCounts {
+  outputParts: string[];
+  failureParts: string[];
+  largestLoadedBytes: number;
+}
+
+function applyJob(paths: readonly string[], bytes: number, name: string, depth: number, result: JobResult, timings: ApplyTimings): void {
+  if (bytes > setup.maxShardBytes && depth < MAX_SPLIT_DEPTH) {
+    const parts = Math.min(256, Math.ceil(bytes / setup.maxShardBytes));
+    const subs = splitShard(paths, parts, depth + 1, setup.workDir, `${name}-split`);
+    // One patient bigger than the budget cannot be split: apply it whole.
+    if (subs.length > 1) {
+      for (const sub of subs) {
+        applyJob([sub.path], sub.bytes, `${name}-${sub.shard}`, depth + 1, result, timings);
+        rmSync(sub.path, { force: true });
+      }
+      return;
+    }
+    for (const sub of subs) rmSync(sub.path, { force: true });
   }
-  parentPort!.postMessage(reply);
+  result.largestLoadedBytes = Math.max(result.largestLoadedBytes, bytes);
+  const texts = paths.map((p) => readFileSync(p, 'utf8'));
+  const outputPath = join(setup.workDir, `${name}.out`);
+  const failurePath = join(setup.workDir, `${name}.fail`);
+  result.outputParts.push(outputPath);
+  result.failureParts.push(failurePath);
+  const output = new LineFileWriter(outputPath);
+  const failures = new LineFileWriter(failurePath);
+  try {
+    const counts = applyShard(texts, context, { output: (l) => output.write(l), failure: (l) => failures.write(l) }, timings);
+    result.patients += counts.patients;
+    result.outputs += counts.outputs;
+    result.failures += counts.failures;
+  } finally {
+    output.close();
+    failures.close();
+  }
+}
+
+function handle(message: ToWorker): FromWorker | undefined {
+  switch (message.type) {
+    case 'chunk': {
+      const started = performance.now();
+      const { data } = message;
+      partitioner.chunk(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'), message.fileIndex, message.firstLine);
+      partitionMs += performance.now() - started;
+      return { type: 'chunk-done' };
+    }
+    case 'partition-end': {
+      const started = performance.now();
+      const { shards, failures } = partitioner.close();
+      partitionMs += performance.now() - started;
+      return { type: 'partitioned', shards, failures, stats: partitioner.stats, busyMs: partitionMs };
+    }
+    case 'apply': {
+      const { job } = message;
+      const result: JobResult = { patients: 0, outputs: 0, failures: 0, outputParts: [], failureParts: [], largestLoadedBytes: 0 };
+      const timings = emptyApplyTimings();
+      try {
+        applyJob(job.paths, job.bytes, `shard-${String(job.shard).padStart(4, '0')}`, 0, result, timings);
+      } catch (err) {
+        // Half-written parts of this shard go; its input files stay for the caller to keep.
+        for (const part of [...result.outputParts, ...result.failureParts]) rmSync(part, { force: true });
+        return { type: 'applied', shard: job.shard, ok: false, error: toOperationOutcome(err).issue?.[0]?.diagnostics ?? String(err) };
+      }
+      // Applied: the shard's input is no longer needed, and the disk it held is given back now.
+      for (const path of job.paths) rmSync(path, { force: true });
+      return { type: 'applied', shard: job.shard, ok: true, ...result, timings };
+    }
+  }
+}
+
+parentPort!.on('message', (message: ToWorker) => {
+  const reply = handle(message);
+  if (reply) parentPort!.postMessage(reply);
 });

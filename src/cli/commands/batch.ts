@@ -92,7 +92,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)
     .option('--now <datetime>', 'the evaluation time, ISO 8601 with offset (default: the current time, printed)')
     .option('--mode <mode>', 'r4 (CarePlan) or cpg (Bundle)', 'r4')
-    .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 16)')
+    .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 8)')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .action((options: BatchArgs) => done(runBatchCommand(options, io)));
 }

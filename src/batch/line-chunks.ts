@@ -1,0 +1,79 @@
+/**
+ * Reads a file as chunks of whole lines, as raw bytes: the main thread only cuts at newlines and
+ * counts them (native Buffer.indexOf), so decoding and JSON parsing happen in the workers. Each
+ * chunk owns its ArrayBuffer, so it can be transferred to a worker without a copy.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+
+export interface LineChunk {
+  /** Whole lines, each ending in '\n' except possibly the file's last one. */
+  data: Uint8Array;
+  /** 1-based number of the chunk's first line in the file. */
+  firstLine: number;
+  /** Lines in the chunk (a last line without '\n' counts). */
+  lines: number;
+}
+
+const NEWLINE = 0x0a;
+
+export function countLines(data: Uint8Array, end = data.length): number {
+  let count = 0;
+  const buffer = Buffer.from(data.buffer, data.byteOffset, end);
+  for (let at = buffer.indexOf(NEWLINE); at >= 0; at = buffer.indexOf(NEWLINE, at + 1)) count++;
+  return count;
+}
+
+/**
+ * Chunks of about `chunkBytes`; a line longer than that makes its chunk grow to hold it, so a chunk
+ * is never a partial line. Memory: one chunk plus the carried-over tail.
+ */
+export function* readLineChunks(path: string, chunkBytes: number): Generator<LineChunk> {
+  const fd = openSync(path, 'r');
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    let nextLine = 1;
+    let eof = false;
+    while (!eof || carry.length > 0) {
+      let buffer = Buffer.allocUnsafeSlow(Math.max(chunkBytes, carry.length * 2));
+      carry.copy(buffer, 0);
+      let filled = carry.length;
+      let cut = -1;
+      while (!eof) {
+        const read = readSync(fd, buffer, filled, buffer.length - filled, null);
+        if (read === 0) eof = true;
+        filled += read;
+        cut = buffer.lastIndexOf(NEWLINE, filled - 1);
+        if (cut >= 0 || eof) break;
+        // One line longer than the buffer: grow and keep reading until it ends.
+        const bigger = Buffer.allocUnsafeSlow(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, filled);
+        buffer = bigger;
+      }
+      if (filled === 0) break;
+      const end = eof ? filled : cut + 1;
+      // A fresh buffer per chunk: the worker takes ownership of it.
+      const data = new Uint8Array(buffer.buffer, 0, end);
+      carry = Buffer.from(buffer.subarray(end, filled));
+      const newlines = countLines(data);
+      const lines = newlines + (data[end - 1] === NEWLINE ? 0 : 1);
+      yield { data, firstLine: nextLine, lines };
+      nextLine += lines;
+      if (eof && carry.length === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Splits a decoded chunk into lines (no trailing '\r'), calling `onLine` with each 1-based number. */
+export function forEachLine(text: string, firstLine: number, onLine: (line: string, lineNo: number) => void): void {
+  let lineNo = firstLine;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    onLine(line, lineNo++);
+    start = end + 1;
+  }
+}
