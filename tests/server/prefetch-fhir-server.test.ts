@@ -121,6 +121,23 @@ describe('prefetch missing or partial', () => {
     expect(res.body.issue[0].code).toBe('not-found');
   });
 
+  it('412 (too-costly) rather than advice on a truncated record when a search has more pages than fhirMaxPages', async () => {
+    const paged = await startFhirTestServer({ everything: false, pageSize: 1 });
+    const capped = await startHarness({ fhirMaxPages: 2 });
+    try {
+      const tests = ['t1', 't2', 't3'].map((id, i) => ({ ...negativeTest, id, effectiveDateTime: `2026-11-1${i}` }));
+      for (const r of [patient, mensesEnd, ...tests] as Resource[]) await paged.repo.updateResource(r);
+      const res = await capped.post(SERVICE, call({ fhirServer: paged.baseUrl }));
+      expect(res.status).toBe(412);
+      expect(res.body.issue[0]).toMatchObject({ code: 'too-costly', diagnostics: expect.stringContaining('more than 2 pages') });
+      // The pregnancy-test search stops at fhirMaxPages pages.
+      expect(paged.requests.filter((r) => r.url.includes('2106-3'))).toHaveLength(2);
+    } finally {
+      await capped.close();
+      await paged.close();
+    }
+  });
+
   it('refuses a fhirServer outside the allow-list without calling it', async () => {
     const guarded = await startHarness({ allowedFhirServers: ['https://ehr.example.org/fhir'] });
     try {

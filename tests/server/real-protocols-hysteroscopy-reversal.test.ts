@@ -1,7 +1,9 @@
 /**
  * The hysteroscopy and tubal-reanastomosis services on the real protocols (plandefinitions/, loaded
  * as in production), over real HTTP with signed JWTs, fed with the project's example patients and
- * protocol test cases. Every body is checked against the CDS Hooks response rules.
+ * protocol test cases. Prefetch is what an EHR would send: the discovery templates run against a
+ * real FHIR server holding the patient's record. Every body is checked against the CDS Hooks
+ * response rules.
  *
  * order-select / order-sign: a contraindicated draft -> one critical card with the reasons and a
  * "remove the order" suggestion; outside the window -> warning with the window and an update;
@@ -14,20 +16,24 @@ import type { Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { loadKnowledgeBase } from '../../src/knowledge/load-artifacts.ts';
 import { checkCdsResponse, discoverySchema, type CheckedResponse } from './support/cds-response-schema.ts';
 import { startHarness, type Harness } from './support/harness.ts';
-import { prefetchFromRecord } from './fixtures/real-patients.ts';
+import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
+import { loadRecord, prefetchFromFhirServer } from './support/ehr-prefetch.ts';
 import { ICD9, LOCAL, SCT, draftOrder, scenario, type Scenario } from './fixtures/scenarios.ts';
 
 let h: Harness;
+let fhir: FhirTestServer;
 let clinicalNow = '2026-05-20T09:00:00Z';
 let templates: Record<string, Record<string, string>>;
 
 beforeAll(async () => {
+  fhir = await startFhirTestServer({ everything: false });
   h = await startHarness({ knowledge: loadKnowledgeBase(), clock: () => new Date(clinicalNow) });
   const discovery = discoverySchema.parse((await h.get('/cds-services', { token: null })).body);
   templates = Object.fromEntries(discovery.services.map((s) => [s.id, s.prefetch ?? {}]));
 });
 afterAll(async () => {
-  await h.close();
+  await h?.close();
+  await fhir?.close();
 });
 
 const HOOK_INSTANCE = '3f1d2c4b-5a69-4e7f-8a9b-0c1d2e3f4a5b';
@@ -35,11 +41,12 @@ const HOOK_INSTANCE = '3f1d2c4b-5a69-4e7f-8a9b-0c1d2e3f4a5b';
 async function callService(serviceId: string, s: Scenario, extraContext: Record<string, unknown> = {}): Promise<CheckedResponse> {
   clinicalNow = s.now;
   const hook = serviceId.endsWith('-order-select') ? 'order-select' : serviceId.endsWith('-order-sign') ? 'order-sign' : 'patient-view';
+  await loadRecord(fhir, s.record);
   const body = {
     hook,
     hookInstance: HOOK_INSTANCE,
     context: { userId: 'Practitioner/gyn-1', patientId: s.patientId, ...extraContext },
-    prefetch: prefetchFromRecord(templates[serviceId] ?? {}, s.record),
+    prefetch: await prefetchFromFhirServer(fhir, templates[serviceId] ?? {}, s.patientId),
   };
   const res = await h.post(`/cds-services/${serviceId}`, body);
   expect(res.status, res.text).toBe(200);
@@ -265,5 +272,59 @@ describe('tubal-reanastomosis: patient-view', () => {
     const { cards } = await callService(SERVICE, scenario('tr-ci-heart-failure'));
     expect(cards.map((c) => c.indicator)).toEqual(['warning']);
     expect(cards[0]?.detail).toContain('evidence: Condition: Heart failure');
+  });
+});
+
+describe('prefetch templates on a real FHIR server', () => {
+  it('use only CDS Hooks prefetch syntax: the patient token, token equality or :in, no relative dates', () => {
+    for (const [id, prefetch] of Object.entries(templates)) {
+      for (const template of Object.values(prefetch)) {
+        expect(template.match(/\{\{[^}]*\}\}/g), `${id}: ${template}`).toEqual(['{{context.patientId}}']);
+        const [, query = ''] = template.split('?');
+        const names = query ? query.split('&').map((p) => p.slice(0, p.indexOf('='))) : [];
+        for (const name of names) expect(['patient', 'code', 'code:in', 'type', 'value-concept', 'status'], `${id}: ${template}`).toContain(name);
+      }
+    }
+  });
+
+  it('find a DocumentReference by `type`: the recanalization permit on file is not asked for again', async () => {
+    const { cards } = await callService('tubal-reanastomosis-patient-view', scenario('tr-eligible-day-4'));
+    expect(cards.some((c) => c.summary.includes('recanalization permit'))).toBe(false);
+    const { cards: without } = await callService('tubal-reanastomosis-patient-view', scenario('tr-permit-missing'));
+    expect(without.map((c) => c.summary)).toContain('Tubal ligation reversal (tubal reanastomosis): record Family-planning recanalization permit');
+  });
+
+  it('find a pregnancy status by its value (`value-concept`): "not pregnant" today clears the hysteroscopy', async () => {
+    const { cards } = await callService('infertility-hysteroscopy-patient-view', scenario('hys-pregnancy-status-not-pregnant'));
+    expect(cards.some((c) => c.summary.includes('record'))).toBe(false);
+    const created = cards.flatMap((c) => c.suggestions ?? []).flatMap((x) => x.actions ?? []).map(resourceOf);
+    expect(created.some((r) => codesOf(r).includes(`${SCT}|233545006`))).toBe(true);
+  });
+
+  it('without prefetch, reads the same queries from fhirServer, bounds the look-backs by date, and gives the same body', async () => {
+    const s = scenario('hys-i2-previous-myomectomy-day-5');
+    const service = 'infertility-hysteroscopy-patient-view';
+    await callService(service, s);
+    const viaPrefetch = await h.post(`/cds-services/${service}`, {
+      hook: 'patient-view',
+      hookInstance: HOOK_INSTANCE,
+      context: { userId: 'Practitioner/gyn-1', patientId: s.patientId },
+      prefetch: await prefetchFromFhirServer(fhir, templates[service] ?? {}, s.patientId),
+    });
+    const viaServer = await h.post(`/cds-services/${service}`, {
+      hook: 'patient-view',
+      hookInstance: HOOK_INSTANCE,
+      context: { userId: 'Practitioner/gyn-1', patientId: s.patientId },
+      fhirServer: fhir.baseUrl,
+    });
+    expect(viaServer.status, viaServer.text).toBe(200);
+    expect(viaServer.text).toBe(viaPrefetch.text);
+    const asked = fhir.requests.map((r) => decodeURIComponent(r.url));
+    expect(asked).toHaveLength(Object.keys(templates[service] ?? {}).length);
+    // now 2026-05-20, pregnancy tests within 7 days (dateFilter) -> from 2026-05-13, read from a day earlier.
+    const pregnancyTests = asked.find((u) => u.includes('code=http://loinc.org|2106-3,http://loinc.org|2118-8,http://loinc.org|82810-3') && !u.includes('value-concept'));
+    expect(pregnancyTests).toMatch(/[?&]date=ge2026-05-12(&|$)/);
+    // The blood group has no look-back: no date bound.
+    expect(asked.find((u) => u.includes('code=http://loinc.org|882-1'))).not.toMatch(/date=/);
   });
 });

@@ -4,6 +4,8 @@ import type { ValueSet } from '@medplum/fhirtypes';
 import { Command } from 'commander';
 import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
 import { prefetchQueriesFor, templatesOf } from '../../src/server/cds/prefetch-templates.ts';
+import { lookbackStart, queryUrl } from '../../src/server/cds/fhir-fetch.ts';
+import { searchParamFor } from '../../src/server/cds/search-params.ts';
 import { escapeMarkdown, truncateSummary } from '../../src/server/cds/render.ts';
 import { nameBasedUuid } from '../../src/server/cds/card-ids.ts';
 import { formatNow } from '../../src/server/clock.ts';
@@ -39,6 +41,58 @@ describe('prefetch templates', () => {
       d: 'Observation?patient={{context.patientId}}&status=final',
       'MedicationRequest-6': 'MedicationRequest?patient={{context.patientId}}&code=http://www.nlm.nih.gov/research/umls/rxnorm|1223',
     });
+  });
+});
+
+describe('prefetch search parameters and dates', () => {
+  const kb = new KnowledgeBase([]);
+  const days = (value: number) => ({ value, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' });
+
+  it('names the base specification search parameter of the filtered element, never the element name', () => {
+    expect(searchParamFor('DocumentReference', 'type', 'token')).toBe('type');
+    expect(searchParamFor('Observation', 'value', 'token')).toBe('value-concept');
+    expect(searchParamFor('Observation', 'valueCodeableConcept', 'token')).toBe('value-concept');
+    expect(searchParamFor('Observation', 'code', 'token')).toBe('code');
+    expect(searchParamFor('MedicationRequest', 'medicationCodeableConcept', 'token')).toBe('code');
+    expect(searchParamFor('Observation', 'effective', 'date')).toBe('date');
+    expect(searchParamFor('Condition', 'onset', 'date')).toBe('onset-date');
+    expect(searchParamFor('Observation', 'value', 'date')).toBe('value-date');
+    expect(searchParamFor('Observation', 'interpretation', 'token')).toBeUndefined();
+  });
+
+  it('writes absolute dates as ge/le (overlap, as the engine filters), keeps relative ones out of the template as a look-back', () => {
+    const queries = prefetchQueriesFor(
+      [
+        { id: 'permit', type: 'DocumentReference', codeFilter: [{ path: 'type', code: [{ system: 'http://x', code: 'permit' }] }] },
+        { id: 'status', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] }, { path: 'value', code: [{ system: 'http://snomed.info/sct', code: '60001007' }] }] },
+        { id: 'since2026', type: 'Procedure', dateFilter: [{ path: 'performed', valuePeriod: { start: '2026-01-01', end: '2026-06-30T23:59:59+08:00' } }] },
+        { id: 'week', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }], dateFilter: [{ path: 'effective', valueDuration: days(7) }] },
+        { id: 'month', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }], dateFilter: [{ path: 'effective', valueDuration: days(30) }] },
+        { id: 'cbc', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '57021-8' }] }], dateFilter: [{ path: 'effective', valueDuration: days(30) }] },
+        { id: 'cbcAny', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '57021-8' }] }] },
+      ],
+      kb,
+    );
+    expect(templatesOf(queries)).toEqual({
+      patient: 'Patient/{{context.patientId}}',
+      permit: 'DocumentReference?patient={{context.patientId}}&type=http://x|permit',
+      status: 'Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3&value-concept=http://snomed.info/sct|60001007',
+      since2026: 'Procedure?patient={{context.patientId}}&date=ge2026-01-01&date=le2026-06-30T23:59:59%2B08:00',
+      week: 'Observation?patient={{context.patientId}}&code=http://loinc.org|2106-3',
+      cbc: 'Observation?patient={{context.patientId}}&code=http://loinc.org|57021-8',
+    });
+    const byKey = Object.fromEntries(queries.map((q) => [q.key, q]));
+    // One template read for 7 and 30 days: the service's own read covers the longer one.
+    expect(byKey['week']?.lookback).toEqual({ param: 'date', durations: [days(7), days(30)] });
+    // One of the two requirements has no look-back: the read must not be bounded.
+    expect(byKey['cbc']?.lookback).toBeUndefined();
+    expect(lookbackStart({ param: 'date', durations: [days(7), days(30)] }, '2026-05-20T09:00:00.000+08:00')).toBe('2026-04-19');
+    expect(queryUrl('https://ehr/fhir', byKey['week']!, 'p 1', '2026-05-20T09:00:00.000Z')).toBe(
+      'https://ehr/fhir/Observation?patient=p+1&code=http%3A%2F%2Floinc.org%7C2106-3&date=ge2026-04-19',
+    );
+    expect(queryUrl('https://ehr/fhir', byKey['since2026']!, 'p1')).toBe(
+      'https://ehr/fhir/Procedure?patient=p1&date=ge2026-01-01&date=le2026-06-30T23%3A59%3A59%2B08%3A00',
+    );
   });
 });
 

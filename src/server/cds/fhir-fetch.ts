@@ -5,13 +5,16 @@
  */
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { issue, outcome, type IssueCode } from '../../errors/operation-outcome.ts';
-import type { PrefetchQuery } from './prefetch-templates.ts';
+import { addDuration } from '../../engine/dates.ts';
+import type { Lookback, PrefetchQuery } from './prefetch-templates.ts';
 
 export interface FhirFetchOptions {
   baseUrl: string;
   accessToken?: string;
   timeoutMs: number;
   maxPages: number;
+  /** The clinical now (with offset): sets the date bound of look-back queries. */
+  now?: string;
 }
 
 /** The data could not be read: why, as an issue code + sentence (no token, no body). */
@@ -26,10 +29,31 @@ export class FhirFetchError extends Error {
   }
 }
 
-export function queryUrl(base: string, query: PrefetchQuery, patientId: string): string {
+const DAY_MS = 864e5;
+
+/**
+ * The earliest day a look-back reaches, one day early: a date-only search value is read in the
+ * server's time zone, which may differ from the clinic's by up to a day. A wider read is harmless
+ * (the engine applies the exact look-back); a narrower one would hide data.
+ */
+export function lookbackStart(lookback: Lookback, now: string): string | undefined {
+  let earliest: number | undefined;
+  for (const duration of lookback.durations) {
+    const from = addDuration(now, duration, -1);
+    if (!from) return undefined;
+    const day = Date.parse(`${from.slice(0, 10)}T00:00:00Z`);
+    if (Number.isNaN(day)) return undefined;
+    earliest = earliest === undefined ? day : Math.min(earliest, day);
+  }
+  return earliest === undefined ? undefined : new Date(earliest - DAY_MS).toISOString().slice(0, 10);
+}
+
+export function queryUrl(base: string, query: PrefetchQuery, patientId: string, now?: string): string {
   if (query.kind === 'read') return `${base}/Patient/${encodeURIComponent(patientId)}`;
-  const search = new URLSearchParams([['patient', patientId], ...query.params]);
-  return `${base}/${query.resourceType}?${search.toString()}`;
+  const params: [string, string][] = [['patient', patientId], ...query.params];
+  const since = query.lookback && now ? lookbackStart(query.lookback, now) : undefined;
+  if (query.lookback && since) params.push([query.lookback.param, `ge${since}`]);
+  return `${base}/${query.resourceType}?${new URLSearchParams(params).toString()}`;
 }
 
 async function getJson(url: string, options: FhirFetchOptions): Promise<{ status: number; body: unknown }> {
@@ -69,7 +93,7 @@ export async function runQuery(
   options: FhirFetchOptions,
   startUrl?: string,
 ): Promise<Resource[] | null> {
-  let url: string | undefined = startUrl ?? queryUrl(options.baseUrl, query, patientId);
+  let url: string | undefined = startUrl ?? queryUrl(options.baseUrl, query, patientId, options.now);
   const found: Resource[] = [];
   for (let page = 0; url && page < options.maxPages; page++) {
     const { status, body } = await getJson(url, options);
@@ -88,7 +112,12 @@ export async function runQuery(
       if (entry.resource && entry.search?.mode !== 'outcome') found.push(entry.resource);
     }
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;
-    url = next && sameOrigin(next, options.baseUrl) ? next : undefined;
+    // A page we will not follow would leave the record silently incomplete: refuse instead.
+    if (next && !sameOrigin(next, options.baseUrl)) {
+      throw new FhirFetchError('security', `the ${query.resourceType} search pages to another server than fhirServer; the token is not sent there`);
+    }
+    url = next;
   }
+  if (url) throw new FhirFetchError('too-costly', `the ${query.resourceType} search has more than ${options.maxPages} pages`);
   return found;
 }

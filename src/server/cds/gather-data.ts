@@ -86,7 +86,8 @@ function assertAllowedServer(fhirServer: string, allowed: string[]): void {
   }
 }
 
-export async function gatherData(queries: PrefetchQuery[], request: HookRequest, options: GatherOptions): Promise<GatheredData> {
+/** `now`: the clinical now of the call (bounds the look-back queries read from fhirServer). */
+export async function gatherData(queries: PrefetchQuery[], request: HookRequest, options: GatherOptions, now: string): Promise<GatheredData> {
   const patientId = request.context.patientId;
   const byKey = new Map<string, Resource[]>();
   const missing: PrefetchQuery[] = [];
@@ -110,7 +111,7 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
       );
     }
     assertAllowedServer(request.fhirServer, options.allowedFhirServers);
-    const fetchOptions: FhirFetchOptions = { baseUrl: request.fhirServer, timeoutMs: options.timeoutMs, maxPages: options.maxPages };
+    const fetchOptions: FhirFetchOptions = { baseUrl: request.fhirServer, timeoutMs: options.timeoutMs, maxPages: options.maxPages, now };
     if (request.accessToken) fetchOptions.accessToken = request.accessToken;
     try {
       const results = await Promise.all(missing.map((q) => runQuery(q, patientId, fetchOptions)));

@@ -80,8 +80,10 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
     if (orders.length === 0) return { response: { cards: [] }, timings };
   }
 
+  // One clinical now for the whole call: the reads' look-backs and the apply agree.
+  const now = formatNow(deps.clock(), deps.utcOffset);
   let t = performance.now();
-  const gathered = await gatherData(service.queries, request, deps.gather);
+  const gathered = await gatherData(service.queries, request, deps.gather, now);
   timings.dataMs = performance.now() - t;
 
   t = performance.now();
@@ -89,7 +91,7 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   const context: ApplyContext = { subject: gathered.patient, data };
   const practitioner = practitionerOf(request.context.userId);
   if (practitioner) context.practitioner = practitioner;
-  const result = deps.engine.apply(service.plan, context, { now: formatNow(deps.clock(), deps.utcOffset), mode: 'r4' }, deps.knowledge);
+  const result = deps.engine.apply(service.plan, context, { now, mode: 'r4' }, deps.knowledge);
   timings.applyMs = performance.now() - t;
 
   t = performance.now();

@@ -1,15 +1,30 @@
 /**
  * Prefetch templates from a plan's data requirements: the Patient read plus one search per
  * DataRequirement, restricted to what CDS Hooks allows in templates (type-level search,
- * `patient={{context.patientId}}`, token equality / `:in`). Each template is kept as structured
- * parts too, so the service can run exactly the same query against the client's FHIR server.
+ * `patient={{context.patientId}}`, token equality / `:in`, date with ge/le). Parameters are the
+ * base specification's search parameters for the filtered element (search-params.ts). Each template
+ * is kept as structured parts too, so the service can run the same query against the client's
+ * FHIR server.
+ *
+ * A dateFilter that is a Duration ("within the last 7 days") is relative to now, and CDS Hooks 2.0
+ * defines no prefetch token for the current date (only `{{context.*}}` and the `{{user...Id}}`
+ * tokens): it is left out of the template (the EHR sends the wider result, the engine applies the
+ * look-back) and kept as `lookback`, which the service adds as a concrete `ge` date when it reads
+ * the FHIR server itself.
  */
-import type { DataRequirement } from '@medplum/fhirtypes';
+import type { DataRequirement, Duration } from '@medplum/fhirtypes';
 import { codeElementOf } from '../../data/patient-data.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { searchParamFor } from './search-params.ts';
 
 export const PATIENT_TOKEN = '{{context.patientId}}';
 export const PATIENT_KEY = 'patient';
+
+/** A look-back relative to now: `param >= now - the longest duration` (undefined: no bound). */
+export interface Lookback {
+  param: string;
+  durations: Duration[];
+}
 
 export interface PrefetchQuery {
   key: string;
@@ -20,16 +35,16 @@ export interface PrefetchQuery {
   params: [string, string][];
   /** The template string published in discovery. */
   template: string;
+  /** Applied to the service's own reads only (not expressible in a template). */
+  lookback?: Lookback;
 }
 
 /** Largest number of codes written into one template before falling back to `code:in`. */
 const MAX_INLINE_CODES = 60;
 
-function searchParamFor(type: string, path: string | undefined, searchParam: string | undefined): string | undefined {
-  if (searchParam) return searchParam;
-  if (!path || path === 'code' || path === codeElementOf(type)) return 'code';
-  // Simple element names map onto same-named search parameters (status, category...).
-  return /^[a-z]+$/.test(path) ? path : undefined;
+function tokenParamFor(type: string, filter: NonNullable<DataRequirement['codeFilter']>[number]): string | undefined {
+  if (filter.searchParam) return filter.searchParam;
+  return searchParamFor(type, filter.path ?? codeElementOf(type) ?? 'code', 'token');
 }
 
 function tokenValues(filter: NonNullable<DataRequirement['codeFilter']>[number], knowledge: KnowledgeBase): { modifier: string; values: string[] } | undefined {
@@ -47,17 +62,45 @@ function tokenValues(filter: NonNullable<DataRequirement['codeFilter']>[number],
   return { modifier: '', values: [...new Set(codes)] };
 }
 
-function queryOf(key: string, requirement: DataRequirement, knowledge: KnowledgeBase): PrefetchQuery {
+/** A date value as written in a template: `+` of an offset must not read as a space. */
+function templateValue(value: string): string {
+  return value.replace(/\+/g, '%2B');
+}
+
+interface BuiltQuery {
+  params: [string, string][];
+  template: string;
+  lookback?: Lookback;
+}
+
+function queryOf(requirement: DataRequirement, knowledge: KnowledgeBase): BuiltQuery {
   const type = requirement.type;
   const params: [string, string][] = [];
   for (const filter of requirement.codeFilter ?? []) {
-    const name = searchParamFor(type, filter.path, filter.searchParam);
+    const name = tokenParamFor(type, filter);
     const tokens = name ? tokenValues(filter, knowledge) : undefined;
     // A filter that cannot be expressed is dropped: the query widens, the engine still filters.
     if (name && tokens) params.push([`${name}${tokens.modifier}`, tokens.values.join(',')]);
   }
-  const query = [`patient=${PATIENT_TOKEN}`, ...params.map(([n, v]) => `${n}=${v}`)].join('&');
-  return { key, resourceType: type, kind: 'search', params, template: `${type}?${query}` };
+  let lookback: Lookback | undefined;
+  for (const filter of requirement.dateFilter ?? []) {
+    const path = filter.path;
+    const name = filter.searchParam ?? (path ? searchParamFor(type, path, 'date') : undefined);
+    if (!name) continue;
+    // ge/le on a date parameter match by overlap, as the engine's filter does.
+    if (filter.valueDateTime) params.push([name, `ge${filter.valueDateTime}`], [name, `le${filter.valueDateTime}`]);
+    if (filter.valuePeriod?.start) params.push([name, `ge${filter.valuePeriod.start}`]);
+    if (filter.valuePeriod?.end) params.push([name, `le${filter.valuePeriod.end}`]);
+    if (filter.valueDuration && !lookback) lookback = { param: name, durations: [filter.valueDuration] };
+  }
+  const query = [`patient=${PATIENT_TOKEN}`, ...params.map(([n, v]) => `${n}=${templateValue(v)}`)].join('&');
+  return lookback ? { params, template: `${type}?${query}`, lookback } : { params, template: `${type}?${query}` };
+}
+
+/** Two requirements read through one template: the service's read must cover both look-backs. */
+function mergeLookbacks(a: Lookback | undefined, b: Lookback | undefined): Lookback | undefined {
+  if (!a || !b || a.param !== b.param) return undefined;
+  return { param: a.param, durations: [...a.durations, ...b.durations] };
 }
 
 function keyFor(requirement: DataRequirement, index: number, used: Set<string>): string {
@@ -74,13 +117,21 @@ export function prefetchQueriesFor(requirements: DataRequirement[], knowledge: K
     { key: PATIENT_KEY, resourceType: 'Patient', kind: 'read', params: [], template: `Patient/${PATIENT_TOKEN}` },
   ];
   const used = new Set([PATIENT_KEY]);
-  const byTemplate = new Set<string>();
+  const byTemplate = new Map<string, PrefetchQuery>();
   requirements.forEach((requirement, index) => {
     if (!requirement.type || requirement.type === 'Patient') return;
-    const query = queryOf('', requirement, knowledge);
-    if (byTemplate.has(query.template)) return;
-    byTemplate.add(query.template);
-    queries.push({ ...query, key: keyFor(requirement, index, used) });
+    const built = queryOf(requirement, knowledge);
+    const same = byTemplate.get(built.template);
+    if (same) {
+      const lookback = mergeLookbacks(same.lookback, built.lookback);
+      if (lookback) same.lookback = lookback;
+      else delete same.lookback;
+      return;
+    }
+    const query: PrefetchQuery = { key: keyFor(requirement, index, used), resourceType: requirement.type, kind: 'search', params: built.params, template: built.template };
+    if (built.lookback) query.lookback = built.lookback;
+    byTemplate.set(built.template, query);
+    queries.push(query);
   });
   return queries;
 }

@@ -42,14 +42,14 @@ export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>
   return found;
 }
 
-async function readFromEndpoint(params: ApplyParameters, queries: PrefetchQuery[], patientId: string, deps: RunApplyDeps): Promise<Resource[]> {
+async function readFromEndpoint(params: ApplyParameters, queries: PrefetchQuery[], patientId: string, deps: RunApplyDeps, now: string): Promise<Resource[]> {
   const endpoint = params.dataEndpoint;
   if (!endpoint) return [];
   const allowed = deps.fetch.allowedFhirServers;
   if (allowed.length > 0 && !allowed.some((a) => endpoint.address.startsWith(a.replace(/\/+$/, '')))) {
     throw new HttpOutcomeError(403, outcome(issue('error', 'forbidden', 'dataEndpoint is not one of the FHIR servers this service may call')));
   }
-  const options: FhirFetchOptions = { baseUrl: endpoint.address, timeoutMs: deps.fetch.timeoutMs, maxPages: deps.fetch.maxPages };
+  const options: FhirFetchOptions = { baseUrl: endpoint.address, timeoutMs: deps.fetch.timeoutMs, maxPages: deps.fetch.maxPages, now };
   if (endpoint.authorization) options.accessToken = endpoint.authorization.replace(/^bearer\s+/i, '');
   try {
     const results = await Promise.all(queries.map((q) => runQuery(q, patientId, options)));
@@ -69,9 +69,9 @@ function referenced(ref: string | undefined, data: Resource[], type: string): Re
   return data.find((r) => r.resourceType === type && r.id === id) ?? ({ resourceType: type, id } as Resource);
 }
 
-async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps): Promise<ApplyContext> {
+async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps, now: string): Promise<ApplyContext> {
   const [subjectType, subjectId] = params.subject.split('/') as [string, string];
-  const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps);
+  const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now);
   const all = [...params.data, ...fromEndpoint];
   const seen = new Set<string>();
   const resources = all.filter((r) => {
@@ -100,8 +100,9 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
 
 export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
   const queries = params.dataEndpoint ? prefetchQueriesFor(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
-  const context = await buildContext(params, queries, deps);
-  const result = deps.engine.apply(plan, context, optionsOf(params, deps), deps.knowledge);
+  const options = optionsOf(params, deps);
+  const context = await buildContext(params, queries, deps, options.now);
+  const result = deps.engine.apply(plan, context, options, deps.knowledge);
   const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) throw new HttpOutcomeError(500, outcome(issue('error', 'exception', `the engine gave no ${params.mode} output`)));
   return output;
@@ -109,8 +110,9 @@ export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, d
 
 export async function applyActivity(activity: ActivityDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
   const patientQuery: PrefetchQuery[] = [{ key: 'patient', resourceType: 'Patient', kind: 'read', params: [], template: '' }];
-  const context = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps);
-  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, optionsOf(params, deps));
+  const options = optionsOf(params, deps);
+  const context = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps, options.now);
+  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options);
   // A request built with failed dynamic values would be a half-written result: refuse it.
   if ((result.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
   return resource;
