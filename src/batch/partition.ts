@@ -145,17 +145,23 @@ export function shardLinePatient(line: string): string {
 /**
  * Splits a shard that is over the memory budget into `parts` smaller ones by re-hashing its
  * patient ids with another salt - streaming, and without JSON parsing (the id is in the shard
- * line). A single patient larger than the budget cannot be split and stays whole.
+ * line). `onePatient` tells the caller that splitting cannot help: every line is one patient's.
  */
-export function splitShard(paths: readonly string[], parts: number, salt: number, dir: string, prefix: string): ShardFile[] {
+export function splitShard(paths: readonly string[], parts: number, salt: number, dir: string, prefix: string): { files: ShardFile[]; onePatient: boolean } {
   const writer = new ShardWriter(dir, parts, prefix);
+  let firstPatient: string | undefined;
+  let onePatient = true;
   for (const path of paths) {
     for (const chunk of readLineChunks(path, 1 << 20)) {
       const text = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('utf8');
       forEachLine(text, chunk.firstLine, (line) => {
-        if (line) writer.write(shardOf(shardLinePatient(line), parts, salt), `${line}\n`);
+        if (!line) return;
+        const patientId = shardLinePatient(line);
+        firstPatient ??= patientId;
+        if (patientId !== firstPatient) onePatient = false;
+        writer.write(shardOf(patientId, parts, salt), `${line}\n`);
       });
     }
   }
-  return writer.close();
+  return { files: writer.close(), onePatient };
 }

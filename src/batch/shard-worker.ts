@@ -60,7 +60,8 @@ const context: ShardContext = { plans, knowledge, now: setup.now, mode: setup.mo
 const partitioner = new Partitioner(setup.workDir, `w${setup.workerIndex}`, setup.shardCount, setup.files);
 let partitionMs = 0;
 
-const MAX_SPLIT_DEPTH = 2;
+/** Each level re-hashes with a new salt; distinct ids part long before this (it only guards recursion). */
+const MAX_SPLIT_DEPTH = 16;
 
 interface JobResult extends ShardCounts {
   outputParts: string[];
@@ -70,17 +71,18 @@ interface JobResult extends ShardCounts {
 
 function applyJob(paths: readonly string[], bytes: number, name: string, depth: number, result: JobResult, timings: ApplyTimings): void {
   if (bytes > setup.maxShardBytes && depth < MAX_SPLIT_DEPTH) {
-    const parts = Math.min(256, Math.ceil(bytes / setup.maxShardBytes));
-    const subs = splitShard(paths, parts, depth + 1, setup.workDir, `${name}-split`);
-    // One patient bigger than the budget cannot be split: apply it whole.
-    if (subs.length > 1) {
-      for (const sub of subs) {
+    // Twice the parts strictly needed, so uneven hashing still leaves most parts under the budget.
+    const parts = Math.min(256, 2 * Math.ceil(bytes / setup.maxShardBytes));
+    const split = splitShard(paths, parts, depth + 1, setup.workDir, `${name}-split`);
+    if (!split.onePatient) {
+      for (const sub of split.files) {
         applyJob([sub.path], sub.bytes, `${name}-${sub.shard}`, depth + 1, result, timings);
         rmSync(sub.path, { force: true });
       }
       return;
     }
-    for (const sub of subs) rmSync(sub.path, { force: true });
+    // One patient bigger than the budget cannot be split: it is applied whole.
+    for (const sub of split.files) rmSync(sub.path, { force: true });
   }
   result.largestLoadedBytes = Math.max(result.largestLoadedBytes, bytes);
   const texts = paths.map((p) => readFileSync(p, 'utf8'));

@@ -68,21 +68,54 @@ describe('batch', () => {
     expect(summary.failures).toBe(4);
   });
 
-  it('output is byte-identical whatever the number of workers and shard size', async () => {
-    const input = exportDir(60);
+  it('output is byte-identical whatever the number of workers, shard size and input chunk size', async () => {
+    const input = exportDir(60, { observations: ['{bad', JSON.stringify({ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } })] });
     const outs = await Promise.all([
       { workers: 1 },
       { workers: 4 },
       { workers: 2, maxShardBytes: 2_000 },
+      { workers: 3, chunkBytes: 100 },
     ].map(async (o) => {
       const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
       const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', ...o });
-      return { text: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8'), shards: summary.shards };
+      return { text: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8'), failures: readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8'), summary };
     }));
-    expect(outs[1]!.text).toBe(outs[0]!.text);
-    expect(outs[2]!.text).toBe(outs[0]!.text);
-    // The 2 kB budget forced the oversized shards to be split.
-    expect(outs[2]!.shards).toBeGreaterThan(8);
+    for (const other of outs.slice(1)) {
+      expect(other.text).toBe(outs[0]!.text);
+      expect(other.failures).toBe(outs[0]!.failures);
+    }
+    expect(outs[0]!.text.split('\n').filter(Boolean)).toHaveLength(60);
+    expect(outs[0]!.failures).toMatch(/Observation.ndjson:2: malformed JSON[\s\S]*Observation.ndjson:1: 1 resource\(s\) reference Patient\/ghost/);
+  });
+
+  it('memory bound: no worker ever holds a shard above the budget, unless one patient alone is bigger', async () => {
+    const input = exportDir(200);
+    const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+    const small = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 2, maxShardBytes: 1_500 });
+    expect(small.patients).toBe(200);
+    // 200 patients x ~430 bytes could not fit 1.5 kB shards without the splitting.
+    expect(small.largestShardBytes).toBeGreaterThan(0);
+    expect(small.largestShardBytes).toBeLessThanOrEqual(1_500);
+
+    // One patient with 40 observations (> 1.5 kB) cannot be split: it is applied whole, and not lost.
+    const big = exportDir(3, {
+      observations: Array.from({ length: 40 }, (_, i) => JSON.stringify({ resourceType: 'Observation', id: `big${i}`, status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } })),
+    });
+    const bigOut = mkdtempSync(join(tmpdir(), 'ip-out-'));
+    const whole = await runBatch({ inDir: big, outDir: bigOut, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 1, maxShardBytes: 1_500 });
+    expect(whole).toMatchObject({ patients: 3, failures: 0 });
+    expect(whole.largestShardBytes).toBeGreaterThan(1_500);
+  });
+
+  it('back-pressure: input chunks in flight to the workers never exceed 2 per worker', async () => {
+    const input = exportDir(100);
+    for (const workers of [1, 3]) {
+      const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+      // 64-byte chunks: hundreds of chunks, produced far faster than the workers parse them.
+      const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers, chunkBytes: 64 });
+      expect(summary.patients).toBe(100);
+      expect(summary.maxChunksInFlight).toBe(2 * workers);
+    }
   });
 
   it('CLI: exit 1 when lines failed, summary JSON on stdout; a missing --in is exit 2', async () => {
