@@ -10,6 +10,7 @@ import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
+import { IssuedCards } from './cds/issued-cards.ts';
 import { registerCdsRoutes, type Authenticate } from './cds/routes.ts';
 import { buildServiceCatalog } from './cds/service-catalog.ts';
 import { formatNow } from './clock.ts';
@@ -27,6 +28,7 @@ export interface CdsServer {
   app: FastifyInstance;
   config: ServerConfig;
   feedback: FeedbackStore;
+  issued: IssuedCards;
 }
 
 interface LogFields {
@@ -63,6 +65,11 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   const knowledge = config.knowledge ?? loadKnowledgeBase(config.artifactPaths);
   const engine: ProtocolEngine = config.engine ?? projectEngine;
   const feedback = new FeedbackStore(config.feedbackFile);
+  const issued = new IssuedCards({
+    retentionMs: config.feedbackRetentionSeconds * 1000,
+    maxCards: config.feedbackMaxCards,
+    now: () => clock().getTime(),
+  });
 
   const app = Fastify({
     bodyLimit: config.bodyLimit,
@@ -129,6 +136,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     services,
     deps: { engine, knowledge, clock, utcOffset: config.utcOffset, baseUrl: config.baseUrl, gather },
     feedback,
+    issued,
     authenticate,
     protectDiscovery: config.auth.protectDiscovery,
     tagRequest,
@@ -146,5 +154,5 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   });
 
   app.get('/healthz', async () => ({ status: 'ok', services: services.length }));
-  return { app, config, feedback };
+  return { app, config, feedback, issued };
 }

@@ -63,6 +63,10 @@ export const serverConfigSchema = z
     utcOffset: utcOffset.default('Z'),
     /** Append-only NDJSON file for CDS feedback (in memory only when absent). */
     feedbackFile: z.string().optional(),
+    /** How long an issued card can still receive feedback, seconds (server clock). */
+    feedbackRetentionSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+    /** Most issued cards remembered for feedback (oldest forgotten first): bounds the memory. */
+    feedbackMaxCards: z.number().int().min(100).max(1_000_000).default(50_000),
     /** Directories or files with the knowledge artifacts (default: profiles/ and plandefinitions/). */
     artifactPaths: z.array(z.string()).optional(),
     /** Only these PlanDefinition ids become CDS services (default: every PlanDefinition). */

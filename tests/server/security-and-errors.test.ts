@@ -95,7 +95,8 @@ describe('JWT authentication of the CDS client', () => {
   });
 
   it('checks feedback calls too (aud = the feedback URL or its service)', async () => {
-    const feedback = { feedback: [{ card: 'c0ffee00-1111-4222-8333-444455556666', outcome: 'overridden', outcomeTimestamp: '2026-11-23T09:10:00Z' }] };
+    const issued = checkCdsResponse((await h.post(SERVICE, body())).body);
+    const feedback = { feedback: [{ card: issued.cards[0]?.uuid, outcome: 'overridden', outcomeTimestamp: '2026-11-23T09:10:00Z' }] };
     expectOutcome(await h.post(`${SERVICE}/feedback`, feedback, { token: null }), 401, 'login');
     expect((await h.post(`${SERVICE}/feedback`, feedback)).status).toBe(200);
     const serviceAud = await h.client.sign(`${BASE_URL}${SERVICE}`);

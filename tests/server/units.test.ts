@@ -6,6 +6,8 @@ import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
 import { prefetchQueriesFor, templatesOf } from '../../src/server/cds/prefetch-templates.ts';
 import { lookbackStart, queryUrl } from '../../src/server/cds/fhir-fetch.ts';
 import { searchParamFor } from '../../src/server/cds/search-params.ts';
+import { IssuedCards } from '../../src/server/cds/issued-cards.ts';
+import { FeedbackStore, type FeedbackRecord } from '../../src/server/cds/feedback.ts';
 import { escapeMarkdown, truncateSummary } from '../../src/server/cds/render.ts';
 import { nameBasedUuid } from '../../src/server/cds/card-ids.ts';
 import { formatNow } from '../../src/server/clock.ts';
@@ -93,6 +95,34 @@ describe('prefetch search parameters and dates', () => {
     expect(queryUrl('https://ehr/fhir', byKey['since2026']!, 'p1')).toBe(
       'https://ehr/fhir/Procedure?patient=p1&date=ge2026-01-01&date=le2026-06-30T23%3A59%3A59%2B08%3A00',
     );
+  });
+});
+
+describe('bounded memory for feedback', () => {
+  const card = (uuid: string) => ({ uuid, summary: 's', indicator: 'info' as const, source: { label: 'l' }, suggestions: [{ label: 'x', uuid: `${uuid}-s`, actions: [] }] });
+
+  it('issued cards: the oldest are forgotten past maxCards, and re-issuing a card refreshes it', () => {
+    let now = 0;
+    const issued = new IssuedCards({ retentionMs: 1000, maxCards: 3, now: () => now });
+    issued.record('svc', 'patient-view', 'p|1', [card('a'), card('b'), card('c')], 'iss');
+    issued.record('svc', 'patient-view', 'p|1', [card('a')], 'iss');
+    issued.record('svc', 'patient-view', 'p|1', [card('d')], 'iss');
+    expect(issued.size).toBe(3);
+    expect(issued.find('svc', 'b')).toBeUndefined();
+    expect(issued.find('svc', 'a')?.suggestionUuids).toEqual(['a-s']);
+    expect(issued.find('other-svc', 'a')).toBeUndefined();
+    now = 1001;
+    expect(issued.find('svc', 'a')).toBeUndefined();
+    issued.record('svc', 'patient-view', 'p|1', [card('e')], 'iss');
+    expect(issued.size).toBe(1);
+  });
+
+  it('the in-memory feedback view keeps only the most recent records', async () => {
+    const store = new FeedbackStore(undefined, 2);
+    const record = (card: string) => ({ card, outcome: 'overridden', outcomeTimestamp: '2026-01-01T00:00:00Z', serviceId: 's', receivedAt: 'r', issued: { hook: 'h', indicator: 'info', protocol: 'p', issuedAt: 'i' } }) as FeedbackRecord;
+    await store.add([record('1'), record('2')]);
+    await store.add([record('3')]);
+    expect(store.all().map((r) => r.card)).toEqual(['2', '3']);
   });
 });
 

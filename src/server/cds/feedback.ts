@@ -1,9 +1,12 @@
 /**
- * The CDS Hooks feedback endpoint's body (cds-fb-1..3) and where outcomes are kept: in memory and,
- * when configured, appended as NDJSON lines. Only what feedback itself carries is stored.
+ * The CDS Hooks feedback endpoint's body (cds-fb-1..3), its match against the cards this service
+ * issued, and where outcomes are kept: the most recent in memory and, when configured, every one
+ * appended as an NDJSON line. What is stored is the feedback plus what the service knows about the
+ * card (hook, indicator, protocol): no patient data.
  */
 import { appendFile } from 'node:fs/promises';
 import { z } from 'zod';
+import type { IssuedCard, IssuedCards } from './issued-cards.ts';
 
 const coding = z.object({ system: z.string().min(1), code: z.string().min(1), display: z.string().optional() });
 
@@ -36,27 +39,76 @@ export interface FeedbackRecord extends FeedbackItem {
   receivedAt: string;
   /** The authenticated client (`iss`), when auth is on. */
   client?: string;
+  /** The card as issued (never its text): hook, indicator, protocol `url|version`, when. */
+  issued: { hook: string; indicator: string; protocol: string; issuedAt: string };
+  /** overridden with a reason: whether it is one the card offered (clients may add their own). */
+  reasonOffered?: boolean;
 }
+
+export type FeedbackMatch = { ok: true; records: FeedbackRecord[] } | { ok: false; problems: { path: string; message: string }[] };
+
+/**
+ * Ties each feedback item to a card this service issued (same service, same client, within the
+ * retention window) and its accepted suggestions to that card's suggestions. All or nothing: one
+ * unmatched item refuses the request, so a batch is never half recorded.
+ */
+export function matchFeedback(
+  items: FeedbackItem[],
+  context: { serviceId: string; client?: string; receivedAt: string; issued: IssuedCards },
+): FeedbackMatch {
+  const problems: { path: string; message: string }[] = [];
+  const records: FeedbackRecord[] = [];
+  items.forEach((item, i) => {
+    const card: IssuedCard | undefined = context.issued.find(context.serviceId, item.card);
+    // A card sent to another client is reported exactly like an unknown one.
+    if (!card || (card.client ?? undefined) !== context.client) {
+      problems.push({ path: `feedback[${i}].card`, message: `card ${item.card} was not issued by ${context.serviceId} (or is older than the feedback retention window)` });
+      return;
+    }
+    const offered = new Set(card.suggestionUuids);
+    (item.acceptedSuggestions ?? []).forEach((s, j) => {
+      if (!offered.has(s.id)) problems.push({ path: `feedback[${i}].acceptedSuggestions[${j}].id`, message: `suggestion ${s.id} is not one of card ${item.card}'s suggestions` });
+    });
+    const record: FeedbackRecord = {
+      ...item,
+      serviceId: context.serviceId,
+      receivedAt: context.receivedAt,
+      ...(context.client ? { client: context.client } : {}),
+      issued: { hook: card.hook, indicator: card.indicator, protocol: card.protocol, issuedAt: new Date(card.issuedAt).toISOString() },
+    };
+    const reason = item.overrideReason?.reason;
+    if (reason) record.reasonOffered = card.overrideReasons.includes(`${reason.system}|${reason.code}`);
+    records.push(record);
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, records };
+}
+
+/** How many records the in-memory view keeps (the file, when configured, keeps all). */
+const DEFAULT_IN_MEMORY = 10_000;
 
 export class FeedbackStore {
   private readonly records: FeedbackRecord[] = [];
   private readonly file: string | undefined;
+  private readonly inMemory: number;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(file?: string) {
+  constructor(file?: string, inMemory = DEFAULT_IN_MEMORY) {
     this.file = file;
+    this.inMemory = inMemory;
   }
 
-  /** Records in memory, then appends to the file; resolves once the lines are written. */
+  /** Appends to the file first, then keeps the records in memory; resolves once the lines are written. */
   async add(items: FeedbackRecord[]): Promise<void> {
+    if (this.file) {
+      const file = this.file;
+      const lines = items.map((r) => `${JSON.stringify(r)}\n`).join('');
+      // One writer at a time, so concurrent requests never interleave inside a line.
+      const write = this.writing.then(() => appendFile(file, lines, 'utf8'));
+      this.writing = write.catch(() => undefined);
+      await write;
+    }
     this.records.push(...items);
-    if (!this.file) return;
-    const file = this.file;
-    const lines = items.map((r) => `${JSON.stringify(r)}\n`).join('');
-    // One writer at a time, so concurrent requests never interleave inside a line.
-    const write = this.writing.then(() => appendFile(file, lines, 'utf8'));
-    this.writing = write.catch(() => undefined);
-    await write;
+    if (this.records.length > this.inMemory) this.records.splice(0, this.records.length - this.inMemory);
   }
 
   all(): readonly FeedbackRecord[] {

@@ -6,7 +6,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { issue, outcome } from '../../errors/operation-outcome.ts';
 import type { VerifiedClient } from '../auth/client-jwt.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
-import { feedbackRequestSchema, type FeedbackRecord, type FeedbackStore } from './feedback.ts';
+import { canonicalOf } from './card-parts.ts';
+import { feedbackRequestSchema, matchFeedback, type FeedbackStore } from './feedback.ts';
+import type { IssuedCards } from './issued-cards.ts';
 import { handleHook, type HookDeps } from './handle-hook.ts';
 import { discoveryEntry, type CdsService } from './service-catalog.ts';
 
@@ -16,6 +18,8 @@ export interface CdsRoutesOptions {
   services: CdsService[];
   deps: HookDeps;
   feedback: FeedbackStore;
+  /** Cards issued, so feedback is matched to what was actually shown. */
+  issued: IssuedCards;
   authenticate: Authenticate;
   protectDiscovery: boolean;
   /** Lets the access log name the hook and service (never the body). */
@@ -29,7 +33,7 @@ function unknownService(id: string): HttpOutcomeError {
 const ms = (n: number) => n.toFixed(2);
 
 export function registerCdsRoutes(app: FastifyInstance, options: CdsRoutesOptions): void {
-  const { services, deps, feedback, authenticate, tagRequest } = options;
+  const { services, deps, feedback, issued, authenticate, tagRequest } = options;
   const byId = new Map(services.map((s) => [s.id, s]));
   const base = `${deps.baseUrl}/cds-services`;
   const discovery = { services: services.map(discoveryEntry) };
@@ -42,12 +46,13 @@ export function registerCdsRoutes(app: FastifyInstance, options: CdsRoutesOption
   app.post<{ Params: { id: string } }>('/cds-services/:id', async (request, reply) => {
     const { id } = request.params;
     tagRequest(request, { serviceId: id });
-    await authenticate(request, [`${base}/${id}`], true);
+    const client = await authenticate(request, [`${base}/${id}`], true);
     const service = byId.get(id);
     if (!service) throw unknownService(id);
     tagRequest(request, { serviceId: id, hook: service.hook });
     const started = performance.now();
     const { response, timings } = await handleHook(service, request.body, deps);
+    issued.record(service.id, service.hook, canonicalOf(service.plan), response.cards, client?.iss);
     reply.header(
       'server-timing',
       `data;dur=${ms(timings.dataMs)}, apply;dur=${ms(timings.applyMs)}, cards;dur=${ms(timings.cardsMs)}, total;dur=${ms(performance.now() - started)}`,
@@ -68,13 +73,18 @@ export function registerCdsRoutes(app: FastifyInstance, options: CdsRoutesOption
         outcome(...parsed.error.issues.map((i) => issue('error', 'invalid', `${['feedback', ...i.path.map(String)].join('.')}: ${i.message}`))),
       );
     }
-    const receivedAt = deps.clock().toISOString();
-    const records: FeedbackRecord[] = parsed.data.feedback.map((f) => ({
-      ...f,
+    const matched = matchFeedback(parsed.data.feedback, {
       serviceId: id,
-      receivedAt,
+      receivedAt: deps.clock().toISOString(),
+      issued,
       ...(client ? { client: client.iss } : {}),
-    }));
+    });
+    if (!matched.ok) {
+      // 400, not 404: the endpoint exists; what the body names does not (CDS Hooks defines no
+      // feedback status codes, and a 404 could read as "no feedback endpoint here").
+      throw new HttpOutcomeError(400, outcome(...matched.problems.map((p) => issue('error', 'not-found', p.message, [p.path]))));
+    }
+    const records = matched.records;
     await feedback.add(records);
     return outcome(issue('information', 'informational', `recorded ${records.length} feedback item${records.length > 1 ? 's' : ''}`));
   });

@@ -33,13 +33,19 @@ export interface CallResult {
   text: string;
 }
 
-export async function startHarness(overrides: Partial<ServerConfigInput> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Further CDS clients the server trusts besides the harness's own. */
+  alsoTrust?: TestClient[];
+}
+
+export async function startHarness(overrides: Partial<ServerConfigInput> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const client = await startTestClient();
   const logs: string[] = [];
+  const trusted = [client, ...(options.alsoTrust ?? [])].map((c) => ({ iss: c.iss, jwksUrl: c.jwksUrl }));
   const server = await startServer({
     port: 0,
     baseUrl: BASE_URL,
-    auth: { trustedIssuers: [{ iss: client.iss, jwksUrl: client.jwksUrl }] },
+    auth: { trustedIssuers: trusted },
     knowledge: fixtureKnowledge(),
     clock: () => new Date(NOW),
     logStream: { write: (line: string) => logs.push(line) },
