@@ -50,6 +50,8 @@ async function callService(serviceId: string, s: Scenario, extraContext: Record<
   };
   const res = await h.post(`/cds-services/${serviceId}`, body);
   expect(res.status, res.text).toBe(200);
+  // Nothing is ever applied without a clinician: no systemActions, whatever the outcome.
+  expect(Object.keys(res.body)).toEqual(['cards']);
   return checkCdsResponse(res.body);
 }
 

@@ -47,7 +47,11 @@ export interface CdsCard {
   links?: CdsLink[];
 }
 
+/**
+ * No `systemActions`: they may be applied without a clinician seeing them, and every outcome of
+ * these protocols (order, do not order, reschedule, record missing data) is a clinical decision
+ * that stays with the clinician (docs/cds-hooks.md, "systemActions").
+ */
 export interface CdsResponse {
   cards: CdsCard[];
-  systemActions?: CdsAction[];
 }
