@@ -7,6 +7,7 @@
 import type {
   ActivityDefinition,
   Coding,
+  Extension,
   DataRequirement,
   Expression,
   PlanDefinitionAction,
@@ -72,6 +73,15 @@ export function fhirpath(expression: string, description?: string): Expression {
   return description === undefined
     ? { language: 'text/fhirpath', expression }
     : { language: 'text/fhirpath', expression, description };
+}
+
+/**
+ * A named expression (R4 core `variable` extension) on an action: evaluated once per apply and read
+ * by the action's conditions, dynamic values and child actions as %<name>. Used for logic that
+ * several actions share, so it is written and evaluated once.
+ */
+export function variable(name: string, expression: string, description: string): Extension {
+  return { url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath', name, expression, description } };
 }
 
 export function applicability(expression: string, description: string): NonNullable<PlanDefinitionAction['condition']>[number] {

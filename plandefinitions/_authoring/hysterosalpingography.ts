@@ -37,6 +37,7 @@ import {
   asDate,
   NOT_REFUTED,
   effectiveDate,
+  variable,
   type Action,
 } from './common.ts';
 import {
@@ -112,8 +113,22 @@ const IODINE_EVIDENCE =
 const C6_IODINE = `(${IODINE_EVIDENCE}).exists()`;
 const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK}).where(${asDate('value.ofType(dateTime)')}.max() = ${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max())`;
 
+/**
+ * Each contraindication is computed once, as a named expression on the HSG action, and read by the
+ * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches.
+ */
+const CI_VARIABLES = [
+  variable('ciInflammation', C1_INFLAMMATION, 'HSG-C1: acute or subacute genital inflammation'),
+  variable('ciLeukorrhea', C1_LEUKORRHEA, 'HSG-C1: vaginal discharge examination abnormal'),
+  variable('ciSystemicDisease', SYSTEMIC_DISEASE, 'HSG-C2: serious systemic disease'),
+  variable('ciPregnant', PREGNANT, 'HSG-C3: pregnancy'),
+  variable('ciMenstruating', MENSTRUATING_NOW, 'HSG-C4: menstruating now'),
+  variable('ciRecentPregnancyEnding', C5_RECENT, 'HSG-C5: within 6 weeks of delivery, abortion or curettage'),
+  variable('ciIodine', C6_IODINE, 'HSG-C6: iodine allergy'),
+];
+
 /** Contraindications other than iodine allergy: they rule out HyCoSy as much as HSG. */
-const NO_CI_EXCEPT_IODINE = `(${C1_INFLAMMATION} or ${C1_LEUKORRHEA} or ${SYSTEMIC_DISEASE} or ${PREGNANT} or ${MENSTRUATING_NOW} or ${C5_RECENT}).not()`;
+const NO_CI_EXCEPT_IODINE = '(%ciInflammation or %ciLeukorrhea or %ciSystemicDisease or %ciPregnant or %ciMenstruating or %ciRecentPregnancyEnding).not()';
 
 function hsgContraindications(): Action[] {
   const procedure = 'hysterosalpingography';
@@ -123,7 +138,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C1',
       title: 'Do not perform HSG: acute or subacute genital inflammation',
       description: 'An active acute or subacute inflammation of the internal or external genitalia is recorded. Treat it first; the discharge examination must be normal before imaging.',
-      present: C1_INFLAMMATION,
+      present: '%ciInflammation',
       evidence: INFLAMMATION_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
       procedure,
@@ -134,7 +149,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C1',
       title: 'Do not perform HSG: vaginal discharge examination abnormal',
       description: 'The newest vaginal discharge (leukorrhea) examination of the last 7 days is abnormal; it must be normal before imaging.',
-      present: C1_LEUKORRHEA,
+      present: '%ciLeukorrhea',
       evidence: `%recentLeukorrhea.where(${RESULT_OK}).first()`,
       reason: coding(LOCAL, 'leukorrhea-abnormal', 'Abnormal vaginal discharge examination'),
       procedure,
@@ -145,7 +160,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C2',
       title: 'Do not perform HSG: serious systemic disease',
       description: 'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient cannot tolerate the procedure.',
-      present: SYSTEMIC_DISEASE,
+      present: '%ciSystemicDisease',
       evidence: SYSTEMIC_EVIDENCE,
       reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
       procedure,
@@ -156,7 +171,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C3',
       title: 'Do not perform HSG: pregnancy',
       description: 'A positive pregnancy test or pregnancy status in the last 7 days, or an active pregnancy on the problem list.',
-      present: PREGNANT,
+      present: '%ciPregnant',
       evidence: PREGNANCY_EVIDENCE,
       reason: coding(SCT, '77386006', 'Pregnant'),
       procedure,
@@ -167,7 +182,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C4',
       title: 'Do not perform HSG: menstruating now',
       description: 'The newest period has started (within the last 8 days) and has not ended. HSG is done 5-7 days after the end of the menses.',
-      present: MENSTRUATING_NOW,
+      present: '%ciMenstruating',
       evidence: LATEST_PERIOD_START,
       reason: coding(LOCAL, 'menstruating-now', 'Currently menstruating'),
       procedure,
@@ -178,7 +193,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C5',
       title: 'Do not perform HSG: within 6 weeks of delivery, abortion or curettage',
       description: 'A delivery, abortion or curettage on or after the day 42 days ago (6 weeks, inclusive).',
-      present: C5_RECENT,
+      present: '%ciRecentPregnancyEnding',
       evidence: C5_EVIDENCE,
       reason: coding(LOCAL, 'recent-pregnancy-ending', 'Delivery, abortion or curettage within the last 6 weeks'),
       procedure,
@@ -192,7 +207,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C6',
       title: 'Do not perform HSG: iodine allergy',
       description: 'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test. HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
-      present: C6_IODINE,
+      present: '%ciIodine',
       evidence: IODINE_EVIDENCE,
       reason: coding(SCT, '293637006', 'Allergy to contrast media'),
       procedure,
@@ -430,6 +445,7 @@ export const hysterosalpingographyPlan = planDefinition({
         justify('HSG-I2', 'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).'),
       ],
       input: INPUTS,
+      extension: CI_VARIABLES,
       condition: [applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...hsgContraindications(),
@@ -437,7 +453,7 @@ export const hysterosalpingographyPlan = planDefinition({
           id: 'hsg-plan',
           title: 'No contraindication: plan the HSG',
           documentation: citations('HSG-C1', 'HSG-C2', 'HSG-C3', 'HSG-C4', 'HSG-C5', 'HSG-C6'),
-          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and ${C6_IODINE}.not()`, 'HSG-C1..C6: no contraindication is recorded')],
+          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine.not()`, 'HSG-C1..C6: no contraindication is recorded')],
           action: [schedule('hsg', [patencyTestGroup('hsg', 'hysterosalpingography'), ...hsgPreparation()], true)],
         },
         {
@@ -448,7 +464,7 @@ export const hysterosalpingographyPlan = planDefinition({
             ...citations('HSG-C6', 'HSG-ALT1'),
             justify('HSG-C6', 'Our reading: HyCoSy removes only the iodine (and radiation) problem; the other contraindications concern instrumentation of the uterine cavity and apply unchanged.'),
           ],
-          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and ${C6_IODINE}`, 'HSG-C6: iodine allergy is the only contraindication')],
+          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine`, 'HSG-C6: iodine allergy is the only contraindication')],
           action: [schedule('hycosy', [patencyTestGroup('hycosy', 'hycosy')], false)],
         },
       ],

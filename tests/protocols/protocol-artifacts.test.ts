@@ -113,6 +113,14 @@ describe('protocol artifacts', () => {
     for (const plan of plans) {
       walk(plan.action, (a, ancestors) => {
         const scope = new Set([...ancestors, a].flatMap((x) => (x.input ?? []).map((i) => i.id ?? '')));
+        // Named expressions (R4 variable extension) of the ancestors are in scope; the action's own
+        // are read in order, each seeing the ones before it.
+        const isVariable = (e: { url?: string }) => e.url === 'http://hl7.org/fhir/StructureDefinition/variable';
+        for (const x of ancestors) for (const e of (x.extension ?? []).filter(isVariable)) scope.add(e.valueExpression?.name ?? '');
+        for (const e of (a.extension ?? []).filter(isVariable)) {
+          check(`${plan.id}#${a.id} variable %${e.valueExpression?.name}`, e.valueExpression?.expression, scope);
+          scope.add(e.valueExpression?.name ?? '');
+        }
         for (const c of a.condition ?? []) check(`${plan.id}#${a.id} condition`, c.expression?.expression, scope);
         for (const d of a.dynamicValue ?? []) check(`${plan.id}#${a.id} dynamicValue ${d.path}`, d.expression?.expression, scope);
         for (const c of a.condition ?? []) expect(c.expression?.language, `${plan.id}#${a.id}`).toBe('text/fhirpath');
