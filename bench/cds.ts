@@ -6,7 +6,9 @@
  * service URL), pre-signed before the run. The body carries full prefetch. autocannon drives it
  * at a fixed 200 req/s, then unthrottled to find the ceiling. Printed: req/s, p50/p90/p99 latency,
  * errors and non-2xx, server memory, and the share of the server's handling time spent in the
- * in-process $apply (the engine is wrapped with a timer in the child). Figures only.
+ * in-process $apply (the engine is wrapped with a timer in the child). Every request has its own
+ * hookInstance, so its cards get new uuids and the issued-card registry (feedback matching) fills
+ * up as in production: the memory figure includes it. Figures only.
  *
  *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=200, CDS_BENCH_CONNECTIONS=10)
  *   CDS_BENCH_PLAN=fixture npm run bench:cds   (the small test protocol instead of plandefinitions/)
@@ -35,12 +37,13 @@ interface Stats {
   handledMs: number;
   rssMb: number;
   heapMb: number;
+  issuedCards: number;
 }
 
 // ---------------------------------------------------------------- child: the server under test
 async function serve(): Promise<void> {
   const jwk = JSON.parse(process.env['CDS_BENCH_JWK'] ?? '{}');
-  const stats: Stats = { applies: 0, applyMs: 0, requests: 0, handledMs: 0, rssMb: 0, heapMb: 0 };
+  const stats: Stats = { applies: 0, applyMs: 0, requests: 0, handledMs: 0, rssMb: 0, heapMb: 0, issuedCards: 0 };
   const timed: ProtocolEngine = {
     ...projectEngine,
     apply(plan, context, options, knowledge) {
@@ -54,7 +57,7 @@ async function serve(): Promise<void> {
     },
   };
   const real = process.env['CDS_BENCH_PLAN'] !== 'fixture';
-  const { app } = buildServer({
+  const { app, issued } = buildServer({
     port: 0,
     baseUrl: BASE_URL,
     logLevel: 'warn',
@@ -71,7 +74,7 @@ async function serve(): Promise<void> {
   process.on('message', (msg) => {
     if (msg === 'stats') {
       const mem = process.memoryUsage();
-      process.send?.({ ...stats, rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20 });
+      process.send?.({ ...stats, rssMb: mem.rss / 2 ** 20, heapMb: mem.heapUsed / 2 ** 20, issuedCards: issued.size });
     } else if (msg === 'reset') {
       Object.assign(stats, { applies: 0, applyMs: 0, requests: 0, handledMs: 0 });
       process.send?.('reset-done');
@@ -111,8 +114,12 @@ async function presign(key: CryptoKey, count: number): Promise<string[]> {
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+const HOOK_INSTANCE = '00000000-0000-4000-8000-000000000000';
+
 async function drive(address: string, tokens: string[], options: { seconds: number; rate?: number; connections: number }, body: string) {
   let next = 0;
+  // The body's hookInstance is replaced per request (same length, so Content-Length holds).
+  const [head, tail] = body.split(HOOK_INSTANCE) as [string, string];
   const result = await autocannon({
     url: `${address}/cds-services/${SERVICE}`,
     method: 'POST',
@@ -125,7 +132,7 @@ async function drive(address: string, tokens: string[], options: { seconds: numb
       {
         setupRequest(request) {
           const token = tokens[next++ % tokens.length];
-          return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+          return { ...request, body: `${head}${randomUUID()}${tail}`, headers: { ...request.headers, authorization: `Bearer ${token}` } };
         },
       },
     ],
@@ -157,7 +164,7 @@ async function main(): Promise<void> {
   }
   const body = JSON.stringify({
     hook: 'patient-view',
-    hookInstance: randomUUID(),
+    hookInstance: HOOK_INSTANCE,
     context: { userId: 'Practitioner/bench', patientId: real ? REAL_PATIENT_ID : PATIENT_ID },
     prefetch,
   });
@@ -187,9 +194,10 @@ async function main(): Promise<void> {
       `server       handling mean ${fmt(handledMean, 2)} ms, apply mean ${fmt(applyMean, 2)} ms = ${fmt(handledMean ? (100 * applyMean) / handledMean : 0)}% of handling, ` +
         `${fmt(result.latency.mean ? (100 * applyMean) / result.latency.mean : 0)}% of client-observed mean latency (${fmt(result.latency.mean, 2)} ms)`,
     );
-    console.log(`memory       server rss ${fmt(stats.rssMb)} MB, heap used ${fmt(stats.heapMb)} MB`);
+    console.log(`memory       server rss ${fmt(stats.rssMb)} MB, heap used ${fmt(stats.heapMb)} MB, issued cards remembered for feedback ${stats.issuedCards}`);
     if (run.rate) console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && result.errors === 0 && result.non2xx === 0 ? 'met' : 'NOT met'}`);
   }
+  console.log(`\nmachine: load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) at the end`);
   child.send('stop');
 }
 
