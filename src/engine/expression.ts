@@ -30,7 +30,11 @@ export function evaluateExpression(
   try {
     if (language === FHIRPATH) {
       if (!text) return { error: 'text/fhirpath expression has no expression text' };
-      return { result: compileFhirPath(text)(focus, { ...variables, resource: focus, rootResource: focus }) };
+      // %resource / %rootResource = the definition; layered over the scope rather than copying it.
+      const scoped = Object.create(variables) as Variables;
+      scoped.resource = focus;
+      scoped.rootResource = focus;
+      return { result: compileFhirPath(text)(focus, scoped) };
     }
     const evaluator = evaluators?.[language];
     if (!evaluator) {
