@@ -9,8 +9,8 @@ import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../en
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { deterministicUuid } from '../fhir-server/write-back.ts';
 import { lineFailure } from './failures.ts';
-import { forEachLine } from './line-chunks.ts';
-import { shardLinePatient } from './partition.ts';
+import { forEachLineIn } from './line-chunks.ts';
+import { shardLineFields, shardLinePatient } from './partition.ts';
 
 export interface ShardContext {
   plans: readonly PlanDefinition[];
@@ -56,30 +56,36 @@ interface InputLine {
   json: string;
 }
 
-function parseShardLine(line: string, files: readonly string[]): InputLine {
-  const t1 = line.indexOf('\t');
-  const t2 = line.indexOf('\t', t1 + 1);
-  const t3 = line.indexOf('\t', t2 + 1);
-  const fileIndex = Number(line.slice(0, t1));
-  const lineNo = Number(line.slice(t1 + 1, t2));
-  return { order: fileIndex * 2 ** 32 + lineNo, location: `${files[fileIndex] ?? '?'}:${lineNo}`, json: line.slice(t3 + 1) };
-}
-
-export function applyShard(texts: readonly string[], context: ShardContext, sinks: ShardSinks, timings: ApplyTimings = emptyApplyTimings()): ShardCounts {
+/**
+ * Applies one shard given as the raw bytes of its files. Lines stay bytes until their patient's
+ * turn: the shard is never one big string (big strings are only freed by full GCs).
+ */
+export function applyShard(shardFiles: readonly Uint8Array[], context: ShardContext, sinks: ShardSinks, timings: ApplyTimings = emptyApplyTimings()): ShardCounts {
   let t = performance.now();
-  const groups = new Map<string, string[]>();
-  for (const text of texts) {
-    forEachLine(text, 1, (line) => {
-      if (!line) return;
-      const patientId = shardLinePatient(line);
+  const buffers = shardFiles.map((data) => Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  // Per patient, its lines as (buffer, start, end) triples.
+  const groups = new Map<string, number[]>();
+  buffers.forEach((bytes, file) => {
+    forEachLineIn(bytes, 1, (start, end) => {
+      if (start === end) return;
+      const patientId = shardLinePatient(bytes, start);
       const group = groups.get(patientId);
-      if (group) group.push(line);
-      else groups.set(patientId, [line]);
+      if (group) group.push(file, start, end);
+      else groups.set(patientId, [file, start, end]);
     });
-  }
+  });
   const ids = [...groups.keys()].sort();
   timings.groupMs += performance.now() - t;
 
+  const lineOf = (group: number[], i: number): InputLine => {
+    const bytes = buffers[group[i]!]!;
+    const fields = shardLineFields(bytes, group[i + 1]!, group[i + 2]!);
+    return {
+      order: fields.fileIndex * 2 ** 32 + fields.lineNo,
+      location: `${context.files[fields.fileIndex] ?? '?'}:${fields.lineNo}`,
+      json: bytes.toString('utf8', fields.json, group[i + 2]!),
+    };
+  };
   const counts: ShardCounts = { patients: 0, outputs: 0, failures: 0 };
   const fail = (patientId: string, outcomeLine: string) => {
     counts.failures++;
@@ -88,8 +94,11 @@ export function applyShard(texts: readonly string[], context: ShardContext, sink
   for (const patientId of ids) {
     t = performance.now();
     // Several partition workers wrote this shard: restore input order, which the engine may see.
-    const lines = groups.get(patientId)!.map((l) => parseShardLine(l, context.files)).sort((a, b) => a.order - b.order);
+    const group = groups.get(patientId)!;
     groups.delete(patientId);
+    const lines: InputLine[] = [];
+    for (let i = 0; i < group.length; i += 3) lines.push(lineOf(group, i));
+    lines.sort((a, b) => a.order - b.order);
     let patient: Resource | undefined;
     const resources: Resource[] = [];
     for (const line of lines) {

@@ -65,15 +65,16 @@ export function* readLineChunks(path: string, chunkBytes: number): Generator<Lin
   }
 }
 
-/** Splits a decoded chunk into lines (no trailing '\r'), calling `onLine` with each 1-based number. */
-export function forEachLine(text: string, firstLine: number, onLine: (line: string, lineNo: number) => void): void {
+/** Calls `onLine` with the [start, end) byte range (no '\n', no trailing '\r') and number of each line. */
+export function forEachLineIn(data: Uint8Array, firstLine: number, onLine: (start: number, end: number, lineNo: number) => void): void {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let lineNo = firstLine;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    onLine(line, lineNo++);
-    start = end + 1;
+  for (let start = 0; start < bytes.length; ) {
+    let newline = bytes.indexOf(NEWLINE, start);
+    if (newline < 0) newline = bytes.length;
+    const end = newline > start && bytes[newline - 1] === 0x0d ? newline - 1 : newline;
+    onLine(start, end, lineNo++);
+    start = newline + 1;
   }
 }
+

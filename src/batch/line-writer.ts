@@ -1,38 +1,22 @@
-/** Appends lines to a file through one fixed-size buffer: one write per ~1 MiB, whatever the line count. */
-import { closeSync, openSync, writeSync } from 'node:fs';
-
-const FLUSH_CHARS = 1 << 20;
+/** Appends lines to a file through one fixed 1 MiB buffer: one write per MiB, whatever the line count. */
+import { ByteAppender } from './byte-appender.ts';
 
 export class LineFileWriter {
-  private readonly fd: number;
-  private parts: string[] = [];
-  private size = 0;
+  private readonly out: ByteAppender;
   lines = 0;
-  bytes = 0;
 
   constructor(path: string) {
-    this.fd = openSync(path, 'w');
+    this.out = new ByteAppender(path, 1 << 20);
+    this.out.open();
   }
 
   write(line: string): void {
-    this.parts.push(line, '\n');
-    this.size += line.length + 1;
+    this.out.text(line);
+    this.out.text('\n');
     this.lines++;
-    if (this.size >= FLUSH_CHARS) this.flush();
-  }
-
-  private flush(): void {
-    if (this.size === 0) return;
-    this.bytes += writeSync(this.fd, this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
   }
 
   close(): void {
-    try {
-      this.flush();
-    } finally {
-      closeSync(this.fd);
-    }
+    this.out.close();
   }
 }

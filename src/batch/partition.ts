@@ -9,12 +9,12 @@
  * text travels untouched, and every line keeps its file:line for error reports and for ordering.
  * Failure part lines are `<file:line sort key>\t<OperationOutcome>`, in input order per worker.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseNdjsonLine, type InputProblem } from '../data/read-input.ts';
 import { patientCompartmentParams } from '../fhir-server/patient-record.ts';
+import { ByteAppender } from './byte-appender.ts';
 import { lineFailure } from './failures.ts';
-import { forEachLine, readLineChunks } from './line-chunks.ts';
+import { forEachLineIn, readLineChunks } from './line-chunks.ts';
 import { patientIdOf, shardOf } from './patient-key.ts';
 
 /** Buffered bytes all shards of one writer may hold before flushing: bounds memory for any shard count. */
@@ -40,46 +40,31 @@ export function inputOrderKey(fileIndex: number, lineNo: number): string {
   return `${String(fileIndex).padStart(6, '0')}:${String(lineNo).padStart(12, '0')}`;
 }
 
-/** Appends lines to `count` files through per-file buffers (flushed with one write each). */
+/** Appends lines to `count` files, each through its own small fixed buffer (one write per flush). */
 export class ShardWriter {
-  private readonly fds: (number | undefined)[];
-  private readonly buffers: string[][];
-  private readonly sizes: number[];
-  private readonly flushBytes: number;
-  readonly bytes: number[];
+  private readonly files: ByteAppender[];
   readonly paths: string[];
 
   constructor(dir: string, count: number, prefix: string) {
-    this.fds = new Array<number | undefined>(count).fill(undefined);
-    this.buffers = Array.from({ length: count }, () => []);
-    this.sizes = new Array<number>(count).fill(0);
-    this.bytes = new Array<number>(count).fill(0);
-    this.flushBytes = Math.max(8 * 1024, Math.min(64 * 1024, Math.floor(SHARD_BUFFER_TOTAL / count)));
+    const flushBytes = Math.max(8 * 1024, Math.min(64 * 1024, Math.floor(SHARD_BUFFER_TOTAL / count)));
     this.paths = Array.from({ length: count }, (_, i) => join(dir, `${prefix}-${String(i).padStart(4, '0')}.tsv`));
+    this.files = this.paths.map((path) => new ByteAppender(path, flushBytes));
   }
 
-  write(shard: number, line: string): void {
-    this.buffers[shard]!.push(line);
-    this.sizes[shard]! += line.length;
-    if (this.sizes[shard]! >= this.flushBytes) this.flush(shard);
+  /** Appends text (a whole line, or a line's header). */
+  text(shard: number, value: string): void {
+    this.files[shard]!.text(value);
   }
 
-  private flush(shard: number): void {
-    if (this.sizes[shard] === 0) return;
-    const chunk = this.buffers[shard]!.join('');
-    let fd = this.fds[shard];
-    if (fd === undefined) this.fds[shard] = fd = openSync(this.paths[shard]!, 'a');
-    this.bytes[shard]! += writeSync(fd, chunk);
-    this.buffers[shard] = [];
-    this.sizes[shard] = 0;
+  /** Appends raw input bytes. */
+  raw(shard: number, source: Uint8Array, start: number, end: number): void {
+    this.files[shard]!.raw(source, start, end);
   }
 
   /** Flushes and closes; the files that received something. */
   close(): ShardFile[] {
-    this.buffers.forEach((_, i) => this.flush(i));
-    for (const fd of this.fds) if (fd !== undefined) closeSync(fd);
-    this.fds.fill(undefined);
-    return this.paths.map((path, shard) => ({ shard, path, bytes: this.bytes[shard]! })).filter((s) => s.bytes > 0);
+    for (const file of this.files) file.close();
+    return this.paths.map((path, shard) => ({ shard, path, bytes: this.files[shard]!.written })).filter((s) => s.bytes > 0);
   }
 }
 
@@ -98,10 +83,15 @@ export class Partitioner {
     this.failures = new ShardWriter(dir, 1, `${prefix}-failures`);
   }
 
-  /** Routes the lines of one chunk (whole lines of file `fileIndex`, the first being `firstLine`). */
-  chunk(text: string, fileIndex: number, firstLine: number): void {
+  /**
+   * Routes the lines of one chunk (whole lines of file `fileIndex`, the first being `firstLine`).
+   * Each line is decoded on its own, for the checks; its bytes are copied to the shard untouched.
+   */
+  chunk(data: Uint8Array, fileIndex: number, firstLine: number): void {
     const name = this.fileNames[fileIndex] ?? '?';
-    forEachLine(text, firstLine, (line, lineNo) => {
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    forEachLineIn(bytes, firstLine, (start, end, lineNo) => {
+      const line = bytes.toString('utf8', start, end);
       if (line.trim() === '') return;
       this.stats.lines++;
       const location = `${name}:${lineNo}`;
@@ -121,13 +111,16 @@ export class Partitioner {
         return;
       }
       this.stats.routed++;
-      this.shards.write(shardOf(patientId, this.shardCount), `${fileIndex}\t${lineNo}\t${patientId}\t${line}\n`);
+      const shard = shardOf(patientId, this.shardCount);
+      this.shards.text(shard, `${fileIndex}\t${lineNo}\t${patientId}\t`);
+      this.shards.raw(shard, bytes, start, end);
+      this.shards.text(shard, '\n');
     });
   }
 
   private fail(fileIndex: number, lineNo: number, outcomeLine: string): void {
     this.stats.failures++;
-    this.failures.write(0, `${inputOrderKey(fileIndex, lineNo)}\t${outcomeLine}\n`);
+    this.failures.text(0, `${inputOrderKey(fileIndex, lineNo)}\t${outcomeLine}\n`);
   }
 
   close(): { shards: ShardFile[]; failures: ShardFile | undefined } {
@@ -135,17 +128,41 @@ export class Partitioner {
   }
 }
 
-/** The patient id field of a shard line. */
-export function shardLinePatient(line: string): string {
-  const first = line.indexOf('\t');
-  const second = line.indexOf('\t', first + 1);
-  return line.slice(second + 1, line.indexOf('\t', second + 1));
+const TAB = 0x09;
+
+/** A shard line's fields, as byte offsets: `<file index>\t<line>\t<patient id>\t<JSON>`. */
+export interface ShardLineFields {
+  fileIndex: number;
+  lineNo: number;
+  patientId: string;
+  /** Where the JSON starts. */
+  json: number;
+}
+
+export function shardLineFields(bytes: Buffer, start: number, end: number): ShardLineFields {
+  const t1 = bytes.indexOf(TAB, start);
+  const t2 = bytes.indexOf(TAB, t1 + 1);
+  const t3 = bytes.indexOf(TAB, t2 + 1);
+  if (t1 < 0 || t3 < 0 || t3 >= end) throw new Error('corrupt shard line');
+  return {
+    fileIndex: Number(bytes.toString('latin1', start, t1)),
+    lineNo: Number(bytes.toString('latin1', t1 + 1, t2)),
+    patientId: bytes.toString('latin1', t2 + 1, t3),
+    json: t3 + 1,
+  };
+}
+
+/** The patient id field of a shard line (ids are ASCII: see patient-key.ts). */
+export function shardLinePatient(bytes: Buffer, start: number): string {
+  const t1 = bytes.indexOf(TAB, start);
+  const t2 = bytes.indexOf(TAB, t1 + 1);
+  return bytes.toString('latin1', t2 + 1, bytes.indexOf(TAB, t2 + 1));
 }
 
 /**
  * Splits a shard that is over the memory budget into `parts` smaller ones by re-hashing its
- * patient ids with another salt - streaming, and without JSON parsing (the id is in the shard
- * line). `onePatient` tells the caller that splitting cannot help: every line is one patient's.
+ * patient ids with another salt - streaming, on bytes (the id is in the shard line's header).
+ * `onePatient` tells the caller that splitting cannot help: every line is one patient's.
  */
 export function splitShard(paths: readonly string[], parts: number, salt: number, dir: string, prefix: string): { files: ShardFile[]; onePatient: boolean } {
   const writer = new ShardWriter(dir, parts, prefix);
@@ -153,13 +170,15 @@ export function splitShard(paths: readonly string[], parts: number, salt: number
   let onePatient = true;
   for (const path of paths) {
     for (const chunk of readLineChunks(path, 1 << 20)) {
-      const text = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('utf8');
-      forEachLine(text, chunk.firstLine, (line) => {
-        if (!line) return;
-        const patientId = shardLinePatient(line);
+      const bytes = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
+      forEachLineIn(bytes, chunk.firstLine, (start, end) => {
+        if (start === end) return;
+        const patientId = shardLinePatient(bytes, start);
         firstPatient ??= patientId;
         if (patientId !== firstPatient) onePatient = false;
-        writer.write(shardOf(patientId, parts, salt), `${line}\n`);
+        const part = shardOf(patientId, parts, salt);
+        writer.raw(part, bytes, start, end);
+        writer.text(part, '\n');
       });
     }
   }

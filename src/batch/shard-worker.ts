@@ -85,7 +85,7 @@ function applyJob(paths: readonly string[], bytes: number, name: string, depth: 
     for (const sub of split.files) rmSync(sub.path, { force: true });
   }
   result.largestLoadedBytes = Math.max(result.largestLoadedBytes, bytes);
-  const texts = paths.map((p) => readFileSync(p, 'utf8'));
+  const files = paths.map((p) => readFileSync(p));
   const outputPath = join(setup.workDir, `${name}.out`);
   const failurePath = join(setup.workDir, `${name}.fail`);
   result.outputParts.push(outputPath);
@@ -93,7 +93,7 @@ function applyJob(paths: readonly string[], bytes: number, name: string, depth: 
   const output = new LineFileWriter(outputPath);
   const failures = new LineFileWriter(failurePath);
   try {
-    const counts = applyShard(texts, context, { output: (l) => output.write(l), failure: (l) => failures.write(l) }, timings);
+    const counts = applyShard(files, context, { output: (l) => output.write(l), failure: (l) => failures.write(l) }, timings);
     result.patients += counts.patients;
     result.outputs += counts.outputs;
     result.failures += counts.failures;
@@ -107,8 +107,7 @@ function handle(message: ToWorker): FromWorker | undefined {
   switch (message.type) {
     case 'chunk': {
       const started = performance.now();
-      const { data } = message;
-      partitioner.chunk(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'), message.fileIndex, message.firstLine);
+      partitioner.chunk(message.data, message.fileIndex, message.firstLine);
       partitionMs += performance.now() - started;
       return { type: 'chunk-done' };
     }

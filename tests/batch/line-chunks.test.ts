@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { forEachLine, readLineChunks } from '../../src/batch/line-chunks.ts';
+import { forEachLineIn, readLineChunks } from '../../src/batch/line-chunks.ts';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ip-chunks-')), 'x.ndjson');
@@ -19,7 +19,8 @@ function linesVia(path: string, chunkBytes: number): { lines: [number, string][]
     texts.push(text);
     const newlines = text.split('\n').length - 1;
     expect(chunk.lines).toBe(text.endsWith('\n') ? newlines : newlines + 1);
-    forEachLine(text, chunk.firstLine, (line, n) => lines.push([n, line]));
+    const bytes = Buffer.from(chunk.data);
+    forEachLineIn(bytes, chunk.firstLine, (start, end, n) => lines.push([n, bytes.toString('utf8', start, end)]));
   }
   // Whole lines only: every chunk but the file's last ends with a newline.
   for (const text of texts.slice(0, -1)) expect(text.endsWith('\n')).toBe(true);
