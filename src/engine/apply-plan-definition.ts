@@ -204,9 +204,7 @@ function processAction(
   if (action.title) trace.title = action.title;
 
   // 1. Inputs: bound as %<id> for this action, its conditions, dynamic values and children.
-  // A child scope inherits through the prototype chain: no copy of the (often dozens of) parent
-  // variables per action. fhirpath.js reads variables with `in` and lookup only.
-  const variables: Variables = Object.create(parent.variables) as Variables;
+  const variables: Variables = { ...parent.variables };
   const missing: string[] = [];
   for (const requirement of action.input ?? []) {
     const found = bindInput(requirement, state, where);

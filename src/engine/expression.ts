@@ -30,11 +30,7 @@ export function evaluateExpression(
   try {
     if (language === FHIRPATH) {
       if (!text) return { error: 'text/fhirpath expression has no expression text' };
-      // %resource / %rootResource = the definition; layered over the scope rather than copying it.
-      const scoped = Object.create(variables) as Variables;
-      scoped.resource = focus;
-      scoped.rootResource = focus;
-      return { result: compileFhirPath(text)(focus, scoped) };
+      return { result: compileFhirPath(text)(focus, { ...variables, resource: focus, rootResource: focus }) };
     }
     const evaluator = evaluators?.[language];
     if (!evaluator) {
