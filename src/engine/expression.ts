@@ -30,7 +30,10 @@ export function evaluateExpression(
   try {
     if (language === FHIRPATH) {
       if (!text) return { error: 'text/fhirpath expression has no expression text' };
-      return { result: compileFhirPath(text)(focus, { ...variables, resource: focus, rootResource: focus }) };
+      // %resource / %rootResource = the definition being applied; scopes built for it carry them
+      // already, so the common case evaluates without copying the variables.
+      const scoped = variables.resource === focus ? variables : { ...variables, resource: focus, rootResource: focus };
+      return { result: compileFhirPath(text)(focus, scoped) };
     }
     const evaluator = evaluators?.[language];
     if (!evaluator) {
