@@ -7,7 +7,7 @@
 import type { Bundle, CarePlan, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../engine/index.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
-import { deterministicUuid } from '../fhir-server/write-back.ts';
+import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { lineFailure } from './failures.ts';
 import { forEachLineIn } from './line-chunks.ts';
 import { shardLineFields, shardLinePatient } from './partition.ts';
@@ -139,7 +139,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
       now = performance.now();
       timings.engineMs += now - t;
       // One output per patient and plan: give it an id that is unique across the population.
-      output.id = deterministicUuid(`${canonical}|Patient/${patientId}|${context.now}`);
+      output.id = nameBasedUuid(canonical, `Patient/${patientId}`, context.now);
       sinks.output(`${patientId}\t${JSON.stringify(output)}`);
       counts.outputs++;
       t = now;

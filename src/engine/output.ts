@@ -5,7 +5,6 @@
  * - CPG / R5: a Bundle per subject, RequestGroup first, then the requests, Goals, Tasks and the
  *   OperationOutcome, referenced by deterministic urn:uuid full URLs.
  */
-import { createHash } from 'node:crypto';
 import type {
   Bundle,
   CarePlan,
@@ -19,6 +18,8 @@ import type {
   Resource,
   Task,
 } from '@medplum/fhirtypes';
+import { nameBasedUuid } from '../util/name-based-uuid.ts';
+import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { ResolvedOptions } from './options.ts';
 import { CQF_MESSAGES_EXTENSION, PERTAINS_TO_GOAL_EXTENSION, TRACE_EXTENSION, type ActionTrace, type ApplyContext, type ApplyResult, type Issues, type MissingInput } from './types.ts';
 
@@ -87,37 +88,18 @@ export function assembleResult(input: AssembleInput): ApplyResult {
   const all: Resource[] = [requestGroup, ...resources, ...(input.issues.length > 0 ? [operationOutcome] : [])];
   if (messages.length > 0) requestGroup.extension = [...(requestGroup.extension ?? []), ...messages];
   const seed = `${requestGroup.instantiatesCanonical?.[0]}|${input.subjectRef.reference}|${input.nowText}`;
-  const fullUrls = new Map(all.map((r) => [`#${r.id}`, `urn:uuid:${deterministicUuid(`${seed}|${r.resourceType}/${r.id}`)}`]));
+  const fullUrls = new Map(all.map((r) => [`#${r.id}`, `urn:uuid:${nameBasedUuid(seed, `${r.resourceType}/${r.id}`)}`]));
   const bundle: Bundle = {
     resourceType: 'Bundle',
     id: `apply-${plan.id ?? 'plan'}-${input.context.subject.id}`.slice(0, 64),
     type: 'collection',
     timestamp: input.nowText,
-    entry: all.map((r) => ({ fullUrl: fullUrls.get(`#${r.id}`)!, resource: rewriteLocalReferences(r, fullUrls) })),
+    entry: all.map((r) => ({ fullUrl: fullUrls.get(`#${r.id}`)!, resource: rewriteReferences(r, fullUrls) })),
   };
   result.bundle = bundle;
   result.requestGroup = bundle.entry![0]!.resource as RequestGroup;
   result.resources = bundle.entry!.slice(1, 1 + resources.length).map((e) => e.resource!);
   return result;
-}
-
-/** A name-based UUID (SHA-1, RFC 4122 version 5 layout) so the same input gives the same ids. */
-export function deterministicUuid(name: string): string {
-  const h = createHash('sha1').update(name).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-function rewriteLocalReferences<T>(value: T, fullUrls: Map<string, string>): T {
-  if (Array.isArray(value)) return value.map((v) => rewriteLocalReferences(v, fullUrls)) as T;
-  if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = k === 'reference' && typeof v === 'string' && fullUrls.has(v) ? fullUrls.get(v) : rewriteLocalReferences(v, fullUrls);
-  }
-  return out as T;
 }
 
 function traceExtensions(traces: ActionTrace[]): Extension[] {

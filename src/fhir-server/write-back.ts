@@ -11,27 +11,12 @@
  * The urn:uuids are derived from the content's identity (plan, subject, now, Type/id), so the same
  * apply gives the same transaction Bundle byte for byte.
  */
-import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '../util/name-based-uuid.ts';
+import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { FhirClient } from './client.ts';
 
-export function deterministicUuid(seed: string): string {
-  const hex = createHash('sha256').update(seed).digest('hex');
-  // Version 8 (custom) and the RFC 9562 variant bits: a well-formed UUID that says it is derived.
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-function rewriteReferences(value: unknown, map: ReadonlyMap<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map));
-  if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = key === 'reference' && typeof v === 'string' && map.has(v) ? map.get(v) : rewriteReferences(v, map);
-  }
-  return out;
-}
 
 export interface WriteBackInput {
   mode: 'r4' | 'cpg';
@@ -70,7 +55,7 @@ export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bu
   entries.forEach((e, i) => {
     const transactionUrl = e.fullUrl?.startsWith('urn:uuid:')
       ? e.fullUrl
-      : `urn:uuid:${deterministicUuid(`${seed}|${e.resource.resourceType}/${e.resource.id ?? `#${i}`}`)}`;
+      : `urn:uuid:${nameBasedUuid(seed, `${e.resource.resourceType}/${e.resource.id ?? `#${i}`}`)}`;
     own.set(e.resource, transactionUrl);
     const names = [e.fullUrl, e.resource.id ? `${e.resource.resourceType}/${e.resource.id}` : undefined].filter((n): n is string => Boolean(n));
     for (const name of names) {

@@ -9,7 +9,7 @@ import { searchParamFor } from '../../src/server/cds/search-params.ts';
 import { IssuedCards } from '../../src/server/cds/issued-cards.ts';
 import { FeedbackStore, type FeedbackRecord } from '../../src/server/cds/feedback.ts';
 import { escapeMarkdown, truncateSummary } from '../../src/server/cds/render.ts';
-import { nameBasedUuid } from '../../src/server/cds/card-ids.ts';
+import { nameBasedUuid } from '../../src/util/name-based-uuid.ts';
 import { formatNow } from '../../src/server/clock.ts';
 import { registerServe, serveConfigFrom } from '../../src/cli/commands/serve.ts';
 import { parseServerConfig } from '../../src/server/app.ts';
