@@ -34,6 +34,7 @@ import {
   RESULT_OK,
   SCT,
   vsInput,
+  variable,
   type Action,
 } from './common.ts';
 import {
@@ -99,7 +100,14 @@ const C2_EVIDENCE =
   `%heavyBleedingNow.where(${RESULT_OK} and value.ofType(boolean) = true)` +
   ` | %abnormalUterineBleeding.where(${ACTIVE_CONDITION} and severity.coding.exists(system = '${SCT}' and code = '24484000'))`;
 const C4_EVIDENCE = `%chronicPid.where(${ACTIVE_CONDITION})`;
-const NO_CONTRAINDICATION = `(${C1_EVIDENCE} | ${C2_EVIDENCE} | ${C4_EVIDENCE}).empty() and ${PREGNANT}.not()`;
+/** Each contraindication computed once on the hysteroscopy action (R4 variable extension), read by its do-not-perform action and by the planning branch. */
+const CI_VARIABLES = [
+  variable('ciAcuteInflammation', `${C1_EVIDENCE}.exists()`, 'HYS-C1: acute endometritis, adnexitis or pelvic inflammatory disease'),
+  variable('ciHeavyBleeding', `(${C2_EVIDENCE}).exists()`, 'HYS-C2: heavy uterine bleeding'),
+  variable('ciPregnant', PREGNANT, 'HYS-C3: pregnancy'),
+  variable('ciChronicPid', `${C4_EVIDENCE}.exists()`, 'HYS-C4: chronic pelvic inflammatory disease'),
+];
+const NO_CONTRAINDICATION = '(%ciAcuteInflammation or %ciHeavyBleeding or %ciChronicPid or %ciPregnant).not()';
 
 function contraindications(): Action[] {
   const procedure = 'hysteroscopy';
@@ -109,7 +117,7 @@ function contraindications(): Action[] {
       ruleId: 'HYS-C1',
       title: 'Do not perform hysteroscopy: acute endometritis, adnexitis or pelvic inflammatory disease',
       description: 'An active acute inflammation of the endometrium, adnexa or pelvis is recorded.',
-      present: `${C1_EVIDENCE}.exists()`,
+      present: '%ciAcuteInflammation',
       evidence: C1_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
       procedure,
@@ -120,7 +128,7 @@ function contraindications(): Action[] {
       ruleId: 'HYS-C2',
       title: 'Do not perform hysteroscopy: heavy uterine bleeding',
       description: 'Heavy (massive) uterine bleeding now: the newest observation of the last 7 days says so, or an active abnormal bleeding condition is graded severe. Ordinary abnormal bleeding is an indication (HYS-I1), not a contraindication.',
-      present: `(${C2_EVIDENCE}).exists()`,
+      present: '%ciHeavyBleeding',
       evidence: C2_EVIDENCE,
       reason: coding(LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding'),
       procedure,
@@ -131,7 +139,7 @@ function contraindications(): Action[] {
       ruleId: 'HYS-C3',
       title: 'Do not perform hysteroscopy: pregnancy',
       description: 'A positive pregnancy test or pregnancy status in the last 7 days, or an active pregnancy on the problem list.',
-      present: PREGNANT,
+      present: '%ciPregnant',
       evidence: PREGNANCY_EVIDENCE,
       reason: coding(SCT, '77386006', 'Pregnant'),
       procedure,
@@ -142,7 +150,7 @@ function contraindications(): Action[] {
       ruleId: 'HYS-C4',
       title: 'Do not perform hysteroscopy: chronic pelvic inflammatory disease',
       description: 'Active chronic pelvic inflammatory disease, listed by the text as a contraindication (flagged for clinical review: most guidelines treat it as relative).',
-      present: `${C4_EVIDENCE}.exists()`,
+      present: '%ciChronicPid',
       evidence: C4_EVIDENCE,
       reason: coding(SCT, '237044002', 'Chronic pelvic inflammatory disease'),
       procedure,
@@ -307,6 +315,7 @@ export const hysteroscopyPlan = planDefinition({
         justify('HYS-I6', 'Unexplained infertility = SNOMED 1148927006 idiopathic female infertility (ICD-10 N97.9 "unspecified" is not the same and is not used).'),
       ],
       input: INPUTS,
+      extension: CI_VARIABLES,
       condition: [applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
       action: [
         ...contraindications(),
