@@ -163,6 +163,14 @@ export function vsInput(id: string, type: string, valueSetId: string, opts: Inpu
   return finish(req, opts, DATE_PATH[type] ?? 'date');
 }
 
+/**
+ * A required element of the patient herself (e.g. birthDate): the engine binds the subject and,
+ * when the element is absent, asks for it with a collect-information Task instead of deciding.
+ */
+export function patientElementRequired(id: string, element: string): DataRequirement {
+  return { id, type: 'Patient', mustSupport: [element], extension: [{ url: INPUT_REQUIRED, valueBoolean: true }] } as DataRequirement;
+}
+
 /** Input whose codeFilter lists its codes (one concept, or a few codings of it). */
 export function codeInput(id: string, type: string, codes: Coding[], opts: InputOptions = {}): DataRequirement {
   const req: DataRequirement = {

@@ -25,6 +25,7 @@ import {
   applicability,
   asDate,
   codeInput,
+  patientElementRequired,
   coding,
   contraindication,
   fhirpath,
@@ -293,13 +294,14 @@ export const tubalReanastomosisPlan = planDefinition({
             {
               id: 'tr-eligibility',
               title: 'Eligible: under 40, regular menstruation, fit for surgery',
-              description: 'Needs the menstrual regularity, a fitness assessment from the last 30 days and menstrual data (for the window); each is collected when absent, never assumed.',
+              description: 'Needs the birth date, the menstrual regularity, a fitness assessment from the last 30 days and menstrual data (for the window); each is collected when absent, never assumed.',
               documentation: [
                 ...citations('TR-I2', 'TR-I3', 'TR-I4'),
                 justify('TR-I2', 'terminology.md section 1 A8: strictly under 40; the reference date is the apply date (the surgery date is not fixed when the plan is made): on the 40th birthday she is no longer eligible.'),
                 justify('TR-I3', 'Regular = the newest menstrual regularity observation is SNOMED 78456001 (normal cycle) and no active menstrual disorder (386804004, 14302001); irregular or absent menstruation: not eligible until assessed.'),
               ],
               input: [
+                patientElementRequired('patientBirthDate', 'birthDate'),
                 codeInput('menstrualRegularityRequired', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true, required: true }),
                 codeInput('fitForSurgery', 'Observation', [coding(LOCAL, 'fit-for-procedure', 'Clinician assessment: fit for procedure (no serious systemic disease)')], {
                   lookBackDays: LOOK_BACK.fitness,

@@ -27,7 +27,7 @@ import { buildRequest, isSupportedKind } from './activity/index.ts';
 import { applyDynamicValues } from './dynamic-value.ts';
 import { baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
 import { buildGoal } from './goals.ts';
-import { filterByRequirement, isRequiredInput } from './inputs.ts';
+import { filterByRequirement, isRequiredInput, satisfiesRequirement } from './inputs.ts';
 import { MissingDataCollector } from './missing-data.ts';
 import { assembleResult, OUTCOME_ID } from './output.ts';
 import { checkApplyContext, parseApplyOptions, type ResolvedOptions } from './options.ts';
@@ -216,7 +216,7 @@ function processAction(
       variables[requirement.id] = found;
       trace.inputs.push({ id: requirement.id, count: found.length });
     }
-    if (found.length === 0 && isRequiredInput(requirement)) {
+    if (isRequiredInput(requirement) && !satisfiesRequirement(found, requirement)) {
       const inputId = requirement.id ?? `${actionId}-input`;
       trace.missing.push(state.missing.record(inputId, requirement, action.title ?? actionId));
       missing.push(inputId);
@@ -410,6 +410,7 @@ function bindInput(requirement: DataRequirement, state: ApplyState, where: strin
   if (!found) {
     found = filterByRequirement(requirement, {
       data: state.context.data,
+      subject: state.context.subject,
       knowledge: state.knowledge,
       nowText: state.clock.nowText,
       issues: state.issues,

@@ -65,8 +65,19 @@ function dateRangeAt(resource: Resource, path: string): [number, number] | undef
   return undefined;
 }
 
+/**
+ * Whether a required input is satisfied: at least one resource, and - when the requirement names
+ * `mustSupport` elements (e.g. Patient `birthDate`) - one resource that has every one of them.
+ */
+export function satisfiesRequirement(found: readonly Resource[], requirement: DataRequirement): boolean {
+  const elements = requirement.mustSupport ?? [];
+  return found.some((r) => elements.every((path) => valuesAt(r, path).length > 0));
+}
+
 export interface InputFilterDeps {
   data: PatientData;
+  /** The apply's subject: an input of its type means the subject itself, not other records of that type. */
+  subject: Resource;
   knowledge: KnowledgeBase;
   nowText: string;
   issues: Issues;
@@ -98,7 +109,7 @@ function endOf(value: string | undefined): number | undefined {
 export function filterByRequirement(requirement: DataRequirement, deps: InputFilterDeps): Resource[] {
   const type = requirement.type;
   const codeElement = codeElementOf(type);
-  let candidates: readonly Resource[] = deps.data.byType(type);
+  let candidates: readonly Resource[] = type === deps.subject.resourceType ? [deps.subject] : deps.data.byType(type);
   const filters = requirement.codeFilter ?? [];
   for (const [i, filter] of filters.entries()) {
     const keys = new Set<string>((filter.code ?? []).map((c) => codingKey(c.system, c.code)));
@@ -111,7 +122,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
       for (const k of expanded) keys.add(k);
     }
     const path = filter.path ?? filter.searchParam ?? codeElement ?? 'code';
-    if (path === codeElement && i === 0) {
+    if (path === codeElement && i === 0 && type !== deps.subject.resourceType) {
       candidates = deps.data.byCodes(type, keys);
     } else {
       // A code with no system in the filter matches that code in any system.

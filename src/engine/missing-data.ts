@@ -23,6 +23,8 @@ interface Pending {
 
 /** What to collect, for people: a named code, else the ValueSet's title, else the type and input id. */
 function label(p: Pending, knowledge: KnowledgeBase): string {
+  // An element of a resource with no code of its own (Patient.birthDate) is named by its path.
+  if (p.requirement.mustSupport?.length && !p.requirement.codeFilter?.length) return elementNames(p.requirement);
   const filter = p.requirement.codeFilter?.[0];
   const named = filter?.code?.find((c) => c.display)?.display;
   if (named) return named;
@@ -31,6 +33,10 @@ function label(p: Pending, knowledge: KnowledgeBase): string {
     if (vs?.title ?? vs?.name) return (vs.title ?? vs.name)!;
   }
   return p.codings.find((c) => c.display)?.display ?? filter?.code?.[0]?.code ?? `${p.requirement.type} (${p.inputId})`;
+}
+
+function elementNames(requirement: DataRequirement): string {
+  return (requirement.mustSupport ?? []).map((e) => `${requirement.type}.${e}`).join(', ');
 }
 
 /** Collects missing inputs across the whole apply, one Task per input id. */
@@ -80,6 +86,7 @@ export class MissingDataCollector {
         input: [{ type: { text: 'Data requirement' }, valueDataRequirement: p.requirement }],
       };
       if (p.codings.length > 0) task.reasonCode = { coding: p.codings, text: what };
+      else if (p.requirement.mustSupport?.length) task.reasonCode = { text: elementNames(p.requirement) };
       tasks.push(task);
       actions.push({
         id,

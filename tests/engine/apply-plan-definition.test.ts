@@ -329,6 +329,23 @@ describe('inputs, missing data', () => {
     expect(task.reasonCode?.coding).toEqual([{ system: LOCAL, code: 'menses-end-date' }]);
   });
 
+  it('a required element of the subject (mustSupport birthDate) that is absent yields a Task naming the element, not a false', () => {
+    const birthDate = { id: 'birthDate', type: 'Patient', mustSupport: ['birthDate'], extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }] };
+    const pd = plan([{ id: 'age-gate', title: 'Under 40', input: [birthDate], condition: [applicable('%birthDate.birthDate > today() - 40 years')] }]);
+    const noBirthDate: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female' };
+    const knowledge = new KnowledgeBase([pd]);
+    // Another Patient in the record (e.g. a partner) does not stand in for the subject.
+    const other: Patient = { resourceType: 'Patient', id: 'other', birthDate: '1990-01-01' };
+    const missing = applyPlanDefinition(pd, { subject: noBirthDate, data: buildPatientData([noBirthDate, other]) }, { now: NOW }, knowledge);
+    expect(missing.trace[0]?.applicability).toBe('missing-data');
+    const task = missing.resources.find((r): r is Task => r.resourceType === 'Task')!;
+    expect(task.reasonCode).toEqual({ text: 'Patient.birthDate' });
+    expect(task.description).toMatch(/^Collect Patient.birthDate \(Patient\): needed to decide Under 40/);
+    // With the element present (and the subject not even in the record), the condition decides.
+    const present = applyPlanDefinition(pd, { subject: patient, data: buildPatientData([]) }, { now: NOW }, knowledge);
+    expect(rgActionIds(present.requestGroup.action)).toEqual(['age-gate']);
+  });
+
   it('with the data present the same action applies and no Task is produced', () => {
     const result = apply(plan([{ id: 'hsg', input: [pregnancyInput], condition: [applicable('%pregnancyStatus.exists()')] }]), [pregnant]);
     expect(rgActionIds(result.requestGroup.action)).toEqual(['hsg']);

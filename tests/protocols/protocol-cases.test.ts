@@ -41,7 +41,8 @@ function isCollectTask(r: AnyRequest): boolean {
 
 function taskElementCodes(r: AnyRequest): string[] {
   const reason = Array.isArray(r.reasonCode) ? r.reasonCode : r.reasonCode ? [r.reasonCode] : [];
-  return reason.flatMap((c) => (c.coding ?? []).map((k) => `${k.system}|${k.code}`));
+  // An element with no code of its own (Patient.birthDate) is named by its path in reasonCode.text.
+  return reason.flatMap((c) => (c.coding?.length ? c.coding.map((k) => `${k.system}|${k.code}`) : c.text ? [c.text] : []));
 }
 
 /** Every `#id` a RequestGroup (and its nested RequestGroups) points to. */

@@ -29,7 +29,8 @@ export const ExpectSchema = z
     /** Codes that must not be proposed. */
     notProposed: z.array(codeKey).default([]),
     /** Every collect-information Task of the result (the list is exact), each by one code it names. */
-    tasks: z.array(codeKey).default([]),
+    /** What each collect-information Task names: a code (system|code), or an element path (Patient.birthDate) when the element has no code. */
+    tasks: z.array(z.union([codeKey, z.string().regex(/^[A-Z][A-Za-z]+\.[a-z][A-Za-z.]*$/, 'Type.element')])).default([]),
   })
   .strict();
 

@@ -39,6 +39,11 @@ interface Options {
 
 const ligation = () => procedure('ligation', SCT, '287664005', 'Ligation of bilateral fallopian tubes', '2016-03-02', [{ system: LOCAL, code: 'tl-method-pomeroy', display: 'Fold ligation and cut (Pomeroy)' }]);
 
+function withoutBirthDate(r: Resource): Resource {
+  const { birthDate: _omitted, ...rest } = r as Resource & { birthDate?: string };
+  return rest as Resource;
+}
+
 /** A woman of 35 sterilised in 2016, eligible in every respect, on day 4 after her menses. */
 function record(o: Options = {}): Resource[] {
   const omit = new Set(o.omit ?? []);
@@ -168,6 +173,15 @@ export const TR_CASES: CaseSpec[] = [
     now: NOW,
     resources: record({ omit: ['regularity'] }),
     expect: { ...none, tasks: [C.regularity] },
+  },
+  {
+    name: 'tr-missing-birth-date',
+    plan,
+    description: 'No birth date on record: the age rule (under 40) cannot be decided, so the birth date is collected; she is neither accepted nor refused.',
+    rules: ['TR-I2'],
+    now: NOW,
+    resources: record({ birthDate: '' }).map((r) => (r.resourceType === 'Patient' ? withoutBirthDate(r) : r)),
+    expect: { ...none, tasks: ['Patient.birthDate'] },
   },
   {
     name: 'tr-missing-fitness-and-menses',
