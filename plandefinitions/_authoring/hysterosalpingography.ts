@@ -41,8 +41,8 @@ import {
   type Action,
 } from './common.ts';
 import {
-  CURRENT_END_KNOWN,
   cycleTasks,
+  CYCLE_VARIABLES,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
@@ -115,20 +115,20 @@ const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK}).where(${asDate
 
 /**
  * Each contraindication is computed once, as a named expression on the HSG action, and read by the
- * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches.
+ * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches. Menstruation
+ * now (HSG-C4) is %menstruatingNow of CYCLE_VARIABLES, declared on the same action just before these.
  */
 const CI_VARIABLES = [
   variable('ciInflammation', C1_INFLAMMATION, 'HSG-C1: acute or subacute genital inflammation'),
   variable('ciLeukorrhea', C1_LEUKORRHEA, 'HSG-C1: vaginal discharge examination abnormal'),
   variable('ciSystemicDisease', SYSTEMIC_DISEASE, 'HSG-C2: serious systemic disease'),
   variable('ciPregnant', PREGNANT, 'HSG-C3: pregnancy'),
-  variable('ciMenstruating', MENSTRUATING_NOW, 'HSG-C4: menstruating now'),
   variable('ciRecentPregnancyEnding', C5_RECENT, 'HSG-C5: within 6 weeks of delivery, abortion or curettage'),
   variable('ciIodine', C6_IODINE, 'HSG-C6: iodine allergy'),
 ];
 
 /** Contraindications other than iodine allergy: they rule out HyCoSy as much as HSG. */
-const NO_CI_EXCEPT_IODINE = '(%ciInflammation or %ciLeukorrhea or %ciSystemicDisease or %ciPregnant or %ciMenstruating or %ciRecentPregnancyEnding).not()';
+const NO_CI_EXCEPT_IODINE = `(%ciInflammation or %ciLeukorrhea or %ciSystemicDisease or %ciPregnant or ${MENSTRUATING_NOW} or %ciRecentPregnancyEnding).not()`;
 
 function hsgContraindications(): Action[] {
   const procedure = 'hysterosalpingography';
@@ -182,7 +182,7 @@ function hsgContraindications(): Action[] {
       ruleId: 'HSG-C4',
       title: 'Do not perform HSG: menstruating now',
       description: 'The newest period has started (within the last 8 days) and has not ended. HSG is done 5-7 days after the end of the menses.',
-      present: '%ciMenstruating',
+      present: MENSTRUATING_NOW,
       evidence: LATEST_PERIOD_START,
       reason: coding(LOCAL, 'menstruating-now', 'Currently menstruating'),
       procedure,
@@ -445,7 +445,7 @@ export const hysterosalpingographyPlan = planDefinition({
         justify('HSG-I2', 'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).'),
       ],
       input: INPUTS,
-      extension: CI_VARIABLES,
+      extension: [...CYCLE_VARIABLES, ...CI_VARIABLES],
       condition: [applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...hsgContraindications(),
@@ -472,4 +472,3 @@ export const hysterosalpingographyPlan = planDefinition({
   ],
 });
 
-export { CURRENT_END_KNOWN };

@@ -38,9 +38,10 @@ import {
   type Action,
 } from './common.ts';
 import {
+  BLEEDING_END,
   CURRENT_END_KNOWN,
   cycleTasks,
-  END,
+  CYCLE_VARIABLES,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
@@ -161,10 +162,13 @@ function contraindications(): Action[] {
 
 // ---- timing -------------------------------------------------------------------------------------------
 
-const IRREGULAR =
+const IRREGULAR_EXPRESSION =
   `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or %menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')).exists())`;
-const WINDOW_OPEN = `(${CURRENT_END_KNOWN} and (${IRREGULAR} or today() <= ${END} + ${WINDOW_END} days))`;
-const WINDOW_PASSED = `(${CURRENT_END_KNOWN} and ${IRREGULAR}.not() and today() > ${END} + ${WINDOW_END} days)`;
+/** Read by the window conditions and the window dates: computed once on the timing action, next to the cycle state. */
+const TIMING_VARIABLES = [...CYCLE_VARIABLES, variable('irregularBleedingNow', IRREGULAR_EXPRESSION, 'HYS-T1: irregular bleeding (active condition, or newest regularity observation = irregular)')];
+const IRREGULAR = '%irregularBleedingNow';
+const WINDOW_OPEN = `(${CURRENT_END_KNOWN} and (${IRREGULAR} or today() <= ${BLEEDING_END} + ${WINDOW_END} days))`;
+const WINDOW_PASSED = `(${CURRENT_END_KNOWN} and ${IRREGULAR}.not() and today() > ${BLEEDING_END} + ${WINDOW_END} days)`;
 
 const TIMING_DOCS = [
   ...citations('HYS-T1'),
@@ -244,8 +248,8 @@ function cleared(): Action[] {
       documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-2)],
       definitionCanonical: adCanonical('hysteroscopy'),
       dynamicValue: [
-        { path: 'occurrencePeriod.start', expression: fhirpath(`iif(${IRREGULAR}, ${END} + 1 days, ${END} + ${WINDOW_START} days)`) },
-        { path: 'occurrencePeriod.end', expression: fhirpath(`iif(${IRREGULAR}, {}, ${END} + ${WINDOW_END} days)`) },
+        { path: 'occurrencePeriod.start', expression: fhirpath(`iif(${IRREGULAR}, ${BLEEDING_END} + 1 days, ${BLEEDING_END} + ${WINDOW_START} days)`) },
+        { path: 'occurrencePeriod.end', expression: fhirpath(`iif(${IRREGULAR}, {}, ${BLEEDING_END} + ${WINDOW_END} days)`) },
         { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) },
       ],
     },
@@ -331,6 +335,7 @@ export const hysteroscopyPlan = planDefinition({
               documentation: TIMING_DOCS,
               description: 'Needs menstrual data and a determinate pregnancy result from the last 7 days; each is collected when absent, never assumed.',
               input: [menstrualDataRequired(), pregnancyStatusRequired()],
+              extension: TIMING_VARIABLES,
               action: [
                 {
                   id: 'hys-window',

@@ -3,7 +3,7 @@
  * expression works over small pre-filtered `%<input>` variables and returns a single Boolean for
  * conditions (written with exists()/empty() so a missing element never yields an empty result).
  */
-import type { DataRequirement } from '@medplum/fhirtypes';
+import type { DataRequirement, Extension } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
 import { vsCodings } from './terminology.ts';
 import {
@@ -26,6 +26,7 @@ import {
   PROCEDURE_DONE,
   RESULT_OK,
   SCT,
+  variable,
   vsInput,
   windowValues,
   type Action,
@@ -78,21 +79,39 @@ export const menstrualDataRequired = (): DataRequirement =>
   codeInput('menstrualData', 'Observation', vsCodings('vs-menstrual-data', 'menses-end-date'), { required: true });
 
 /** The newest end-of-bleeding date (a Date). */
-export const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
+const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
 /** The newest first-day-of-bleeding date (a Date). */
-export const START = `${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
+const START = `${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
 
 const HAS_END = `%mensesEnd.where(${RESULT_OK}).exists()`;
 const HAS_START = `%lastPeriodStart.where(${RESULT_OK}).exists()`;
+
+/**
+ * The menstrual state as named expressions (R4 `variable` extension), declared once on the action
+ * that binds the menstrual inputs and read by every condition and window below it: the same few
+ * hundred characters of FHIRPath were otherwise evaluated up to six times per apply. A variable
+ * holding a date reaches its readers as text (fhirpath.js returns dates as strings), so they read
+ * it back with toDate(), which keeps the recorded precision.
+ */
+export const CYCLE_VARIABLES: Extension[] = [
+  variable('bleedingEnd', END, 'The newest recorded end of bleeding (a date, as text)'),
+  variable('bleedingStart', START, 'The newest recorded first day of bleeding (a date, as text)'),
+  variable('bleedingEndKnown', `(${HAS_END} and (${HAS_START}.not() or %bleedingEnd.toDate() >= %bleedingStart.toDate()))`, 'The bleeding of the newest period is known to have ended'),
+  variable('bleedingNotEnded', `${HAS_START} and (${HAS_END}.not() or %bleedingStart.toDate() > %bleedingEnd.toDate())`, 'The newest period has started and no end of bleeding is recorded after it'),
+  variable('menstruatingNow', '(%bleedingNotEnded and %bleedingStart.toDate() >= today() - 7 days)', 'Bleeding started within the last 8 days and has no end'),
+  variable('bleedingEndUnknown', '(%bleedingNotEnded and %bleedingStart.toDate() < today() - 7 days)', 'A period started more than 8 days ago with no recorded end'),
+];
+
+/** The newest end-of-bleeding date (a Date); only where CYCLE_VARIABLES are in scope, as are the expressions below. */
+export const BLEEDING_END = '%bleedingEnd.toDate()';
 /** The bleeding of the newest period is known to have ended. */
-export const CURRENT_END_KNOWN = `(${HAS_END} and (${HAS_START}.not() or ${END} >= ${START}))`;
-const BLEEDING_NOT_ENDED = `${HAS_START} and (${HAS_END}.not() or ${START} > ${END})`;
+export const CURRENT_END_KNOWN = '%bleedingEndKnown';
 /** Bleeding started within the last 8 days (FIGO: a normal period lasts up to 8 days) and has no end. */
-export const MENSTRUATING_NOW = `(${BLEEDING_NOT_ENDED} and ${START} >= today() - 7 days)`;
+export const MENSTRUATING_NOW = '%menstruatingNow';
 /** A period started more than 8 days ago with no recorded end: the end date must be collected. */
-export const END_UNKNOWN = `(${BLEEDING_NOT_ENDED} and ${START} < today() - 7 days)`;
-export const windowOpen = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() <= ${END} + ${lastDay} days)`;
-export const windowPassed = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() > ${END} + ${lastDay} days)`;
+export const END_UNKNOWN = '%bleedingEndUnknown';
+export const windowOpen = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() <= ${BLEEDING_END} + ${lastDay} days)`;
+export const windowPassed = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() > ${BLEEDING_END} + ${lastDay} days)`;
 
 export const MENSES_JUSTIFICATION = justify(
   'menstrual state',
@@ -123,7 +142,7 @@ export function cycleTasks(prefix: string, lastDay: number | undefined, ruleId: 
   return actions;
 }
 
-export const windowDynamicValues = (startDay: number, endDay?: number): NonNullable<Action['dynamicValue']> => windowValues(END, startDay, endDay);
+export const windowDynamicValues = (startDay: number, endDay?: number): NonNullable<Action['dynamicValue']> => windowValues(BLEEDING_END, startDay, endDay);
 
 // ---- pregnancy -------------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ import {
 import { workupAction } from './infertility-hysteroscopy.ts';
 import {
   cycleTasks,
+  CYCLE_VARIABLES,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
@@ -310,6 +311,8 @@ export const tubalReanastomosisPlan = planDefinition({
                 }),
                 menstrualDataRequired(),
               ],
+              // The cycle state, computed once for the scheduling windows below.
+              extension: CYCLE_VARIABLES,
               condition: [
                 applicability(`%patient.birthDate.exists() and %patient.birthDate > today() - 40 years`, 'TR-I2: the woman is under 40 years old'),
                 applicability(REGULAR, 'TR-I3: menstruation is regular'),
