@@ -42,7 +42,8 @@ import {
 } from './common.ts';
 import {
   cycleTasks,
-  CYCLE_VARIABLES,
+  CYCLE_STATE_VARIABLES,
+  CYCLE_WINDOW_VARIABLES,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
@@ -116,7 +117,7 @@ const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK}).where(${asDate
 /**
  * Each contraindication is computed once, as a named expression on the HSG action, and read by the
  * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches. Menstruation
- * now (HSG-C4) is %menstruatingNow of CYCLE_VARIABLES, declared on the same action just before these.
+ * now (HSG-C4) is %menstruatingNow of CYCLE_STATE_VARIABLES, declared on the same action just before these.
  */
 const CI_VARIABLES = [
   variable('ciInflammation', C1_INFLAMMATION, 'HSG-C1: acute or subacute genital inflammation'),
@@ -393,6 +394,8 @@ function schedule(prefix: string, cleared: Action[], requireIodineStatus: boolea
       ...(requireIodineStatus ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : []),
     ],
     input: inputs,
+    // The window state is needed only here (HSG and HyCoSy timing exclude each other: computed once).
+    extension: CYCLE_WINDOW_VARIABLES,
     action: [
       {
         id: `${prefix}-window`,
@@ -445,7 +448,7 @@ export const hysterosalpingographyPlan = planDefinition({
         justify('HSG-I2', 'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).'),
       ],
       input: INPUTS,
-      extension: [...CYCLE_VARIABLES, ...CI_VARIABLES],
+      extension: [...CYCLE_STATE_VARIABLES, ...CI_VARIABLES],
       condition: [applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...hsgContraindications(),

@@ -88,19 +88,26 @@ const HAS_START = `%lastPeriodStart.where(${RESULT_OK}).exists()`;
 
 /**
  * The menstrual state as named expressions (R4 `variable` extension), declared once on the action
- * that binds the menstrual inputs and read by every condition and window below it: the same few
+ * that binds the menstrual data and read by every condition and window below it: the same few
  * hundred characters of FHIRPath were otherwise evaluated up to six times per apply. A variable
  * holding a date reaches its readers as text (fhirpath.js returns dates as strings), so they read
  * it back with toDate(), which keeps the recorded precision.
+ *
+ * Split in two so that a plan which needs "menstruating now" early (a contraindication) but the
+ * window state only once the timing is reached can declare each part where it is first needed:
+ * CYCLE_WINDOW_VARIABLES read CYCLE_STATE_VARIABLES, so they go on the same action or below it.
  */
-export const CYCLE_VARIABLES: Extension[] = [
+export const CYCLE_STATE_VARIABLES: Extension[] = [
   variable('bleedingEnd', END, 'The newest recorded end of bleeding (a date, as text)'),
   variable('bleedingStart', START, 'The newest recorded first day of bleeding (a date, as text)'),
-  variable('bleedingEndKnown', `(${HAS_END} and (${HAS_START}.not() or %bleedingEnd.toDate() >= %bleedingStart.toDate()))`, 'The bleeding of the newest period is known to have ended'),
   variable('bleedingNotEnded', `${HAS_START} and (${HAS_END}.not() or %bleedingStart.toDate() > %bleedingEnd.toDate())`, 'The newest period has started and no end of bleeding is recorded after it'),
   variable('menstruatingNow', '(%bleedingNotEnded and %bleedingStart.toDate() >= today() - 7 days)', 'Bleeding started within the last 8 days and has no end'),
+];
+export const CYCLE_WINDOW_VARIABLES: Extension[] = [
+  variable('bleedingEndKnown', `(${HAS_END} and (${HAS_START}.not() or %bleedingEnd.toDate() >= %bleedingStart.toDate()))`, 'The bleeding of the newest period is known to have ended'),
   variable('bleedingEndUnknown', '(%bleedingNotEnded and %bleedingStart.toDate() < today() - 7 days)', 'A period started more than 8 days ago with no recorded end'),
 ];
+export const CYCLE_VARIABLES: Extension[] = [...CYCLE_STATE_VARIABLES, ...CYCLE_WINDOW_VARIABLES];
 
 /** The newest end-of-bleeding date (a Date); only where CYCLE_VARIABLES are in scope, as are the expressions below. */
 export const BLEEDING_END = '%bleedingEnd.toDate()';
