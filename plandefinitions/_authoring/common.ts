@@ -46,6 +46,13 @@ export const pdUrl = (id: string): string => `${BASE}/PlanDefinition/${id}`;
 export const adCanonical = (id: string): string => `${adUrl(id)}|${VERSION}`;
 export const pdCanonical = (id: string): string => `${pdUrl(id)}|${VERSION}`;
 
+/** The computable `name` of an artifact: its kebab-case id in PascalCase (hsg-plan -> HsgPlan). */
+export const computableName = (id: string): string =>
+  id
+    .split('-')
+    .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
+    .join('');
+
 export const coding = (system: string, code: string, display?: string): Coding =>
   display === undefined ? { system, code } : { system, code, display };
 
@@ -274,10 +281,7 @@ export function activityDefinition(spec: AdSpec): ActivityDefinition {
     id: spec.id,
     url: adUrl(spec.id),
     version: VERSION,
-    name: spec.id
-      .split('-')
-      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-      .join(''),
+    name: computableName(spec.id),
     title: spec.title,
     status: 'draft',
     experimental: true,

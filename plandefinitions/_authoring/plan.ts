@@ -1,6 +1,6 @@
 /** The PlanDefinition shell shared by the protocols. */
 import type { PlanDefinition, RelatedArtifact } from '@medplum/fhirtypes';
-import { DATE, pdUrl, PUBLISHER, VERSION, type Action } from './common.ts';
+import { computableName, DATE, pdUrl, PUBLISHER, VERSION, type Action } from './common.ts';
 
 export interface PlanSpec {
   id: string;
@@ -20,10 +20,7 @@ export function planDefinition(spec: PlanSpec): PlanDefinition {
     id: spec.id,
     url: pdUrl(spec.id),
     version: VERSION,
-    name: spec.id
-      .split('-')
-      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-      .join(''),
+    name: computableName(spec.id),
     title: spec.title,
     type: {
       coding: [{ system: 'http://terminology.hl7.org/CodeSystem/plan-definition-type', code: spec.type ?? 'clinical-protocol' }],

@@ -6,7 +6,7 @@
  * terminology.md section 10; none is UNVERIFIED.
  */
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
-import { BASE, DATE, ICD10, ICD9, LOCAL, LOINC, NHSA10, NHSA9, PUBLISHER, RXNORM, SCT, VERSION, vsUrl } from './common.ts';
+import { BASE, computableName, DATE, ICD10, ICD9, LOCAL, LOINC, NHSA10, NHSA9, PUBLISHER, RXNORM, SCT, VERSION, vsUrl } from './common.ts';
 
 interface Concept {
   code: string;
@@ -569,11 +569,7 @@ function valueSet(spec: VsSpec): ValueSet {
     id: spec.id,
     url: vsUrl(spec.id),
     version: VERSION,
-    name: spec.id
-      .replace(/^vs-/, '')
-      .split('-')
-      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-      .join(''),
+    name: computableName(spec.id.replace(/^vs-/, '')),
     title: spec.title,
     status: 'draft',
     experimental: true,
@@ -611,10 +607,7 @@ function nhsaFragment(id: string, url: string, title: string, system: string): C
     id,
     url,
     version: VERSION,
-    name: id
-      .split('-')
-      .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
-      .join(''),
+    name: computableName(id),
     title,
     status: 'draft',
     experimental: true,
