@@ -11,6 +11,7 @@
  */
 import type { Expression, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { R4_MODEL } from '../fhirpath/fhirpath-engine.ts';
+import { BoundedCache } from '../util/bounded-cache.ts';
 import { issue, outcome, OperationOutcomeError } from '../errors/operation-outcome.ts';
 import { evaluateExpression, expressionText, type Variables } from './expression.ts';
 import type { ExpressionEvaluator } from './types.ts';
@@ -111,7 +112,17 @@ for (const [path, types] of Object.entries(model.choiceTypePaths)) {
   for (const t of types) TYPED_CHOICES.set(`${path}${t}`, { base, types });
 }
 
+const elementInfos = new BoundedCache<string, ElementInfo | null>(20_000);
+
+/** The model's element `owner.name` (searching the owner's ancestors); memoised, the model never changes. */
 function lookupElement(owner: string, name: string): ElementInfo | undefined {
+  const key = `${owner} ${name}`;
+  let info = elementInfos.get(key);
+  if (info === undefined) elementInfos.set(key, (info = lookupElementInModel(owner, name) ?? null));
+  return info ?? undefined;
+}
+
+function lookupElementInModel(owner: string, name: string): ElementInfo | undefined {
   for (let t: string | undefined = owner; t; t = parentOf(t)) {
     const key = `${t}.${name}`;
     const elsewhere = model.pathsDefinedElsewhere[key];
@@ -167,7 +178,30 @@ interface Segment {
   modelPath: string;
 }
 
-function resolvePath(baseType: string, path: string): Segment[] {
+const resolvedPaths = new BoundedCache<string, readonly Segment[] | DynamicValuePathError>(20_000);
+
+/**
+ * The segments of `path` below `baseType`, or the DynamicValuePathError it raises; memoised because
+ * each dynamicValue of each apply resolves its path (twice: check, then write). Segments are never
+ * mutated after resolution.
+ */
+function resolvePath(baseType: string, path: string): readonly Segment[] {
+  const key = `${baseType} ${path}`;
+  let resolved = resolvedPaths.get(key);
+  if (resolved === undefined) {
+    try {
+      resolved = resolvePathInModel(baseType, path);
+    } catch (err) {
+      if (!(err instanceof DynamicValuePathError)) throw err;
+      resolved = err;
+    }
+    resolvedPaths.set(key, resolved);
+  }
+  if (resolved instanceof DynamicValuePathError) throw resolved;
+  return resolved;
+}
+
+function resolvePathInModel(baseType: string, path: string): Segment[] {
   const steps = parseSimplePath(path);
   const segments: Segment[] = [];
   let owner = baseType;

@@ -105,6 +105,25 @@ function endOf(value: string | undefined): number | undefined {
   return t !== undefined && value && isDateOnly(value) ? t + 864e5 - 1 : t;
 }
 
+type CodeFilter = NonNullable<DataRequirement['codeFilter']>[number];
+
+/** Per codeFilter (artifacts are not mutated while loaded): its coding keys, for the knowledge (and its revision) they were expanded with. */
+const filterKeyCache = new WeakMap<CodeFilter, { knowledge: KnowledgeBase; revision: number; keys: ReadonlySet<string> | undefined }>();
+
+/** The coding keys a codeFilter matches (its codes plus its ValueSet's expansion); undefined when the ValueSet cannot be expanded. */
+function filterKeys(filter: CodeFilter, knowledge: KnowledgeBase): ReadonlySet<string> | undefined {
+  const cached = filterKeyCache.get(filter);
+  if (cached && cached.knowledge === knowledge && cached.revision === knowledge.revision) return cached.keys;
+  let keys: Set<string> | undefined = new Set<string>((filter.code ?? []).map((c) => codingKey(c.system, c.code)));
+  if (filter.valueSet) {
+    const expanded = knowledge.valueSetKeys(filter.valueSet);
+    if (expanded) for (const k of expanded) keys.add(k);
+    else keys = undefined;
+  }
+  filterKeyCache.set(filter, { knowledge, revision: knowledge.revision, keys });
+  return keys;
+}
+
 /** Applies a DataRequirement to the subject's record. */
 export function filterByRequirement(requirement: DataRequirement, deps: InputFilterDeps): Resource[] {
   const type = requirement.type;
@@ -112,14 +131,10 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
   let candidates: readonly Resource[] = type === deps.subject.resourceType ? [deps.subject] : deps.data.byType(type);
   const filters = requirement.codeFilter ?? [];
   for (const [i, filter] of filters.entries()) {
-    const keys = new Set<string>((filter.code ?? []).map((c) => codingKey(c.system, c.code)));
-    if (filter.valueSet) {
-      const expanded = deps.knowledge.valueSetKeys(filter.valueSet);
-      if (!expanded) {
-        deps.issues.push(issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]));
-        return [];
-      }
-      for (const k of expanded) keys.add(k);
+    const keys = filterKeys(filter, deps.knowledge);
+    if (!keys) {
+      deps.issues.push(issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]));
+      return [];
     }
     const path = filter.path ?? filter.searchParam ?? codeElement ?? 'code';
     if (path === codeElement && i === 0 && type !== deps.subject.resourceType) {

@@ -10,6 +10,7 @@
  */
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4/index.js';
+import { BoundedCache } from '../util/bounded-cache.ts';
 
 export const R4_MODEL = r4Model;
 
@@ -59,12 +60,33 @@ export type CompiledExpression = (focus: unknown, vars: Record<string, unknown>)
 
 export class FhirPathSyntaxError extends Error {}
 
-const cache = new Map<string, CompiledExpression>();
+const cache = new BoundedCache<string, CompiledExpression>(20_000);
+
+/**
+ * A bare string, integer or Boolean literal (dynamic values are often just `'http://loinc.org'`):
+ * its value, without an evaluation. Anything else - escapes, decimals (fhirpath.js may keep their
+ * precision), quantities - is left to fhirpath.js.
+ */
+function literalValue(expression: string): string | number | boolean | undefined {
+  const text = expression.trim();
+  const quoted = /^'([^'\\]*)'$/.exec(text);
+  if (quoted) return quoted[1];
+  if (/^\d{1,9}$/.test(text)) return Number(text);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  return undefined;
+}
 
 /** Compiles (once) and returns the evaluator for an expression; throws FhirPathSyntaxError. */
 export function compileFhirPath(expression: string): CompiledExpression {
   let compiled = cache.get(expression);
   if (!compiled) {
+    const literal = literalValue(expression);
+    if (literal !== undefined) {
+      compiled = () => [literal];
+      cache.set(expression, compiled);
+      return compiled;
+    }
     let fn: (focus: unknown, vars: Record<string, unknown>) => unknown;
     try {
       fn = fhirpath.compile(expression, r4Model, {

@@ -44,6 +44,8 @@ export class KnowledgeBase {
   private readonly byUrl = new Map<string, CanonicalResource[]>();
   private readonly byTypeId = new Map<string, CanonicalResource>();
   private readonly valueSetCodes = new Map<string, Set<string>>();
+  /** Changes whenever an artifact is added, so memo tables built from this knowledge know they are stale. */
+  private changes = 0;
 
   constructor(resources: Iterable<Resource> = []) {
     for (const r of resources) this.add(r);
@@ -60,6 +62,12 @@ export class KnowledgeBase {
     list.sort((a, b) => compareVersions(b.version ?? '', a.version ?? ''));
     this.byUrl.set(r.url, list);
     this.valueSetCodes.clear();
+    this.changes++;
+  }
+
+  /** A number that differs after every change to the knowledge. */
+  get revision(): number {
+    return this.changes;
   }
 
   /** All artifacts, in insertion order of their url groups. */

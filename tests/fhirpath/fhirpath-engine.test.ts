@@ -1,5 +1,7 @@
+import fhirpath from 'fhirpath';
 import { describe, expect, it } from 'vitest';
-import { clockVariables, compileFhirPath, FhirPathSyntaxError, makeClock } from '../../src/fhirpath/fhirpath-engine.ts';
+import { BoundedCache } from '../../src/util/bounded-cache.ts';
+import { clockVariables, compileFhirPath, FhirPathSyntaxError, makeClock, R4_MODEL } from '../../src/fhirpath/fhirpath-engine.ts';
 
 const vars = (now: string, extra: Record<string, unknown> = {}) => ({ ...clockVariables(makeClock(now)), ...extra });
 
@@ -24,6 +26,28 @@ describe('fhirpath engine', () => {
 
   it('compiles an expression once and reuses it', () => {
     expect(compileFhirPath('1 + 1')).toBe(compileFhirPath('1 + 1'));
+  });
+
+  it('bare literals (evaluated without fhirpath.js) give what fhirpath.js gives', () => {
+    const literals = ["'http://loinc.org'", " 'Laboratory procedure' ", "''", '0', '7', '007', '123456789', 'true', 'false'];
+    for (const text of literals) {
+      expect(compileFhirPath(text)({}, vars('2026-11-23T09:00:00Z')), text).toEqual(fhirpath.evaluate({}, text, undefined, R4_MODEL));
+    }
+    // Near-literals still go to fhirpath.js: an escape, a decimal, a quantity, a negative number.
+    expect(compileFhirPath("'it\\'s'")({}, {})).toEqual(["it's"]);
+    expect(compileFhirPath('1.50')({}, {})).toEqual(fhirpath.evaluate({}, '1.50', undefined, R4_MODEL));
+    expect(compileFhirPath('-3')({}, {})).toEqual([-3]);
+    expect(compileFhirPath("'a' + 'b'")({}, {})).toEqual(['ab']);
+  });
+
+  it('the memo tables are bounded: the oldest entry goes first', () => {
+    const cache = new BoundedCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('a', 3); // an update does not evict
+    expect(cache.size).toBe(2);
+    cache.set('c', 4);
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 2, 4]);
   });
 
   it('reports syntax errors as FhirPathSyntaxError', () => {
