@@ -672,15 +672,27 @@ function resolveRelatedActions(state: ApplyState): void {
     }
     return span;
   };
+  // A group's span is asked for by every ancestor: remember what was settled without meeting a
+  // cycle (a cycle's warnings depend on where the walk entered it, so those are recomputed as before).
+  const settled = new Map<string, When | undefined>();
+  let cyclesMet = 0;
   const resolve = (id: string): When | undefined => {
+    if (settled.has(id)) return settled.get(id);
     const entry = state.byActionId.get(id);
     if (!entry) return undefined;
     const own = whenOf(entry.action, entry.request);
     if (own) return own;
     if (resolving.has(id)) {
+      cyclesMet++;
       fail(state, 'warning', 'processing', `relatedAction cycle through action ${id}; its timing is left relative`, `RequestGroup.action#${id}`);
       return undefined;
     }
+    const cyclesBefore = cyclesMet;
+    const when = resolveOnce(id, entry);
+    if (cyclesMet === cyclesBefore) settled.set(id, when);
+    return when;
+  };
+  const resolveOnce = (id: string, entry: NonNullable<ReturnType<typeof state.byActionId.get>>): When | undefined => {
     resolving.add(id);
     try {
       for (const related of entry.action.relatedAction ?? []) {
