@@ -9,8 +9,10 @@ import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../en
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { lineFailure } from './failures.ts';
-import { forEachLineIn } from './line-chunks.ts';
-import { shardLineFields, shardLinePatient } from './partition.ts';
+import { forEachWrittenLine } from './line-chunks.ts';
+import { inputOrderKey, shardLinePatient } from './partition.ts';
+import { patientIdOf } from './patient-key.ts';
+import { parseResourceLine } from './resource-line.ts';
 
 export interface ShardContext {
   plans: readonly PlanDefinition[];
@@ -21,10 +23,17 @@ export interface ShardContext {
   files: readonly string[];
 }
 
-/** Where a shard's results go: lines are `<patient id>\t<NDJSON>`, in patient-id order. */
+/** Where a shard's results go. */
 export interface ShardSinks {
+  /** `<patient id>\t<NDJSON>`, in patient-id order. */
   output(line: string): void;
+  /** `<patient id>\t<OperationOutcome>`: a patient's failure, in patient-id order. */
   failure(line: string): void;
+  /**
+   * `<input order key>\t<OperationOutcome>`: an input line that is not a valid resource, in input
+   * order, after the shard's patients. These merge with the partition's failure parts.
+   */
+  badLine(line: string): void;
 }
 
 /** Milliseconds spent in each step, accumulated over shards (the bench prints them). */
@@ -52,13 +61,36 @@ export interface ShardCounts {
 interface InputLine {
   /** File index and line number in one number: sorts lines back into input order. */
   order: number;
-  location: string;
-  json: string;
+  fileIndex: number;
+  lineNo: number;
+  bytes: Buffer;
+  /** The input line's bytes. */
+  json: number;
+  end: number;
+}
+
+const TAB = 0x09;
+
+/** A shard line's header (`<file index>\t<line>\t<patient id>\t`), read without making strings. */
+function inputLine(bytes: Buffer, start: number, end: number): InputLine {
+  let at = start;
+  let fileIndex = 0;
+  for (; at < end && bytes[at] !== TAB; at++) fileIndex = fileIndex * 10 + (bytes[at]! - 0x30);
+  let lineNo = 0;
+  for (at++; at < end && bytes[at] !== TAB; at++) lineNo = lineNo * 10 + (bytes[at]! - 0x30);
+  const json = bytes.indexOf(TAB, at + 1) + 1;
+  if (json === 0 || json > end) throw new Error('corrupt shard line');
+  return { order: fileIndex * 2 ** 32 + lineNo, fileIndex, lineNo, bytes, json, end };
 }
 
 /**
  * Applies one shard given as the raw bytes of its files. Lines stay bytes until their patient's
  * turn: the shard is never one big string (big strings are only freed by full GCs).
+ *
+ * Every line is parsed and checked here, once: the partition routed most lines by a byte scan of
+ * their patient reference without parsing them. A line that is not a valid resource is reported
+ * with its file:line, exactly as the partition reports the lines it checks itself, and is left out
+ * of its patient's record as if it had never been routed there.
  */
 export function applyShard(shardFiles: readonly Uint8Array[], context: ShardContext, sinks: ShardSinks, timings: ApplyTimings = emptyApplyTimings()): ShardCounts {
   let t = performance.now();
@@ -66,8 +98,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
   // Per patient, its lines as (buffer, start, end) triples.
   const groups = new Map<string, number[]>();
   buffers.forEach((bytes, file) => {
-    forEachLineIn(bytes, 1, (start, end) => {
-      if (start === end) return;
+    forEachWrittenLine(bytes, (start, end) => {
       const patientId = shardLinePatient(bytes, start);
       const group = groups.get(patientId);
       if (group) group.push(file, start, end);
@@ -77,44 +108,58 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
   const ids = [...groups.keys()].sort();
   timings.groupMs += performance.now() - t;
 
-  const lineOf = (group: number[], i: number): InputLine => {
-    const bytes = buffers[group[i]!]!;
-    const fields = shardLineFields(bytes, group[i + 1]!, group[i + 2]!);
-    return {
-      order: fields.fileIndex * 2 ** 32 + fields.lineNo,
-      location: `${context.files[fields.fileIndex] ?? '?'}:${fields.lineNo}`,
-      json: bytes.toString('utf8', fields.json, group[i + 2]!),
-    };
-  };
+  const locationOf = (line: InputLine) => `${context.files[line.fileIndex] ?? '?'}:${line.lineNo}`;
   const counts: ShardCounts = { patients: 0, outputs: 0, failures: 0 };
   const fail = (patientId: string, outcomeLine: string) => {
     counts.failures++;
     sinks.failure(`${patientId}\t${outcomeLine}`);
   };
+  const badLines: { key: string; outcome: string }[] = [];
   for (const patientId of ids) {
     t = performance.now();
-    // Several partition workers wrote this shard: restore input order, which the engine may see.
     const group = groups.get(patientId)!;
     groups.delete(patientId);
     const lines: InputLine[] = [];
-    for (let i = 0; i < group.length; i += 3) lines.push(lineOf(group, i));
-    lines.sort((a, b) => a.order - b.order);
+    let inOrder = true;
+    for (let i = 0; i < group.length; i += 3) {
+      const line = inputLine(buffers[group[i]!]!, group[i + 1]!, group[i + 2]!);
+      if (lines.length > 0 && line.order < lines[lines.length - 1]!.order) inOrder = false;
+      lines.push(line);
+    }
+    // Several partition workers wrote this shard: restore input order, which the engine may see.
+    if (!inOrder) lines.sort((a, b) => a.order - b.order);
     let patient: Resource | undefined;
+    let firstGood: InputLine | undefined;
     const resources: Resource[] = [];
     for (const line of lines) {
-      const resource = JSON.parse(line.json) as Resource;
+      const resource = parseResourceLine(line.bytes.toString('utf8', line.json, line.end));
+      if (typeof resource === 'string') {
+        const location = locationOf(line);
+        badLines.push({ key: inputOrderKey(line.fileIndex, line.lineNo), outcome: lineFailure(location, 'structure', resource) });
+        continue;
+      }
+      // The scan's key must be the parsed resource's: a mismatch is a bug, and failing the whole
+      // shard keeps its lines (in failed-shards/) instead of applying a plan to the wrong record.
+      const key = patientIdOf(resource);
+      if (key !== patientId) throw new Error(`${locationOf(line)} was routed to Patient/${patientId} but names ${key ? `Patient/${key}` : 'no Patient'}`);
+      firstGood ??= line;
       if (resource.resourceType === 'Patient') {
         if (patient) {
-          fail(patientId, lineFailure(line.location, 'structure', `Patient/${patientId} appears more than once; the first one is used`));
+          fail(patientId, lineFailure(locationOf(line), 'structure', `Patient/${patientId} appears more than once; the first one is used`));
           continue;
         }
         patient = resource;
       }
       resources.push(resource);
     }
+    if (!firstGood) {
+      // Only bad lines named this patient: they are reported, and there is no patient to speak of.
+      timings.parseMs += performance.now() - t;
+      continue;
+    }
     if (!patient) {
       timings.parseMs += performance.now() - t;
-      fail(patientId, lineFailure(lines[0]!.location, 'not-found', `${resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
+      fail(patientId, lineFailure(locationOf(firstGood), 'not-found', `${resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
       continue;
     }
     counts.patients++;
@@ -146,6 +191,11 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
       now = performance.now();
       timings.serialiseMs += now - t;
     }
+  }
+  badLines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const bad of badLines) {
+    counts.failures++;
+    sinks.badLine(`${bad.key}\t${bad.outcome}`);
   }
   return counts;
 }

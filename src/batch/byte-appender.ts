@@ -51,6 +51,29 @@ export class ByteAppender {
     this.used += length;
   }
 
+  /**
+   * Appends one line: `asciiHeader` (ASCII only: digits, tabs, ids), the raw bytes [start, end) of
+   * `source`, and '\n'. The header is copied code unit by code unit: for the few bytes of a shard
+   * line's header that is cheaper than a call into the string encoder.
+   */
+  line(asciiHeader: string, source: Uint8Array, start: number, end: number): void {
+    const length = asciiHeader.length + (end - start) + 1;
+    if (length > this.capacity) {
+      this.text(asciiHeader);
+      this.raw(source, start, end);
+      this.text('\n');
+      return;
+    }
+    if (this.used + length > this.capacity) this.flush();
+    const buffer = this.bytes();
+    let at = this.used;
+    for (let i = 0; i < asciiHeader.length; i++) buffer[at++] = asciiHeader.charCodeAt(i);
+    buffer.set(source.subarray(start, end), at);
+    at += end - start;
+    buffer[at++] = 0x0a;
+    this.used = at;
+  }
+
   flush(): void {
     if (this.used === 0) return;
     this.writeOut(this.buffer!.subarray(0, this.used));

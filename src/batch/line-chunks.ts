@@ -78,3 +78,18 @@ export function forEachLineIn(data: Uint8Array, firstLine: number, onLine: (star
   }
 }
 
+
+/**
+ * Calls `onLine` with the [start, end) byte range of each non-empty line of a file this program
+ * wrote ('\n' only): unlike forEachLineIn, a '\r' at the end is data (an input line's last byte,
+ * which a malformed line's error message may quote), not part of the line break.
+ */
+export function forEachWrittenLine(data: Uint8Array, onLine: (start: number, end: number) => void): void {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (let start = 0; start < bytes.length; ) {
+    let newline = bytes.indexOf(NEWLINE, start);
+    if (newline < 0) newline = bytes.length;
+    if (newline > start) onLine(start, newline);
+    start = newline + 1;
+  }
+}

@@ -14,8 +14,9 @@ import { parseNdjsonLine, type InputProblem } from '../data/read-input.ts';
 import { patientCompartmentParams } from '../fhir-server/patient-record.ts';
 import { ByteAppender } from './byte-appender.ts';
 import { lineFailure } from './failures.ts';
-import { forEachLineIn, readLineChunks } from './line-chunks.ts';
+import { forEachLineIn, forEachWrittenLine, readLineChunks } from './line-chunks.ts';
 import { patientIdOf, shardOf } from './patient-key.ts';
+import { scanPatientKey } from './scan-patient-key.ts';
 
 /** Buffered bytes all shards of one writer may hold before flushing: bounds memory for any shard count. */
 const SHARD_BUFFER_TOTAL = 4 * 1024 * 1024;
@@ -61,6 +62,11 @@ export class ShardWriter {
     this.files[shard]!.raw(source, start, end);
   }
 
+  /** Appends a line: an ASCII header, then raw input bytes, then '\n'. */
+  line(shard: number, asciiHeader: string, source: Uint8Array, start: number, end: number): void {
+    this.files[shard]!.line(asciiHeader, source, start, end);
+  }
+
   /** Flushes and closes; the files that received something. */
   close(): ShardFile[] {
     for (const file of this.files) file.close();
@@ -85,37 +91,52 @@ export class Partitioner {
 
   /**
    * Routes the lines of one chunk (whole lines of file `fileIndex`, the first being `firstLine`).
-   * Each line is decoded on its own, for the checks; its bytes are copied to the shard untouched.
+   * A line whose patient the byte scan finds for certain is routed without being decoded or parsed
+   * (phase 2 parses it anyway, and reports it there if it turns out to be bad); any other line is
+   * decoded and checked here in full. Either way its bytes are copied to the shard untouched.
    */
   chunk(data: Uint8Array, fileIndex: number, firstLine: number): void {
-    const name = this.fileNames[fileIndex] ?? '?';
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     forEachLineIn(bytes, firstLine, (start, end, lineNo) => {
-      const line = bytes.toString('utf8', start, end);
-      if (line.trim() === '') return;
-      this.stats.lines++;
-      const location = `${name}:${lineNo}`;
-      const problems: InputProblem[] = [];
-      const resource = parseNdjsonLine(line, location, problems);
-      if (!resource) {
-        this.fail(fileIndex, lineNo, lineFailure(location, 'structure', problems[0]?.message ?? 'unreadable line'));
-        return;
+      const scanned = scanPatientKey(bytes, start, end);
+      if (scanned !== undefined) {
+        this.stats.lines++;
+        this.route(scanned, fileIndex, lineNo, bytes, start, end);
+      } else {
+        this.checkAndRoute(bytes, start, end, fileIndex, lineNo);
       }
-      const patientId = patientIdOf(resource);
-      if (patientId === undefined) {
-        if (resource.resourceType !== 'Patient' && patientCompartmentParams(resource.resourceType).length === 0) {
-          this.stats.skipped++;
-        } else {
-          this.fail(fileIndex, lineNo, lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`));
-        }
-        return;
-      }
-      this.stats.routed++;
-      const shard = shardOf(patientId, this.shardCount);
-      this.shards.text(shard, `${fileIndex}\t${lineNo}\t${patientId}\t`);
-      this.shards.raw(shard, bytes, start, end);
-      this.shards.text(shard, '\n');
     });
+  }
+
+  /** The full path: decode, parse and check the line, as the single-resource reader does. */
+  private checkAndRoute(bytes: Buffer, start: number, end: number, fileIndex: number, lineNo: number): void {
+    const line = bytes.toString('utf8', start, end);
+    if (line.trim() === '') return;
+    this.stats.lines++;
+    const location = `${this.fileNames[fileIndex] ?? '?'}:${lineNo}`;
+    const problems: InputProblem[] = [];
+    const resource = parseNdjsonLine(line, location, problems);
+    if (!resource) {
+      this.fail(fileIndex, lineNo, lineFailure(location, 'structure', problems[0]?.message ?? 'unreadable line'));
+      return;
+    }
+    const patientId = patientIdOf(resource);
+    if (patientId === undefined) {
+      if (resource.resourceType !== 'Patient' && patientCompartmentParams(resource.resourceType).length === 0) {
+        this.stats.skipped++;
+      } else {
+        this.fail(fileIndex, lineNo, lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`));
+      }
+      return;
+    }
+    this.route(patientId, fileIndex, lineNo, bytes, start, end);
+  }
+
+  private route(patientId: string, fileIndex: number, lineNo: number, bytes: Buffer, start: number, end: number): void {
+    this.stats.routed++;
+    const shard = shardOf(patientId, this.shardCount);
+    // Patient ids are ASCII: the scan and the full check both accept only [A-Za-z0-9\-.] ids.
+    this.shards.line(shard, `${fileIndex}\t${lineNo}\t${patientId}\t`, bytes, start, end);
   }
 
   private fail(fileIndex: number, lineNo: number, outcomeLine: string): void {
@@ -129,28 +150,6 @@ export class Partitioner {
 }
 
 const TAB = 0x09;
-
-/** A shard line's fields, as byte offsets: `<file index>\t<line>\t<patient id>\t<JSON>`. */
-export interface ShardLineFields {
-  fileIndex: number;
-  lineNo: number;
-  patientId: string;
-  /** Where the JSON starts. */
-  json: number;
-}
-
-export function shardLineFields(bytes: Buffer, start: number, end: number): ShardLineFields {
-  const t1 = bytes.indexOf(TAB, start);
-  const t2 = bytes.indexOf(TAB, t1 + 1);
-  const t3 = bytes.indexOf(TAB, t2 + 1);
-  if (t1 < 0 || t3 < 0 || t3 >= end) throw new Error('corrupt shard line');
-  return {
-    fileIndex: Number(bytes.toString('latin1', start, t1)),
-    lineNo: Number(bytes.toString('latin1', t1 + 1, t2)),
-    patientId: bytes.toString('latin1', t2 + 1, t3),
-    json: t3 + 1,
-  };
-}
 
 /** The patient id field of a shard line (ids are ASCII: see patient-key.ts). */
 export function shardLinePatient(bytes: Buffer, start: number): string {
@@ -171,14 +170,12 @@ export function splitShard(paths: readonly string[], parts: number, salt: number
   for (const path of paths) {
     for (const chunk of readLineChunks(path, 1 << 20)) {
       const bytes = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
-      forEachLineIn(bytes, chunk.firstLine, (start, end) => {
-        if (start === end) return;
+      forEachWrittenLine(bytes, (start, end) => {
         const patientId = shardLinePatient(bytes, start);
         firstPatient ??= patientId;
         if (patientId !== firstPatient) onePatient = false;
         const part = shardOf(patientId, parts, salt);
-        writer.raw(part, bytes, start, end);
-        writer.text(part, '\n');
+        writer.line(part, '', bytes, start, end);
       });
     }
   }

@@ -7,7 +7,8 @@ import type { Resource } from '@medplum/fhirtypes';
 /** Elements that link a resource to its patient, in the order they are tried. */
 const PATIENT_LINKS = ['subject', 'patient', 'beneficiary', 'individual'] as const;
 
-const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
+/** A reference to a Patient (relative, absolute or versioned): the id is group 1. */
+export const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
 
 export function patientIdOf(resource: Resource): string | undefined {
   if (resource.resourceType === 'Patient') return resource.id;

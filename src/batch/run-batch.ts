@@ -155,6 +155,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     const timings: ApplyTimings = emptyApplyTimings();
     const outputParts: string[][] = [];
     const failureParts: string[][] = [];
+    const badLineParts: string[][] = [];
     const failedShards: { job: ShardJob; error: string }[] = [];
     let patients = 0;
     let applied = 0;
@@ -170,6 +171,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
             patients += reply.patients;
             outputParts[job.shard] = reply.outputParts;
             failureParts[job.shard] = reply.failureParts;
+            badLineParts[job.shard] = reply.badLineParts;
             largestShardBytes = Math.max(largestShardBytes, reply.largestLoadedBytes);
             for (const key of Object.keys(timings) as (keyof ApplyTimings)[]) timings[key] += reply.timings[key];
           } else {
@@ -207,8 +209,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     await mergeSortedParts(inOrder(outputParts), output, onBytes);
     const failures = new OutputFile(join(options.outDir, 'OperationOutcome.ndjson'));
     outputs.push(failures);
-    // Input-line failures first (in input order), then whole shards, then per-patient failures.
-    await mergeSortedParts(partitioned.flatMap((p) => (p.failures ? [p.failures.path] : [])), failures);
+    // Input-line failures first (in input order, whether the partition or phase 2 found the line
+    // bad: both key them by file:line), then whole shards, then per-patient failures.
+    await mergeSortedParts(partitioned.flatMap((p) => (p.failures ? [p.failures.path] : [])).concat(inOrder(badLineParts)), failures);
     for (const line of keptShards) failures.writeLine(line);
     await mergeSortedParts(inOrder(failureParts), failures, onBytes);
     output.commit();

@@ -44,7 +44,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'chunk-done' }
   | { type: 'partitioned'; shards: ShardFile[]; failures: ShardFile | undefined; stats: PartitionStats; busyMs: number }
-  | ({ type: 'applied'; shard: number; ok: true; outputParts: string[]; failureParts: string[]; largestLoadedBytes: number; timings: ApplyTimings } & ShardCounts)
+  | ({ type: 'applied'; shard: number; ok: true; outputParts: string[]; failureParts: string[]; badLineParts: string[]; largestLoadedBytes: number; timings: ApplyTimings } & ShardCounts)
   | { type: 'applied'; shard: number; ok: false; error: string };
 
 const setup = workerData as WorkerSetup;
@@ -66,6 +66,8 @@ const MAX_SPLIT_DEPTH = 16;
 interface JobResult extends ShardCounts {
   outputParts: string[];
   failureParts: string[];
+  /** Bad input lines found in phase 2, keyed by input order like the partition's failure parts. */
+  badLineParts: string[];
   largestLoadedBytes: number;
 }
 
@@ -88,18 +90,22 @@ function applyJob(paths: readonly string[], bytes: number, name: string, depth: 
   const files = paths.map((p) => readFileSync(p));
   const outputPath = join(setup.workDir, `${name}.out`);
   const failurePath = join(setup.workDir, `${name}.fail`);
+  const badLinePath = join(setup.workDir, `${name}.bad`);
   result.outputParts.push(outputPath);
   result.failureParts.push(failurePath);
+  result.badLineParts.push(badLinePath);
   const output = new LineFileWriter(outputPath);
   const failures = new LineFileWriter(failurePath);
+  const badLines = new LineFileWriter(badLinePath);
   try {
-    const counts = applyShard(files, context, { output: (l) => output.write(l), failure: (l) => failures.write(l) }, timings);
+    const counts = applyShard(files, context, { output: (l) => output.write(l), failure: (l) => failures.write(l), badLine: (l) => badLines.write(l) }, timings);
     result.patients += counts.patients;
     result.outputs += counts.outputs;
     result.failures += counts.failures;
   } finally {
     output.close();
     failures.close();
+    badLines.close();
   }
 }
 
@@ -119,13 +125,13 @@ function handle(message: ToWorker): FromWorker | undefined {
     }
     case 'apply': {
       const { job } = message;
-      const result: JobResult = { patients: 0, outputs: 0, failures: 0, outputParts: [], failureParts: [], largestLoadedBytes: 0 };
+      const result: JobResult = { patients: 0, outputs: 0, failures: 0, outputParts: [], failureParts: [], badLineParts: [], largestLoadedBytes: 0 };
       const timings = emptyApplyTimings();
       try {
         applyJob(job.paths, job.bytes, `shard-${String(job.shard).padStart(4, '0')}`, 0, result, timings);
       } catch (err) {
         // Half-written parts of this shard go; its input files stay for the caller to keep.
-        for (const part of [...result.outputParts, ...result.failureParts]) rmSync(part, { force: true });
+        for (const part of [...result.outputParts, ...result.failureParts, ...result.badLineParts]) rmSync(part, { force: true });
         return { type: 'applied', shard: job.shard, ok: false, error: toOperationOutcome(err).issue?.[0]?.diagnostics ?? String(err) };
       }
       // Applied: the shard's input is no longer needed, and the disk it held is given back now.
