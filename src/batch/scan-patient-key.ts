@@ -11,10 +11,12 @@
  *   exactly the tokens JSON.parse sees, and counting { [ } ] gives every token's true depth. A
  *   `subject` inside contained resources, extensions, components... is at depth >= 2 and ignored.
  * - Member names are compared byte for byte; a name at the levels we read that holds a backslash
- *   (an escape that might spell `subject`) makes the scan give up, as does an escaped value we read.
+ *   (an escape that might spell `subject`) makes the scan give up. An escaped value we would need
+ *   (resourceType, the Patient's id, a reference patientIdOf reaches) makes it give up too.
  * - Duplicate names: JSON.parse keeps the last one, so each occurrence overwrites what we recorded.
  * - Non-object link values (`"subject": "Patient/1"`, arrays, null...) have no `.reference`, and a
- *   non-string reference is skipped, as patientIdOf does; a non-string resourceType or id gives up.
+ *   non-string reference is skipped, as patientIdOf does; a non-string resourceType gives up, and
+ *   so does a non-string id when the line is a Patient.
  * - Only ASCII references and ids are decoded (latin1 = UTF-8 there); others give up.
  * A line that is not valid JSON may get a key here (the scan does not check numbers, literals,
  * colons or commas); phase 2 parses every line it receives and reports such a line exactly as the
@@ -52,6 +54,11 @@ const LINK_ABSENT = 0;
 /** A value without a string `reference` (not an object, or an object without one). */
 const LINK_NO_REFERENCE = 1;
 const LINK_REFERENCE = 2;
+/** A reference with an escape: what it says is left to the full parse. */
+const LINK_UNSURE = 3;
+
+/** The value of resourceType or id was not a plain string (not a string, or one with escapes). */
+const UNSURE = -2;
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -144,22 +151,18 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
         }
       } else if (memberValuePending) {
         memberValuePending = false;
-        if (member === RESOURCE_TYPE || member === ID) {
-          if (escaped) return undefined;
-          if (member === RESOURCE_TYPE) {
-            resourceTypeStart = i + 1;
-            resourceTypeEnd = j;
-          } else {
-            idStart = i + 1;
-            idEnd = j;
-          }
+        if (member === RESOURCE_TYPE) {
+          resourceTypeStart = escaped ? UNSURE : i + 1;
+          resourceTypeEnd = j;
+        } else if (member === ID) {
+          idStart = escaped ? UNSURE : i + 1;
+          idEnd = j;
         } else {
           linkState[member] = LINK_NO_REFERENCE;
         }
       } else if (referencePending) {
         referencePending = false;
-        if (escaped) return undefined;
-        linkState[openLink] = LINK_REFERENCE;
+        linkState[openLink] = escaped ? LINK_UNSURE : LINK_REFERENCE;
         referenceStart[openLink] = i + 1;
         referenceEnd[openLink] = j;
       }
@@ -183,12 +186,13 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
     const opens = c === OPEN_OBJECT || c === OPEN_ARRAY;
     if (memberValuePending) {
       memberValuePending = false;
-      if (member === RESOURCE_TYPE || member === ID) return undefined;
-      if (c === OPEN_OBJECT) {
-        linkState[member] = LINK_NO_REFERENCE;
-        openLink = member;
+      if (member === RESOURCE_TYPE) {
+        resourceTypeStart = UNSURE;
+      } else if (member === ID) {
+        idStart = UNSURE;
       } else {
         linkState[member] = LINK_NO_REFERENCE;
+        if (c === OPEN_OBJECT) openLink = member;
       }
     } else if (referencePending) {
       // A non-string reference: patientIdOf skips it, and so does a later string one overwrite it.
@@ -208,6 +212,7 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
     const c = bytes[i]!;
     if (c !== SPACE && c !== TAB && c !== CR && c !== LF) return undefined;
   }
+  // Absent or unsure: the full parse says what this line is.
   if (resourceTypeStart < 0) return undefined;
   if (nameIs(bytes, resourceTypeStart, resourceTypeEnd, 'Patient')) {
     if (idStart < 0 || idEnd - idStart > 64 || !ascii(bytes, idStart, idEnd)) return undefined;
@@ -215,6 +220,7 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
     return ID_PATTERN.test(id) ? id : undefined;
   }
   for (let link = SUBJECT; link <= INDIVIDUAL; link++) {
+    if (linkState[link] === LINK_UNSURE) return undefined;
     if (linkState[link] !== LINK_REFERENCE) continue;
     const from = referenceStart[link]!;
     const to = referenceEnd[link]!;
