@@ -1,13 +1,16 @@
 /**
- * Phase 1 of a batch run, in each worker: check every NDJSON line of the chunks it is given and
- * append it to the shard file of its patient (hash of the patient id), so that phase 2 finds each
- * patient's whole record in one shard. Every worker writes its own set of shard files (no locks);
+ * Phase 1 of a batch run, in each worker: find the patient of every NDJSON line of the chunks it is
+ * given and append the line to the shard file of that patient (hash of the patient id), so that
+ * phase 2 finds each patient's whole record in one shard. The patient comes from a byte scan of the
+ * line when the scan is certain (scan-patient-key.ts), else from a full parse and check of the line;
+ * a line is JSON.parsed once in the run, in phase 2, unless the scan could not place it. Every worker writes its own set of shard files (no locks);
  * phase 2 reads shard k from all of them. No per-patient state is kept here, and shard writes go
  * through small fixed buffers, so memory does not depend on the input size.
  *
  * Shard line format: `<file index>\t<line number>\t<patient id>\t<original JSON line>` - the original
  * text travels untouched, and every line keeps its file:line for error reports and for ordering.
- * Failure part lines are `<file:line sort key>\t<OperationOutcome>`, in input order per worker.
+ * Failure part lines are `<file:line sort key>\t<OperationOutcome>`, in input order per worker;
+ * phase 2 writes the bad lines it finds among the scanned ones in the same form.
  */
 import { join } from 'node:path';
 import { parseNdjsonLine, type InputProblem } from '../data/read-input.ts';
@@ -22,11 +25,13 @@ import { scanPatientKey } from './scan-patient-key.ts';
 const SHARD_BUFFER_TOTAL = 4 * 1024 * 1024;
 
 export interface PartitionStats {
+  /** Non-blank lines. */
   lines: number;
-  /** Lines routed to a patient's shard. */
+  /** Lines routed to a patient's shard (scanned ones included: phase 2 may still find them bad). */
   routed: number;
   /** Resources outside the Patient compartment (Practitioner, Organization...): not needed per patient. */
   skipped: number;
+  /** Bad lines found here (the others are found in phase 2). */
   failures: number;
 }
 

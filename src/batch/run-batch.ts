@@ -4,10 +4,12 @@
  * 0. Start the workers (each loads the knowledge; this overlaps the reading).
  * 1. Partition: the main thread reads the files as ~1 MiB chunks of whole lines and transfers
  *    them to the workers, at most CHUNKS_PER_WORKER unacknowledged per worker (back-pressure).
- *    Workers check each line and append it to their own shard file of its patient; bad lines go
- *    to a failure part with their file:line.
+ *    Workers find each line's patient (a byte scan, or a full parse where the scan is not sure)
+ *    and append the line to their own shard file of that patient; bad lines they find go to a
+ *    failure part with their file:line.
  * 2. Apply: workers pull shards (shard k = the k files of every worker); a shard above the budget
- *    is split first; one shard is in memory per worker, one patient's objects at a time.
+ *    is split first; one shard is in memory per worker, one patient's objects at a time. Every line
+ *    is parsed here; bad lines the scan routed are reported like the partition's, by file:line.
  * 3. Commit: byte-level k-way merges of the sorted parts into CarePlan.ndjson (Bundle.ndjson in cpg
  *    mode) and OperationOutcome.ndjson, via temp files renamed at the end; the work folder goes.
  *    Output is in patient-id order, so it is byte-identical whatever the shard or worker count.
