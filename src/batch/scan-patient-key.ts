@@ -17,12 +17,11 @@
  * - Non-object link values (`"subject": "Patient/1"`, arrays, null...) have no `.reference`, and a
  *   non-string reference is skipped, as patientIdOf does; a non-string resourceType gives up, and
  *   so does a non-string id when the line is a Patient.
- * - Only ASCII references and ids are decoded (latin1 = UTF-8 there); others give up.
+ * - References and ids are matched on their bytes only when ASCII (bytes = characters there).
  * A line that is not valid JSON may get a key here (the scan does not check numbers, literals,
  * colons or commas); phase 2 parses every line it receives and reports such a line exactly as the
  * full parse here would have (see apply-shard.ts), so the key it was routed under does not matter.
  */
-import { PATIENT_REFERENCE } from './patient-key.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -60,8 +59,6 @@ const LINK_UNSURE = 3;
 /** The value of resourceType or id was not a plain string (not a string, or one with escapes). */
 const UNSURE = -2;
 
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
-
 /** Per-call scratch state, reused: the scan allocates nothing but the strings it returns. */
 const isObject = new Uint8Array(MAX_DEPTH + 1);
 const linkState = new Uint8Array(4);
@@ -96,8 +93,73 @@ function ascii(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+const SLASH = 0x2f;
+
+/** [A-Za-z0-9\-.]: the id characters of PATIENT_REFERENCE and of the reader's id rule. */
+function isIdByte(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || c === 0x2d || c === 0x2e;
+}
+
+function isId(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end <= start || end - start > 64) return false;
+  for (let i = start; i < end; i++) if (!isIdByte(bytes[i]!)) return false;
+  return true;
+}
+
+function lastSlash(bytes: Uint8Array, from: number, to: number): number {
+  for (let i = to - 1; i >= from; i--) if (bytes[i] === SLASH) return i;
+  return -1;
+}
+
+/** The whole path segment that ends at `slash` is `Patient`. */
+function patientSegmentBefore(bytes: Uint8Array, from: number, slash: number): boolean {
+  const segment = slash - 7;
+  return segment >= from && nameIs(bytes, segment, slash, 'Patient') && (segment === from || bytes[segment - 1] === SLASH);
+}
+
+/** Where referencedPatient found the id. */
+let foundStart = 0;
+let foundEnd = 0;
+
+/**
+ * PATIENT_REFERENCE on bytes, without decoding: `[.../]Patient/<id>` or
+ * `[.../]Patient/<id>/_history/<version without '/'>`, the id being 1-64 of [A-Za-z0-9\-.]. An id
+ * has no '/', so the path segments from the end decide it, and the two forms exclude each other
+ * (the segment before the last would have to be both `Patient` and `_history`).
+ * A test holds it to the regular expression.
+ */
+function referencedPatient(bytes: Uint8Array, from: number, to: number): boolean {
+  const last = lastSlash(bytes, from, to);
+  if (last < 0) return false;
+  if (isId(bytes, last + 1, to) && patientSegmentBefore(bytes, from, last)) {
+    foundStart = last + 1;
+    foundEnd = to;
+    return true;
+  }
+  const history = lastSlash(bytes, from, last);
+  if (history < 0 || !nameIs(bytes, history + 1, last, '_history')) return false;
+  const before = lastSlash(bytes, from, history);
+  if (before < 0 || !isId(bytes, before + 1, history) || !patientSegmentBefore(bytes, from, before)) return false;
+  foundStart = before + 1;
+  foundEnd = history;
+  return true;
+}
+
+/** The last key returned, and its bytes: a patient's lines often come in runs, and share one string. */
+let lastKey = '';
+const lastKeyBytes = new Uint8Array(64);
+
+/** The ASCII id in bytes [start, end) (at most 64) as a string. */
+function keyString(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length === lastKey.length) {
+    let i = 0;
+    while (i < length && bytes[start + i] === lastKeyBytes[i]) i++;
+    if (i === length) return lastKey;
+  }
+  for (let i = 0; i < length; i++) lastKeyBytes[i] = bytes[start + i]!;
+  lastKey = Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('latin1');
+  return lastKey;
 }
 
 /**
@@ -215,18 +277,16 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
   // Absent or unsure: the full parse says what this line is.
   if (resourceTypeStart < 0) return undefined;
   if (nameIs(bytes, resourceTypeStart, resourceTypeEnd, 'Patient')) {
-    if (idStart < 0 || idEnd - idStart > 64 || !ascii(bytes, idStart, idEnd)) return undefined;
-    const id = latin1(bytes, idStart, idEnd);
-    return ID_PATTERN.test(id) ? id : undefined;
+    return idStart >= 0 && isId(bytes, idStart, idEnd) ? keyString(bytes, idStart, idEnd) : undefined;
   }
   for (let link = SUBJECT; link <= INDIVIDUAL; link++) {
     if (linkState[link] === LINK_UNSURE) return undefined;
     if (linkState[link] !== LINK_REFERENCE) continue;
     const from = referenceStart[link]!;
     const to = referenceEnd[link]!;
+    // Bytes only stand for the decoded text where it is ASCII: anything else is left to the parse.
     if (!ascii(bytes, from, to)) return undefined;
-    const match = PATIENT_REFERENCE.exec(latin1(bytes, from, to));
-    if (match) return match[1];
+    if (referencedPatient(bytes, from, to)) return keyString(bytes, foundStart, foundEnd);
   }
   return undefined;
 }

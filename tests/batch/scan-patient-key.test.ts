@@ -152,4 +152,23 @@ describe('scanPatientKey', () => {
     expect(keyed).toBeGreaterThan(500);
     expect(agreed / keyed).toBeGreaterThan(0.9);
   });
+
+  it('matches references on bytes exactly as the Patient reference pattern does (seeded random references)', () => {
+    let seed = 99;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const segments = ['Patient', 'Patient', 'patient', 'xPatient', 'Patient ', '_history', '_history', '_History', 'a', 'p-1.X', '', 'http:', 'h.org', 'fhir', 'a_b', 'a b', '%2F', 'a'.repeat(64), 'b'.repeat(65), '1'];
+    let found = 0;
+    for (let n = 0; n < 5000; n++) {
+      const reference = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(segments)).join('/');
+      const line = obs(`"subject":{"reference":${JSON.stringify(reference)}}`);
+      const expected = full(line);
+      expect(scan(line), reference).toBe(expected);
+      if (expected !== undefined) found++;
+    }
+    expect(found).toBeGreaterThan(200);
+  });
 });
