@@ -106,6 +106,11 @@ function applyJob(paths: readonly string[], bytes: number, name: string, depth: 
     output.close();
     failures.close();
     badLines.close();
+    // Bad lines are rare: an empty part would only add a reader to the failure merge.
+    if (badLines.lines === 0) {
+      rmSync(badLinePath, { force: true });
+      result.badLineParts.splice(result.badLineParts.indexOf(badLinePath), 1);
+    }
   }
 }
 
