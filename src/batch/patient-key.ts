@@ -4,11 +4,14 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 
-/** Elements that link a resource to its patient, in the order they are tried. */
+/**
+ * Elements that link a resource to its patient, in the order they are tried. scan-patient-key.ts
+ * finds the same key on a line's raw bytes: change both together (its tests compare the two).
+ */
 const PATIENT_LINKS = ['subject', 'patient', 'beneficiary', 'individual'] as const;
 
 /** A reference to a Patient (relative, absolute or versioned): the id is group 1. */
-export const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
+const PATIENT_REFERENCE = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/;
 
 export function patientIdOf(resource: Resource): string | undefined {
   if (resource.resourceType === 'Patient') return resource.id;

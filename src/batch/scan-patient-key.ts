@@ -59,7 +59,7 @@ const LINK_UNSURE = 3;
 /** The value of resourceType or id was not a plain string (not a string, or one with escapes). */
 const UNSURE = -2;
 
-/** Per-call scratch state, reused: the scan allocates nothing but the strings it returns. */
+/** Per-call scratch state, reused: the scan allocates only to make a key string. */
 const isObject = new Uint8Array(MAX_DEPTH + 1);
 const linkState = new Uint8Array(4);
 const referenceStart = new Int32Array(4);
@@ -238,7 +238,10 @@ export function scanPatientKey(bytes: Uint8Array, start: number, end: number): s
     }
     if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       if (depth === 0 || isObject[depth] !== (c === CLOSE_OBJECT ? 1 : 0)) return undefined;
-      if (depth === 2) openLink = OTHER;
+      if (depth === 2) {
+        openLink = OTHER;
+        referencePending = false;
+      }
       depth--;
       expectName = false;
       if (depth === 0) break;
