@@ -531,6 +531,28 @@ describe('timing, relatedAction, participants and goals', () => {
 });
 
 describe('dynamic values', () => {
+  it('%resource and %rootResource are the ActivityDefinition in its dynamic values and the plan in the action ones, whatever the other variables', () => {
+    const def = ad('a', {
+      dynamicValue: [
+        { path: 'note.text', expression: fp("%resource.id + '/' + %rootResource.id") },
+        { path: 'priority', expression: fp("iif(%`resource`.url.contains('ActivityDefinition'), 'urgent', 'routine')") },
+        { path: 'occurrenceDateTime', expression: fp('today()') },
+      ],
+    });
+    const pd = plan([{
+      id: 'a1',
+      input: [{ id: 'bound', type: 'Observation' }],
+      definitionCanonical: 'http://example.org/ActivityDefinition/a',
+      dynamicValue: [{ path: 'action.description', expression: fp("%resource.id + ' ' + %bound.count().toString()") }],
+    }]);
+    const result = apply(pd, [], {}, [def]);
+    const request = contained<ServiceRequest>(result, result.requestGroup.action![0]!.resource!.reference!.slice(1));
+    expect(request.note).toEqual([{ text: 'a/a' }]);
+    expect(request.priority).toBe('urgent');
+    expect(request.occurrenceDateTime).toBe('2026-11-23');
+    expect(result.requestGroup.action![0]!.description).toBe('test-plan 0');
+  });
+
   it('applies the ActivityDefinition dynamicValues first, then the PlanDefinition action ones, incl. action. paths', () => {
     const def = ad('a', { dynamicValue: [{ path: 'priority', expression: fp("'routine'") }, { path: 'occurrencePeriod.start', expression: fp('today()') }, { path: 'action.title', expression: fp("'title from the AD'") }] });
     const pd = plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', dynamicValue: [{ path: 'priority', expression: fp("'urgent'") }, { path: 'action.description', expression: fp("'from the plan'") }] }]);
