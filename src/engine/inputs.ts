@@ -124,6 +124,20 @@ function filterKeys(filter: CodeFilter, knowledge: KnowledgeBase): ReadonlySet<s
   return keys;
 }
 
+type DateFilter = NonNullable<DataRequirement['dateFilter']>[number];
+
+/** Per dateFilter, the last look-back computed: a batch or a server applies many patients at one `now`. */
+const lookBackCache = new WeakMap<DateFilter, { nowText: string; bounds: [number | undefined, number | undefined] }>();
+
+/** [now - duration, now] in epoch ms. */
+function lookBack(filter: DateFilter, duration: NonNullable<DateFilter['valueDuration']>, nowText: string): [number | undefined, number | undefined] {
+  const cached = lookBackCache.get(filter);
+  if (cached?.nowText === nowText) return cached.bounds;
+  const bounds: [number | undefined, number | undefined] = [instantOf(addDuration(nowText, duration, -1)), instantOf(nowText)];
+  lookBackCache.set(filter, { nowText, bounds });
+  return bounds;
+}
+
 /** Applies a DataRequirement to the subject's record. */
 export function filterByRequirement(requirement: DataRequirement, deps: InputFilterDeps): Resource[] {
   const type = requirement.type;
@@ -161,8 +175,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
     }
     if (filter.valueDuration) {
       // A Duration means "within the last <duration>" before now.
-      from = instantOf(addDuration(deps.nowText, filter.valueDuration, -1));
-      to = instantOf(deps.nowText);
+      [from, to] = lookBack(filter, filter.valueDuration, deps.nowText);
     }
     candidates = candidates.filter((r) => {
       const range = dateRangeAt(r, path);
