@@ -63,6 +63,15 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+/** The server answered with an HTTP error status (after any retries); `status` says which. */
+export class FhirHttpError extends OperationOutcomeError {
+  readonly status: number;
+  constructor(status: number, found: OperationOutcome) {
+    super(found);
+    this.status = status;
+  }
+}
+
 function issueCodeForStatus(status: number): IssueCode {
   if (status === 401) return 'login';
   if (status === 403) return 'forbidden';
@@ -196,7 +205,7 @@ export class FhirClient {
     await sleep(delay);
   }
 
-  private httpError(what: string, response: Response, body: unknown, tries: number): OperationOutcomeError {
+  private httpError(what: string, response: Response, body: unknown, tries: number): FhirHttpError {
     const serverIssues: OperationOutcomeIssue[] = isOperationOutcome(body) ? (body.issue ?? []) : [];
     const detail = serverIssues.map((i) => i.diagnostics ?? i.details?.text).filter(Boolean).join('; ');
     const retried = tries > 1 ? ` after ${tries} attempts` : '';
@@ -205,7 +214,7 @@ export class FhirClient {
       issueCodeForStatus(response.status),
       `FHIR server ${this.baseUrl} answered ${what} with HTTP ${response.status} ${response.statusText}${retried}${detail ? `: ${detail}` : ''}`,
     );
-    return new OperationOutcomeError(outcome(first, ...serverIssues.map((i) => ({ ...i, severity: i.severity ?? 'error' }))));
+    return new FhirHttpError(response.status, outcome(first, ...serverIssues.map((i) => ({ ...i, severity: i.severity ?? 'error' }))));
   }
 
   async capabilities(): Promise<CapabilityStatement> {

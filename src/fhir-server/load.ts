@@ -5,7 +5,9 @@
  * - Compare first: each artifact is looked up on the server by url + version and compared with
  *   what is there, so the plan says created / updated / unchanged before anything is written.
  * - One transaction: every create or update goes in ONE transaction Bundle of conditional updates
- *   (`PUT Type?url=...&version=...`), so the server applies all or nothing.
+ *   (`PUT Type?url=...&version=...`), so the server applies all or nothing. A server that refuses
+ *   such a transaction as a whole (some cap the conditional entries per transaction) wrote nothing,
+ *   so by default the same changes are sent once more as keyed entries (see TransactionStyle).
  * - Idempotent: unchanged artifacts are not sent; a re-run against a loaded server posts nothing.
  * - Safe against concurrent edits: updates carry If-Match with the version we compared against,
  *   so a change made in between fails the transaction (412) instead of being overwritten.
@@ -13,7 +15,7 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
-import type { FhirClient } from './client.ts';
+import { FhirHttpError, type FhirClient } from './client.ts';
 
 type Canonical = Resource & { url?: string; version?: string };
 
@@ -37,6 +39,10 @@ export interface LoadReport {
   dryRun: boolean;
   /** posted: one transaction sent; nothing-to-do: all unchanged; dry-run: nothing sent. */
   transaction: 'posted' | 'nothing-to-do' | 'dry-run';
+  /** How the posted transaction addressed the artifacts. */
+  style?: 'conditional' | 'keyed';
+  /** Why the conditional transaction was not used: the server's refusal (style auto only). */
+  fallback?: string;
   created: string[];
   updated: string[];
   unchanged: string[];
@@ -139,12 +145,19 @@ export async function planLoad(client: FhirClient, artifacts: readonly LoadedArt
  *   idempotent as a whole and safe to resend;
  * - `keyed`: creates are `POST Type`, updates `PUT Type/{server id}` with If-Match - for servers
  *   that cap conditional operations inside a transaction (Medplum: at most 8 entries when any is
- *   conditional, at most 50 updates).
+ *   conditional, at most 50 updates);
+ * - `auto` (default for a load): conditional; if the server refuses that transaction as a whole
+ *   with 400 or 422 (a transaction is all or nothing, so nothing was written), the same changes
+ *   once more as keyed. Other answers (401/403, 409/412 conflicts, 429/5xx after retries) are
+ *   reported as they are: keyed entries would not change them.
  */
-export type TransactionStyle = 'conditional' | 'keyed';
+export type TransactionStyle = 'auto' | 'conditional' | 'keyed';
+
+/** HTTP statuses with which a server refuses a transaction's form rather than its content or caller. */
+const REFUSED_AS_A_WHOLE = new Set([400, 422]);
 
 /** The transaction Bundle for the creates and updates of a plan (undefined when there are none). */
-export function loadTransaction(plan: readonly LoadPlanItem[], style: TransactionStyle = 'conditional'): Bundle | undefined {
+export function loadTransaction(plan: readonly LoadPlanItem[], style: Exclude<TransactionStyle, 'auto'> = 'conditional'): Bundle | undefined {
   const entries: BundleEntry[] = plan
     .filter((item) => item.action !== 'unchanged')
     .map((item) => {
@@ -172,7 +185,7 @@ export function loadTransaction(plan: readonly LoadPlanItem[], style: Transactio
 export async function loadArtifacts(
   client: FhirClient,
   artifacts: readonly LoadedArtifact[],
-  options: { dryRun: boolean; style?: TransactionStyle },
+  options: { dryRun: boolean; style?: TransactionStyle; log?: (message: string) => void },
 ): Promise<LoadReport> {
   const plan = await planLoad(client, artifacts);
   const report: LoadReport = {
@@ -183,14 +196,33 @@ export async function loadArtifacts(
     updated: plan.filter((i) => i.action === 'update').map(label),
     unchanged: plan.filter((i) => i.action === 'unchanged').map(label),
   };
-  const style = options.style ?? 'conditional';
-  const bundle = loadTransaction(plan, style);
+  const style = options.style ?? 'auto';
   if (options.dryRun) return { ...report, transaction: 'dry-run' };
-  if (!bundle) return report;
-  // Conditional updates keyed by url+version make repeating the transaction harmless; keyed
-  // creates (POST) do not, so then the client only retries when the server surely did nothing.
-  const idempotent = style === 'conditional' || plan.every((i) => i.action !== 'create');
-  const response = await client.transaction(bundle, idempotent);
+  if (!plan.some((i) => i.action !== 'unchanged')) return report;
+  const post = (as: 'conditional' | 'keyed') => {
+    // Conditional updates keyed by url+version make repeating the transaction harmless; keyed
+    // creates (POST) do not, so then the client only retries when the server surely did nothing.
+    const idempotent = as === 'conditional' || plan.every((i) => i.action !== 'create');
+    return client.transaction(loadTransaction(plan, as)!, idempotent);
+  };
+  let used: 'conditional' | 'keyed' = style === 'keyed' ? 'keyed' : 'conditional';
+  let fallback: string | undefined;
+  let response: Bundle;
+  try {
+    response = await post(used);
+  } catch (err) {
+    if (style !== 'auto' || !(err instanceof FhirHttpError) || !REFUSED_AS_A_WHOLE.has(err.status)) throw err;
+    fallback = err.message;
+    options.log?.(`the server refused the conditional transaction (${fallback}); nothing was written, sending the same changes as keyed entries`);
+    used = 'keyed';
+    try {
+      response = await post(used);
+    } catch (second) {
+      if (!(second instanceof OperationOutcomeError)) throw second;
+      const first = issue('information', 'informational', `before that, the conditional transaction was refused: ${fallback}`);
+      throw new OperationOutcomeError(outcome(...(second.outcome.issue ?? []), first));
+    }
+  }
   const changed = plan.filter((i) => i.action !== 'unchanged');
   const created: string[] = [];
   const updated: string[] = [];
@@ -204,5 +236,5 @@ export async function loadArtifacts(
       throw new OperationOutcomeError(outcome(issue('error', 'exception', `transaction answered ${status || 'no status'} for ${label(item)}`)));
     }
   });
-  return { ...report, transaction: 'posted', created, updated };
+  return { ...report, transaction: 'posted', style: used, ...(fallback ? { fallback } : {}), created, updated };
 }

@@ -112,7 +112,8 @@ describe('load', () => {
     ]);
   });
 
-  it('keyed style: POST creates and PUT Type/id + If-Match updates, beyond the 8-entry cap Medplum puts on conditional transactions', async () => {
+  /** The fixture knowledge plus 12 ValueSets: 16 artifacts, beyond the 8-entry cap Medplum puts on conditional transactions. */
+  function sixteenArtifacts(): string {
     const dir = copyOfKnowledge();
     for (let i = 0; i < 12; i++) {
       writeFileSync(join(dir, `vs-extra-${i}.json`), JSON.stringify({
@@ -120,7 +121,12 @@ describe('load', () => {
         compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '2106-3' }] }] },
       }));
     }
-    const conditional = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false }).catch((e: unknown) => e);
+    return dir;
+  }
+
+  it('keyed style: POST creates and PUT Type/id + If-Match updates, beyond the 8-entry cap Medplum puts on conditional transactions', async () => {
+    const dir = sixteenArtifacts();
+    const conditional = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'conditional' }).catch((e: unknown) => e);
     expect((conditional as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 400.*too many entries/);
     expect(server.repo.allResources()).toHaveLength(0);
 
@@ -135,6 +141,48 @@ describe('load', () => {
     const second = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'keyed' });
     expect(second).toMatchObject({ created: [], updated: ['ValueSet http://example.org/fhir/ValueSet/extra-3|1.0.0'] });
     expect(second.unchanged).toHaveLength(15);
+  });
+
+  it('default style: a conditional transaction the server refuses as a whole (400: nothing written) is sent again as keyed entries', async () => {
+    const dir = sixteenArtifacts();
+    const logged: string[] = [];
+    const first = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, log: (m) => logged.push(m) });
+    expect(first).toMatchObject({ transaction: 'posted', style: 'keyed', fallback: expect.stringMatching(/HTTP 400.*too many entries/) });
+    expect(first.created).toHaveLength(16);
+    expect(logged).toEqual([expect.stringMatching(/refused the conditional transaction .*nothing was written, sending the same changes as keyed entries/)]);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    expect(server.repo.allResources()).toHaveLength(16);
+    const second = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false });
+    expect(second).toMatchObject({ transaction: 'nothing-to-do', created: [], updated: [] });
+  });
+
+  it('default style: a server that accepts the conditional transaction gets only that one', async () => {
+    const first = await loadArtifacts(client, readArtifacts([KNOWLEDGE]), { dryRun: false });
+    expect(first).toMatchObject({ transaction: 'posted', style: 'conditional' });
+    expect(first.fallback).toBeUndefined();
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  it('default style: refusals that keyed entries would not change (conflict, server error) are reported, not retried as keyed', async () => {
+    for (const status of [412, 500, 403]) {
+      const { server: other, client: otherClient } = await fresh();
+      // 500 is retried by the client (maxRetries 2): fail every attempt.
+      other.simulate.failures.push(...Array.from({ length: 3 }, () => ({ status, method: 'POST' })));
+      const err = await loadArtifacts(otherClient, readArtifacts([KNOWLEDGE]), { dryRun: false }).catch((e: unknown) => e);
+      expect((err as OperationOutcomeError).outcome.issue?.[0]?.diagnostics, String(status)).toMatch(new RegExp(`HTTP ${status}`));
+      expect(other.requests.filter((r) => r.method === 'POST').length, String(status)).toBe(status === 500 ? 3 : 1);
+      expect(other.repo.allResources(), String(status)).toHaveLength(0);
+    }
+  });
+
+  it('default style: when the keyed attempt fails too, both refusals are reported and nothing is written', async () => {
+    const dir = sixteenArtifacts();
+    server.simulate.failures.push({ status: 400, method: 'POST' }, { status: 422, method: 'POST' });
+    const err = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false }).catch((e: unknown) => e);
+    const diagnostics = (err as OperationOutcomeError).outcome.issue?.map((i) => i.diagnostics);
+    expect(diagnostics?.[0]).toMatch(/HTTP 422/);
+    expect(diagnostics?.at(-1)).toMatch(/before that, the conditional transaction was refused: .*HTTP 400/);
+    expect(server.repo.allResources()).toHaveLength(0);
   });
 
   it('compares content ignoring server-owned id and meta, but not profile', () => {

@@ -1,6 +1,7 @@
 /**
  * `load --server <base> [--dry-run]`: loads profiles, terminology and knowledge artifacts as ONE
- * transaction of conditional updates keyed by url + version (see src/fhir-server/load.ts).
+ * transaction of conditional updates keyed by url + version, or keyed entries when the server
+ * refuses conditional ones (see src/fhir-server/load.ts).
  * The artifacts are linted first; lint errors stop the load (exit 1) unless --skip-lint.
  */
 import type { Command } from 'commander';
@@ -16,7 +17,7 @@ const LoadArgs = ServerOptions.extend({
   dryRun: z.boolean().default(false),
   skipLint: z.boolean().default(false),
   from: z.array(z.string().min(1)).optional(),
-  transactionStyle: z.enum(['conditional', 'keyed']).default('conditional'),
+  transactionStyle: z.enum(['auto', 'conditional', 'keyed']).default('auto'),
 });
 export type LoadArgs = z.input<typeof LoadArgs>;
 
@@ -34,7 +35,7 @@ export async function runLoad(raw: LoadArgs, io: CliIo): Promise<ExitCode> {
   }
   const client = await clientFrom(args, io);
   io.stderr(`comparing ${artifacts.length} artifact(s) with ${client.baseUrl}\n`);
-  const report = await loadArtifacts(client, artifacts, { dryRun: args.dryRun, style: args.transactionStyle });
+  const report = await loadArtifacts(client, artifacts, { dryRun: args.dryRun, style: args.transactionStyle, log: (m) => io.stderr(`load: ${m}\n`) });
   writeJson(io, report);
   const verb = args.dryRun ? 'would create' : 'created';
   io.stderr(`load: ${verb} ${report.created.length}, ${args.dryRun ? 'would update' : 'updated'} ${report.updated.length}, unchanged ${report.unchanged.length}\n`);
@@ -50,8 +51,8 @@ export function registerLoad(program: Command, io: CliIo, done: (code: Promise<E
     .option('--from <paths...>', 'artifact folders/files (default: profiles/ and plandefinitions/)')
     .option(
       '--transaction-style <style>',
-      'conditional: PUT Type?url=&version= per entry (idempotent); keyed: POST creates, PUT Type/id + If-Match updates (for servers that cap conditional entries per transaction, e.g. Medplum)',
-      'conditional',
+      'conditional: PUT Type?url=&version= per entry (idempotent); keyed: POST creates, PUT Type/id + If-Match updates (for servers that cap conditional entries per transaction, e.g. Medplum); auto: conditional, and keyed if the server refuses that transaction as a whole (400/422: nothing was written)',
+      'auto',
     );
   addServerOptions(command).action((options: LoadArgs) => done(runLoad(options, io)));
 }
