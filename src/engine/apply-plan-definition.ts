@@ -603,16 +603,27 @@ function allocateId(state: ApplyState, base: string): string {
   return id;
 }
 
-/** Marks what exists now; the returned function removes what was added since. */
+/**
+ * Marks what exists now; the returned function removes what was added since. Only sizes are kept:
+ * entries are only ever added (or rolled back newest first), and a Map iterates in insertion order,
+ * so what was added since is what lies beyond the recorded size. (Copying the key sets at every
+ * applicable action made this quadratic in the number of actions.)
+ */
 function checkpoint(state: ApplyState): () => void {
   const resources = state.resources.length;
-  const actionIds = new Set(state.byActionId.keys());
-  const goals = new Set(state.goalsUsed.keys());
+  const actionIds = state.byActionId.size;
+  const goals = state.goalsUsed.size;
   return () => {
     state.resources.length = resources;
-    for (const id of [...state.byActionId.keys()]) if (!actionIds.has(id)) state.byActionId.delete(id);
-    for (const key of [...state.goalsUsed.keys()]) if (!goals.has(key)) state.goalsUsed.delete(key);
+    keepFirst(state.byActionId, actionIds);
+    keepFirst(state.goalsUsed, goals);
   };
+}
+
+function keepFirst(map: Map<string, unknown>, count: number): void {
+  if (map.size <= count) return;
+  let seen = 0;
+  for (const key of [...map.keys()]) if (seen++ >= count) map.delete(key);
 }
 
 /** Whether the R4 type has `intent` (CommunicationRequest, Appointment, SupplyRequest... do not). */
