@@ -23,31 +23,59 @@ export function countLines(data: Uint8Array, end = data.length): number {
   return count;
 }
 
+export interface ReadLineOptions {
+  /**
+   * A line longer than this is not read into memory: it is skipped up to its newline and reported
+   * through `onOversized` (its number and length), and numbering goes on after it. Default: no limit.
+   */
+  maxLineBytes?: number;
+  onOversized?: (line: number, bytes: number) => void;
+}
+
 /**
- * Chunks of about `chunkBytes`; a line longer than that makes its chunk grow to hold it, so a chunk
- * is never a partial line. Memory: one chunk plus the carried-over tail.
+ * Chunks of about `chunkBytes`; a line longer than that makes its chunk grow to hold it (up to
+ * `maxLineBytes`), so a chunk is never a partial line. Memory: one chunk plus the carried-over tail.
  */
-export function* readLineChunks(path: string, chunkBytes: number): Generator<LineChunk> {
+export function* readLineChunks(path: string, chunkBytes: number, options: ReadLineOptions = {}): Generator<LineChunk> {
+  const maxLineBytes = options.maxLineBytes ?? Number.POSITIVE_INFINITY;
+  // No buffer is ever larger than the longest allowed line plus its newline, so a line found whole
+  // in a buffer is within the limit, and one that does not fit is known to be too long.
+  const bufferLimit = maxLineBytes + 1;
   const fd = openSync(path, 'r');
   try {
     let carry: Buffer = Buffer.alloc(0);
     let nextLine = 1;
     let eof = false;
     while (!eof || carry.length > 0) {
-      let buffer = Buffer.allocUnsafeSlow(Math.max(chunkBytes, carry.length * 2));
+      let buffer = Buffer.allocUnsafeSlow(Math.min(Math.max(chunkBytes, carry.length * 2), bufferLimit));
       carry.copy(buffer, 0);
       let filled = carry.length;
       let cut = -1;
+      let oversized = false;
       while (!eof) {
         const read = readSync(fd, buffer, filled, buffer.length - filled, null);
         if (read === 0) eof = true;
         filled += read;
         cut = buffer.lastIndexOf(NEWLINE, filled - 1);
-        if (cut >= 0 || eof) break;
+        if (cut >= 0) break;
+        // No newline: the buffer holds the start of one line (chunks begin at a line start).
+        if (filled > maxLineBytes) {
+          oversized = true;
+          break;
+        }
+        if (eof) break;
         // One line longer than the buffer: grow and keep reading until it ends.
-        const bigger = Buffer.allocUnsafeSlow(buffer.length * 2);
+        const bigger = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, bufferLimit));
         buffer.copy(bigger, 0, 0, filled);
         buffer = bigger;
+      }
+      if (oversized) {
+        const skipped = skipToNewline(fd, buffer, filled);
+        options.onOversized?.(nextLine, skipped.lineBytes);
+        nextLine++;
+        carry = skipped.rest;
+        eof = skipped.eof;
+        continue;
       }
       if (filled === 0) break;
       const end = eof ? filled : cut + 1;
@@ -62,6 +90,23 @@ export function* readLineChunks(path: string, chunkBytes: number): Generator<Lin
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Reads on past the end of an oversized line (whose first `filled` bytes are in `buffer`), reusing
+ * `buffer`; returns the line's length (without its newline) and what followed it in the last read.
+ */
+function skipToNewline(fd: number, buffer: Buffer, filled: number): { lineBytes: number; rest: Buffer; eof: boolean } {
+  let lineBytes = filled;
+  for (;;) {
+    const read = readSync(fd, buffer, 0, buffer.length, null);
+    if (read === 0) return { lineBytes, rest: Buffer.alloc(0), eof: true };
+    const newline = buffer.indexOf(NEWLINE);
+    if (newline >= 0 && newline < read) {
+      return { lineBytes: lineBytes + newline, rest: Buffer.from(buffer.subarray(newline + 1, read)), eof: false };
+    }
+    lineBytes += read;
   }
 }
 

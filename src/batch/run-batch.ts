@@ -25,8 +25,9 @@ import { emptyApplyTimings, type ApplyTimings } from './apply-shard.ts';
 import { BoundedDispatcher } from './bounded-dispatch.ts';
 import { lineFailure } from './failures.ts';
 import { readLineChunks, type LineChunk } from './line-chunks.ts';
+import { LineFileWriter } from './line-writer.ts';
 import { OutputFile, mergeSortedParts } from './merge.ts';
-import type { PartitionStats, ShardFile } from './partition.ts';
+import { inputOrderKey, type PartitionStats, type ShardFile } from './partition.ts';
 import type { FromWorker, ShardJob, WorkerSetup } from './shard-worker.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -35,6 +36,12 @@ const CHUNK_BYTES = 1 << 20;
 /** Unacknowledged chunks a worker may hold: one being parsed, one waiting, so it never idles. */
 const CHUNKS_PER_WORKER = 2;
 const DEFAULT_MAX_SHARD_BYTES = 8 * 1024 * 1024;
+/**
+ * No patient-compartment resource the protocols read comes near this; a line beyond it is a broken
+ * export (a whole JSON document on one line, a file that is not NDJSON), and reading it whole would
+ * break the memory bound.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 export interface BatchOptions {
   inDir: string;
@@ -48,6 +55,8 @@ export interface BatchOptions {
   maxShardBytes?: number;
   /** Input chunk size (bytes); small values exercise the chunking in tests. Default 1 MiB. */
   chunkBytes?: number;
+  /** A longer input line is reported (file:line, too-long) and skipped unread. Default 64 MiB. */
+  maxLineBytes?: number;
   onProgress?: (event: { phase: 'partition' | 'apply' | 'merge'; done: number; total: number; patients: number }) => void;
 }
 
@@ -129,20 +138,32 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       pool.post(worker, { type: 'chunk', fileIndex: chunk.fileIndex, firstLine: chunk.firstLine, data: chunk.data }, [chunk.data.buffer as ArrayBuffer]),
     );
     let read = 0;
-    for (const [fileIndex, file] of files.entries()) {
-      for (const chunk of readLineChunks(file, options.chunkBytes ?? CHUNK_BYTES)) {
-        const bytes = chunk.data.byteLength;
-        await dispatcher.send({ ...chunk, fileIndex });
-        read += bytes;
-        options.onProgress?.({ phase: 'partition', done: read, total: totalBytes, patients: 0 });
+    // Lines too long to read are failures found here, in input order: a sorted part like the workers'.
+    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const tooLong = new LineFileWriter(join(work, 'main-too-long.tsv'));
+    try {
+      for (const [fileIndex, file] of files.entries()) {
+        const onOversized = (line: number, bytes: number) => {
+          const location = `${fileNames[fileIndex]}:${line}`;
+          tooLong.write(`${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`);
+          read += bytes + 1;
+        };
+        for (const chunk of readLineChunks(file, options.chunkBytes ?? CHUNK_BYTES, { maxLineBytes, onOversized })) {
+          const bytes = chunk.data.byteLength;
+          await dispatcher.send({ ...chunk, fileIndex });
+          read += bytes;
+          options.onProgress?.({ phase: 'partition', done: read, total: totalBytes, patients: 0 });
+        }
       }
+    } finally {
+      tooLong.close();
     }
     await dispatcher.drain();
     const partitioned = (await Promise.all(Array.from({ length: workers }, (_, w) => pool.request(w, { type: 'partition-end' })))).map((reply) => {
       if (reply.type !== 'partitioned') throw new Error(`unexpected worker reply ${reply.type}`);
       return reply;
     });
-    const stats: PartitionStats = { lines: 0, routed: 0, skipped: 0, failures: 0 };
+    const stats: PartitionStats = { lines: tooLong.lines, routed: 0, skipped: 0, failures: tooLong.lines };
     for (const p of partitioned) for (const key of Object.keys(stats) as (keyof PartitionStats)[]) stats[key] += p.stats[key];
     const wallPartition = performance.now() - t;
 
@@ -213,7 +234,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     outputs.push(failures);
     // Input-line failures first (in input order, whether the partition or phase 2 found the line
     // bad: both key them by file:line), then whole shards, then per-patient failures.
-    await mergeSortedParts(partitioned.flatMap((p) => (p.failures ? [p.failures.path] : [])).concat(inOrder(badLineParts)), failures);
+    const inputLineFailures = partitioned.flatMap((p) => (p.failures ? [p.failures.path] : [])).concat(inOrder(badLineParts));
+    if (tooLong.lines > 0) inputLineFailures.push(join(work, 'main-too-long.tsv'));
+    await mergeSortedParts(inputLineFailures, failures);
     for (const line of keptShards) failures.writeLine(line);
     await mergeSortedParts(inOrder(failureParts), failures, onBytes);
     output.commit();

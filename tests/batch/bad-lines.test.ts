@@ -109,4 +109,32 @@ describe('batch: bad and unusual lines', () => {
       expect(run.summary).toMatchObject({ patients: 2, lines: 19, skipped: 2, failures: expected.length });
     }
   });
+
+  it('a line longer than --max-line-mb is reported too-long with its file:line and skipped unread; the lines around it are applied', async () => {
+    const input = exportDir();
+    // A 20,000-byte Observation of p0 between two good lines, and a file that is one long line without a newline.
+    const huge = observation('big', `"subject":{"reference":"Patient/p0"},"note":[{"text":"${'z'.repeat(20_000)}"}]`);
+    writeFileSync(join(input, 'Observation.ndjson'), [FILES['Observation.ndjson']![0], huge, FILES['Observation.ndjson']![1]].map((l) => `${l}\n`).join(''));
+    writeFileSync(join(input, 'Procedure.ndjson'), `{"resourceType":"Procedure","note":"${'q'.repeat(30_000)}"}`);
+    const runs = await Promise.all(
+      [{ workers: 1 }, { workers: 2, chunkBytes: 64 }, { workers: 2, chunkBytes: 1 << 20 }].map(async (options) => {
+        const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+        const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', maxLineBytes: 10_000, ...options });
+        return { summary, failures: readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8'), carePlans: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8') };
+      }),
+    );
+    const tooLong = (location: string, bytes: number) =>
+      lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the 10000 allowed (--max-line-mb); it was skipped unread`);
+    const failures = runs[0]!.failures.split('\n').filter(Boolean);
+    expect(failures[0]).toBe(tooLong('Observation.ndjson:2', Buffer.byteLength(huge)));
+    expect(failures).toContain(tooLong('Procedure.ndjson:1', 30_000 + '{"resourceType":"Procedure","note":""}'.length));
+    // p0 and p1 still get their CarePlans, from the good lines around the long one.
+    const carePlans = runs[0]!.carePlans.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { subject?: { reference?: string } });
+    expect(carePlans.map((c) => c.subject?.reference)).toEqual(expect.arrayContaining(['Patient/p0', 'Patient/p1']));
+    for (const run of runs.slice(1)) {
+      expect(run.failures).toBe(runs[0]!.failures);
+      expect(run.carePlans).toBe(runs[0]!.carePlans);
+      expect(run.summary.failures).toBe(runs[0]!.summary.failures);
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { forEachLineIn, readLineChunks } from '../../src/batch/line-chunks.ts';
+import { forEachLineIn, readLineChunks, type ReadLineOptions } from '../../src/batch/line-chunks.ts';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'ip-chunks-')), 'x.ndjson');
@@ -11,10 +11,10 @@ function file(text: string): string {
 }
 
 /** Every line with its number, read through chunks of `chunkBytes`. */
-function linesVia(path: string, chunkBytes: number): { lines: [number, string][]; chunks: number } {
+function linesVia(path: string, chunkBytes: number, options: ReadLineOptions = {}): { lines: [number, string][]; chunks: number } {
   const lines: [number, string][] = [];
   const texts: string[] = [];
-  for (const chunk of readLineChunks(path, chunkBytes)) {
+  for (const chunk of readLineChunks(path, chunkBytes, options)) {
     const text = Buffer.from(chunk.data).toString('utf8');
     texts.push(text);
     const newlines = text.split('\n').length - 1;
@@ -54,5 +54,31 @@ describe('readLineChunks', () => {
       structuredClone(chunk.data, { transfer: [chunk.data.buffer as ArrayBuffer] });
     }
     expect(buffers.size).toBeGreaterThan(10);
+  });
+
+  describe('lines longer than maxLineBytes', () => {
+    const long = (n: number) => `{"x":"${'y'.repeat(n)}"}`;
+    const read = (text: string, chunkBytes: number, maxLineBytes: number) => {
+      const oversized: [number, number][] = [];
+      const { lines } = linesVia(file(text), chunkBytes, { maxLineBytes, onOversized: (line, bytes) => oversized.push([line, bytes]) });
+      return { lines, oversized };
+    };
+
+    it.each([8, 16, 100, 1 << 20])('are skipped unread and reported with their number and length; numbering goes on (chunks of %i bytes)', (size) => {
+      const text = ['{"a":1}', long(200), '{"b":2}', long(50), long(51), '{"c":3}\r', long(300)].join('\n');
+      // long(50) is 58 bytes: at the limit it is still read; long(51) is one byte over.
+      expect(read(text, size, 58)).toEqual({
+        lines: [[1, '{"a":1}'], [3, '{"b":2}'], [4, long(50)], [6, '{"c":3}']],
+        oversized: [[2, 208], [5, 59], [7, 308]],
+      });
+    });
+
+    it('a file that is one huge line without a newline is reported, not read into memory', () => {
+      expect(read(long(100_000), 64, 1000)).toEqual({ lines: [], oversized: [[1, 100_008]] });
+    });
+
+    it('without a limit every line is read, however long', () => {
+      expect(read([long(5000), '{}'].join('\n'), 16, Number.POSITIVE_INFINITY).lines).toEqual([[1, long(5000)], [2, '{}']]);
+    });
   });
 });

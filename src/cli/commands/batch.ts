@@ -23,6 +23,7 @@ const BatchArgs = z.object({
   mode: z.enum(['r4', 'cpg']).default('r4'),
   knowledge: z.array(z.string().min(1)).optional(),
   maxShardMb: z.coerce.number().positive().optional(),
+  maxLineMb: z.coerce.number().positive().optional(),
 });
 export type BatchArgs = z.input<typeof BatchArgs>;
 
@@ -62,6 +63,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       mode: args.mode,
       workers,
       ...(args.maxShardMb ? { maxShardBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
+      ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
       onProgress: (e) => {
         if (!bar) return;
         if (e.phase !== phase) {
@@ -93,6 +95,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--now <datetime>', 'the evaluation time, ISO 8601 with offset (default: the current time, printed)')
     .option('--mode <mode>', 'r4 (CarePlan) or cpg (Bundle)', 'r4')
     .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 8)')
+    .option('--max-line-mb <mb>', 'a longer NDJSON line is reported (file:line, too-long) and skipped unread (default 64)')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .action((options: BatchArgs) => done(runBatchCommand(options, io)));
 }
