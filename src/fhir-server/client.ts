@@ -50,6 +50,9 @@ export interface FhirHttpResponse<T> {
 }
 
 const ResourceShape = z.looseObject({ resourceType: z.string() });
+
+/** Searches one command runs against a server at once: quicker than one by one, gentle on the server (429s are retried anyway). */
+export const SEARCH_CONCURRENCY = 8;
 const MAX_PAGES = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

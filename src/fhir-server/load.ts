@@ -15,7 +15,8 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
-import { FhirHttpError, type FhirClient } from './client.ts';
+import pMap from 'p-map';
+import { FhirHttpError, SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
 
 type Canonical = Resource & { url?: string; version?: string };
 
@@ -99,23 +100,10 @@ export function selectLoadable(artifacts: readonly LoadedArtifact[]): { file: st
   return selected;
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
-
 /** Looks every artifact up on the server and decides create / update / unchanged. */
 export async function planLoad(client: FhirClient, artifacts: readonly LoadedArtifact[]): Promise<LoadPlanItem[]> {
   const loadable = selectLoadable(artifacts);
-  return mapLimited(loadable, 8, async ({ file, resource }) => {
+  return pMap(loadable, async ({ file, resource }) => {
     const url = resource.url!;
     // Filter exactly: some servers match `url` as a prefix (Medplum finds extra-10 for extra-1).
     const found = ((await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))) as Canonical[]).filter(
@@ -136,7 +124,7 @@ export async function planLoad(client: FhirClient, artifacts: readonly LoadedArt
       ...(existing.id ? { serverId: existing.id } : {}),
       ...(existing.meta?.versionId ? { serverVersionId: existing.meta.versionId } : {}),
     };
-  });
+  }, { concurrency: SEARCH_CONCURRENCY });
 }
 
 /**

