@@ -303,6 +303,16 @@ describe('inputs, missing data', () => {
     expect(unknown.outcome.issue?.[0]?.diagnostics).toMatch(/cannot be expanded/);
   });
 
+  it('a ValueSet changed in the knowledge base after an apply is seen by the next apply (no stale code filter)', () => {
+    const vs = (code: string) => ({ resourceType: 'ValueSet' as const, id: 'vs', url: 'http://example.org/ValueSet/preg', status: 'active' as const, compose: { include: [{ system: 'http://loinc.org', concept: [{ code }] }] } });
+    const pd = plan([{ id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] }]);
+    const knowledge = new KnowledgeBase([pd, vs('00000-0')]);
+    const run = () => applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, pregnant]) }, { now: NOW }, knowledge);
+    expect(rgActionIds(run().requestGroup.action)).toEqual([]);
+    knowledge.add(vs('82810-3'));
+    expect(rgActionIds(run().requestGroup.action)).toEqual(['a']);
+  });
+
   it('a required input that is empty yields missing-data and one collect-information Task naming the code', () => {
     const result = apply(plan([
       { id: 'hsg', title: 'HSG', input: [pregnancyInput], condition: [applicable('true')] },
