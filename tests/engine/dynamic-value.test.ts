@@ -127,8 +127,19 @@ describe('setValueAtPath', () => {
     ['nonsense', /has no element 'nonsense'/],
     ['status.value', /primitive/],
     ['code.resolve()', /resolve\(\)/],
-  ])('rejects the path %s', (path, message) => {
+  ])('rejects the path %s, every time (resolutions are memoised, errors included)', (path, message) => {
     expect(() => setValueAtPath({}, 'ServiceRequest', path, ['x'])).toThrow(message);
+    expect(() => setValueAtPath({}, 'ServiceRequest', path, ['x'])).toThrow(message);
+    // The same path below another type is resolved on its own.
+    expect(() => setValueAtPath({}, 'Task', path, ['x'])).toThrow();
+  });
+
+  it('a memoised path still writes into each new target', () => {
+    const first: Record<string, unknown> = {};
+    const second: Record<string, unknown> = {};
+    setValueAtPath(first, 'ServiceRequest', 'occurrencePeriod.start', ['2026-01-01']);
+    setValueAtPath(second, 'ServiceRequest', 'occurrencePeriod.start', ['2026-02-02']);
+    expect([first, second]).toEqual([{ occurrencePeriod: { start: '2026-01-01' } }, { occurrencePeriod: { start: '2026-02-02' } }]);
   });
 
   it.each([
