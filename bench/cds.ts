@@ -12,6 +12,7 @@
  *
  *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=200, CDS_BENCH_CONNECTIONS=10)
  *   CDS_BENCH_PLAN=fixture npm run bench:cds   (the small test protocol instead of plandefinitions/)
+ *   CDS_BENCH_PROFILE=/tmp/prof npm run bench:cds   (the server's V8 CPU profile, written when it stops)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -147,7 +148,13 @@ async function main(): Promise<void> {
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const jwk = { ...(await exportJWK(publicKey)), kid: KID, alg: 'ES384', use: 'sig' };
 
-  const child = fork(import.meta.filename, ['--serve'], { env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // CDS_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (--cpu-prof).
+  const profileDir = process.env['CDS_BENCH_PROFILE'];
+  const child = fork(import.meta.filename, ['--serve'], {
+    env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(profileDir ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
   const { address } = await new Promise<{ address: string }>((resolve) => child.once('message', (m) => resolve(m as { address: string })));
 
   const real = process.env['CDS_BENCH_PLAN'] !== 'fixture';
