@@ -25,7 +25,7 @@ import { makeClock, R4_MODEL, type Clock } from '../fhirpath/fhirpath-engine.ts'
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { buildRequest, isSupportedKind } from './activity/index.ts';
 import { applyDynamicValues } from './dynamic-value.ts';
-import { baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
+import { FHIRPATH, baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
 import { buildGoal } from './goals.ts';
 import { filterByRequirement, isRequiredInput, satisfiesRequirement } from './inputs.ts';
 import { MissingDataCollector } from './missing-data.ts';
@@ -111,7 +111,7 @@ export function applyPlanDefinition(
   };
   // %resource / %rootResource: the definition whose expressions are evaluated (here the plan).
   const variables = { ...baseVariables(context, clock), resource: plan, rootResource: plan };
-  bindVariableExtensions(plan.extension, plan, variables, state, 'PlanDefinition', `PlanDefinition/${plan.id ?? ''}`);
+  bindVariableExtensions(plan.extension, 'all', plan, variables, state, 'PlanDefinition', `PlanDefinition/${plan.id ?? ''}`);
   const scope: Scope = { plan, idPrefix: '', variables, path: 'PlanDefinition' };
   const { actions, traces } = processActions(plan.action ?? [], scope, state);
   resolveRelatedActions(state);
@@ -229,8 +229,10 @@ function processAction(
   }
 
   // Named expressions (R4 `variable` extension) on the action: computed once, read by its
-  // conditions, dynamic values and child actions as %<name>.
-  bindVariableExtensions(action.extension, parent.plan, variables, state, path, where);
+  // conditions, dynamic values and child actions as %<name>. Those the conditions need come first;
+  // the rest only once the action applies (nothing can read them otherwise).
+  const { beforeConditions, afterConditions } = variableSchedule(action);
+  bindVariableExtensions(action.extension, beforeConditions, parent.plan, variables, state, path, where);
 
   // 2. Applicability: every `applicability` condition must be exactly true (AND).
   const failures: string[] = [];
@@ -272,6 +274,7 @@ function processAction(
     return { trace };
   }
 
+  bindVariableExtensions(action.extension, afterConditions, parent.plan, variables, state, path, where);
   const rgAction = copyActionElements(action, state, trace);
   if (action.id) rgAction.id = action.id;
 
@@ -378,9 +381,17 @@ function processAction(
  * the element read as %<name>. Evaluated in document order, so a later variable may use an earlier
  * one. A failing variable is bound to empty (and reported), so dependent conditions are not true.
  */
-function bindVariableExtensions(extensions: Extension[] | undefined, focus: PlanDefinition, variables: Variables, state: ApplyState, path: string, where: string): void {
+function bindVariableExtensions(
+  extensions: Extension[] | undefined,
+  which: ReadonlySet<number> | 'all',
+  focus: PlanDefinition,
+  variables: Variables,
+  state: ApplyState,
+  path: string,
+  where: string,
+): void {
   for (const [i, ext] of (extensions ?? []).entries()) {
-    if (ext.url !== VARIABLE_EXTENSION) continue;
+    if (ext.url !== VARIABLE_EXTENSION || (which !== 'all' && !which.has(i))) continue;
     const expression = ext.valueExpression;
     if (!expression?.name) {
       fail(state, 'error', 'invalid', `${where}: variable extension without a name`, `${path}.extension[${i}]`);
@@ -392,6 +403,59 @@ function bindVariableExtensions(extensions: Extension[] | undefined, focus: Plan
     }
     variables[expression.name] = evaluated.result ?? [];
   }
+}
+
+interface VariableSchedule {
+  /** Indexes in `action.extension` of the variables the applicability conditions read, directly or through other variables. */
+  beforeConditions: ReadonlySet<number>;
+  afterConditions: ReadonlySet<number>;
+}
+
+const NO_VARIABLES: VariableSchedule = { beforeConditions: new Set(), afterConditions: new Set() };
+const schedules = new WeakMap<PlanDefinitionAction, VariableSchedule>();
+/** `%name` or `%\`name\`` in an expression text: the variables it can read. */
+const VARIABLE_REFERENCE = /%(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]*)`)/g;
+
+function referencedVariables(text: string | undefined): string[] {
+  return [...(text ?? '').matchAll(VARIABLE_REFERENCE)].map((m) => (m[1] ?? m[2])!);
+}
+
+/**
+ * Which of an action's named expressions are needed to decide its applicability (computed once
+ * per action). A variable the conditions do not read, even through another variable, cannot change
+ * the decision, so it waits until the action applies: for the many patients a protocol does not
+ * apply to, its contraindication logic is then never computed. Document order is kept within each
+ * part, and a variable only reads earlier ones, so every variable still sees what it saw before.
+ */
+function variableSchedule(action: PlanDefinitionAction): VariableSchedule {
+  let schedule = schedules.get(action);
+  if (schedule) return schedule;
+  const declared = (action.extension ?? [])
+    .map((ext, index) => ({ index, ext }))
+    .filter(({ ext }) => ext.url === VARIABLE_EXTENSION && ext.valueExpression?.name);
+  if (declared.length === 0) {
+    schedule = NO_VARIABLES;
+  } else {
+    const byName = new Map(declared.map((d) => [d.ext.valueExpression!.name!, d]));
+    const needed = new Set<number>();
+    const visit = (name: string) => {
+      const found = byName.get(name);
+      if (!found || needed.has(found.index)) return;
+      needed.add(found.index);
+      for (const next of referencedVariables(found.ext.valueExpression?.expression)) visit(next);
+    };
+    const conditions = (action.condition ?? []).filter((c) => c.kind === 'applicability');
+    // A condition in another language may read any variable in a way this scan cannot see.
+    const opaque = conditions.some((c) => c.expression?.language !== FHIRPATH);
+    for (const condition of conditions) for (const name of referencedVariables(condition.expression?.expression)) visit(name);
+    if (opaque) for (const { index } of declared) needed.add(index);
+    // Anything that is not a well-formed named FHIRPath variable is reported where it stands.
+    const all = (action.extension ?? []).map((ext, index) => ({ ext, index })).filter(({ ext }) => ext.url === VARIABLE_EXTENSION);
+    for (const { ext, index } of all) if (!ext.valueExpression?.name || ext.valueExpression.language !== FHIRPATH) needed.add(index);
+    schedule = { beforeConditions: needed, afterConditions: new Set(all.map((d) => d.index).filter((i) => !needed.has(i))) };
+  }
+  schedules.set(action, schedule);
+  return schedule;
 }
 
 function label(expression: { description?: string; name?: string }, text: string): string {

@@ -164,6 +164,33 @@ describe('applicability conditions', () => {
     expect(result.outcome.issue?.some((i) => /variable %bad failed/.test(i.diagnostics ?? ''))).toBe(true);
   });
 
+  it('computes the named expressions its conditions need first, and the others only once the action applies', () => {
+    const variable = (name: string, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, name, expression } });
+    const action = (id: string, indicated: string) => ({
+      id,
+      extension: [
+        // %late is not read by the condition: it fails loudly, but only when computed.
+        variable('late', '(1 | 2).single()'),
+        variable('base', indicated),
+        variable('indicated', '%base and true'),
+        variable('forChild', "%indicated.toString() + ' for the child'"),
+      ],
+      condition: [applicable('%indicated')],
+      action: [{ id: `${id}-child`, condition: [applicable("%forChild = 'true for the child' and %late.empty()")] }],
+    });
+    const notApplicable = apply(plan([action('no', 'false')]));
+    expect(rgActionIds(notApplicable.requestGroup.action)).toEqual([]);
+    expect(notApplicable.trace[0]?.reason).toMatch(/is false/);
+    // Not applicable: nothing can read %late or %forChild, so they were not computed (no error about them).
+    expect(notApplicable.outcome.issue?.filter((i) => i.severity !== 'information')).toEqual([]);
+
+    const applicable_ = apply(plan([action('yes', 'true')]));
+    // Applicable: %indicated read %base (computed first, through the dependency); %late and
+    // %forChild were computed after the decision, in document order, and reach the child.
+    expect(rgActionIds(applicable_.requestGroup.action)).toEqual(['yes', 'yes/yes-child']);
+    expect(applicable_.outcome.issue?.filter((i) => i.severity !== 'information').map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable %late failed/)]);
+  });
+
   it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
     const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
     expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
