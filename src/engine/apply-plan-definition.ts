@@ -430,14 +430,14 @@ function referencedVariables(text: string | undefined): string[] {
 function variableSchedule(action: PlanDefinitionAction): VariableSchedule {
   let schedule = schedules.get(action);
   if (schedule) return schedule;
-  const declared = (action.extension ?? [])
-    .map((ext, index) => ({ index, ext }))
-    .filter(({ ext }) => ext.url === VARIABLE_EXTENSION && ext.valueExpression?.name);
-  if (declared.length === 0) {
+  const all = (action.extension ?? []).map((ext, index) => ({ ext, index })).filter(({ ext }) => ext.url === VARIABLE_EXTENSION);
+  if (all.length === 0) {
     schedule = NO_VARIABLES;
   } else {
-    const byName = new Map(declared.map((d) => [d.ext.valueExpression!.name!, d]));
     const needed = new Set<number>();
+    // A variable without a name is reported where it stands.
+    for (const { ext, index } of all) if (!ext.valueExpression?.name) needed.add(index);
+    const byName = new Map(all.filter(({ ext }) => ext.valueExpression?.name).map((d) => [d.ext.valueExpression!.name!, d]));
     const visit = (name: string) => {
       const found = byName.get(name);
       if (!found || needed.has(found.index)) return;
@@ -445,13 +445,10 @@ function variableSchedule(action: PlanDefinitionAction): VariableSchedule {
       for (const next of referencedVariables(found.ext.valueExpression?.expression)) visit(next);
     };
     const conditions = (action.condition ?? []).filter((c) => c.kind === 'applicability');
-    // A condition in another language may read any variable in a way this scan cannot see.
-    const opaque = conditions.some((c) => c.expression?.language !== FHIRPATH);
+    // An expression in another language may read any variable in a way this scan cannot see.
+    const opaque = [...conditions.map((c) => c.expression), ...all.map((d) => d.ext.valueExpression)].some((e) => e && e.language !== FHIRPATH);
+    if (opaque) for (const { index } of all) needed.add(index);
     for (const condition of conditions) for (const name of referencedVariables(condition.expression?.expression)) visit(name);
-    if (opaque) for (const { index } of declared) needed.add(index);
-    // Anything that is not a well-formed named FHIRPath variable is reported where it stands.
-    const all = (action.extension ?? []).map((ext, index) => ({ ext, index })).filter(({ ext }) => ext.url === VARIABLE_EXTENSION);
-    for (const { ext, index } of all) if (!ext.valueExpression?.name || ext.valueExpression.language !== FHIRPATH) needed.add(index);
     schedule = { beforeConditions: needed, afterConditions: new Set(all.map((d) => d.index).filter((i) => !needed.has(i))) };
   }
   schedules.set(action, schedule);

@@ -191,6 +191,12 @@ describe('applicability conditions', () => {
     expect(applicable_.outcome.issue?.filter((i) => i.severity !== 'information').map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable %late failed/)]);
   });
 
+  it('reports a variable extension without a name, also when it is the action\'s only one and the action does not apply', () => {
+    const unnamed = { url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, expression: 'true' } };
+    const result = apply(plan([{ id: 'a', extension: [unnamed], condition: [applicable('false')] }]));
+    expect(result.outcome.issue?.map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable extension without a name/)]);
+  });
+
   it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
     const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
     expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
