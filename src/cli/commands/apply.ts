@@ -8,7 +8,9 @@
 import type { Command } from 'commander';
 import type { Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { findSubject, parseResources } from '../../data/read-input.ts';
+import { withDataIssues } from '../../data/data-issues.ts';
+import { findSubject, selectPatientCompartment, type CompartmentOptions } from '../../data/patient-compartment.ts';
+import { parseInput } from '../../data/read-input.ts';
 import { applyPlanDefinition, buildPatientData, dataRequirementsOf, type ActionTrace, type ApplyResult } from '../../engine/index.ts';
 import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
 import { fetchPatientRecord } from '../../fhir-server/patient-record.ts';
@@ -68,19 +70,29 @@ export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
   const client = args.server ? await clientFrom(args, io) : undefined;
 
   let patient: Patient;
-  let resources: Resource[];
+  let input: Resource[];
+  const where: CompartmentOptions = {};
   if (args.data) {
     const source = args.data === '-' ? 'stdin' : args.data;
-    resources = parseResources(await readTextArgument(io, args.data), source);
-    patient = findSubject(resources, source, args.patient);
+    const parsed = parseInput(await readTextArgument(io, args.data), source);
+    input = parsed.resources;
+    where.entries = parsed.entries;
+    patient = findSubject(input, source, args.patient);
   } else {
     const record = await fetchPatientRecord(client!, args.patient!, dataRequirementsOf(plan, knowledge));
     io.stderr(`fetched ${record.resources.length} resource(s) for Patient/${args.patient} via ${record.method}\n`);
     patient = record.patient;
-    resources = record.resources;
+    input = record.resources;
+    where.bases = [client!.baseUrl];
   }
+  // SAFE-1: only her compartment reaches the engine; what is left out is said on stderr and in the result.
+  const record = selectPatientCompartment(input, patient, where);
+  for (const i of record.issues) io.stderr(`warning: ${i.diagnostics}\n`);
 
-  const result = applyPlanDefinition(plan, { subject: patient, data: buildPatientData(resources) }, { now, mode: args.mode }, knowledge);
+  const result = withDataIssues(
+    applyPlanDefinition(plan, { subject: patient, data: buildPatientData(record.resources) }, { now, mode: args.mode }, knowledge),
+    record.issues,
+  );
   const output = args.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) {
     throw new OperationOutcomeError(outcome(issue('error', 'exception', `the engine returned no ${args.mode === 'cpg' ? 'Bundle' : 'CarePlan'}`)));
