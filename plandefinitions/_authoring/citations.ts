@@ -112,6 +112,29 @@ export const QUOTES: Record<string, Quote[]> = {
   ],
 };
 
+/**
+ * The binding safety rules (clinical-rules.md SAFE-n) read the three texts together: each is cited
+ * with the source sentences it combines. SAFE-1 (one patient's data) is a rule of the data boundary
+ * (src/data/patient-compartment.ts), not of an action.
+ */
+const SAFE_QUOTES: Record<string, Quote[]> = {
+  'SAFE-2': [HSG_PREGNANCY_MENSES, hys('3, pregnancy;'), TR_INDICATIONS],
+  'SAFE-3': [
+    ...QUOTES['HSG-C1']!,
+    ...QUOTES['HYS-C1']!,
+    ...QUOTES['HYS-P1']!,
+    TR_PREP,
+  ],
+  'SAFE-4': [TR_NO_CONTRAINDICATION, ...QUOTES['HSG-C2']!, ...QUOTES['HYS-P1']!],
+  'SAFE-5': [...QUOTES['TR-T1']!, TR_INDICATIONS, ...QUOTES['HSG-P3']!, ...QUOTES['HSG-T1']!.slice(0, 1), ...QUOTES['HYS-T1']!],
+  'SAFE-6': [...QUOTES['HYS-I5']!, ...QUOTES['TR-F1']!],
+  'SAFE-7': [...QUOTES['TR-F2']!, ...QUOTES['HYS-I4']!],
+  'SAFE-8': [HSG_HYCOSY, ...QUOTES['HSG-A1']!],
+  'SAFE-9': [...QUOTES['TR-O1']!.slice(0, 2)],
+  'SAFE-10': [...QUOTES['HSG-C1']!, HSG_PREGNANCY_MENSES],
+};
+Object.assign(QUOTES, SAFE_QUOTES);
+
 /** The citation RelatedArtifacts of one or more rules. */
 export function citations(...ruleIds: string[]): RelatedArtifact[] {
   return ruleIds.flatMap((id) => {

@@ -108,8 +108,13 @@ export const ACTIVE_CONDITION =
 export const NOT_REFUTED = "verificationStatus.coding.exists(code in ('refuted' | 'entered-in-error')).not()";
 export const ACTIVE_ALLERGY =
   "(clinicalStatus.empty() or clinicalStatus.coding.exists(code = 'active')) and verificationStatus.coding.exists(code in ('refuted' | 'entered-in-error')).not()";
-/** A result that can be acted on. */
+/** A result that can be acted on: the only statuses that can clear a procedure (SAFE-10). */
 export const RESULT_OK = "status in ('final' | 'amended' | 'corrected')";
+/**
+ * A result that can hold a procedure (SAFE-10): a `preliminary` result can hold one but never clear
+ * one; `registered`, `cancelled` and `entered-in-error` are never evidence.
+ */
+export const RESULT_HOLDS = "status in ('preliminary' | 'final' | 'amended' | 'corrected')";
 export const PROCEDURE_DONE = "status = 'completed'";
 
 /** The calendar date (as recorded, in its own offset) of a date/dateTime expression. */
@@ -117,7 +122,10 @@ export const asDate = (expr: string): string => `${expr}.select(toString().subst
 export const effectiveDate = asDate('effective.ofType(dateTime)');
 export const performedDate = asDate('(performed.ofType(dateTime) | performed.ofType(Period).end)');
 
-export const interpretationAbnormal = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code != 'N')`;
+/** Indeterminate or equivocal (v3 IND, E): the test is repeated, never read as abnormal (SAFE-3). */
+export const interpretationIndeterminate = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code in ('IND' | 'E'))`;
+/** Any other interpretation than normal or indeterminate (A, AA, H, L, POS, ...): abnormal. */
+export const interpretationAbnormal = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and (code in ('N' | 'IND' | 'E')).not())`;
 export const interpretationNormal = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code = 'N')`;
 
 // ---- inputs -------------------------------------------------------------------------------------
@@ -216,6 +224,8 @@ export interface ContraindicationSpec {
   /** The procedure's ActivityDefinition id. */
   procedure: string;
   documentation: NonNullable<Action['documentation']>;
+  /** What the action records: a contraindication (default), or a rule that makes her not eligible (SAFE-7). */
+  kind?: 'contraindication' | 'not-eligible';
 }
 
 /** A contraindicated procedure: a doNotPerform request, reasons pointing at the patient's data. */
@@ -224,7 +234,7 @@ export function contraindication(spec: ContraindicationSpec): Action {
     id: spec.id,
     title: spec.title,
     description: spec.description,
-    code: [{ coding: [coding(LOCAL, 'contraindication', 'Contraindication')] }],
+    code: [{ coding: [spec.kind === 'not-eligible' ? coding(LOCAL, 'not-eligible', 'Not eligible for the procedure') : coding(LOCAL, 'contraindication', 'Contraindication')] }],
     documentation: spec.documentation,
     // The trace labels the condition with this: "HSG-C3: pregnancy" is false / true.
     condition: [applicability(spec.present, `${spec.ruleId}: ${spec.title.replace(/^Do not [^:]+: /, '')}`)],
@@ -237,24 +247,10 @@ export function contraindication(spec: ContraindicationSpec): Action {
   };
 }
 
-/** occurrencePeriod of the request = [end of bleeding + start, end of bleeding + end] (days). */
-export function windowValues(endOfBleeding: string, startDay: number, endDay?: number): NonNullable<Action['dynamicValue']> {
-  const values: NonNullable<Action['dynamicValue']> = [
-    { path: 'occurrencePeriod.start', expression: fhirpath(`${endOfBleeding} + ${startDay} days`) },
-  ];
-  if (endDay !== undefined) values.push({ path: 'occurrencePeriod.end', expression: fhirpath(`${endOfBleeding} + ${endDay} days`) });
-  return values;
-}
-
 export function relatedBefore(actionId: string, minutes?: number): NonNullable<Action['relatedAction']>[number] {
   return minutes === undefined
     ? { actionId, relationship: 'before-start' }
     : { actionId, relationship: 'before-start', offsetDuration: { value: minutes, unit: 'min', system: UCUM, code: 'min' } };
-}
-
-/** Before the start of the target by whole days (a test whose result must be ready for the procedure). */
-export function relatedDaysBefore(actionId: string, days: number): NonNullable<Action['relatedAction']>[number] {
-  return { actionId, relationship: 'before-start', offsetDuration: { value: days, unit: 'days', system: UCUM, code: 'd' } };
 }
 
 export function relatedAfterEnd(actionId: string): NonNullable<Action['relatedAction']>[number] {

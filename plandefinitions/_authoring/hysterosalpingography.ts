@@ -1,18 +1,25 @@
 /**
- * Hysterosalpingography (source 001_77e565344cb021a4.txt, rules HSG-*).
+ * Hysterosalpingography (source 001_77e565344cb021a4.txt, rules HSG-*; safety rules SAFE-2..SAFE-10).
  *
  * hsg (indication: infertility, or no pregnancy a year after reversal)
- *  |- hsg-ci-*            one do-not-perform HSG request per contraindication present (C1-C6)
- *  |- hsg-plan            no contraindication: schedule HSG 5-7 days after the menses
- *  |   `- hsg-timing      [required: menstrual data]
- *  |       |- hsg-window  window open
- *  |       |   `- hsg-cleared [required: pregnancy status, iodine allergy status] negative pregnancy test
- *  |       |       |- hsg-patency-test (exactly one: HSG | hydrotubation | laparoscopic chromopertubation)
- *  |       |       `- preparation, premedication and aftercare
- *  |       `- window passed / end of menses unknown -> collect the menses end date
- *  `- hsg-alternative-hycosy  iodine allergy is the only contraindication: the same, with HyCoSy
+ *  |- hsg-ivf-referral        both tubes known blocked: IVF referral, no new HSG (TR-F2, SAFE-7)
+ *  |- hsg-result-on-record    a tubal patency result of the last 180 days: used, not repeated (SAFE-6)
+ *  |- hsg-result-missing      HSG done in the last 180 days, result not recorded: collect it (SAFE-6)
+ *  `- hsg-assessment          tubal status not known
+ *      |- hsg-ci-*            one do-not-perform HSG request per contraindication present (C1-C6, SAFE-2..4)
+ *      |- hsg-bleeding-now    collect the end of bleeding (SAFE-10)
+ *      |- hsg-plan            no contraindication: HSG 5-7 days after the menses
+ *      |   |- hsg-fitness-not-assessed    collect the fitness assessment (SAFE-4)
+ *      |   `- hsg-timing      [required: menstrual data, pregnancy status, iodine allergy status]
+ *      |       |- hsg-pregnancy-not-excluded
+ *      |       |- hsg-window  the period fits this cycle
+ *      |       |   |- work-up: discharge exam, iodine test (today .. the day before the HSG)
+ *      |       |   `- hsg-cleared (pregnancy excluded, fit): patency test (exactly one), preparation, aftercare
+ *      |       `- window passed / end of menses unknown -> collect the menses end date
+ *      `- hsg-alternative-hycosy  iodine allergy is the only contraindication: the same checks and care
+ *                                 with HyCoSy, except the iodine ones (SAFE-8)
  */
-import type { DataRequirement } from '@medplum/fhirtypes';
+import type { DataRequirement, Extension } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
 import {
   ACTIVE_ALLERGY,
@@ -29,7 +36,7 @@ import {
   PROCEDURE_DONE,
   relatedAfterEnd,
   relatedBefore,
-  relatedDaysBefore,
+  RESULT_HOLDS,
   RESULT_OK,
   SCT,
   vsInput,
@@ -41,9 +48,18 @@ import {
   type Action,
 } from './common.ts';
 import {
+  anyWorkupNeeded,
   cycleTasks,
   CYCLE_STATE_VARIABLES,
   CYCLE_WINDOW_VARIABLES,
+  FIT_CONFIRMED,
+  FITNESS_JUSTIFICATION,
+  FITNESS_VARIABLES,
+  fitnessNotAssessedTask,
+  INFLAMMATION_EVIDENCE,
+  INFLAMMATION_INPUTS,
+  INFLAMMATION_VARIABLES,
+  LEUKORRHEA_EVIDENCE,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
@@ -51,26 +67,37 @@ import {
   MENSTRUATING_NOW,
   menstrualDataRequired,
   NO_PREGNANCY_YEAR_AFTER_REVERSAL,
+  NOT_FIT,
   PREGNANCY_EVIDENCE,
+  PREGNANCY_EXCLUDED,
   PREGNANCY_INPUTS,
   PREGNANCY_JUSTIFICATION,
-  PREGNANCY_NEGATIVE,
+  PREGNANCY_VARIABLES,
   PREGNANT,
+  pregnancyNotExcludedTask,
   pregnancyStatusRequired,
-  RESULT_ABNORMAL_LATEST,
-  RESULT_NORMAL_LATEST,
+  PROCEDURE_DATES,
+  procedurePeriodVariables,
+  reanastomosisDate,
   REVERSAL_FOLLOW_UP_INPUTS,
-  SYSTEMIC_DISEASE,
+  safety,
   SYSTEMIC_EVIDENCE,
   SYSTEMIC_INPUTS,
-  windowDynamicValues,
-  windowOpen,
+  WORKUP_DATES,
+  workupAction,
+  workupNeedVariables,
+  bleedingNowTask,
+  type Workup,
 } from './logic.ts';
 import { planDefinition } from './plan.ts';
 import { vsCodings } from './terminology.ts';
 
 const WINDOW_START = 5;
 const WINDOW_END = 7;
+/** A tubal patency study of the last 180 days is used instead of repeating it (SAFE-6; the texts give no interval). */
+const TUBAL_STATUS_LOOK_BACK = 180;
+const TUBAL_STATUS_WHY =
+  'Look-back 180 days (the texts give none): without a new infection or pelvic surgery tubal status changes slowly, so a tubal patency study of the last 6 months is used rather than repeating the radiation and the instrumentation of the uterus; an older one is repeated. After a tubal reversal only studies dated on or after it count (before it the tubes were ligated).';
 
 // ---- inputs of the whole plan -------------------------------------------------------------------
 
@@ -78,11 +105,7 @@ const INPUTS: DataRequirement[] = [
   vsInput('infertility', 'Condition', 'vs-female-infertility'),
   ...REVERSAL_FOLLOW_UP_INPUTS,
   ...PREGNANCY_INPUTS,
-  vsInput('acuteGenitalInflammation', 'Condition', 'vs-genital-inflammation-acute'),
-  codeInput('recentLeukorrhea', 'Observation', [coding(LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)')], {
-    lookBackDays: LOOK_BACK.leukorrhea,
-    newestFirst: true,
-  }),
+  ...INFLAMMATION_INPUTS,
   ...SYSTEMIC_INPUTS,
   ...MENSES_INPUTS,
   vsInput('pregnancyEndingProcedures', 'Procedure', 'vs-recent-pregnancy-ending'),
@@ -91,6 +114,12 @@ const INPUTS: DataRequirement[] = [
   codeInput('iodineTests', 'Observation', [coding(LOCAL, 'iodine-sensitivity-test', 'Iodine (contrast) sensitivity test')], { newestFirst: true }),
   vsInput('constipation', 'Condition', 'vs-constipation'),
   codeInput('constipationNow', 'Observation', [coding(LOCAL, 'constipation-now', 'Currently constipated')], { lookBackDays: 7, latestOnly: true }),
+  // Tubal status already known (SAFE-6, SAFE-7).
+  codeInput('recentTubalStudy', 'Procedure', [coding(SCT, '168884001', 'Hysterosalpingography'), coding(LOCAL, 'hycosy', 'Hysterosalpingo-contrast sonography (HyCoSy)'), coding(LOCAL, 'laparoscopic-chromopertubation', 'Laparoscopic chromopertubation (dye test)')], {
+    lookBackDays: TUBAL_STATUS_LOOK_BACK,
+  }),
+  codeInput('recentTubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')], { lookBackDays: TUBAL_STATUS_LOOK_BACK, newestFirst: true }),
+  vsInput('tubalOcclusion', 'Condition', 'vs-tubal-occlusion'),
 ];
 
 // ---- indications --------------------------------------------------------------------------------
@@ -99,37 +128,79 @@ const INFERTILITY = `%infertility.where(${ACTIVE_CONDITION})`;
 const INDICATED = `(${INFERTILITY}.exists() or ${NO_PREGNANCY_YEAR_AFTER_REVERSAL})`;
 const INDICATION_EVIDENCE = `${INFERTILITY} | iif(${NO_PREGNANCY_YEAR_AFTER_REVERSAL}, %reanastomosis.where(${PROCEDURE_DONE}), {})`;
 
+// ---- tubal status already known (SAFE-6, SAFE-7) -------------------------------------------------
+
+/** A finding counts if no reversal was done, or it is dated on or after the newest reversal. */
+const sinceReversal = (dateExpr: string): string => `(%reanastomosis.where(${PROCEDURE_DONE}).empty() or ${dateExpr}.exists($this >= ${reanastomosisDate}))`;
+/** Confirmed (or unstated) and current: a suspected blockage is what HSG is for, it does not send her to IVF. */
+const CONFIRMED_CONDITION = `${ACTIVE_CONDITION} and verificationStatus.coding.exists(code in ('provisional' | 'differential' | 'unconfirmed')).not()`;
+const side = (code: string): string =>
+  `component.where(code.coding.exists(system = '${LOCAL}' and code = '${code}')).value.coding.exists(system = '${LOCAL}' and code in ('blocked-proximal' | 'blocked-distal'))`;
+const PATENCY_SINCE_REVERSAL = `%recentTubalPatency.where(${RESULT_OK} and ${sinceReversal(effectiveDate)})`;
+const BLOCKAGE_EVIDENCE =
+  `%tubalOcclusion.where(${CONFIRMED_CONDITION} and bodySite.coding.exists(system = '${SCT}' and code = '51440002') and ${sinceReversal(asDate('(onset.ofType(dateTime) | recordedDate)'))})` +
+  ` | ${PATENCY_SINCE_REVERSAL}.first().where(${side('tubal-patency-right')} and ${side('tubal-patency-left')})`;
+const TUBAL_STATUS_VARIABLES: Extension[] = [
+  variable('bothTubesBlocked', `(${BLOCKAGE_EVIDENCE}).exists()`, 'TR-F2/SAFE-7: both tubes known blocked (confirmed bilateral occlusion, or the newest tubal patency study has both sides blocked)'),
+  variable('tubalResultOnRecord', `${PATENCY_SINCE_REVERSAL}.exists()`, 'SAFE-6: a tubal patency result of the last 180 days'),
+  variable('tubalStudyWithoutResult', `%recentTubalStudy.where(${PROCEDURE_DONE} and ${sinceReversal(performedDate)}).exists() and %tubalResultOnRecord.not()`, 'SAFE-6: a tubal patency study of the last 180 days whose result is not recorded'),
+];
+const TUBAL_STATUS_UNKNOWN = '(%bothTubesBlocked or %tubalResultOnRecord or %tubalStudyWithoutResult).not()';
+
+function tubalStatusKnown(): Action[] {
+  return [
+    {
+      id: 'hsg-ivf-referral',
+      title: 'Both tubes blocked: refer for IVF, no new HSG',
+      description: 'Both tubes are known blocked (a confirmed bilateral occlusion, or the newest tubal patency study of the last 180 days): assisted reproduction is the way forward and a new HSG adds nothing.',
+      documentation: [...citations('TR-F2'), ...safety('SAFE-7', 'pathway'), justify('SAFE-6', TUBAL_STATUS_WHY)],
+      condition: [applicability('%bothTubesBlocked', 'TR-F2/SAFE-7: both tubes known blocked')],
+      definitionCanonical: adCanonical('ivf-referral'),
+      dynamicValue: [{ path: 'reasonReference', expression: fhirpath(BLOCKAGE_EVIDENCE) }],
+    },
+    {
+      id: 'hsg-result-on-record',
+      title: 'Tubal patency studied in the last 180 days: use the result, do not repeat the HSG',
+      description: 'A tubal patency result of the last 180 days is on record (at least one tube patent); the next step follows it (a cavity abnormality on HSG: hysteroscopy, HYS-I4).',
+      code: [{ coding: [coding(LOCAL, 'result-on-record', 'Result on record used, not repeated')] }],
+      documentation: [...safety('SAFE-6', 'doneAlready'), justify('SAFE-6', TUBAL_STATUS_WHY)],
+      condition: [applicability('%tubalResultOnRecord and %bothTubesBlocked.not()', 'SAFE-6: a tubal patency result of the last 180 days is on record')],
+    },
+    {
+      id: 'hsg-result-missing',
+      title: 'Tubal patency study done in the last 180 days: record its result instead of repeating it',
+      documentation: [...safety('SAFE-6', 'doneAlready'), justify('SAFE-6', TUBAL_STATUS_WHY)],
+      condition: [applicability('%tubalStudyWithoutResult and %bothTubesBlocked.not()', 'SAFE-6: a tubal patency study of the last 180 days has no recorded result')],
+      definitionCanonical: adCanonical('collect-tubal-patency-result'),
+    },
+  ];
+}
+
 // ---- contraindications (each a Boolean that is never empty) -----------------------------------------
 
-const INFLAMMATION_EVIDENCE = `%acuteGenitalInflammation.where(${ACTIVE_CONDITION})`;
-const C1_INFLAMMATION = `${INFLAMMATION_EVIDENCE}.exists()`;
-const C1_LEUKORRHEA = RESULT_ABNORMAL_LATEST('recentLeukorrhea');
 const C5_EVIDENCE =
   `%pregnancyEndingProcedures.where(${PROCEDURE_DONE} and ${performedDate}.exists($this >= today() - 42 days))` +
   ` | %pregnancyEndingConditions.where(${NOT_REFUTED} and ${asDate('onset.ofType(dateTime)')}.exists($this >= today() - 42 days))`;
 const C5_RECENT = `(${C5_EVIDENCE}).exists()`;
 const IODINE_EVIDENCE =
   `%iodineAllergies.where(${ACTIVE_ALLERGY})` +
-  ` | %iodineTests.where(${RESULT_OK} and (${hasCoding('value.coding', SCT, ['10828004'])} or interpretation.coding.exists(code = 'POS')))`;
+  ` | %iodineTests.where(${RESULT_HOLDS} and (${hasCoding('value.coding', SCT, ['10828004'])} or interpretation.coding.exists(code = 'POS')))`;
 const C6_IODINE = `(${IODINE_EVIDENCE}).exists()`;
 const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK}).where(${asDate('value.ofType(dateTime)')}.max() = ${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max())`;
 
 /**
  * Each contraindication is computed once, as a named expression on the HSG action, and read by the
- * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches. Menstruation
- * now (HSG-C4) is %menstruatingNow of CYCLE_STATE_VARIABLES, declared on the same action just before these.
+ * do-not-perform actions and by the "no contraindication" / "HyCoSy instead" branches. Pregnancy,
+ * inflammation and fitness are the shared definitions of logic.ts (SAFE-2..SAFE-4); menstruation now
+ * (HSG-C4) is %menstruatingNow of CYCLE_STATE_VARIABLES.
  */
 const CI_VARIABLES = [
-  variable('ciInflammation', C1_INFLAMMATION, 'HSG-C1: acute or subacute genital inflammation'),
-  variable('ciLeukorrhea', C1_LEUKORRHEA, 'HSG-C1: vaginal discharge examination abnormal'),
-  variable('ciSystemicDisease', SYSTEMIC_DISEASE, 'HSG-C2: serious systemic disease'),
-  variable('ciPregnant', PREGNANT, 'HSG-C3: pregnancy'),
   variable('ciRecentPregnancyEnding', C5_RECENT, 'HSG-C5: within 6 weeks of delivery, abortion or curettage'),
   variable('ciIodine', C6_IODINE, 'HSG-C6: iodine allergy'),
 ];
 
 /** Contraindications other than iodine allergy: they rule out HyCoSy as much as HSG. */
-const NO_CI_EXCEPT_IODINE = `(%ciInflammation or %ciLeukorrhea or %ciSystemicDisease or %ciPregnant or ${MENSTRUATING_NOW} or %ciRecentPregnancyEnding).not()`;
+const NO_CI_EXCEPT_IODINE = `(%acuteInflammation or %leukorrheaAbnormal or ${NOT_FIT} or ${PREGNANT} or ${MENSTRUATING_NOW} or %ciRecentPregnancyEnding).not()`;
 
 function hsgContraindications(): Action[] {
   const procedure = 'hysterosalpingography';
@@ -138,45 +209,45 @@ function hsgContraindications(): Action[] {
       id: 'hsg-ci-acute-genital-inflammation',
       ruleId: 'HSG-C1',
       title: 'Do not perform HSG: acute or subacute genital inflammation',
-      description: 'An active acute or subacute inflammation of the internal or external genitalia is recorded. Treat it first; the discharge examination must be normal before imaging.',
-      present: '%ciInflammation',
+      description: 'An acute or subacute inflammation of the internal or external genitalia is recorded (a suspected one included). Treat it first; the discharge examination must be normal before imaging.',
+      present: '%acuteInflammation',
       evidence: INFLAMMATION_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
       procedure,
-      documentation: citations('HSG-C1'),
+      documentation: [...citations('HSG-C1'), ...safety('SAFE-3', 'inflammation')],
     }),
     contraindication({
       id: 'hsg-ci-abnormal-leukorrhea',
       ruleId: 'HSG-C1',
       title: 'Do not perform HSG: vaginal discharge examination abnormal',
-      description: 'The newest vaginal discharge (leukorrhea) examination of the last 7 days is abnormal; it must be normal before imaging.',
-      present: '%ciLeukorrhea',
-      evidence: `%recentLeukorrhea.where(${RESULT_OK}).first()`,
+      description: 'The newest vaginal discharge (leukorrhea) examination of the last 7 days is abnormal; treat and recheck: it must be normal before imaging.',
+      present: '%leukorrheaAbnormal',
+      evidence: LEUKORRHEA_EVIDENCE,
       reason: coding(LOCAL, 'leukorrhea-abnormal', 'Abnormal vaginal discharge examination'),
       procedure,
-      documentation: [...citations('HSG-C1'), justify('HSG-C1', LOOK_BACK_WHY.leukorrhea)],
+      documentation: [...citations('HSG-C1'), justify('HSG-C1', LOOK_BACK_WHY.leukorrhea), ...safety('SAFE-3', 'inflammation')],
     }),
     contraindication({
       id: 'hsg-ci-serious-systemic-disease',
       ruleId: 'HSG-C2',
       title: 'Do not perform HSG: serious systemic disease',
       description: 'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient cannot tolerate the procedure.',
-      present: '%ciSystemicDisease',
+      present: NOT_FIT,
       evidence: SYSTEMIC_EVIDENCE,
       reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
       procedure,
-      documentation: [...citations('HSG-C2'), justify('HSG-C2', 'Read as terminology.md section 1 A28: an active Condition in vs-serious-systemic-disease, or the clinician assessment LOCAL#fit-for-procedure = false. ' + LOOK_BACK_WHY.fitness)],
+      documentation: [...citations('HSG-C2'), justify('HSG-C2', 'Read as terminology.md section 1 A28: an active Condition in vs-serious-systemic-disease, or the clinician assessment LOCAL#fit-for-procedure = false.'), ...safety('SAFE-4', 'fitness'), FITNESS_JUSTIFICATION],
     }),
     contraindication({
       id: 'hsg-ci-pregnancy',
       ruleId: 'HSG-C3',
       title: 'Do not perform HSG: pregnancy',
-      description: 'A positive pregnancy test or pregnancy status in the last 7 days, or an active pregnancy on the problem list.',
-      present: '%ciPregnant',
+      description: 'A positive pregnancy test or pregnancy status in the last 7 days (a preliminary one included), or a pregnancy on the problem list.',
+      present: PREGNANT,
       evidence: PREGNANCY_EVIDENCE,
       reason: coding(SCT, '77386006', 'Pregnant'),
       procedure,
-      documentation: [...citations('HSG-C3'), PREGNANCY_JUSTIFICATION],
+      documentation: [...citations('HSG-C3'), ...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
     }),
     contraindication({
       id: 'hsg-ci-menstruation',
@@ -207,7 +278,7 @@ function hsgContraindications(): Action[] {
       id: 'hsg-ci-iodine-allergy',
       ruleId: 'HSG-C6',
       title: 'Do not perform HSG: iodine allergy',
-      description: 'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test. HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
+      description: 'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test (a preliminary one included). HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
       present: '%ciIodine',
       evidence: IODINE_EVIDENCE,
       reason: coding(SCT, '293637006', 'Allergy to contrast media'),
@@ -239,16 +310,16 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         id: primaryId,
         title: isHsg ? 'Hysterosalpingography 5-7 days after the menses' : 'HyCoSy 5-7 days after the menses (iodine allergy)',
         description: isHsg
-          ? 'HSG in the window day 5 to day 7 after the end of bleeding: the endometrium is repaired but not yet thick (too early: thin, easily damaged; too late: contrast reflux, poor tubal filling).'
+          ? 'HSG in the window day 5 to day 7 after the end of bleeding (from today or from the day after the last preparation test when later): the endometrium is repaired but not yet thick (too early: thin, easily damaged; too late: contrast reflux, poor tubal filling).'
           : 'HyCoSy replaces HSG because of the iodine allergy; it is scheduled in the same window as HSG because the text\'s reason for the window (state of the endometrium) holds for any transcervical tubal study.',
         priority: 'routine',
         precheckBehavior: 'yes',
         goalId: ['tubal-patency-known'],
         documentation: isHsg
-          ? [...citations('HSG-I1', 'HSG-I2', 'HSG-T1', 'HSG-X1'), justify('HSG-T1', 'terminology.md section 1 A10: the text says 5-7 days (the common Chinese norm is 3-7); the text is followed.'), MENSES_JUSTIFICATION]
-          : [...citations('HSG-C6', 'HSG-T1'), justify('HSG-C6', 'The text names HyCoSy as the test that avoids iodine allergy and radiation (terminology.md section 1 A17: minimally invasive, not non-invasive). Window: our choice, the HSG window.')],
+          ? [...citations('HSG-I1', 'HSG-I2', 'HSG-T1', 'HSG-X1'), justify('HSG-T1', 'terminology.md section 1 A10: the text says 5-7 days (the common Chinese norm is 3-7); the text is followed.'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates')]
+          : [...citations('HSG-C6', 'HSG-T1'), justify('HSG-C6', 'The text names HyCoSy as the test that avoids iodine allergy and radiation (terminology.md section 1 A17: minimally invasive, not non-invasive). Window: our choice, the HSG window.'), ...safety('SAFE-8', 'alternative')],
         definitionCanonical: adCanonical(primary),
-        dynamicValue: [...windowDynamicValues(WINDOW_START, WINDOW_END), REASON_REFERENCE],
+        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
       },
       {
         id: `${prefix}-hydrotubation`,
@@ -257,7 +328,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         precheckBehavior: 'no',
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('tubal-hydrotubation'),
-        dynamicValue: [...windowDynamicValues(WINDOW_START, WINDOW_END), REASON_REFERENCE],
+        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
       },
       {
         id: `${prefix}-laparoscopic-chromopertubation`,
@@ -266,56 +337,36 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         precheckBehavior: 'no',
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('laparoscopic-chromopertubation'),
-        dynamicValue: [REASON_REFERENCE],
+        // Not before the earliest day the preparation allows; the operating list decides the day.
+        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, REASON_REFERENCE],
       },
     ],
   };
 }
 
-function hsgPreparation(): Action[] {
-  const target = 'hsg-order';
-  return [
+/** Preparation, premedication and aftercare around the study (the iodine ones only for HSG: SAFE-8). */
+function preparation(prefix: string, isHsg: boolean): Action[] {
+  const target = `${prefix}-order`;
+  const study = isHsg ? 'HSG' : 'HyCoSy';
+  const actions: Action[] = [
     {
-      id: 'hsg-leukorrhea-test',
-      title: 'Vaginal discharge examination before imaging',
-      description: 'No normal discharge examination in the last 7 days: order one; HSG goes ahead only if it is normal (an abnormal result contraindicates, HSG-C1).',
-      documentation: [...citations('HSG-C1'), justify('HSG-C1', LOOK_BACK_WHY.leukorrhea)],
-      condition: [applicability(`${RESULT_NORMAL_LATEST('recentLeukorrhea')}.not()`, 'HSG-C1: no normal vaginal discharge examination in the last 7 days')],
-      relatedAction: [relatedDaysBefore(target, 1)],
-      definitionCanonical: adCanonical('leukorrhea-routine'),
-    },
-    {
-      id: 'hsg-iodine-sensitivity-test',
-      title: 'Iodine sensitivity test (must be negative)',
-      description: 'No negative iodine sensitivity test in the last 7 days: order one; it must be negative before imaging (positive = iodine allergy, HSG-C6).',
-      documentation: [...citations('HSG-P3'), justify('HSG-P3', LOOK_BACK_WHY.iodineTest)],
-      condition: [
-        applicability(
-          `%iodineTests.where(${RESULT_OK} and ${hasCoding('value.coding', SCT, ['260385009'])} and ${effectiveDate}.exists($this >= today() - ${LOOK_BACK.iodineTest} days)).empty()`,
-          'HSG-P3: no negative iodine sensitivity test in the last 7 days',
-        ),
-      ],
-      relatedAction: [relatedDaysBefore(target, 1)],
-      definitionCanonical: adCanonical('iodine-sensitivity-test'),
-    },
-    {
-      id: 'hsg-atropine',
-      title: 'Atropine IM half an hour before the HSG',
+      id: `${prefix}-atropine`,
+      title: `Atropine IM half an hour before the ${study}`,
       description: 'Antispasmodic premedication against uterine and tubal spasm (a spasm can mimic a blocked tube). Dose per local protocol: the text gives none.',
-      documentation: [...citations('HSG-P4'), justify('HSG-P4', 'terminology.md section 1 A27: no dose in the source; A11: spasm causes false blockage.')],
+      documentation: [...citations('HSG-P4'), justify('HSG-P4', 'terminology.md section 1 A27: no dose in the source; A11: spasm causes false blockage.'), ...(isHsg ? [] : safety('SAFE-8', 'alternative'))],
       relatedAction: [relatedBefore(target, 30)],
       definitionCanonical: adCanonical('atropine-im-before-hsg'),
     },
     {
-      id: 'hsg-instruction-no-intercourse-before',
-      title: 'No intercourse from the end of the menses until the HSG',
+      id: `${prefix}-instruction-no-intercourse-before`,
+      title: `No intercourse from the end of the menses until the ${study}`,
       documentation: citations('HSG-P1'),
       relatedAction: [relatedBefore(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-no-intercourse-before-hsg'),
     },
     {
-      id: 'hsg-instruction-day',
+      id: `${prefix}-instruction-day`,
       title: 'Normal diet on the day; bring pads',
       documentation: citations('HSG-P2'),
       relatedAction: [relatedBefore(target)],
@@ -323,7 +374,7 @@ function hsgPreparation(): Action[] {
       definitionCanonical: adCanonical('instruction-hsg-day'),
     },
     {
-      id: 'hsg-instruction-empty-bladder',
+      id: `${prefix}-instruction-empty-bladder`,
       title: 'Empty the bladder before the procedure',
       documentation: citations('HSG-P5'),
       relatedAction: [relatedBefore(target)],
@@ -331,7 +382,7 @@ function hsgPreparation(): Action[] {
       definitionCanonical: adCanonical('instruction-empty-bladder'),
     },
     {
-      id: 'hsg-enema',
+      id: `${prefix}-enema`,
       title: 'Cleansing enema before the procedure (constipation)',
       description: 'Only for a constipated patient: active constipation on the problem list, or reported constipation in the last 7 days.',
       documentation: citations('HSG-P5'),
@@ -345,90 +396,143 @@ function hsgPreparation(): Action[] {
       definitionCanonical: adCanonical('cleansing-enema'),
     },
     {
-      id: 'hsg-instruction-no-intercourse-after',
-      title: 'After the HSG: no intercourse for one menstrual cycle',
-      documentation: [...citations('HSG-A1'), justify('HSG-A1', 'terminology.md section 1 A15: one cycle = until the next menses has finished.')],
+      id: `${prefix}-instruction-no-intercourse-after`,
+      title: `After the ${study}: no intercourse for one menstrual cycle`,
+      documentation: [...citations('HSG-A1'), justify('HSG-A1', 'terminology.md section 1 A15: one cycle = until the next menses has finished.'), ...(isHsg ? [] : safety('SAFE-8', 'alternative'))],
       relatedAction: [relatedAfterEnd(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-no-intercourse-after-hsg'),
     },
     {
-      id: 'hsg-instruction-no-tub-bath',
-      title: 'After the HSG: no tub bath for one menstrual cycle',
+      id: `${prefix}-instruction-no-tub-bath`,
+      title: `After the ${study}: no tub bath for one menstrual cycle`,
       documentation: citations('HSG-A1'),
       relatedAction: [relatedAfterEnd(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-no-tub-bath'),
     },
-    {
-      id: 'hsg-instruction-conception',
+  ];
+  if (isHsg) {
+    actions.push({
+      id: `${prefix}-instruction-conception`,
       title: 'After the HSG: wait one cycle, then try to conceive',
       documentation: [
         ...citations('HSG-A2'),
-        justify('HSG-A2', 'terminology.md section 1 A14: the texts disagree (3 months; "2 to 3 months" in the reversal text); the HSG text\'s expert consensus (one month, then try) is the default; the 3-month advice is not required.'),
+        justify('HSG-A2', 'terminology.md section 1 A14: the texts disagree (3 months; "2 to 3 months" in the reversal text); the HSG text\'s expert consensus (one month, then try) is the default; the 3-month advice is not required. Not given after HyCoSy: the advice answers the X-ray exposure and the iodised oil, which HyCoSy does not have.'),
       ],
       relatedAction: [relatedAfterEnd(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-conception-after-hsg'),
-    },
-  ];
+    });
+  }
+  return actions;
 }
 
-function schedule(prefix: string, cleared: Action[], requireIodineStatus: boolean): Action {
+/** The tests that must be back before the study (SAFE-5): the discharge exam, and the iodine test for HSG. */
+function workupItems(isHsg: boolean): Workup[] {
+  const items: Workup[] = [
+    {
+      id: 'leukorrhea-test',
+      ad: 'leukorrhea-routine',
+      title: 'Vaginal discharge examination before imaging',
+      codes: [coding(LOCAL, 'leukorrhea-routine')],
+      type: 'Observation',
+      lookBack: LOOK_BACK.leukorrhea,
+      why: `${LOOK_BACK_WHY.leukorrhea} Ordered when no final normal result of the last 7 days is the newest (none, preliminary, or indeterminate: repeated, SAFE-3); the study goes ahead only if it is normal (an abnormal result contraindicates, HSG-C1).`,
+      rule: 'HSG-C1',
+      neededVariable: '%leukorrheaNormal.not()',
+    },
+  ];
+  if (isHsg) {
+    items.push({
+      id: 'iodine-sensitivity-test',
+      ad: 'iodine-sensitivity-test',
+      title: 'Iodine sensitivity test (must be negative)',
+      codes: [coding(LOCAL, 'iodine-sensitivity-test')],
+      type: 'Observation',
+      lookBack: LOOK_BACK.iodineTest,
+      why: `${LOOK_BACK_WHY.iodineTest} It must be negative before imaging (positive = iodine allergy, HSG-C6).`,
+      rule: 'HSG-P3',
+      neededVariable: `%iodineTests.where(${RESULT_OK} and ${hasCoding('value.coding', SCT, ['260385009'])} and ${effectiveDate}.exists($this >= today() - ${LOOK_BACK.iodineTest} days)).empty()`,
+    });
+  }
+  return items;
+}
+
+function schedule(prefix: string, isHsg: boolean): Action[] {
+  const items = workupItems(isHsg);
   // All the data the decision needs is required here, so every missing item is asked for at once.
   const inputs: DataRequirement[] = [menstrualDataRequired(), pregnancyStatusRequired()];
-  if (requireIodineStatus) {
+  if (isHsg) {
     inputs.push(codeInput('iodineAllergyStatus', 'AllergyIntolerance', vsCodings('vs-iodine-allergy-status', '293637006'), { required: true }));
   }
-  return {
-    id: `${prefix}-timing`,
-    title: 'Timing: 5-7 days after the menses are clean',
-    description:
-      'Needs menstrual data (the LMP start or the end of bleeding), a determinate pregnancy result from the last 7 days' +
-      (requireIodineStatus ? ' and the iodine allergy history (an iodine allergy or "no known allergy")' : '') +
-      '; each is collected when absent, never assumed.',
-    documentation: [
-      ...citations('HSG-T1', 'HSG-C3'),
-      MENSES_JUSTIFICATION,
-      PREGNANCY_JUSTIFICATION,
-      ...(requireIodineStatus ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : []),
-    ],
-    input: inputs,
-    // The window state is needed only here (HSG and HyCoSy timing exclude each other: computed once).
-    extension: CYCLE_WINDOW_VARIABLES,
-    action: [
-      {
-        id: `${prefix}-window`,
-        title: 'The window of this cycle is open (up to day 7 after the menses)',
-        documentation: [...citations('HSG-T1'), MENSES_JUSTIFICATION],
-        condition: [applicability(windowOpen(WINDOW_END), `HSG-T1: the end of the menses is known and today is on or before day ${WINDOW_END}`)],
-        action: [
-          {
-            id: `${prefix}-cleared`,
-            title: 'Pregnancy excluded',
-            description: 'The newest pregnancy result of the last 7 days is negative.',
-            documentation: [...citations('HSG-C3'), PREGNANCY_JUSTIFICATION],
-            condition: [applicability(PREGNANCY_NEGATIVE, 'HSG-C3: the newest pregnancy result of the last 7 days is negative')],
-            action: cleared,
-          },
-        ],
-      },
-      ...cycleTasks(prefix, WINDOW_END, 'HSG-T1'),
-    ],
-  };
+  return [
+    fitnessNotAssessedTask(prefix, 'HSG-C2'),
+    {
+      id: `${prefix}-timing`,
+      title: 'Timing: 5-7 days after the menses are clean',
+      description:
+        'Needs menstrual data (the LMP start or the end of bleeding), a determinate pregnancy result from the last 7 days' +
+        (isHsg ? ' and the iodine allergy history (an iodine allergy or "no known allergy")' : '') +
+        '; each is collected when absent, never assumed. The study is dated from day 5 after the menses, or from the day after the last preparation test when that is later, to day 7.',
+      documentation: [
+        ...citations('HSG-T1', 'HSG-C3'),
+        MENSES_JUSTIFICATION,
+        PREGNANCY_JUSTIFICATION,
+        ...safety('SAFE-5', 'dates'),
+        ...(isHsg ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : safety('SAFE-8', 'alternative')),
+      ],
+      input: inputs,
+      // The window state and the study period are needed only here (HSG and HyCoSy exclude each other: computed once).
+      extension: [
+        ...CYCLE_WINDOW_VARIABLES,
+        ...workupNeedVariables(items),
+        ...procedurePeriodVariables({
+          windowStart: `%bleedingEnd.toDate() + ${WINDOW_START} days`,
+          windowEnd: `%bleedingEnd.toDate() + ${WINDOW_END} days`,
+          // Work-up results must be back the day before the study.
+          earliest: `iif(${anyWorkupNeeded(items)}, today() + 1 day, today())`,
+        }),
+      ],
+      action: [
+        pregnancyNotExcludedTask(prefix, 'HSG-C3'),
+        {
+          id: `${prefix}-window`,
+          title: 'The study fits this cycle (up to day 7 after the menses)',
+          documentation: [...citations('HSG-T1'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates')],
+          condition: [applicability('%procedureFits', `HSG-T1: the end of the menses is known and the study can be dated on or before day ${WINDOW_END}`)],
+          action: [
+            ...items.map((w) => workupAction(w, prefix, `${prefix}-order`)),
+            {
+              id: `${prefix}-cleared`,
+              title: 'Pregnancy excluded and fit for the procedure',
+              description: 'The newest pregnancy result of the last 7 days is a final negative, and the newest fitness assessment of the last 30 days says fit.',
+              documentation: [...citations('HSG-C3', 'HSG-C2'), ...safety('SAFE-2', 'pregnancy'), ...safety('SAFE-4', 'fitness'), PREGNANCY_JUSTIFICATION],
+              condition: [
+                applicability(PREGNANCY_EXCLUDED, 'HSG-C3: the newest pregnancy result of the last 7 days is a final negative'),
+                applicability(FIT_CONFIRMED, 'HSG-C2: the newest fitness assessment of the last 30 days says fit'),
+              ],
+              action: [patencyTestGroup(prefix, isHsg ? 'hysterosalpingography' : 'hycosy'), ...preparation(prefix, isHsg)],
+            },
+          ],
+        },
+        ...cycleTasks(prefix, 'HSG-T1', WINDOW_END),
+      ],
+    },
+  ];
 }
 
 export const hysterosalpingographyPlan = planDefinition({
   id: 'hysterosalpingography',
   title: 'Hysterosalpingography (HSG) in the infertility work-up',
   description:
-    'Hysterosalpingography for infertility (tubal factor, uterine cavity) or after a tubal reversal without pregnancy: contraindication screen, timing 5-7 days after the menses are clean, iodine sensitivity test, atropine premedication, patient instructions before and after, conception advice, and the alternatives (HyCoSy when iodine allergy, saline hydrotubation, laparoscopic chromopertubation).',
-  purpose: 'Encodes 001_77e565344cb021a4.txt (rules HSG-* of clinical-rules.md) so that every HSG proposal is screened, timed and prepared the same way.',
+    'Hysterosalpingography for infertility (tubal factor, uterine cavity) or after a tubal reversal without pregnancy: a recent result is used rather than repeated (both tubes blocked: IVF referral), contraindication screen, timing 5-7 days after the menses are clean, iodine sensitivity test, atropine premedication, patient instructions before and after, conception advice, and the alternatives (HyCoSy when iodine allergy, saline hydrotubation, laparoscopic chromopertubation).',
+  purpose: 'Encodes 001_77e565344cb021a4.txt (rules HSG-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10) so that every HSG proposal is screened, timed and prepared the same way.',
   usage:
-    'Apply with the patient record. Results: HSG ServiceRequest with occurrencePeriod = day 5..7 after the end of bleeding; a doNotPerform HSG request per contraindication (reasonReference = the patient data); collect-information Tasks for missing menstrual data, pregnancy status or iodine allergy history.',
+    'Apply with the patient record. Results: HSG ServiceRequest with occurrencePeriod = day 5..7 after the end of bleeding (never before today, and after the preparation tests); a doNotPerform HSG request per contraindication (reasonReference = the patient data); an IVF referral when both tubes are known blocked; collect-information Tasks for missing menstrual data, pregnancy status, fitness assessment or iodine allergy history.',
   relatedArtifact: [
     { type: 'documentation', display: 'Source text', citation: '001_77e565344cb021a4.txt (Hysterosalpingography and its alternatives)' },
-    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysterosalpingography (HSG-*)' },
+    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysterosalpingography (HSG-*) and the safety rules (SAFE-*)' },
   ],
   goal: [
     {
@@ -448,30 +552,40 @@ export const hysterosalpingographyPlan = planDefinition({
         justify('HSG-I2', 'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).'),
       ],
       input: INPUTS,
-      extension: [...CYCLE_STATE_VARIABLES, ...CI_VARIABLES],
+      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES, ...TUBAL_STATUS_VARIABLES],
       condition: [applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
-        ...hsgContraindications(),
+        ...tubalStatusKnown(),
         {
-          id: 'hsg-plan',
-          title: 'No contraindication: plan the HSG',
-          documentation: citations('HSG-C1', 'HSG-C2', 'HSG-C3', 'HSG-C4', 'HSG-C5', 'HSG-C6'),
-          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine.not()`, 'HSG-C1..C6: no contraindication is recorded')],
-          action: [schedule('hsg', [patencyTestGroup('hsg', 'hysterosalpingography'), ...hsgPreparation()], true)],
-        },
-        {
-          id: 'hsg-alternative-hycosy',
-          title: 'Iodine allergy only: plan HyCoSy instead',
-          description: 'HyCoSy avoids iodinated contrast and radiation. Every other HSG contraindication (inflammation, systemic disease, pregnancy, menstruation, recent delivery/abortion/curettage) rules it out too: it is also a transcervical study of the uterine cavity.',
-          documentation: [
-            ...citations('HSG-C6', 'HSG-ALT1'),
-            justify('HSG-C6', 'Our reading: HyCoSy removes only the iodine (and radiation) problem; the other contraindications concern instrumentation of the uterine cavity and apply unchanged.'),
+          id: 'hsg-assessment',
+          title: 'Tubal status not known: screen, time and prepare the study',
+          documentation: [...citations('HSG-I1'), ...safety('SAFE-6', 'doneAlready')],
+          condition: [applicability(TUBAL_STATUS_UNKNOWN, 'SAFE-6: no tubal patency study or result of the last 180 days')],
+          action: [
+            ...hsgContraindications(),
+            bleedingNowTask('hsg', 'HSG-C4', 'plan the study 5-7 days after it'),
+            {
+              id: 'hsg-plan',
+              title: 'No contraindication: plan the HSG',
+              documentation: citations('HSG-C1', 'HSG-C2', 'HSG-C3', 'HSG-C4', 'HSG-C5', 'HSG-C6'),
+              condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine.not()`, 'HSG-C1..C6: no contraindication is recorded')],
+              action: schedule('hsg', true),
+            },
+            {
+              id: 'hsg-alternative-hycosy',
+              title: 'Iodine allergy only: plan HyCoSy instead',
+              description: 'HyCoSy avoids iodinated contrast and radiation. Every other HSG contraindication (inflammation, systemic disease, pregnancy, menstruation, recent delivery/abortion/curettage) rules it out too, and it keeps the discharge exam, the pregnancy check, the window and the aftercare of HSG (SAFE-8).',
+              documentation: [
+                ...citations('HSG-C6', 'HSG-ALT1'),
+                justify('HSG-C6', 'Our reading: HyCoSy removes only the iodine (and radiation) problem; the other contraindications concern instrumentation of the uterine cavity and apply unchanged.'),
+                ...safety('SAFE-8', 'alternative'),
+              ],
+              condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine`, 'HSG-C6: iodine allergy is the only contraindication')],
+              action: schedule('hycosy', false),
+            },
           ],
-          condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine`, 'HSG-C6: iodine allergy is the only contraindication')],
-          action: [schedule('hycosy', [patencyTestGroup('hycosy', 'hycosy')], false)],
         },
       ],
     },
   ],
 });
-

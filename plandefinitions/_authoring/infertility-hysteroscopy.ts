@@ -1,17 +1,20 @@
 /**
- * Hysteroscopy in the infertility work-up (source 002_04369e6709d45ade.txt, rules HYS-*).
+ * Hysteroscopy in the infertility work-up (source 002_04369e6709d45ade.txt, rules HYS-*; safety
+ * rules SAFE-2..SAFE-10).
  *
  * hys (any of the seven indications)
- *  |- hys-ci-*           one do-not-perform hysteroscopy per contraindication present (C1-C4)
- *  `- hys-plan           no contraindication
- *      `- hys-timing     [required: menstrual data]
- *          |- hys-window 3-10 days after the menses; irregular bleeding: any day after it stops
- *          |   `- hys-cleared [required: pregnancy status] negative pregnancy test
- *          |       |- hys-order
- *          |       |- hys-preop-examination (HYS-P1)
- *          |       `- hys-preop-labs (HYS-P2), each only when no recent result
- *          |- hys-bleeding-now (information)
- *          `- window passed / end of bleeding unknown -> collect the menses end date
+ *  |- hys-result-on-record   a hysteroscopy of the last 180 days: used, not repeated (SAFE-6)
+ *  `- hys-assessment
+ *      |- hys-ci-*           one do-not-perform hysteroscopy per contraindication present (C1-C4, SAFE-2..4)
+ *      `- hys-plan           no contraindication
+ *          |- hys-fitness-not-assessed   collect the fitness assessment (SAFE-4)
+ *          `- hys-timing     [required: menstrual data, pregnancy status]
+ *              |- hys-pregnancy-not-excluded
+ *              |- hys-window 3-10 days after the menses; irregular bleeding: any day after it stops
+ *              |   |- hys-preop-examination (HYS-P1), hys-preop-labs (HYS-P2): today .. the day before
+ *              |   `- hys-cleared (pregnancy excluded, fit): hys-order
+ *              |- hys-bleeding-now -> collect the end of bleeding (SAFE-10)
+ *              `- window passed / end of bleeding unknown -> collect the menses end date
  */
 import type { Coding, DataRequirement } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
@@ -22,15 +25,14 @@ import {
   codeInput,
   coding,
   contraindication,
-  effectiveDate,
   fhirpath,
   justify,
-  relatedDaysBefore,
   LOCAL,
   LOINC,
   NOT_REFUTED,
   performedDate,
   PROCEDURE_DONE,
+  RESULT_HOLDS,
   RESULT_OK,
   SCT,
   vsInput,
@@ -38,27 +40,49 @@ import {
   type Action,
 } from './common.ts';
 import {
-  BLEEDING_END,
-  CURRENT_END_KNOWN,
+  anyWorkupNeeded,
+  bleedingNowTask,
   cycleTasks,
-  CYCLE_VARIABLES,
+  CYCLE_STATE_VARIABLES,
+  CYCLE_WINDOW_VARIABLES,
+  FIT_CONFIRMED,
+  FITNESS_JUSTIFICATION,
+  FITNESS_VARIABLES,
+  fitnessNotAssessedTask,
+  INFLAMMATION_EVIDENCE,
+  INFLAMMATION_INPUTS,
+  INFLAMMATION_VARIABLES,
+  LEUKORRHEA_EVIDENCE,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
   MENSES_JUSTIFICATION,
-  MENSTRUATING_NOW,
   menstrualDataRequired,
+  NOT_FIT,
   PREGNANCY_EVIDENCE,
+  PREGNANCY_EXCLUDED,
   PREGNANCY_INPUTS,
   PREGNANCY_JUSTIFICATION,
-  PREGNANCY_NEGATIVE,
+  PREGNANCY_VARIABLES,
   PREGNANT,
+  pregnancyNotExcludedTask,
   pregnancyStatusRequired,
+  PROCEDURE_DATES,
+  procedurePeriodVariables,
+  safety,
+  SYSTEMIC_EVIDENCE,
+  SYSTEMIC_INPUTS,
+  workupAction,
+  workupInputs,
+  workupNeedVariables,
+  type Workup,
 } from './logic.ts';
 import { planDefinition } from './plan.ts';
 
 const WINDOW_START = 3;
 const WINDOW_END = 10;
+/** A hysteroscopy of the last 180 days is used, not repeated (SAFE-6; the text gives no interval). */
+const DONE_LOOK_BACK = 180;
 
 const INPUTS: DataRequirement[] = [
   vsInput('abnormalUterineBleeding', 'Condition', 'vs-abnormal-uterine-bleeding'),
@@ -70,10 +94,11 @@ const INPUTS: DataRequirement[] = [
   vsInput('previousHysteroscopy', 'Procedure', 'vs-hysteroscopy-procedures'),
   vsInput('unexplainedInfertility', 'Condition', 'vs-unexplained-infertility'),
   codeInput('failedIvf', 'Condition', [coding(LOCAL, 'failed-ivf-et', 'Failed IVF-ET (no pregnancy after at least one embryo transfer)')]),
-  vsInput('hysAcuteInflammation', 'Condition', 'vs-hysteroscopy-acute-inflammation'),
+  ...INFLAMMATION_INPUTS,
   vsInput('chronicPid', 'Condition', 'vs-pid-chronic'),
   codeInput('heavyBleedingNow', 'Observation', [coding(LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding')], { lookBackDays: 7, latestOnly: true }),
   ...PREGNANCY_INPUTS,
+  ...SYSTEMIC_INPUTS,
   ...MENSES_INPUTS,
   vsInput('irregularBleeding', 'Condition', 'vs-irregular-uterine-bleeding'),
   codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true }),
@@ -96,19 +121,21 @@ const INDICATED = `(${INDICATION_EVIDENCE}).exists()`;
 
 // ---- contraindications -----------------------------------------------------------------------------
 
-const C1_EVIDENCE = `%hysAcuteInflammation.where(${ACTIVE_CONDITION})`;
 const C2_EVIDENCE =
-  `%heavyBleedingNow.where(${RESULT_OK} and value.ofType(boolean) = true)` +
+  `%heavyBleedingNow.where(${RESULT_HOLDS} and value.ofType(boolean) = true)` +
   ` | %abnormalUterineBleeding.where(${ACTIVE_CONDITION} and severity.coding.exists(system = '${SCT}' and code = '24484000'))`;
 const C4_EVIDENCE = `%chronicPid.where(${ACTIVE_CONDITION})`;
-/** Each contraindication computed once on the hysteroscopy action (R4 variable extension), read by its do-not-perform action and by the planning branch. */
+/**
+ * Each contraindication computed once on the hysteroscopy action (R4 variable extension), read by its
+ * do-not-perform action and by the planning branch. Pregnancy, acute inflammation and fitness are the
+ * shared definitions of logic.ts (SAFE-2..SAFE-4).
+ */
 const CI_VARIABLES = [
-  variable('ciAcuteInflammation', `${C1_EVIDENCE}.exists()`, 'HYS-C1: acute endometritis, adnexitis or pelvic inflammatory disease'),
   variable('ciHeavyBleeding', `(${C2_EVIDENCE}).exists()`, 'HYS-C2: heavy uterine bleeding'),
-  variable('ciPregnant', PREGNANT, 'HYS-C3: pregnancy'),
   variable('ciChronicPid', `${C4_EVIDENCE}.exists()`, 'HYS-C4: chronic pelvic inflammatory disease'),
+  variable('hysteroscopyDoneRecently', `%previousHysteroscopy.where(${PROCEDURE_DONE} and ${performedDate}.exists($this >= today() - ${DONE_LOOK_BACK} days)).exists()`, 'SAFE-6: a hysteroscopy of the last 180 days'),
 ];
-const NO_CONTRAINDICATION = '(%ciAcuteInflammation or %ciHeavyBleeding or %ciChronicPid or %ciPregnant).not()';
+const NO_CONTRAINDICATION = `(%acuteInflammation or %leukorrheaAbnormal or %ciHeavyBleeding or %ciChronicPid or ${PREGNANT} or ${NOT_FIT}).not()`;
 
 function contraindications(): Action[] {
   const procedure = 'hysteroscopy';
@@ -116,13 +143,28 @@ function contraindications(): Action[] {
     contraindication({
       id: 'hys-ci-acute-inflammation',
       ruleId: 'HYS-C1',
-      title: 'Do not perform hysteroscopy: acute endometritis, adnexitis or pelvic inflammatory disease',
-      description: 'An active acute inflammation of the endometrium, adnexa or pelvis is recorded.',
-      present: '%ciAcuteInflammation',
-      evidence: C1_EVIDENCE,
+      title: 'Do not perform hysteroscopy: acute genital inflammation',
+      description: 'An acute inflammation of the genital tract is recorded (endometritis, adnexitis, pelvic inflammatory disease, vaginitis, cervicitis; a suspected one included): treat it and recheck first.',
+      present: '%acuteInflammation',
+      evidence: INFLAMMATION_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
       procedure,
-      documentation: [...citations('HYS-C1'), justify('HYS-C1', 'vs-hysteroscopy-acute-inflammation includes endometritis and unspecified PID: no verified code separates acute endometritis, and unspecified PID contraindicates under HYS-C1 or HYS-C4 either way.')],
+      documentation: [
+        ...citations('HYS-C1', 'HYS-P1'),
+        justify('HYS-C1', 'The shared acute genital inflammation value set (vs-genital-inflammation-acute) includes the endometritis, adnexitis and PID of HYS-C1 and the acute vaginitis HYS-P1 looks for: the same inflammation holds all three procedures (SAFE-3).'),
+        ...safety('SAFE-3', 'inflammation'),
+      ],
+    }),
+    contraindication({
+      id: 'hys-ci-abnormal-leukorrhea',
+      ruleId: 'HYS-P2',
+      title: 'Do not perform hysteroscopy: vaginal discharge examination abnormal',
+      description: 'The newest vaginal discharge routine of the last 7 days is abnormal: treat and recheck before the hysteroscopy.',
+      present: '%leukorrheaAbnormal',
+      evidence: LEUKORRHEA_EVIDENCE,
+      reason: coding(LOCAL, 'leukorrhea-abnormal', 'Abnormal vaginal discharge examination'),
+      procedure,
+      documentation: [...citations('HYS-P2', 'HYS-P1'), justify('HYS-P2', LOOK_BACK_WHY.leukorrhea), ...safety('SAFE-3', 'inflammation')],
     }),
     contraindication({
       id: 'hys-ci-heavy-bleeding',
@@ -139,12 +181,12 @@ function contraindications(): Action[] {
       id: 'hys-ci-pregnancy',
       ruleId: 'HYS-C3',
       title: 'Do not perform hysteroscopy: pregnancy',
-      description: 'A positive pregnancy test or pregnancy status in the last 7 days, or an active pregnancy on the problem list.',
-      present: '%ciPregnant',
+      description: 'A positive pregnancy test or pregnancy status in the last 7 days (a preliminary one included), or a pregnancy on the problem list.',
+      present: PREGNANT,
       evidence: PREGNANCY_EVIDENCE,
       reason: coding(SCT, '77386006', 'Pregnant'),
       procedure,
-      documentation: [...citations('HYS-C3'), PREGNANCY_JUSTIFICATION],
+      documentation: [...citations('HYS-C3'), ...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
     }),
     contraindication({
       id: 'hys-ci-chronic-pid',
@@ -157,6 +199,17 @@ function contraindications(): Action[] {
       procedure,
       documentation: [...citations('HYS-C4'), justify('HYS-C4', 'terminology.md section 1 A24: encoded as stated (contraindication); none of the texts separates absolute from relative contraindications.')],
     }),
+    contraindication({
+      id: 'hys-ci-serious-systemic-disease',
+      ruleId: 'HYS-P1',
+      title: 'Do not perform hysteroscopy: not fit for the procedure',
+      description: 'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient is not fit (HYS-P1 examines the cardiopulmonary function for this).',
+      present: NOT_FIT,
+      evidence: SYSTEMIC_EVIDENCE,
+      reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
+      procedure,
+      documentation: [...citations('HYS-P1'), ...safety('SAFE-4', 'fitness'), FITNESS_JUSTIFICATION],
+    }),
   ];
 }
 
@@ -164,52 +217,16 @@ function contraindications(): Action[] {
 
 const IRREGULAR_EXPRESSION =
   `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or %menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')).exists())`;
-/** Read by the window conditions and the window dates: computed once on the timing action, next to the cycle state. */
-const TIMING_VARIABLES = [...CYCLE_VARIABLES, variable('irregularBleedingNow', IRREGULAR_EXPRESSION, 'HYS-T1: irregular bleeding (active condition, or newest regularity observation = irregular)')];
 const IRREGULAR = '%irregularBleedingNow';
-const WINDOW_OPEN = `(${CURRENT_END_KNOWN} and (${IRREGULAR} or today() <= ${BLEEDING_END} + ${WINDOW_END} days))`;
-const WINDOW_PASSED = `(${CURRENT_END_KNOWN} and ${IRREGULAR}.not() and today() > ${BLEEDING_END} + ${WINDOW_END} days)`;
 
 const TIMING_DOCS = [
   ...citations('HYS-T1'),
   justify('HYS-T1', `terminology.md section 1 A23: "after menstruation" = after the menses end. Regular cycles: day ${WINDOW_START}..${WINDOW_END} after the end of bleeding. Irregular bleeding (active irregular/abnormal bleeding condition, or menstrual regularity = irregular): from day 1 after the bleeding stopped, no end. "Special circumstances" are left to the clinician.`),
   MENSES_JUSTIFICATION,
+  ...safety('SAFE-5', 'dates'),
 ];
 
 // ---- pre-operative work-up ---------------------------------------------------------------------------
-
-interface Workup {
-  id: string;
-  ad: string;
-  title: string;
-  codes: Coding[];
-  type: 'Observation' | 'Procedure';
-  lookBack?: number;
-  why: string;
-  rule: string;
-}
-
-/** A work-up order proposed only when no valid recent result / exam is in the record. */
-export function workupAction(w: Workup, prefix: string): Action {
-  const inputId = `recent${w.id
-    .split('-')
-    .map((p) => (p[0] ?? '').toUpperCase() + p.slice(1))
-    .join('')}`;
-  const done = w.type === 'Observation' ? RESULT_OK : PROCEDURE_DONE;
-  const dated = w.type === 'Observation' ? effectiveDate : performedDate;
-  const recent = w.lookBack === undefined ? `%${inputId}.where(${done})` : `%${inputId}.where(${done} and ${dated}.exists($this >= today() - ${w.lookBack} days))`;
-  return {
-    id: `${prefix}-${w.id}`,
-    title: w.title,
-    description: w.lookBack === undefined ? 'Ordered when no result is on record.' : `Ordered when no result from the last ${w.lookBack} days is on record.`,
-    documentation: [...citations(w.rule), justify(w.rule, w.why)],
-    input: [codeInput(inputId, w.type, w.codes)],
-    condition: [applicability(`${recent}.empty()`, `${w.rule}: no ${w.title.toLowerCase()} ${w.lookBack === undefined ? 'on record' : `in the last ${w.lookBack} days`}`)],
-    // Results must be back before the procedure: the work-up window is the procedure's, one day earlier.
-    relatedAction: [relatedDaysBefore(`${prefix}-order`, 1)],
-    definitionCanonical: adCanonical(w.ad),
-  };
-}
 
 const EXAMS: Workup[] = [
   { id: 'cardiovascular-examination', ad: 'preop-cardiovascular-examination', title: 'Pre-operative cardiovascular examination', codes: [coding(SCT, '444733009')], type: 'Procedure', lookBack: LOOK_BACK.exam, why: LOOK_BACK_WHY.exam, rule: 'HYS-P1' },
@@ -229,7 +246,8 @@ export const LABS: Record<string, Workup> = {
   hiv: { id: 'hiv-screening', ad: 'hiv-screening', title: 'HIV screening', codes: [coding(LOINC, '56888-1')], type: 'Observation', lookBack: LOOK_BACK.serology, why: `${LOOK_BACK_WHY.serology} terminology.md section 1 A25: "negative AIDS" = the test is required; a positive result goes to clinician review, it is not an automatic exclusion.`, rule: 'HYS-P2' },
   syphilis: { id: 'syphilis-trust', ad: 'syphilis-trust', title: 'Syphilis serology (TRUST)', codes: [coding(LOINC, '22461-8')], type: 'Observation', lookBack: LOOK_BACK.serology, why: LOOK_BACK_WHY.serology, rule: 'HYS-P2' },
   bloodGroup: { id: 'blood-group', ad: 'blood-group', title: 'Blood group', codes: [coding(LOINC, '882-1')], type: 'Observation', why: LOOK_BACK_WHY.bloodGroup, rule: 'HYS-P2' },
-  leukorrhea: { id: 'leukorrhea-routine', ad: 'leukorrhea-routine', title: 'Vaginal discharge routine examination', codes: [coding(LOCAL, 'leukorrhea-routine')], type: 'Observation', lookBack: LOOK_BACK.leukorrhea, why: LOOK_BACK_WHY.leukorrhea, rule: 'HYS-P2' },
+  // Read by the shared verdict (SAFE-3): ordered unless a final normal result of the last 7 days is the newest.
+  leukorrhea: { id: 'leukorrhea-routine', ad: 'leukorrhea-routine', title: 'Vaginal discharge routine examination', codes: [coding(LOCAL, 'leukorrhea-routine')], type: 'Observation', lookBack: LOOK_BACK.leukorrhea, why: `${LOOK_BACK_WHY.leukorrhea} An indeterminate or preliminary result is repeated (SAFE-3).`, rule: 'HYS-P2', neededVariable: '%leukorrheaNormal.not()' },
 };
 
 const OPTIONAL_LABS: Workup[] = [
@@ -237,40 +255,28 @@ const OPTIONAL_LABS: Workup[] = [
   { id: 'cervical-mycoplasma', ad: 'cervical-mycoplasma', title: 'Cervical mycoplasma test', codes: [coding(LOCAL, 'mycoplasma-ureaplasma-culture')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
 ];
 
-function cleared(): Action[] {
+const WORKUP: Workup[] = [...EXAMS, ...Object.values(LABS), ...OPTIONAL_LABS];
+
+function windowActions(): Action[] {
   return [
-    {
-      id: 'hys-order',
-      title: 'Hysteroscopy',
-      description: `Hysteroscopy on day ${WINDOW_START}-${WINDOW_END} after the end of the menses (proliferative phase: thin endometrium, little mucus, little bleeding, lesions exposed); with irregular bleeding, any day after the bleeding stops. reasonReference = the indications found.`,
-      priority: 'routine',
-      goalId: ['uterine-cavity-assessed'],
-      documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-2)],
-      definitionCanonical: adCanonical('hysteroscopy'),
-      dynamicValue: [
-        { path: 'occurrencePeriod.start', expression: fhirpath(`iif(${IRREGULAR}, ${BLEEDING_END} + 1 days, ${BLEEDING_END} + ${WINDOW_START} days)`) },
-        { path: 'occurrencePeriod.end', expression: fhirpath(`iif(${IRREGULAR}, {}, ${BLEEDING_END} + ${WINDOW_END} days)`) },
-        { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) },
-      ],
-    },
     {
       id: 'hys-preop-examination',
       title: 'Pre-operative physical examination',
-      description: 'Cardiopulmonary function; look for pelvic inflammatory disease and acute vaginitis.',
+      description: 'Cardiopulmonary function; look for pelvic inflammatory disease and acute vaginitis. Dated from today to the day before the hysteroscopy.',
       documentation: citations('HYS-P1'),
       groupingBehavior: 'logical-group',
       selectionBehavior: 'all',
-      action: EXAMS.map((w) => workupAction(w, 'hys')),
+      action: EXAMS.map((w) => workupAction(w, 'hys', 'hys-order')),
     },
     {
       id: 'hys-preop-labs',
       title: 'Pre-operative laboratory tests',
-      description: 'Each test is ordered only when no valid recent result is on record.',
+      description: 'Each test is ordered only when no valid recent result is on record; dated from today to the day before the hysteroscopy.',
       documentation: citations('HYS-P2'),
       groupingBehavior: 'logical-group',
       selectionBehavior: 'all',
       action: [
-        ...Object.values(LABS).map((w) => workupAction(w, 'hys')),
+        ...Object.values(LABS).map((w) => workupAction(w, 'hys', 'hys-order')),
         {
           id: 'hys-preop-labs-if-necessary',
           title: 'If necessary: cervical secretions for chlamydia and mycoplasma',
@@ -279,7 +285,29 @@ function cleared(): Action[] {
           groupingBehavior: 'logical-group',
           selectionBehavior: 'any',
           requiredBehavior: 'could',
-          action: OPTIONAL_LABS.map((w) => workupAction(w, 'hys')),
+          action: OPTIONAL_LABS.map((w) => workupAction(w, 'hys', 'hys-order')),
+        },
+      ],
+    },
+    {
+      id: 'hys-cleared',
+      title: 'Pregnancy excluded and fit for the procedure',
+      description: 'The newest pregnancy result of the last 7 days is a final negative, and the newest fitness assessment of the last 30 days says fit.',
+      documentation: [...citations('HYS-C3', 'HYS-P1'), ...safety('SAFE-2', 'pregnancy'), ...safety('SAFE-4', 'fitness'), PREGNANCY_JUSTIFICATION],
+      condition: [
+        applicability(PREGNANCY_EXCLUDED, 'HYS-C3: the newest pregnancy result of the last 7 days is a final negative'),
+        applicability(FIT_CONFIRMED, 'HYS-P1: the newest fitness assessment of the last 30 days says fit'),
+      ],
+      action: [
+        {
+          id: 'hys-order',
+          title: 'Hysteroscopy',
+          description: `Hysteroscopy on day ${WINDOW_START}-${WINDOW_END} after the end of the menses (proliferative phase: thin endometrium, little mucus, little bleeding, lesions exposed); with irregular bleeding, any day after the bleeding stops. Never before today, and after the pre-operative tests. reasonReference = the indications found.`,
+          priority: 'routine',
+          goalId: ['uterine-cavity-assessed'],
+          documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-3)],
+          definitionCanonical: adCanonical('hysteroscopy'),
+          dynamicValue: [...PROCEDURE_DATES, { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) }],
         },
       ],
     },
@@ -290,13 +318,13 @@ export const hysteroscopyPlan = planDefinition({
   id: 'infertility-hysteroscopy',
   title: 'Hysteroscopy in the infertility work-up',
   description:
-    'Hysteroscopy for infertility: the seven indications (any of), the four contraindications, timing 3-10 days after the menses (irregular bleeding: any time after it stops), pre-operative examination and laboratory tests.',
-  purpose: 'Encodes 002_04369e6709d45ade.txt (rules HYS-* of clinical-rules.md). Hysteroscopy complements HSG; it does not replace it.',
+    'Hysteroscopy for infertility: the seven indications (any of), the contraindications (the text\'s four, with the shared pregnancy, genital inflammation and fitness rules), timing 3-10 days after the menses (irregular bleeding: any time after it stops), pre-operative examination and laboratory tests.',
+  purpose: 'Encodes 002_04369e6709d45ade.txt (rules HYS-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10). Hysteroscopy complements HSG; it does not replace it.',
   usage:
-    'Apply with the patient record. Results: hysteroscopy ServiceRequest (occurrencePeriod = day 3..10 after the end of bleeding, or from day 1 with irregular bleeding; reasonReference = the indications), a doNotPerform hysteroscopy per contraindication, the pre-operative work-up not already on record, and collect-information Tasks for missing menstrual data or pregnancy status. The text gives no post-procedure instructions; none are invented.',
+    'Apply with the patient record. Results: hysteroscopy ServiceRequest (occurrencePeriod = day 3..10 after the end of bleeding, or from day 1 with irregular bleeding, never before today and after the pre-operative tests; reasonReference = the indications), a doNotPerform hysteroscopy per contraindication, the pre-operative work-up not already on record (dated before the procedure), and collect-information Tasks for missing menstrual data, pregnancy status or fitness assessment. The text gives no post-procedure instructions; none are invented.',
   relatedArtifact: [
     { type: 'documentation', display: 'Source text', citation: '002_04369e6709d45ade.txt (Hysteroscopy in infertility)' },
-    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysteroscopy (HYS-*)' },
+    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysteroscopy (HYS-*) and the safety rules (SAFE-*)' },
   ],
   goal: [
     {
@@ -319,56 +347,63 @@ export const hysteroscopyPlan = planDefinition({
         justify('HYS-I6', 'Unexplained infertility = SNOMED 1148927006 idiopathic female infertility (ICD-10 N97.9 "unspecified" is not the same and is not used).'),
       ],
       input: INPUTS,
-      extension: CI_VARIABLES,
+      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES],
       condition: [applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
       action: [
-        ...contraindications(),
         {
-          id: 'hys-plan',
-          title: 'No contraindication: plan the hysteroscopy',
-          documentation: citations('HYS-C1', 'HYS-C2', 'HYS-C3', 'HYS-C4'),
-          condition: [applicability(NO_CONTRAINDICATION, 'HYS-C1..C4: no contraindication is recorded')],
+          id: 'hys-result-on-record',
+          title: 'Hysteroscopy done in the last 180 days: use its findings, do not repeat it',
+          code: [{ coding: [coding(LOCAL, 'result-on-record', 'Result on record used, not repeated')] }],
+          documentation: [
+            ...safety('SAFE-6', 'doneAlready'),
+            justify('SAFE-6', 'Look-back 180 days (the text gives none): a hysteroscopy of the last 6 months is used rather than repeated; a new finding after it (e.g. an HSG filling defect) is for the clinician to weigh.'),
+          ],
+          condition: [applicability('%hysteroscopyDoneRecently', 'SAFE-6: a hysteroscopy was done in the last 180 days')],
+        },
+        {
+          id: 'hys-assessment',
+          title: 'Screen, time and prepare the hysteroscopy',
+          documentation: [...citations('HYS-I1'), ...safety('SAFE-6', 'doneAlready')],
+          condition: [applicability('%hysteroscopyDoneRecently.not()', 'SAFE-6: no hysteroscopy in the last 180 days')],
           action: [
+            ...contraindications(),
             {
-              id: 'hys-timing',
-              title: 'Timing: 3-10 days after the menses; irregular bleeding: after it stops',
-              documentation: TIMING_DOCS,
-              description: 'Needs menstrual data and a determinate pregnancy result from the last 7 days; each is collected when absent, never assumed.',
-              input: [menstrualDataRequired(), pregnancyStatusRequired()],
-              extension: TIMING_VARIABLES,
+              id: 'hys-plan',
+              title: 'No contraindication: plan the hysteroscopy',
+              documentation: [...citations('HYS-C1', 'HYS-C2', 'HYS-C3', 'HYS-C4'), ...safety('SAFE-3', 'inflammation'), ...safety('SAFE-4', 'fitness')],
+              condition: [applicability(NO_CONTRAINDICATION, 'HYS-C1..C4, SAFE-2..4: no contraindication is recorded')],
               action: [
+                fitnessNotAssessedTask('hys', 'HYS-P1'),
                 {
-                  id: 'hys-window',
-                  title: 'The window is open',
+                  id: 'hys-timing',
+                  title: 'Timing: 3-10 days after the menses; irregular bleeding: after it stops',
                   documentation: TIMING_DOCS,
-                  condition: [applicability(WINDOW_OPEN, `HYS-T1: the bleeding has ended and today is on or before day ${WINDOW_END} (no limit with irregular bleeding)`)],
+                  description: 'Needs menstrual data and a determinate pregnancy result from the last 7 days; each is collected when absent, never assumed.',
+                  input: [menstrualDataRequired(), pregnancyStatusRequired(), ...workupInputs(WORKUP)],
+                  extension: [
+                    ...CYCLE_WINDOW_VARIABLES,
+                    variable('irregularBleedingNow', IRREGULAR_EXPRESSION, 'HYS-T1: irregular bleeding (active condition, or newest regularity observation = irregular)'),
+                    ...workupNeedVariables(WORKUP),
+                    ...procedurePeriodVariables({
+                      windowStart: `iif(${IRREGULAR}, %bleedingEnd.toDate() + 1 day, %bleedingEnd.toDate() + ${WINDOW_START} days)`,
+                      windowEnd: `iif(${IRREGULAR}, {}, %bleedingEnd.toDate() + ${WINDOW_END} days)`,
+                      // Work-up results must be back the day before the hysteroscopy.
+                      earliest: `iif(${anyWorkupNeeded(WORKUP)}, today() + 1 day, today())`,
+                    }),
+                  ],
                   action: [
+                    pregnancyNotExcludedTask('hys', 'HYS-C3'),
                     {
-                      id: 'hys-cleared',
-                      title: 'Pregnancy excluded',
-                      description: 'The newest pregnancy result of the last 7 days is negative.',
-                      documentation: [...citations('HYS-C3'), PREGNANCY_JUSTIFICATION],
-                      condition: [applicability(PREGNANCY_NEGATIVE, 'HYS-C3: the newest pregnancy result of the last 7 days is negative')],
-                      action: cleared(),
+                      id: 'hys-window',
+                      title: 'The hysteroscopy fits this cycle',
+                      documentation: TIMING_DOCS,
+                      condition: [applicability('%procedureFits', `HYS-T1: the bleeding has ended and the hysteroscopy can be dated on or before day ${WINDOW_END} (no limit with irregular bleeding)`)],
+                      action: windowActions(),
                     },
+                    bleedingNowTask('hys', 'HYS-T1', `plan the hysteroscopy ${WINDOW_START}-${WINDOW_END} days after it (irregular bleeding: any day after it)`),
+                    ...cycleTasks('hys', 'HYS-T1', WINDOW_END),
                   ],
                 },
-                {
-                  id: 'hys-bleeding-now',
-                  title: 'Bleeding now: plan the hysteroscopy once it has stopped',
-                  description: `The newest period started within the last 8 days and has no end date yet. Record the end of bleeding; the window is day ${WINDOW_START}-${WINDOW_END} after it (irregular bleeding: any day after it).`,
-                  documentation: TIMING_DOCS,
-                  condition: [applicability(MENSTRUATING_NOW, 'HYS-T1: bleeding now (started within 8 days, no end recorded)')],
-                },
-                {
-                  id: 'hys-window-passed',
-                  title: 'Window of this cycle has passed: record the end of the next menses',
-                  description: `Today is after day ${WINDOW_END} from the end of the last menses (regular cycles). Record the end date of the next menses and apply the protocol again.`,
-                  documentation: TIMING_DOCS,
-                  condition: [applicability(WINDOW_PASSED, `HYS-T1: regular cycles and today is after day ${WINDOW_END} from the end of the last menses`)],
-                  definitionCanonical: adCanonical('collect-menses-end-date'),
-                },
-                ...cycleTasks('hys', undefined, 'HYS-T1'),
               ],
             },
           ],

@@ -3,7 +3,7 @@
  * expression works over small pre-filtered `%<input>` variables and returns a single Boolean for
  * conditions (written with exists()/empty() so a missing element never yields an empty result).
  */
-import type { DataRequirement, Extension } from '@medplum/fhirtypes';
+import type { Coding, DataRequirement, Extension, RelatedArtifact } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
 import { vsCodings } from './terminology.ts';
 import {
@@ -15,8 +15,10 @@ import {
   codeInput,
   coding,
   effectiveDate,
+  fhirpath,
   hasCoding,
   interpretationAbnormal,
+  interpretationIndeterminate,
   interpretationNormal,
   justify,
   LOCAL,
@@ -24,11 +26,11 @@ import {
   NOT_REFUTED,
   performedDate,
   PROCEDURE_DONE,
+  RESULT_HOLDS,
   RESULT_OK,
   SCT,
   variable,
   vsInput,
-  windowValues,
   type Action,
 } from './common.ts';
 
@@ -117,41 +119,114 @@ export const CURRENT_END_KNOWN = '%bleedingEndKnown';
 export const MENSTRUATING_NOW = '%menstruatingNow';
 /** A period started more than 8 days ago with no recorded end: the end date must be collected. */
 export const END_UNKNOWN = '%bleedingEndUnknown';
-export const windowOpen = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() <= ${BLEEDING_END} + ${lastDay} days)`;
-export const windowPassed = (lastDay: number): string => `(${CURRENT_END_KNOWN} and today() > ${BLEEDING_END} + ${lastDay} days)`;
 
 export const MENSES_JUSTIFICATION = justify(
   'menstrual state',
   'Windows count from the end of bleeding (LOCAL#menses-end-date; day 1 = the day after it; bounds inclusive; terminology.md section 1 A7/A10/A23: "after menstruation" = after the menses have ended). The newest end date counts when it is on or after the newest LMP start (LOINC 8665-2). An LMP start with no end after it means menstruating now if it began within the last 8 days (FIGO: normal menses last up to 8 days); if it began earlier the end date is unknown and is collected rather than assumed. When the window of the current cycle has passed, the end date of the next menses is collected.',
 );
 
-/** Tasks when the cycle cannot be used: the current window passed, or the end of bleeding is unknown. */
-export function cycleTasks(prefix: string, lastDay: number | undefined, ruleId: string): Action[] {
-  const actions: Action[] = [];
-  if (lastDay !== undefined) {
-    actions.push({
+/**
+ * Tasks when the cycle cannot be used (procedure period variables in scope): the period of this
+ * cycle no longer fits (passed, or too close to be prepared: SAFE-5), or the end of bleeding is
+ * unknown. `extraPassedCondition` narrows "no longer fits" (e.g. not because of an age limit).
+ */
+export function cycleTasks(prefix: string, ruleId: string, lastDay?: number, extraPassedCondition?: string): Action[] {
+  return [
+    {
       id: `${prefix}-window-passed`,
-      title: `Window of this cycle has passed: record the end of the next menses`,
-      description: `Today is after day ${lastDay} from the end of the last menses, so the procedure cannot be scheduled in this cycle. Record the end date of the next menses and apply the protocol again.`,
-      documentation: [...citations(ruleId), justify(ruleId, `Day ${lastDay} is the last day of the window (inclusive); from day ${lastDay + 1} the next cycle is used.`)],
-      condition: [applicability(windowPassed(lastDay), `${ruleId}: today is after day ${lastDay} from the end of the last menses`)],
+      title: 'Window of this cycle has passed: record the end of the next menses',
+      description:
+        (lastDay === undefined ? 'The window of this cycle is over' : `Today is too late in this cycle (the window ends on day ${lastDay} after the menses)`) +
+        ', or too close to its end for the preparation that must come first, so the procedure cannot be dated in this cycle. Record the end date of the next menses and apply the protocol again.',
+      documentation: [
+        ...citations(ruleId),
+        ...(lastDay === undefined ? [] : [justify(ruleId, `Day ${lastDay} is the last day of the window (inclusive); from day ${lastDay + 1} the next cycle is used.`)]),
+        ...safety('SAFE-5', 'dates'),
+      ],
+      condition: [
+        applicability(
+          `${CURRENT_END_KNOWN} and %procedureFits.not()${extraPassedCondition ? ` and ${extraPassedCondition}` : ''}`,
+          `${ruleId}: the window of this cycle no longer fits the procedure and its preparation`,
+        ),
+      ],
       definitionCanonical: adCanonical('collect-menses-end-date'),
-    });
-  }
-  actions.push({
-    id: `${prefix}-menses-end-unknown`,
-    title: 'End of the last menses unknown: record it',
-    description: 'The last period started more than 8 days ago and no end of bleeding is recorded after it; the window cannot be computed without it.',
-    documentation: [...citations(ruleId), MENSES_JUSTIFICATION],
-    condition: [applicability(END_UNKNOWN, `${ruleId}: a period started more than 8 days ago with no recorded end`)],
-    definitionCanonical: adCanonical('collect-menses-end-date'),
-  });
-  return actions;
+    },
+    {
+      id: `${prefix}-menses-end-unknown`,
+      title: 'End of the last menses unknown: record it',
+      description: 'The last period started more than 8 days ago and no end of bleeding is recorded after it; the window cannot be computed without it.',
+      documentation: [...citations(ruleId), MENSES_JUSTIFICATION],
+      condition: [applicability(END_UNKNOWN, `${ruleId}: a period started more than 8 days ago with no recorded end`)],
+      definitionCanonical: adCanonical('collect-menses-end-date'),
+    },
+  ];
 }
 
-export const windowDynamicValues = (startDay: number, endDay?: number): NonNullable<Action['dynamicValue']> => windowValues(BLEEDING_END, startDay, endDay);
+/** Bleeding now: nothing is dated during the bleeding; the end of bleeding is asked for (SAFE-10). */
+export function bleedingNowTask(prefix: string, ruleId: string, what: string): Action {
+  return {
+    id: `${prefix}-bleeding-now`,
+    title: `Bleeding now: record the end of bleeding, then ${what}`,
+    description: 'The newest period started within the last 8 days and has no end date yet: no procedure is dated during the bleeding. Record the end of bleeding and apply the protocol again; the window is counted from it.',
+    documentation: [...citations(ruleId), ...safety('SAFE-10', 'bleeding'), MENSES_JUSTIFICATION],
+    condition: [applicability(MENSTRUATING_NOW, `${ruleId}: bleeding now (started within 8 days, no end recorded)`)],
+    definitionCanonical: adCanonical('collect-menses-end-date'),
+  };
+}
 
-// ---- pregnancy -------------------------------------------------------------------------------------
+
+// ---- safety rules read across the three texts (clinical-rules.md SAFE-n) ----------------------------
+
+/**
+ * The statement of a binding safety rule, as a justification beside the source sentences it reads
+ * together (those are cited with citations('SAFE-n')).
+ */
+export const SAFETY = {
+  pregnancy:
+    'SAFE-2: pregnancy excludes all three procedures, reversal included. A positive test (final, amended, corrected or preliminary) in the look-back, pregnancy status "pregnant", or a pregnancy on the problem list (suspected included) contraindicates; only a final negative result newer than any other result of the look-back excludes pregnancy; otherwise the current status is collected (collect-pregnancy-status). Safer reading than "newest decides" (SAFE-10): a positive result of the look-back contraindicates even when a later one is negative (a pregnancy loss is then for the clinician to confirm).',
+  inflammation:
+    'SAFE-3: acute or subacute genital inflammation (acute PID, endometritis, adnexitis, vaginitis, cervicitis; a suspected one holds too, SAFE-10) or an abnormal vaginal discharge routine in the look-back holds every procedure until treated and rechecked. Results disagreeing: the newest valid one decides and on the same day the abnormal one wins; a preliminary result can hold but never clears; an indeterminate or equivocal result (v3 IND, E) is repeated, not read as abnormal.',
+  fitness:
+    'SAFE-4: fitness is a gate, the same in all three protocols. "Not fit" (the newest clinician assessment of the look-back says false) or an active serious systemic disease contraindicates; a clinician\'s "fit" never overrides an active serious systemic disease. No assessment: the work-up that informs it is still proposed with a task to record the assessment, and the procedure is not proposed until it says fit.',
+  dates:
+    'SAFE-5: no order lies in the past. The procedure is offered from its window start or from the first day the preparation allows, whichever is later, to the window end; work-up that prepares it is dated from today to the day before the procedure period starts; when the window of this cycle no longer fits, the next end of bleeding is collected.',
+  doneAlready: 'SAFE-6: a study already done with a result inside its look-back is used, not proposed again; each activity appears once in a plan; every request and Task carries a code.',
+  pathway: 'SAFE-7: the results decide the next step: both tubes blocked -> IVF referral (TR-F2), no new HSG; a cavity abnormality on HSG -> hysteroscopy (HYS-I4). An ineligible patient never gets an empty result: the plan names the rule that excludes her and what is offered instead.',
+  alternative: 'SAFE-8: HyCoSy instead of HSG keeps every check and care of HSG except the iodine ones: discharge exam, pregnancy, not during menses, the 5-7 day window, aftercare HSG-A1.',
+  ligation: 'SAFE-9: when the sterilisation record does not name the method (a method code or an operative note), the operative record is asked for; it informs the expected outcome (TR-O1), not eligibility.',
+  bleeding: 'SAFE-10: while she is bleeding no procedure is dated during the bleeding; the plan asks for the end of bleeding so that the window can be dated.',
+} as const;
+export const safety = (ruleId: string, key: keyof typeof SAFETY): RelatedArtifact[] => [...citations(ruleId), justify(ruleId, SAFETY[key])];
+
+// ---- the verdict of a result read by interpretation (SAFE-3, SAFE-10) --------------------------------
+
+/**
+ * Named expressions giving the verdict of a lab panel read by Observation.interpretation (vaginal
+ * discharge routine, partner semen analysis) over an input of the look-back: `<name>Abnormal` holds
+ * the procedure, `<name>Normal` clears it; neither (none, only preliminary normal, indeterminate newest)
+ * means the test is (re)done. Dates are compared as calendar dates, so a same-day pair is a tie and
+ * the holding result wins.
+ */
+export function resultVerdictVariables(input: string, name: string, rule: string): Extension[] {
+  const dates = (filter: string): string => `%${input}.where(${filter}).select(${effectiveDate}).max()`;
+  const d = (v: string): string => `%${name}${v}.toDate()`;
+  return [
+    variable(`${name}AbnormalDate`, dates(`${RESULT_HOLDS} and ${interpretationAbnormal}`), `${rule}: date of the newest abnormal result (preliminary included)`),
+    variable(`${name}IndeterminateDate`, dates(`${RESULT_HOLDS} and ${interpretationIndeterminate}`), `${rule}: date of the newest indeterminate result`),
+    variable(`${name}NormalDate`, dates(`${RESULT_OK} and ${interpretationNormal}`), `${rule}: date of the newest final normal result`),
+    variable(`${name}Abnormal`, `%${name}AbnormalDate.exists() and (%${name}NormalDate.empty() or ${d('AbnormalDate')} >= ${d('NormalDate')})`, `${rule}: the newest result is abnormal (the abnormal one wins a same-day tie)`),
+    variable(
+      `${name}Normal`,
+      `%${name}NormalDate.exists() and (%${name}AbnormalDate.empty() or ${d('NormalDate')} > ${d('AbnormalDate')}) and (%${name}IndeterminateDate.empty() or ${d('NormalDate')} > ${d('IndeterminateDate')})`,
+      `${rule}: the newest result is a final normal one`,
+    ),
+  ];
+}
+/** The results behind `<name>Abnormal`: the abnormal ones of the newest abnormal day. */
+export const verdictAbnormalEvidence = (input: string, name: string): string =>
+  `%${input}.where(${RESULT_HOLDS} and ${interpretationAbnormal} and ${effectiveDate}.exists($this = %${name}AbnormalDate.toDate()))`;
+
+// ---- pregnancy (SAFE-2) ------------------------------------------------------------------------------
 
 const POSITIVE = ['10828004', '77386006'];
 const NEGATIVE = ['260385009', '60001007'];
@@ -170,26 +245,195 @@ export const pregnancyStatusRequired = (): DataRequirement =>
     alsoFilter: { path: 'value', valueSet: 'vs-pregnancy-result' },
   });
 
-const POSITIVE_TEST = `${RESULT_OK} and (${hasCoding('value.coding', SCT, POSITIVE)} or interpretation.coding.exists(code = 'POS'))`;
+const POSITIVE_TEST = `${RESULT_HOLDS} and (${hasCoding('value.coding', SCT, POSITIVE)} or interpretation.coding.exists(code = 'POS'))`;
+const NEGATIVE_TEST = `${RESULT_OK} and ${hasCoding('value.coding', SCT, NEGATIVE)}`;
 export const PREGNANCY_EVIDENCE = `%recentPregnancyTests.where(${POSITIVE_TEST}) | %pregnancyConditions.where(${ACTIVE_CONDITION})`;
-export const PREGNANT = `(${PREGNANCY_EVIDENCE}).exists()`;
-export const PREGNANCY_NEGATIVE = `%pregnancyStatus.where(${RESULT_OK} and ${hasCoding('value.coding', SCT, NEGATIVE)}).exists()`;
+/** Declared on the protocol's top action: %pregnant (a contraindication) and %pregnancyExcluded (the gate). */
+export const PREGNANCY_VARIABLES: Extension[] = [
+  variable('pregnant', `(${PREGNANCY_EVIDENCE}).exists()`, 'SAFE-2: a positive pregnancy result in the look-back or a pregnancy on the problem list'),
+  variable('pregnancyNegativeDate', `%recentPregnancyTests.where(${NEGATIVE_TEST}).select(${effectiveDate}).max()`, 'SAFE-2: date of the newest final negative pregnancy result'),
+  variable('pregnancyOtherDate', `%recentPregnancyTests.where(${RESULT_HOLDS} and (${NEGATIVE_TEST}).not()).select(${effectiveDate}).max()`, 'SAFE-2: date of the newest result that is not a final negative'),
+  variable(
+    'pregnancyExcluded',
+    '%pregnant.not() and %pregnancyNegativeDate.exists() and (%pregnancyOtherDate.empty() or %pregnancyNegativeDate.toDate() > %pregnancyOtherDate.toDate())',
+    'SAFE-2: the newest pregnancy result of the look-back is a final negative and nothing else says pregnant',
+  ),
+];
+export const PREGNANT = '%pregnant';
+export const PREGNANCY_EXCLUDED = '%pregnancyExcluded';
 export const PREGNANCY_JUSTIFICATION = justify('pregnancy status', LOOK_BACK_WHY.pregnancy);
 
-// ---- other shared inputs and predicates --------------------------------------------------------------
+/** A pregnancy result is on record but does not exclude pregnancy: ask for a current one. */
+export function pregnancyNotExcludedTask(prefix: string, ruleId: string): Action {
+  return {
+    id: `${prefix}-pregnancy-not-excluded`,
+    title: 'Pregnancy not excluded: record a current pregnancy test',
+    description: 'The newest pregnancy result of the last 7 days is not a final negative (preliminary, indeterminate, or older than another result): the procedure waits for a current final negative result.',
+    documentation: [...citations(ruleId), ...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
+    condition: [applicability(`${PREGNANCY_EXCLUDED}.not()`, `SAFE-2: the newest pregnancy result of the last 7 days is not a final negative`)],
+    definitionCanonical: adCanonical('collect-pregnancy-status'),
+  };
+}
+
+// ---- acute genital inflammation (SAFE-3) ---------------------------------------------------------------
+
+export const INFLAMMATION_INPUTS: DataRequirement[] = [
+  vsInput('acuteGenitalInflammation', 'Condition', 'vs-genital-inflammation-acute'),
+  codeInput('recentLeukorrhea', 'Observation', [coding(LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)')], {
+    lookBackDays: LOOK_BACK.leukorrhea,
+    newestFirst: true,
+  }),
+];
+export const INFLAMMATION_EVIDENCE = `%acuteGenitalInflammation.where(${ACTIVE_CONDITION})`;
+export const INFLAMMATION_VARIABLES: Extension[] = [
+  variable('acuteInflammation', `${INFLAMMATION_EVIDENCE}.exists()`, 'SAFE-3: an acute or subacute genital inflammation is recorded (suspected included)'),
+  ...resultVerdictVariables('recentLeukorrhea', 'leukorrhea', 'SAFE-3'),
+];
+export const LEUKORRHEA_EVIDENCE = verdictAbnormalEvidence('recentLeukorrhea', 'leukorrhea');
+
+// ---- fitness for the procedure (SAFE-4) -----------------------------------------------------------------
 
 export const SYSTEMIC_INPUTS: DataRequirement[] = [
   vsInput('seriousSystemicDisease', 'Condition', 'vs-serious-systemic-disease'),
   codeInput('fitnessAssessment', 'Observation', [coding(LOCAL, 'fit-for-procedure', 'Clinician assessment: fit for procedure (no serious systemic disease)')], {
     lookBackDays: LOOK_BACK.fitness,
-    latestOnly: true,
+    newestFirst: true,
   }),
 ];
-export const SYSTEMIC_EVIDENCE = `%seriousSystemicDisease.where(${ACTIVE_CONDITION}) | %fitnessAssessment.where(${RESULT_OK} and value.ofType(boolean) = false)`;
-export const SYSTEMIC_DISEASE = `(${SYSTEMIC_EVIDENCE}).exists()`;
+const NOT_FIT_TEST = `${RESULT_HOLDS} and value.ofType(boolean) = false`;
+/** Declared on the protocol's top action: %notFit (a contraindication) and %fitConfirmed (the gate). */
+export const FITNESS_VARIABLES: Extension[] = [
+  variable('notFitDate', `%fitnessAssessment.where(${NOT_FIT_TEST}).select(${effectiveDate}).max()`, 'SAFE-4: date of the newest "not fit" assessment'),
+  variable('fitDate', `%fitnessAssessment.where(${RESULT_OK} and value.ofType(boolean) = true).select(${effectiveDate}).max()`, 'SAFE-4: date of the newest final "fit" assessment'),
+  variable(
+    'notFit',
+    `%seriousSystemicDisease.where(${ACTIVE_CONDITION}).exists() or (%notFitDate.exists() and (%fitDate.empty() or %notFitDate.toDate() >= %fitDate.toDate()))`,
+    'SAFE-4: an active serious systemic disease, or the newest assessment says not fit',
+  ),
+  variable('fitConfirmed', '%notFit.not() and %fitDate.exists()', 'SAFE-4: the newest assessment says fit and no serious systemic disease is active'),
+];
+export const SYSTEMIC_EVIDENCE = `%seriousSystemicDisease.where(${ACTIVE_CONDITION}) | %fitnessAssessment.where(${NOT_FIT_TEST} and ${effectiveDate}.exists($this = %notFitDate.toDate()))`;
+export const NOT_FIT = '%notFit';
+export const FIT_CONFIRMED = '%fitConfirmed';
+export const FITNESS_JUSTIFICATION = justify('fitness', LOOK_BACK_WHY.fitness);
 
-export const RESULT_ABNORMAL_LATEST = (input: string): string => `%${input}.where(${RESULT_OK}).first().where(${interpretationAbnormal}).exists()`;
-export const RESULT_NORMAL_LATEST = (input: string): string => `%${input}.where(${RESULT_OK}).first().where(${interpretationNormal}).exists()`;
+/** No assessment yet: ask for it (the work-up that informs it is proposed beside this task). */
+export function fitnessNotAssessedTask(prefix: string, ruleId: string): Action {
+  return {
+    id: `${prefix}-fitness-not-assessed`,
+    title: 'Record the clinician fitness assessment',
+    description: 'No assessment of fitness for the procedure in the last 30 days: record it (the work-up that informs it is proposed); the procedure is not proposed until it says fit.',
+    documentation: [...citations(ruleId), ...safety('SAFE-4', 'fitness'), FITNESS_JUSTIFICATION],
+    condition: [applicability(`${FIT_CONFIRMED}.not()`, 'SAFE-4: no fitness assessment in the last 30 days says fit')],
+    definitionCanonical: adCanonical('collect-fitness-assessment'),
+  };
+}
+
+// ---- procedure dates (SAFE-5) ---------------------------------------------------------------------------
+
+export interface ProcedurePeriodSpec {
+  /** First day of the window (a Date expression; cycle variables in scope). */
+  windowStart: string;
+  /** Last day of the window; omitted or empty = no end. */
+  windowEnd?: string;
+  /** The first day an order can be dated: today, or later when work-up or admission comes first. */
+  earliest: string;
+  /** The last day the procedure is allowed on at all (e.g. the day before the 40th birthday). */
+  lastAllowed?: string;
+}
+
+/**
+ * The procedure period as named expressions, shared by the protocols: %procedureStart (the later of
+ * the window start and the earliest day), %procedureEnd (the window end, or the last allowed day if
+ * earlier) and %procedureFits (the period is not empty). Orders read them instead of re-computing
+ * windows, so no order is dated in the past and work-up always ends before the procedure starts.
+ */
+export function procedurePeriodVariables(spec: ProcedurePeriodSpec): Extension[] {
+  const out: Extension[] = [
+    variable('procedureEarliest', spec.earliest, 'SAFE-5: the first day an order can be dated'),
+    variable('procedureStart', `iif(${CURRENT_END_KNOWN}, (${spec.windowStart} | %procedureEarliest.toDate()).max(), {})`, 'SAFE-5: the window start, or the earliest day if later'),
+    variable('windowEnd', spec.windowEnd ?? '{}', 'The last day of the window of this cycle (none: no end)'),
+  ];
+  out.push(
+    variable(
+      'procedureEnd',
+      spec.lastAllowed ? `iif(%windowEnd.exists(), (%windowEnd.toDate() | ${spec.lastAllowed}).min(), ${spec.lastAllowed})` : '%windowEnd',
+      spec.lastAllowed ? 'SAFE-5: the window end, or the last allowed day if earlier' : 'SAFE-5: the window end',
+    ),
+    variable(
+      'procedureFits',
+      'iif(%procedureStart.exists() and (%procedureEnd.empty() or %procedureStart.toDate() <= %procedureEnd.toDate()), true, false)',
+      'SAFE-5: the period from the procedure start to its end is not empty',
+    ),
+  );
+  return out;
+}
+
+/** occurrencePeriod of the procedure itself. */
+export const PROCEDURE_DATES: NonNullable<Action['dynamicValue']> = [
+  { path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') },
+  { path: 'occurrencePeriod.end', expression: fhirpath('%procedureEnd.toDate()') },
+];
+/** occurrencePeriod of work-up that prepares the procedure: from today to the day before it starts (open when it cannot be dated yet). */
+export const WORKUP_DATES: NonNullable<Action['dynamicValue']> = [
+  { path: 'occurrencePeriod.start', expression: fhirpath('today()') },
+  { path: 'occurrencePeriod.end', expression: fhirpath('iif(%procedureFits, %procedureStart.toDate() - 1 day, {})') },
+];
+
+// ---- work-up ordered only when no valid recent result is on record ---------------------------------------
+
+export interface Workup {
+  id: string;
+  ad: string;
+  title: string;
+  codes: Coding[];
+  type: 'Observation' | 'Procedure';
+  lookBack?: number;
+  why: string;
+  rule: string;
+  /** The name of a named expression that already says whether the test is needed (e.g. a verdict). */
+  neededVariable?: string;
+}
+
+const pascal = (id: string): string =>
+  id
+    .split('-')
+    .map((p) => (p[0] ?? '').toUpperCase() + p.slice(1))
+    .join('');
+
+/** The input and named expression `%need<Id>` of a work-up item, declared where the procedure dates are. */
+export function workupInputs(items: Workup[]): DataRequirement[] {
+  return items.filter((w) => !w.neededVariable).map((w) => codeInput(`recent${pascal(w.id)}`, w.type, w.codes));
+}
+export function workupNeedVariables(items: Workup[]): Extension[] {
+  return items.map((w) => {
+    if (w.neededVariable) return variable(`need${pascal(w.id)}`, w.neededVariable, `${w.rule}: ${w.title.toLowerCase()} needed`);
+    const done = w.type === 'Observation' ? RESULT_OK : PROCEDURE_DONE;
+    const dated = w.type === 'Observation' ? effectiveDate : performedDate;
+    const input = `recent${pascal(w.id)}`;
+    const recent = w.lookBack === undefined ? `%${input}.where(${done})` : `%${input}.where(${done} and ${dated}.exists($this >= today() - ${w.lookBack} days))`;
+    return variable(`need${pascal(w.id)}`, `${recent}.empty()`, `${w.rule}: no ${w.title.toLowerCase()} ${w.lookBack === undefined ? 'on record' : `in the last ${w.lookBack} days`}`);
+  });
+}
+/** True when any of the work-up items is needed (the procedure then starts a day later at the earliest). */
+export const anyWorkupNeeded = (items: Workup[]): string => `(${items.map((w) => `%need${pascal(w.id)}`).join(' or ')})`;
+
+/** A work-up order: proposed when needed, dated from today to the day before the procedure (SAFE-5). */
+export function workupAction(w: Workup, prefix: string, procedureActionId: string): Action {
+  return {
+    id: `${prefix}-${w.id}`,
+    title: w.title,
+    description:
+      (w.neededVariable ? 'Ordered when no valid recent result clears it.' : w.lookBack === undefined ? 'Ordered when no result is on record.' : `Ordered when no result from the last ${w.lookBack} days is on record.`) +
+      ' Dated from today to the day before the procedure period starts.',
+    documentation: [...citations(w.rule), justify(w.rule, w.why), ...safety('SAFE-5', 'dates')],
+    condition: [applicability(`%need${pascal(w.id)}`, `${w.rule}: ${w.title.toLowerCase()} needed (no valid recent result)`)],
+    // The structural link for CPG consumers; the dates themselves come from the procedure period.
+    relatedAction: [{ actionId: procedureActionId, relationship: 'before-start' }],
+    definitionCanonical: adCanonical(w.ad),
+    dynamicValue: WORKUP_DATES,
+  };
+}
 
 export const reanastomosisDate = `${asDate(`%reanastomosis.where(${PROCEDURE_DONE}).select(performed.ofType(dateTime) | performed.ofType(Period).end)`)}.max()`;
 /** A reversal was performed at least one year ago and no pregnancy has been recorded since. */

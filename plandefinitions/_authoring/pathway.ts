@@ -8,7 +8,7 @@
  *   abnormality or filling defect (HYS-I4).
  */
 import { citations } from './citations.ts';
-import { applicability, NOT_REFUTED, pdCanonical, PROCEDURE_DONE, vsInput } from './common.ts';
+import { applicability, coding, ICD9, NOT_REFUTED, pdCanonical, PROCEDURE_DONE, SCT, vsInput } from './common.ts';
 import { planDefinition } from './plan.ts';
 
 const STERILISED = `(%sterilisationProcedures.where(${PROCEDURE_DONE}) | %sterilisationHistory.where(${NOT_REFUTED})).exists()`;
@@ -41,6 +41,8 @@ export const pathwayPlan = planDefinition({
           title: 'Previous tubal ligation: reversal protocol (failed reversal -> HSG -> IVF)',
           documentation: citations('TR-I1', 'TR-F1', 'TR-F2'),
           condition: [applicability(STERILISED, 'TR-I1: a previous tubal sterilisation is recorded')],
+          // The nested RequestGroup carries the code of what it plans (every request is coded, SAFE-6).
+          code: [{ coding: [coding(ICD9, '66.73', 'Salpingo-salpingostomy')] }],
           definitionCanonical: pdCanonical('tubal-reanastomosis'),
         },
         {
@@ -48,12 +50,14 @@ export const pathwayPlan = planDefinition({
           title: 'No tubal ligation: HSG for infertility',
           documentation: citations('HSG-I1'),
           condition: [applicability(`${STERILISED}.not()`, 'HSG-I1: no tubal sterilisation (after one, HSG is part of the reversal follow-up)')],
+          code: [{ coding: [coding(SCT, '168884001', 'Hysterosalpingography')] }],
           definitionCanonical: pdCanonical('hysterosalpingography'),
         },
         {
           id: 'pathway-hysteroscopy',
           title: 'Hysteroscopy when indicated (e.g. HSG cavity defect)',
           documentation: citations('HYS-I4'),
+          code: [{ coding: [coding(SCT, '233545006', 'Hysteroscopy')] }],
           definitionCanonical: pdCanonical('infertility-hysteroscopy'),
         },
       ],

@@ -50,6 +50,7 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'tube-segment-middle-third', display: 'Middle third of fallopian tube' },
   { code: 'tube-segment-fimbrial', display: 'Fimbrial segment of fallopian tube' },
   { code: 'tube-segment-interstitial', display: 'Interstitial segment of fallopian tube' },
+  { code: 'tubal-ligation-method', display: 'Method of the original tubal sterilisation', definition: 'What the operative record of the sterilisation says about the method and the site of the ligation (TR-O1): informs the expected outcome of a reversal, not eligibility (SAFE-9).' },
   { code: 'tl-method-core-extraction', display: 'Isthmic core extraction and embedding' },
   { code: 'tl-method-pomeroy', display: 'Fold ligation and cut (Pomeroy)' },
   { code: 'tl-method-ring', display: 'Tubal ring' },
@@ -83,6 +84,9 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'leukorrhea-abnormal', display: 'Abnormal vaginal discharge examination', definition: 'Contraindication reason: the leukorrhea routine must be normal before HSG (HSG-C1).' },
   { code: 'serious-systemic-disease', display: 'Serious systemic disease: cannot tolerate the procedure', definition: 'Contraindication reason (HSG-C2, TR-I4).' },
   { code: 'recent-pregnancy-ending', display: 'Delivery, abortion or curettage within the last 6 weeks', definition: 'Contraindication reason (HSG-C5).' },
+  { code: 'not-eligible', display: 'Not eligible for the procedure', definition: 'Action code: a rule of the protocol excludes the patient; the action names the rule and what, if anything, is offered instead (SAFE-7).' },
+  { code: 'result-on-record', display: 'Result on record used, not repeated', definition: 'Action code: a recent result of the study is on record and is used instead of ordering the study again (SAFE-6).' },
+  { code: 'follow-up-waiting', display: 'Keep trying to conceive; reassess at one year', definition: 'Action code: after a tubal reversal, no test is advised before one year without pregnancy (TR-F1, TR-A2, TR-A3).' },
   { code: 'partner-semen-abnormal', display: 'Abnormal partner semen analysis, to treat before surgery', definition: 'Reason to hold the reversal (TR-W1).' },
 ];
 

@@ -1,20 +1,26 @@
 /**
- * Tubal ligation reversal (source 000_df67b89a1d6e44a9.txt, rules TR-*).
+ * Tubal ligation reversal (source 000_df67b89a1d6e44a9.txt, rules TR-*; safety rules SAFE-2..SAFE-10).
  *
  * tr (previous tubal sterilisation)
  *  |- tr-candidate (no reversal yet)
- *  |   |- tr-ci-serious-systemic-disease   do-not-perform (TR-I4)
- *  |   `- tr-eligibility [required: menstrual regularity, fitness assessment] age < 40, regular, fit
+ *  |   |- tr-ci-pregnancy / -acute-inflammation / -abnormal-leukorrhea / -serious-systemic-disease
+ *  |   |                               do-not-perform (SAFE-2, SAFE-3, TR-I4/SAFE-4)
+ *  |   |- tr-ligation-method           operative record asked for when the method is not recorded (SAFE-9)
+ *  |   |- tr-not-eligible-age          40 or older: no reversal, IVF referral instead (TR-I2, SAFE-7)
+ *  |   |- tr-not-eligible-irregular    irregular or absent menses: no reversal until assessed (TR-I3)
+ *  |   `- tr-eligibility [required: birth date, menstrual regularity] under 40, regular, no contraindication
  *  |       |- tr-ci-partner-semen-abnormal do-not-perform until treated (TR-W1)
- *  |       |- tr-partner-semen-analysis    when no recent result (TR-W1)
+ *  |       |- tr-partner-semen-analysis    when no valid recent result (TR-W1), dated before the surgery
  *  |       |- tr-recanalization-permit     collect the permit (TR-I5)
- *  |       `- tr-scheduling [required: menstrual data]  (semen not abnormal)
- *  |           |- tr-window (3-7 days after the menses): admission, work-up, technique (exactly one),
- *  |           |   intra-operative steps, post-operative advice, do-not-perform routine tubal tests
- *  |           `- bleeding now / window passed / end of bleeding unknown
+ *  |       |- tr-fitness-not-assessed      collect the assessment; the work-up is proposed anyway (SAFE-4)
+ *  |       |- tr-preop-workup              the tests not on record, today .. the day before the surgery (TR-P1)
+ *  |       `- tr-scheduling [required: menstrual data, pregnancy status]  (semen not abnormal)
+ *  |           |- tr-window (fits before the 40th birthday, pregnancy excluded, fit): admission,
+ *  |           |   technique (exactly one), intra-operative steps, post-operative advice
+ *  |           `- bleeding now / turns 40 first / window passed / end of bleeding unknown
  *  `- tr-follow-up (after a reversal)
  *      |- tr-ivf-referral            both tubes blocked after the reversal (TR-F2)
- *      |- tr-patency-assessment      no pregnancy one year after (TR-F1): HSG protocol | laparoscopy
+ *      |- tr-patency-assessment      no pregnancy one year after (TR-F1): the HSG protocol (with its alternatives)
  *      `- tr-follow-up-waiting       less than a year: nothing to do yet
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
@@ -31,6 +37,7 @@ import {
   fhirpath,
   justify,
   LOCAL,
+  NHSA9,
   NOT_REFUTED,
   pdCanonical,
   PROCEDURE_DONE,
@@ -41,39 +48,78 @@ import {
   effectiveDate,
   type Action,
 } from './common.ts';
-import { workupAction } from './infertility-hysteroscopy.ts';
+import { LABS } from './infertility-hysteroscopy.ts';
 import {
+  bleedingNowTask,
   cycleTasks,
-  CYCLE_VARIABLES,
+  CYCLE_STATE_VARIABLES,
+  CYCLE_WINDOW_VARIABLES,
+  FIT_CONFIRMED,
+  FITNESS_JUSTIFICATION,
+  FITNESS_VARIABLES,
+  fitnessNotAssessedTask,
+  INFLAMMATION_EVIDENCE,
+  INFLAMMATION_INPUTS,
+  INFLAMMATION_VARIABLES,
+  LEUKORRHEA_EVIDENCE,
   LOOK_BACK,
   LOOK_BACK_WHY,
   MENSES_INPUTS,
   MENSES_JUSTIFICATION,
-  MENSTRUATING_NOW,
   menstrualDataRequired,
   NO_PREGNANCY_YEAR_AFTER_REVERSAL,
+  NOT_FIT,
+  PREGNANCY_EVIDENCE,
+  PREGNANCY_EXCLUDED,
   PREGNANCY_INPUTS,
+  PREGNANCY_JUSTIFICATION,
+  PREGNANCY_VARIABLES,
+  PREGNANT,
+  pregnancyNotExcludedTask,
+  pregnancyStatusRequired,
+  PROCEDURE_DATES,
+  procedurePeriodVariables,
   reanastomosisDate,
-  RESULT_ABNORMAL_LATEST,
+  resultVerdictVariables,
   REVERSAL_FOLLOW_UP_INPUTS,
-  SYSTEMIC_DISEASE,
+  safety,
   SYSTEMIC_EVIDENCE,
   SYSTEMIC_INPUTS,
-  windowDynamicValues,
-  windowOpen,
+  verdictAbnormalEvidence,
+  WORKUP_DATES,
+  workupAction,
+  workupInputs,
+  workupNeedVariables,
+  type Workup,
 } from './logic.ts';
 import { planDefinition } from './plan.ts';
-import { LABS } from './infertility-hysteroscopy.ts';
 
 const WINDOW_START = 3;
 const WINDOW_END = 7;
+/** Admission is 1-2 days before the surgery and cannot be in the past: the surgery starts 2 days from today at the earliest. */
+const ADMISSION_LEAD_DAYS = 2;
 
 const STERILISATION_EVIDENCE = `%tubalSterilizationProcedures.where(${PROCEDURE_DONE}) | %tubalSterilizationHistory.where(${NOT_REFUTED})`;
-const SEMEN_ABNORMAL = RESULT_ABNORMAL_LATEST('partnerSemen');
-const FIT = `%fitForSurgery.where(${RESULT_OK} and value.ofType(boolean) = true).exists()`;
 const REGULAR =
   `%menstrualRegularityRequired.where(${RESULT_OK} and value.coding.exists(system = '${SCT}' and code = '78456001')).exists()` +
   ` and %menstrualDisorder.where(${ACTIVE_CONDITION}).empty()`;
+const IRREGULAR_EVIDENCE =
+  `%menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${SCT}' and code = '78456001').not())` + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
+const UNDER_40_TODAY = '%patient.birthDate.exists() and %patient.birthDate > today() - 40 years';
+const FORTY_OR_OLDER_TODAY = '%patient.birthDate.exists() and %patient.birthDate <= today() - 40 years';
+/** The last day she is under 40 (TR-I2 on the planned date, SAFE-5). */
+const LAST_DAY_UNDER_40 = '%patient.birthDate + 40 years - 1 day';
+/** No contraindication of the candidate level: pregnancy, genital inflammation, not fit. */
+const NO_CANDIDATE_CI = `(${PREGNANT} or %acuteInflammation or %leukorrheaAbnormal or ${NOT_FIT}).not()`;
+
+/**
+ * Ligation methods a code can name (TR-O1; terminology.md IN-TL-METHOD): the local method concepts,
+ * the NHSA ICD-9-CM-3 method codes, and SNOMED fimbriectomy / resection of both tubes.
+ */
+const METHOD_RECORDED =
+  `%tubalSterilizationProcedures.where(${PROCEDURE_DONE} and (note.exists() or code.coding.exists(` +
+  `(system = '${LOCAL}' and code.startsWith('tl-method-')) or (system = '${NHSA9}' and code in ('66.3201' | '66.3200x002' | '66.3902' | '66.2900x001')) or (system = '${SCT}' and code in ('25344002' | '287945002'))` +
+  `))).exists()`;
 
 const TR_INPUTS: DataRequirement[] = [
   vsInput('tubalSterilizationProcedures', 'Procedure', 'vs-tubal-sterilization-history'),
@@ -82,14 +128,26 @@ const TR_INPUTS: DataRequirement[] = [
 ];
 
 const CANDIDATE_INPUTS: DataRequirement[] = [
+  ...PREGNANCY_INPUTS,
+  ...INFLAMMATION_INPUTS,
   ...SYSTEMIC_INPUTS,
   vsInput('menstrualDisorder', 'Condition', 'vs-menstrual-disorder'),
+  codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true }),
   codeInput('partnerSemen', 'Observation', [coding(SCT, '5025004', 'Semen analysis, presence and motility of sperm'), coding(LOCAL, 'semen-analysis-panel', 'Semen analysis panel (WHO)')], {
     lookBackDays: LOOK_BACK.semen,
     newestFirst: true,
   }),
   codeInput('recanalizationPermit', 'DocumentReference', [coding(LOCAL, 'recanalization-permit', 'Family-planning recanalization permit')]),
   ...MENSES_INPUTS,
+];
+
+/** TR-P1 work-up: ordered only when no valid recent result is on record. */
+const TR_WORKUP: Workup[] = [
+  { id: 'ecg', ad: 'ecg', title: 'Electrocardiogram', codes: [coding(SCT, '29303009')], type: 'Procedure', lookBack: LOOK_BACK.ecg, why: LOOK_BACK_WHY.ecg, rule: 'TR-P1' },
+  { id: 'chest-x-ray', ad: 'chest-x-ray', title: 'Chest X-ray', codes: [coding(SCT, '399208008')], type: 'Procedure', lookBack: LOOK_BACK.chestXray, why: LOOK_BACK_WHY.chestXray, rule: 'TR-P1' },
+  { ...LABS.cbc!, rule: 'TR-P1' },
+  { ...LABS.leukorrhea!, rule: 'TR-P1' },
+  { id: 'cervical-smear', ad: 'cervical-smear', title: 'Cervical smear', codes: [coding('http://loinc.org', '47528-5')], type: 'Observation', lookBack: LOOK_BACK.cervicalSmear, why: LOOK_BACK_WHY.cervicalSmear, rule: 'TR-P1' },
 ];
 
 const TECHNIQUES: { id: string; title: string; description: string; preferred: boolean }[] = [
@@ -140,13 +198,6 @@ const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number
 const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
 
 function surgery(): Action[] {
-  const workup = [
-    { w: { id: 'ecg', ad: 'ecg', title: 'Electrocardiogram', codes: [coding(SCT, '29303009')], type: 'Procedure' as const, lookBack: LOOK_BACK.ecg, why: LOOK_BACK_WHY.ecg, rule: 'TR-P1' } },
-    { w: { id: 'chest-x-ray', ad: 'chest-x-ray', title: 'Chest X-ray', codes: [coding(SCT, '399208008')], type: 'Procedure' as const, lookBack: LOOK_BACK.chestXray, why: LOOK_BACK_WHY.chestXray, rule: 'TR-P1' } },
-    { w: { ...LABS.cbc!, rule: 'TR-P1' } },
-    { w: { ...LABS.leukorrhea!, rule: 'TR-P1' } },
-    { w: { id: 'cervical-smear', ad: 'cervical-smear', title: 'Cervical smear', codes: [coding('http://loinc.org', '47528-5')], type: 'Observation' as const, lookBack: LOOK_BACK.cervicalSmear, why: LOOK_BACK_WHY.cervicalSmear, rule: 'TR-P1' } },
-  ];
   return [
     {
       id: 'tr-admission',
@@ -165,20 +216,10 @@ function surgery(): Action[] {
       definitionCanonical: adCanonical('instruction-reversal-admission'),
     },
     {
-      id: 'tr-preop-workup',
-      title: 'Pre-operative work-up: heart and lung function, blood, vaginal discharge, cervical smear',
-      description: 'Each test is ordered only when no valid recent result is on record. "Blood" is not enumerated by the text: a complete blood count is ordered (terminology.md REV-WU-2; the hysteroscopy list is the natural extension, left to the clinician).',
-      documentation: citations('TR-P1'),
-      groupingBehavior: 'logical-group',
-      selectionBehavior: 'all',
-      // Done during the 1-2 days of pre-operative preparation after admission.
-      action: workup.map(({ w }) => ({ ...workupAction(w, 'tr'), relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY] })),
-    },
-    {
       id: 'tr-technique',
       title: 'Surgical technique (choose one)',
-      description: 'The three techniques the text describes; the laparoscopy-assisted mini-laparotomy is preselected as the ideal one (higher cost). Window: day 3-7 after the end of the menses.',
-      documentation: [...citations('TR-S1', 'TR-T1', 'TR-O1'), justify('TR-T1', 'terminology.md section 1 A7: "3-7 days after menstruation" = 3-7 days after the menses have ended.'), MENSES_JUSTIFICATION],
+      description: 'The three techniques the text describes; the laparoscopy-assisted mini-laparotomy is preselected as the ideal one (higher cost). Window: day 3-7 after the end of the menses, from 2 days after today at the earliest (admission comes first), and before the 40th birthday.',
+      documentation: [...citations('TR-S1', 'TR-T1', 'TR-O1'), justify('TR-T1', 'terminology.md section 1 A7: "3-7 days after menstruation" = 3-7 days after the menses have ended.'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates')],
       groupingBehavior: 'logical-group',
       selectionBehavior: 'exactly-one',
       requiredBehavior: 'must',
@@ -191,7 +232,7 @@ function surgery(): Action[] {
         goalId: ['pregnancy-within-one-year'],
         documentation: citations('TR-S1', 'TR-T1'),
         definitionCanonical: adCanonical(t.id),
-        dynamicValue: [...windowDynamicValues(WINDOW_START, WINDOW_END), EVIDENCE_REASON],
+        dynamicValue: [...PROCEDURE_DATES, EVIDENCE_REASON],
       })),
     },
     {
@@ -237,17 +278,54 @@ function surgery(): Action[] {
   ];
 }
 
+const IVF_INSTEAD_WHY =
+  'Our reading of TR-F2 for a woman the reversal is not offered to: her ligated tubes are non-functional, so assisted reproduction (IVF) is what remains; the referral is proposed, the clinician decides (SAFE-7: say what is offered instead).';
+
+/** Not eligible for the reversal: a do-not-perform request naming the rule, and the IVF referral instead (SAFE-7). */
+function notEligible(id: string, ruleId: string, title: string, description: string, present: string, evidence: string, conditionText: string, ivfInstead: boolean): Action[] {
+  const actions: Action[] = [
+    {
+      ...contraindication({
+        id,
+        ruleId,
+        title,
+        description,
+        present,
+        evidence,
+        reason: coding(LOCAL, 'not-eligible', 'Not eligible for the procedure'),
+        procedure: 'tubal-reanastomosis',
+        kind: 'not-eligible',
+        documentation: [...citations(ruleId), ...safety('SAFE-7', 'pathway')],
+      }),
+      condition: [applicability(present, conditionText)],
+    },
+  ];
+  if (ivfInstead) {
+    actions.push({
+      id: `${id}-ivf-referral`,
+      title: 'Instead: refer for IVF (assisted reproduction)',
+      documentation: [...citations('TR-F2', ruleId), justify('TR-F2', IVF_INSTEAD_WHY), ...safety('SAFE-7', 'pathway')],
+      condition: [applicability(present, conditionText)],
+      definitionCanonical: adCanonical('ivf-referral'),
+      dynamicValue: [{ path: 'reasonReference', expression: fhirpath(`${evidence} | ${STERILISATION_EVIDENCE}`) }],
+    });
+  }
+  return actions;
+}
+
+const TURNS_40_FIRST = `${'%bleedingEndKnown'} and %procedureFits.not() and %windowEnd.exists() and %procedureStart.toDate() <= %windowEnd.toDate() and %procedureStart.toDate() > (${LAST_DAY_UNDER_40})`;
+
 export const tubalReanastomosisPlan = planDefinition({
   id: 'tubal-reanastomosis',
   title: 'Tubal ligation reversal (tubal reanastomosis)',
   description:
-    'Reversal of tubal sterilisation: eligibility (under 40, regular menstruation, good health, family-planning permit), partner semen analysis, surgery 3-7 days after the menses with admission and pre-operative work-up, the choice of technique, intra-operative patency test and anti-adhesion agent, post-operative advice, and the one-year follow-up (no pregnancy: HSG or laparoscopy; both tubes blocked: IVF referral).',
-  purpose: 'Encodes 000_df67b89a1d6e44a9.txt (rules TR-* of clinical-rules.md).',
+    'Reversal of tubal sterilisation: eligibility (under 40 on the planned date, regular menstruation, good health, family-planning permit) with pregnancy, genital inflammation and fitness screened as for every procedure, partner semen analysis, pre-operative work-up, surgery 3-7 days after the menses with admission, the choice of technique, intra-operative patency test and anti-adhesion agent, post-operative advice, and the one-year follow-up (no pregnancy: HSG protocol with its alternatives; both tubes blocked: IVF referral).',
+  purpose: 'Encodes 000_df67b89a1d6e44a9.txt (rules TR-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10).',
   usage:
-    'Apply with the patient record. Results: the three techniques as an exactly-one group of ServiceRequests with occurrencePeriod = day 3..7 after the end of bleeding; do-not-perform requests for a contraindication or an untreated partner semen abnormality; the work-up not already on record; collect-information Tasks for missing menstrual data, menstrual regularity or fitness assessment; after a reversal, the follow-up.',
+    'Apply with the patient record. Results: the three techniques as an exactly-one group of ServiceRequests with occurrencePeriod = day 3..7 after the end of bleeding (from 2 days after today at the earliest, ending before the 40th birthday); do-not-perform requests for a contraindication, an ineligibility (with the IVF referral instead) or an untreated partner semen abnormality; the work-up not already on record, dated before the surgery; collect-information Tasks for missing menstrual data, menstrual regularity, pregnancy status, fitness assessment or the ligation method; after a reversal, the follow-up.',
   relatedArtifact: [
     { type: 'documentation', display: 'Source text', citation: '000_df67b89a1d6e44a9.txt (Post-ligation recanalization)' },
-    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Tubal ligation reversal (TR-*)' },
+    { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Tubal ligation reversal (TR-*) and the safety rules (SAFE-*)' },
     { type: 'composed-of', display: 'Hysterosalpingography protocol (TR-F1)', resource: pdCanonical('hysterosalpingography') },
   ],
   goal: [
@@ -279,44 +357,116 @@ export const tubalReanastomosisPlan = planDefinition({
           title: 'Candidate for reversal (no reversal done yet)',
           documentation: citations('TR-I1', 'TR-I4', 'TR-W1'),
           input: CANDIDATE_INPUTS,
+          extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...resultVerdictVariables('partnerSemen', 'semen', 'TR-W1')],
           condition: [applicability(`%reanastomosis.where(${PROCEDURE_DONE}).empty()`, 'TR-I1: no tubal reanastomosis has been done yet')],
           action: [
+            contraindication({
+              id: 'tr-ci-pregnancy',
+              ruleId: 'SAFE-2',
+              title: 'Do not perform the reversal: pregnancy',
+              description: 'A positive pregnancy test or pregnancy status in the last 7 days (a preliminary one included), or a pregnancy on the problem list: no surgery on the tubes of a pregnant woman.',
+              present: PREGNANT,
+              evidence: PREGNANCY_EVIDENCE,
+              reason: coding(SCT, '77386006', 'Pregnant'),
+              procedure: 'tubal-reanastomosis',
+              documentation: [...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
+            }),
+            contraindication({
+              id: 'tr-ci-acute-inflammation',
+              ruleId: 'SAFE-3',
+              title: 'Do not perform the reversal: acute genital inflammation',
+              description: 'An acute or subacute inflammation of the genital tract is recorded (a suspected one included): treat it and recheck before surgery.',
+              present: '%acuteInflammation',
+              evidence: INFLAMMATION_EVIDENCE,
+              reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
+              procedure: 'tubal-reanastomosis',
+              documentation: [...citations('TR-P1'), ...safety('SAFE-3', 'inflammation')],
+            }),
+            contraindication({
+              id: 'tr-ci-abnormal-leukorrhea',
+              ruleId: 'TR-P1',
+              title: 'Do not perform the reversal: vaginal discharge examination abnormal',
+              description: 'The newest vaginal discharge routine of the last 7 days is abnormal: treat and recheck before surgery.',
+              present: '%leukorrheaAbnormal',
+              evidence: LEUKORRHEA_EVIDENCE,
+              reason: coding(LOCAL, 'leukorrhea-abnormal', 'Abnormal vaginal discharge examination'),
+              procedure: 'tubal-reanastomosis',
+              documentation: [...citations('TR-P1'), justify('TR-P1', LOOK_BACK_WHY.leukorrhea), ...safety('SAFE-3', 'inflammation')],
+            }),
             contraindication({
               id: 'tr-ci-serious-systemic-disease',
               ruleId: 'TR-I4',
               title: 'Do not perform the reversal: contraindication to surgery',
               description: 'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient is not fit for surgery.',
-              present: SYSTEMIC_DISEASE,
+              present: NOT_FIT,
               evidence: SYSTEMIC_EVIDENCE,
               reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
               procedure: 'tubal-reanastomosis',
-              documentation: [...citations('TR-I4'), justify('TR-I4', `terminology.md section 1 A28: clinician assessment LOCAL#fit-for-procedure and problem-list screening. ${LOOK_BACK_WHY.fitness} The partner's health has no computable representation; it is part of the clinician's assessment.`)],
+              documentation: [
+                ...citations('TR-I4'),
+                justify('TR-I4', "terminology.md section 1 A28: clinician assessment LOCAL#fit-for-procedure and problem-list screening. The partner's health has no computable representation; it is part of the clinician's assessment."),
+                ...safety('SAFE-4', 'fitness'),
+                FITNESS_JUSTIFICATION,
+              ],
             }),
             {
+              id: 'tr-ligation-method',
+              title: 'Ligation method not recorded: obtain the operative record',
+              description: 'No completed sterilisation Procedure names the method (a method code or an operative note): the method and site of the ligation decide the expected success of the reversal.',
+              documentation: [...citations('TR-O1'), ...safety('SAFE-9', 'ligation')],
+              condition: [applicability(`(${METHOD_RECORDED}).not()`, 'SAFE-9: the sterilisation record does not say how the tubes were ligated')],
+              definitionCanonical: adCanonical('collect-ligation-operative-record'),
+            },
+            ...notEligible(
+              'tr-not-eligible-age',
+              'TR-I2',
+              'Do not perform the reversal: 40 years or older',
+              'The reversal is for women under 40 (on her 40th birthday she is no longer eligible); assisted reproduction is proposed instead.',
+              FORTY_OR_OLDER_TODAY,
+              '%patient',
+              'TR-I2: the woman is 40 or older',
+              true,
+            ),
+            ...notEligible(
+              'tr-not-eligible-irregular',
+              'TR-I3',
+              'Do not perform the reversal yet: menstruation not regular',
+              'Irregular or absent menstruation: not eligible until it has been assessed (and treated); apply again once the cycle is regular.',
+              `(${IRREGULAR_EVIDENCE}).exists()`,
+              IRREGULAR_EVIDENCE,
+              'TR-I3: menstruation is irregular or absent',
+              false,
+            ),
+            {
               id: 'tr-eligibility',
-              title: 'Eligible: under 40, regular menstruation, fit for surgery',
-              description: 'Needs the birth date, the menstrual regularity, a fitness assessment from the last 30 days and menstrual data (for the window); each is collected when absent, never assumed.',
+              title: 'Eligible: under 40, regular menstruation, no contraindication',
+              description: 'Needs the birth date and the menstrual regularity; each is collected when absent, never assumed. Fitness is a gate further on (SAFE-4): the work-up that informs it is proposed whatever the assessment.',
               documentation: [
                 ...citations('TR-I2', 'TR-I3', 'TR-I4'),
-                justify('TR-I2', 'terminology.md section 1 A8: strictly under 40; the reference date is the apply date (the surgery date is not fixed when the plan is made): on the 40th birthday she is no longer eligible.'),
+                justify('TR-I2', 'terminology.md section 1 A8: strictly under 40, on the planned date: she must be under 40 today, and the surgery period ends the day before her 40th birthday (SAFE-5).'),
                 justify('TR-I3', 'Regular = the newest menstrual regularity observation is SNOMED 78456001 (normal cycle) and no active menstrual disorder (386804004, 14302001); irregular or absent menstruation: not eligible until assessed.'),
+                ...safety('SAFE-4', 'fitness'),
               ],
               input: [
                 patientElementRequired('patientBirthDate', 'birthDate'),
                 codeInput('menstrualRegularityRequired', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true, required: true }),
-                codeInput('fitForSurgery', 'Observation', [coding(LOCAL, 'fit-for-procedure', 'Clinician assessment: fit for procedure (no serious systemic disease)')], {
-                  lookBackDays: LOOK_BACK.fitness,
-                  latestOnly: true,
-                  required: true,
-                }),
-                menstrualDataRequired(),
+                ...workupInputs(TR_WORKUP),
               ],
-              // The cycle state, computed once for the scheduling windows below.
-              extension: CYCLE_VARIABLES,
+              // The cycle window and the surgery period, computed once for the work-up dates and the scheduling below.
+              extension: [
+                ...CYCLE_WINDOW_VARIABLES,
+                ...workupNeedVariables(TR_WORKUP),
+                ...procedurePeriodVariables({
+                  windowStart: `%bleedingEnd.toDate() + ${WINDOW_START} days`,
+                  windowEnd: `%bleedingEnd.toDate() + ${WINDOW_END} days`,
+                  earliest: `today() + ${ADMISSION_LEAD_DAYS} days`,
+                  lastAllowed: `(${LAST_DAY_UNDER_40})`,
+                }),
+              ],
               condition: [
-                applicability(`%patient.birthDate.exists() and %patient.birthDate > today() - 40 years`, 'TR-I2: the woman is under 40 years old'),
+                applicability(UNDER_40_TODAY, 'TR-I2: the woman is under 40 years old'),
                 applicability(REGULAR, 'TR-I3: menstruation is regular'),
-                applicability(`${FIT} and ${SYSTEMIC_DISEASE}.not()`, 'TR-I4: fit for surgery, no serious systemic disease'),
+                applicability(NO_CANDIDATE_CI, 'SAFE-2..4: not pregnant, no genital inflammation, not "not fit"'),
               ],
               action: [
                 contraindication({
@@ -324,8 +474,8 @@ export const tubalReanastomosisPlan = planDefinition({
                   ruleId: 'TR-W1',
                   title: 'Do not schedule the reversal yet: partner semen analysis abnormal',
                   description: 'The newest partner semen analysis (last 90 days) is abnormal: find and treat the cause before surgery, then repeat it.',
-                  present: SEMEN_ABNORMAL,
-                  evidence: `%partnerSemen.where(${RESULT_OK}).first()`,
+                  present: '%semenAbnormal',
+                  evidence: verdictAbnormalEvidence('partnerSemen', 'semen'),
                   reason: coding(LOCAL, 'partner-semen-abnormal', 'Abnormal partner semen analysis, to treat before surgery'),
                   procedure: 'tubal-reanastomosis',
                   documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen)],
@@ -333,12 +483,13 @@ export const tubalReanastomosisPlan = planDefinition({
                 {
                   id: 'tr-partner-semen-analysis',
                   title: 'Semen analysis of the male partner',
-                  description: 'No partner semen analysis from the last 90 days: propose one ("if necessary": the clinician may skip it).',
+                  description: 'No valid partner semen analysis from the last 90 days (none, only preliminary, or indeterminate): propose one ("if necessary": the clinician may skip it), dated before the surgery.',
                   requiredBehavior: 'could',
-                  documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen)],
-                  condition: [applicability(`%partnerSemen.where(${RESULT_OK}).empty()`, 'TR-W1: no partner semen analysis in the last 90 days')],
+                  documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen), ...safety('SAFE-5', 'dates')],
+                  condition: [applicability('(%semenAbnormal or %semenNormal).not()', 'TR-W1: no valid partner semen analysis in the last 90 days')],
                   relatedAction: [{ actionId: SURGERY, relationship: 'before-start' }],
                   definitionCanonical: adCanonical('partner-semen-analysis'),
+                  dynamicValue: WORKUP_DATES,
                 },
                 {
                   id: 'tr-recanalization-permit',
@@ -348,28 +499,48 @@ export const tubalReanastomosisPlan = planDefinition({
                   condition: [applicability(`%recanalizationPermit.where(status = 'current').empty()`, 'TR-I5: no current recanalization permit on record')],
                   definitionCanonical: adCanonical('collect-recanalization-permit'),
                 },
+                fitnessNotAssessedTask('tr', 'TR-I4'),
+                {
+                  id: 'tr-preop-workup',
+                  title: 'Pre-operative work-up: heart and lung function, blood, vaginal discharge, cervical smear',
+                  description: 'Each test is ordered only when no valid recent result is on record, dated from today to the day before the surgery period. "Blood" is not enumerated by the text: a complete blood count is ordered (terminology.md REV-WU-2; the hysteroscopy list is the natural extension, left to the clinician). Proposed before the fitness assessment too: it informs it (SAFE-4).',
+                  documentation: [...citations('TR-P1'), ...safety('SAFE-4', 'fitness'), ...safety('SAFE-5', 'dates')],
+                  groupingBehavior: 'logical-group',
+                  selectionBehavior: 'all',
+                  action: TR_WORKUP.map((w) => workupAction(w, 'tr', SURGERY)),
+                },
                 {
                   id: 'tr-scheduling',
                   title: 'Schedule the surgery 3-7 days after the menses',
-                  description: 'Held while the partner semen analysis is abnormal.',
-                  documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION],
-                  condition: [applicability(`${SEMEN_ABNORMAL}.not()`, 'TR-W1: no untreated partner semen abnormality')],
+                  description: 'Needs menstrual data and a determinate pregnancy result of the last 7 days (collected when absent). Held while the partner semen analysis is abnormal.',
+                  documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION, ...safety('SAFE-2', 'pregnancy')],
+                  input: [menstrualDataRequired(), pregnancyStatusRequired()],
+                  condition: [applicability('%semenAbnormal.not()', 'TR-W1: no untreated partner semen abnormality')],
                   action: [
+                    pregnancyNotExcludedTask('tr', 'TR-I4'),
                     {
                       id: 'tr-window',
-                      title: 'The window of this cycle is open (up to day 7 after the menses)',
-                      documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION],
-                      condition: [applicability(windowOpen(WINDOW_END), `TR-T1: the end of the menses is known and today is on or before day ${WINDOW_END}`)],
+                      title: 'The surgery fits this cycle (up to day 7 after the menses, before the 40th birthday)',
+                      documentation: [...citations('TR-T1', 'TR-I2'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates'), ...safety('SAFE-4', 'fitness')],
+                      condition: [
+                        applicability('%procedureFits', `TR-T1: the end of the menses is known and the surgery can be dated on or before day ${WINDOW_END}, before the 40th birthday`),
+                        applicability(PREGNANCY_EXCLUDED, 'SAFE-2: the newest pregnancy result of the last 7 days is a final negative'),
+                        applicability(FIT_CONFIRMED, 'TR-I4: the newest fitness assessment of the last 30 days says fit'),
+                      ],
                       action: surgery(),
                     },
-                    {
-                      id: 'tr-bleeding-now',
-                      title: 'Menstruating now: admit after the menses',
-                      description: 'The newest period started within the last 8 days and has no end date yet. Record the end of bleeding; surgery is day 3-7 after it.',
-                      documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION],
-                      condition: [applicability(MENSTRUATING_NOW, 'TR-T1: menstruating now')],
-                    },
-                    ...cycleTasks('tr', WINDOW_END, 'TR-T1'),
+                    bleedingNowTask('tr', 'TR-T1', 'admit for surgery 3-7 days after it'),
+                    ...notEligible(
+                      'tr-not-eligible-turns-40',
+                      'TR-I2',
+                      'Do not perform the reversal: she turns 40 before the surgery can take place',
+                      'The surgery period of this cycle starts on or after her 40th birthday: not eligible on the planned date; assisted reproduction is proposed instead.',
+                      TURNS_40_FIRST,
+                      '%patient',
+                      'TR-I2: the surgery period would start on or after the 40th birthday',
+                      true,
+                    ),
+                    ...cycleTasks('tr', 'TR-T1', WINDOW_END, `(${TURNS_40_FIRST}).not()`),
                   ],
                 },
               ],
@@ -391,44 +562,28 @@ export const tubalReanastomosisPlan = planDefinition({
               id: 'tr-ivf-referral',
               title: 'Both tubes blocked after the reversal: refer for IVF',
               description: 'Bilateral tubal blockage confirmed after the reversal (HSG or laparoscopy): assisted reproduction (IVF) is the way forward.',
-              documentation: [...citations('TR-F2'), justify('TR-F2', 'terminology.md section 1 A6: "incompetent or incompetent bilaterally" = both tubes not patent. Only findings dated on or after the reversal count (before it the tubes were ligated).')],
+              documentation: [...citations('TR-F2'), justify('TR-F2', 'terminology.md section 1 A6: "incompetent or incompetent bilaterally" = both tubes not patent. Only findings dated on or after the reversal count (before it the tubes were ligated).'), ...safety('SAFE-7', 'pathway')],
               condition: [applicability(`(${BILATERAL_BLOCKAGE}).exists()`, 'TR-F2: both tubes confirmed blocked after the reversal')],
               definitionCanonical: adCanonical('ivf-referral'),
               dynamicValue: [{ path: 'reasonReference', expression: fhirpath(BILATERAL_BLOCKAGE) }],
             },
             {
               id: 'tr-patency-assessment',
-              title: 'No pregnancy one year after the reversal: assess tubal patency (choose one)',
-              description: 'HSG (applied through the hysterosalpingography protocol, with its contraindications and timing) or laparoscopy with chromopertubation.',
-              documentation: citations('TR-F1'),
-              groupingBehavior: 'logical-group',
-              selectionBehavior: 'exactly-one',
+              title: 'No pregnancy one year after the reversal: assess tubal patency (HSG protocol)',
+              description: 'The HSG protocol, with its contraindications, timing and alternatives: HyCoSy, saline hydrotubation and the laparoscopy with chromopertubation that TR-F1 names (offered there once, not twice).',
+              documentation: [...citations('TR-F1', 'HSG-I2'), ...safety('SAFE-6', 'doneAlready')],
               condition: [
                 applicability(NO_PREGNANCY_YEAR_AFTER_REVERSAL, 'TR-F1: one year or more after the reversal and no pregnancy since'),
                 applicability(`(${BILATERAL_BLOCKAGE}).empty() and %tubalPatency.where(${RESULT_OK} and ${effectiveDate}.exists($this >= ${reanastomosisDate})).empty()`, 'TR-F1: tubal patency not yet assessed since the reversal'),
               ],
-              action: [
-                {
-                  id: 'tr-follow-up-hsg',
-                  title: 'Hysterosalpingography (HSG protocol)',
-                  precheckBehavior: 'yes',
-                  documentation: citations('TR-F1', 'HSG-I2'),
-                  definitionCanonical: pdCanonical('hysterosalpingography'),
-                },
-                {
-                  id: 'tr-follow-up-laparoscopy',
-                  title: 'Laparoscopy with chromopertubation',
-                  precheckBehavior: 'no',
-                  documentation: citations('TR-F1'),
-                  definitionCanonical: adCanonical('laparoscopic-chromopertubation'),
-                  dynamicValue: [{ path: 'reasonReference', expression: fhirpath(`%reanastomosis.where(${PROCEDURE_DONE})`) }],
-                },
-              ],
+              code: [{ coding: [coding(SCT, '168884001', 'Hysterosalpingography')] }],
+              definitionCanonical: pdCanonical('hysterosalpingography'),
             },
             {
               id: 'tr-follow-up-waiting',
               title: 'Less than a year since the reversal: keep trying to conceive',
               description: 'No test is advised before one year without pregnancy (routine HSG or tubal flushing is not advised: TR-A2, TR-A3).',
+              code: [{ coding: [coding(LOCAL, 'follow-up-waiting', 'Keep trying to conceive; reassess at one year')] }],
               documentation: citations('TR-F1', 'TR-A2', 'TR-A3'),
               condition: [applicability(`${reanastomosisDate} > today() - 1 year`, 'TR-F1: less than one year since the reversal')],
             },

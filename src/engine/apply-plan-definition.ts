@@ -598,6 +598,8 @@ function applyDefinition(
         intent: 'option',
         subject: state.subjectRef,
       };
+      // What the group is (RequestGroup.code): the action's code, as for a Task made from an action.
+      if (action.code?.[0]) group.code = action.code[0];
       if (inner.actions.length === 0) return { notApplicable: `none of the actions of its nested PlanDefinition ${canonical} applies` };
       group.action = inner.actions;
       return group;
