@@ -4,19 +4,28 @@
  * - key absent (or an OperationOutcome in its place): not provided -> read it from `fhirServer`;
  * - key null: the client has no data for it -> an empty result (a null Patient is an error);
  * - data that cannot be obtained -> 412 Precondition Failed with an OperationOutcome.
+ * SAFE-1: every resource of every key passes the Patient-compartment check
+ * (data/patient-compartment.ts): one of another patient -> 400 naming the key and the resource;
+ * one whose patient cannot be established is not used, and a warning card says so.
  */
-import type { Bundle, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import { selectPatientCompartment, type EntryInfo } from '../../data/patient-compartment.ts';
 import { issue, outcome } from '../../errors/operation-outcome.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
+import { footer, sourceOf } from './card-parts.ts';
+import type { CdsCard } from './card-types.ts';
 import { FhirFetchError, runQuery, type FhirFetchOptions } from './fhir-fetch.ts';
 import type { HookRequest } from './hook-request.ts';
 import type { PrefetchQuery } from './prefetch-templates.ts';
+import { bulletList, escapeMarkdown, truncateSummary } from './render.ts';
 
 export interface GatheredData {
   patient: Patient;
   resources: Resource[];
   /** Keys read from the FHIR server because prefetch did not carry them. */
   fetched: string[];
+  /** Resources left out because their patient cannot be established (SAFE-1), one warning each. */
+  notUsed: OperationOutcomeIssue[];
 }
 
 export interface GatherOptions {
@@ -39,7 +48,10 @@ function hasErrors(o: OperationOutcome): boolean {
 
 type Prefetched = { state: 'provided'; resources: Resource[]; next?: string } | { state: 'absent' };
 
-function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery): Prefetched {
+/** Where each prefetched resource sits, and its entry's fullUrl (references may use it). */
+type Entries = Map<Resource, EntryInfo>;
+
+function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery, entries: Entries): Prefetched {
   if (value === undefined) return { state: 'absent' };
   if (value === null) return { state: 'provided', resources: [] };
   // The client could not run the query and said why: treat as not provided, read it ourselves.
@@ -51,7 +63,7 @@ function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery):
   if (value.resourceType !== 'Bundle') throw badPrefetch(`prefetch '${query.key}' must be a searchset Bundle, got ${value.resourceType}`, query.key);
   const bundle = value as Bundle;
   const resources: Resource[] = [];
-  for (const entry of bundle.entry ?? []) {
+  for (const [i, entry] of (bundle.entry ?? []).entries()) {
     const r = entry.resource;
     if (!r) continue;
     if (r.resourceType === 'OperationOutcome') {
@@ -59,25 +71,46 @@ function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery):
       continue;
     }
     resources.push(r);
+    const info: EntryInfo = { location: `prefetch '${query.key}' entry[${i}]`, expression: `prefetch.${query.key}` };
+    if (entry.fullUrl) info.fullUrl = entry.fullUrl;
+    entries.set(r, info);
   }
   const next = bundle.link?.find((l) => l.relation === 'next')?.url;
   return next ? { state: 'provided', resources, next } : { state: 'provided', resources };
 }
 
-/** The patient a resource is about, when it says so in `subject` or `patient`. */
-function patientReferenceOf(resource: Resource): string | undefined {
-  const r = resource as { subject?: { reference?: string }; patient?: { reference?: string } };
-  const ref = r.subject?.reference ?? r.patient?.reference;
-  return ref?.startsWith('Patient/') || ref?.includes('/Patient/') ? ref : undefined;
+/**
+ * The part of one key's resources that is the patient's record. Another patient's resource is a
+ * client error (400) rather than something to drop quietly: the client sent the wrong chart.
+ */
+function patientsOwn(list: Resource[], patient: Patient, key: string, fetched: boolean, entries: Entries, fhirServer: string | undefined, notUsed: OperationOutcomeIssue[]): Resource[] {
+  const bases = fhirServer ? [fhirServer] : [];
+  const checked = selectPatientCompartment(list, patient, { entries, bases });
+  checked.dropped.forEach((d, i) => {
+    const label = `${d.resource.resourceType}/${d.resource.id ?? '(no id)'}`;
+    if (d.kind === 'other-patient') {
+      const what = fetched ? `fhirServer's answer for prefetch '${key}'` : `prefetch '${key}'`;
+      throw badPrefetch(`${what} holds ${label} of another patient than context.patientId: ${d.reason}`, key);
+    }
+    // The subject's own Patient repeated (an _include): the 'patient' key's one is used.
+    if (d.kind === 'unknown-patient') notUsed.push(checked.issues[i]!);
+  });
+  return checked.resources.filter((r) => r !== patient);
 }
 
-function assertAboutPatient(resources: Resource[], patientId: string, key: string): void {
-  for (const resource of resources) {
-    const ref = patientReferenceOf(resource);
-    if (ref && !ref.endsWith(`Patient/${patientId}`)) {
-      throw badPrefetch(`prefetch '${key}' holds a ${resource.resourceType} of another patient than context.patientId`, key);
-    }
-  }
+/** Records left out because their patient could not be established: the clinician must know. */
+export function notUsedDataCard(plan: PlanDefinition, title: string, notUsed: OperationOutcomeIssue[]): CdsCard | undefined {
+  if (notUsed.length === 0) return undefined;
+  const n = notUsed.length;
+  return {
+    summary: truncateSummary(`${title}: ${n} record${n > 1 ? 's' : ''} not used - patient could not be established`),
+    detail:
+      `The advice below does not take ${n > 1 ? 'these records' : 'this record'} into account; ${n > 1 ? 'they name' : 'it names'} no patient that is this one:\n\n` +
+      bulletList(notUsed.map((i) => escapeMarkdown(i.diagnostics ?? ''))) +
+      footer(plan),
+    indicator: 'warning',
+    source: sourceOf(plan),
+  };
 }
 
 function assertAllowedServer(fhirServer: string, allowed: string[]): void {
@@ -92,8 +125,9 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
   const byKey = new Map<string, Resource[]>();
   const missing: PrefetchQuery[] = [];
   const pending: { query: PrefetchQuery; next: string }[] = [];
+  const entries: Entries = new Map();
   for (const query of queries) {
-    const prefetched = readPrefetch(request.prefetch[query.key], query);
+    const prefetched = readPrefetch(request.prefetch[query.key], query, entries);
     if (prefetched.state === 'absent') {
       missing.push(query);
       continue;
@@ -134,17 +168,18 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
   if (!patient) throw preconditionFailed(`Patient/${patientId} is not available (prefetch 'patient' is null and fhirServer has no such patient)`, 'not-found');
   if (patient.id && patient.id !== patientId) throw badPrefetch(`prefetch 'patient' is Patient/${patient.id}, context.patientId is ${patientId}`, 'patient');
 
+  const subject: Patient = { ...patient, id: patient.id ?? patientId };
   const seen = new Set<string>();
   const resources: Resource[] = [];
+  const notUsed: OperationOutcomeIssue[] = [];
   for (const [key, list] of byKey) {
     if (key === 'patient') continue;
-    assertAboutPatient(list, patientId, key);
-    for (const r of list) {
+    for (const r of patientsOwn(list, subject, key, fetched.includes(key), entries, request.fhirServer, notUsed)) {
       const id = r.id ? `${r.resourceType}/${r.id}` : undefined;
       if (id && seen.has(id)) continue;
       if (id) seen.add(id);
       resources.push(r);
     }
   }
-  return { patient: { ...patient, id: patient.id ?? patientId }, resources, fetched };
+  return { patient: subject, resources, fetched, notUsed };
 }

@@ -13,7 +13,7 @@ import { HttpOutcomeError } from '../http-errors.ts';
 import { withUuids } from './card-ids.ts';
 import { footer, sourceOf } from './card-parts.ts';
 import type { CdsCard, CdsResponse } from './card-types.ts';
-import { gatherData, type GatherOptions } from './gather-data.ts';
+import { gatherData, notUsedDataCard, type GatherOptions } from './gather-data.ts';
 import { parseHookRequest, type HookRequest } from './hook-request.ts';
 import { orderCards } from './order-cards.ts';
 import { draftProcedureOrders } from './procedure-orders.ts';
@@ -99,6 +99,8 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   const cards: CdsCard[] = [];
   const errorCard = evaluationErrorCard(service, result.outcome);
   if (errorCard) cards.push(errorCard);
+  const notUsedCard = notUsedDataCard(service.plan, service.title, gathered.notUsed);
+  if (notUsedCard) cards.push(notUsedCard);
   if (service.procedure) {
     for (const order of orders) cards.push(...orderCards(view, order, service.procedure, deps.knowledge, deps.baseUrl));
   } else {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Bundle, CodeableConcept, Endpoint, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors/operation-outcome.ts';
 import type { OutputMode } from '../../engine/types.ts';
+import { bundleEntries, type EntryInfo } from '../../data/patient-compartment.ts';
 
 const parameterSchema: z.ZodType<ParametersParameter> = z.lazy(() =>
   z.looseObject({
@@ -28,6 +29,8 @@ export interface ApplyParameters {
   definition?: string;
   inlineDefinition?: Resource;
   data: Resource[];
+  /** Where each `data` resource is in the Bundle, and its fullUrl (urn:uuid references, SAFE-1). */
+  dataEntries?: Map<Resource, EntryInfo>;
   dataEndpoint?: { address: string; authorization?: string };
   now?: string;
   mode: OutputMode;
@@ -90,6 +93,7 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
   if (data) {
     if (data.resource?.resourceType !== 'Bundle') throw badRequest("parameter 'data' must be a Bundle resource");
     result.data = ((data.resource as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    result.dataEntries = bundleEntries(data.resource as Bundle, `Parameters.parameter.where(name='data').resource`, "parameter 'data' ");
   }
   const endpoint = one('dataEndpoint');
   if (endpoint) {

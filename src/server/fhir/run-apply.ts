@@ -3,7 +3,9 @@
  * and/or a data endpoint read with the plan's own data requirements), runs the engine, and gives
  * the CarePlan (r4) or Bundle (cpg), or the ActivityDefinition's resource.
  */
-import type { ActivityDefinition, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import { withDataIssues, withDataIssuesOnResource } from '../../data/data-issues.ts';
+import { selectPatientCompartment } from '../../data/patient-compartment.ts';
 import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
 import { issue, notFound, outcome, badRequest } from '../../errors/operation-outcome.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
@@ -69,7 +71,8 @@ function referenced(ref: string | undefined, data: Resource[], type: string): Re
   return data.find((r) => r.resourceType === type && r.id === id) ?? ({ resourceType: type, id } as Resource);
 }
 
-async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps, now: string): Promise<ApplyContext> {
+/** The apply's context, and the issues of the data it left out (SAFE-1). */
+async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps, now: string): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
   const [subjectType, subjectId] = params.subject.split('/') as [string, string];
   const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now);
   const all = [...params.data, ...fromEndpoint];
@@ -83,15 +86,22 @@ async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], d
   });
   const subject = resources.find((r) => r.resourceType === subjectType && r.id === subjectId);
   if (!subject) throw badRequest(`the subject ${params.subject} is neither in 'data' nor readable from 'dataEndpoint'`);
-  const context: ApplyContext = { subject, data: deps.engine.buildPatientData(resources), parameters: params.parameters };
-  const encounter = referenced(params.encounter, resources, 'Encounter');
-  const practitioner = referenced(params.practitioner, resources, 'Practitioner');
-  const organization = referenced(params.organization, resources, 'Organization');
+  // SAFE-1: a Patient subject's apply reads her compartment only (the data Bundle may hold others).
+  let issues: OperationOutcomeIssue[] = [];
+  let record = resources;
+  if (subject.resourceType === 'Patient') {
+    const options = { bases: params.dataEndpoint ? [params.dataEndpoint.address] : [], ...(params.dataEntries ? { entries: params.dataEntries } : {}) };
+    ({ resources: record, issues } = selectPatientCompartment(resources, subject as Patient, options));
+  }
+  const context: ApplyContext = { subject, data: deps.engine.buildPatientData(record), parameters: params.parameters };
+  const encounter = referenced(params.encounter, record, 'Encounter');
+  const practitioner = referenced(params.practitioner, record, 'Practitioner');
+  const organization = referenced(params.organization, record, 'Organization');
   if (encounter) context.encounter = encounter as ApplyContext['encounter'];
   if (practitioner) context.practitioner = practitioner as ApplyContext['practitioner'];
   if (organization) context.organization = organization as ApplyContext['organization'];
   Object.assign(context, params.concepts);
-  return context;
+  return { context, issues };
 }
 
 function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
@@ -101,8 +111,8 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
 export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
   const queries = params.dataEndpoint ? prefetchQueriesFor(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
   const options = optionsOf(params, deps);
-  const context = await buildContext(params, queries, deps, options.now);
-  const result = deps.engine.apply(plan, context, options, deps.knowledge);
+  const { context, issues } = await buildContext(params, queries, deps, options.now);
+  const result = withDataIssues(deps.engine.apply(plan, context, options, deps.knowledge), issues);
   const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) throw new HttpOutcomeError(500, outcome(issue('error', 'exception', `the engine gave no ${params.mode} output`)));
   return output;
@@ -111,9 +121,9 @@ export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, d
 export async function applyActivity(activity: ActivityDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
   const patientQuery: PrefetchQuery[] = [{ key: 'patient', resourceType: 'Patient', kind: 'read', params: [], template: '' }];
   const options = optionsOf(params, deps);
-  const context = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps, options.now);
+  const { context, issues } = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps, options.now);
   const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options);
   // A request built with failed dynamic values would be a half-written result: refuse it.
   if ((result.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
-  return resource;
+  return withDataIssuesOnResource(resource, issues);
 }
