@@ -507,6 +507,8 @@ export const tubalReanastomosisPlan = planDefinition({
                   documentation: [...citations('TR-P1'), ...safety('SAFE-4', 'fitness'), ...safety('SAFE-5', 'dates')],
                   groupingBehavior: 'logical-group',
                   selectionBehavior: 'all',
+                  // Not while the partner's abnormal semen holds the surgery; when fit, only once the surgery can be dated this cycle.
+                  condition: [applicability(`%semenAbnormal.not() and (%procedureFits or ${FIT_CONFIRMED}.not())`, 'TR-P1/SAFE-4: the surgery can be dated this cycle, or the work-up informs the fitness assessment')],
                   action: TR_WORKUP.map((w) => workupAction(w, 'tr', SURGERY)),
                 },
                 {

@@ -59,9 +59,15 @@ export const C = {
   fitness: k(LOCAL, 'fit-for-procedure'),
   regularity: k(LOCAL, 'menstrual-regularity'),
   permit: k(LOCAL, 'recanalization-permit'),
+  /** The current pregnancy status asked for when a result on record does not exclude pregnancy (SAFE-2). */
+  pregnancyStatusNow: k(LOINC, '82810-3'),
+  ligationMethod: k(LOCAL, 'tubal-ligation-method'),
+  tubalPatencyResult: k(LOCAL, 'tubal-patency-panel'),
 } as const;
 
 export const HSG_PREPARATION = [C.atropine, C.noIntercourseBefore, C.hsgDay, C.emptyBladder, C.noIntercourseAfter, C.noTubBath, C.conceptionAfterHsg];
+/** HyCoSy keeps the care of HSG except what answers iodine or X-rays (SAFE-8). */
+export const HYCOSY_PREPARATION = [C.atropine, C.noIntercourseBefore, C.hsgDay, C.emptyBladder, C.noIntercourseAfter, C.noTubBath];
 export const HYS_WORKUP = [
   C.cardioExam, C.pulmonaryExam, C.gynExam, C.cbc, C.urinalysis, C.liver, C.kidney, C.glucose, C.coagulation, C.hbv, C.hcv, C.hiv, C.syphilis, C.bloodGroup, C.leukorrhea, C.chlamydia, C.mycoplasma,
 ];

@@ -54,9 +54,15 @@ function observation(id: string, system: string, code: string, display: string, 
 }
 
 const concept = (system: string, code: string, display: string) => ({ valueCodeableConcept: { coding: [{ system, code, display }] } });
-const interpretation = (code: 'N' | 'A') => ({
-  interpretation: [{ coding: [{ system: V3, code, display: code === 'N' ? 'Normal' : 'Abnormal' }] }],
+const INTERPRETATION_DISPLAY = { N: 'Normal', A: 'Abnormal', IND: 'Indeterminate' } as const;
+const interpretation = (code: 'N' | 'A' | 'IND') => ({
+  interpretation: [{ coding: [{ system: V3, code, display: INTERPRETATION_DISPLAY[code] }] }],
 });
+
+/** The same resource with another status (Observation/Procedure `status`): records that do not count, or a preliminary result (SAFE-10). */
+export function withStatus(resource: Resource, status: string, id?: string): Resource {
+  return { ...resource, id: id ?? resource.id, status } as Resource;
+}
 
 export const lmpStart = (id: string, date: string): Resource =>
   observation(id, LOINC, '8665-2', 'Last menstrual period start date', date, { valueDateTime: date });
@@ -72,9 +78,10 @@ export function pregnancyTest(id: string, date: string, result: 'positive' | 'ne
 export const pregnancyStatus = (id: string, date: string, pregnant: boolean): Resource =>
   observation(id, LOINC, '82810-3', 'Pregnancy status', date, pregnant ? concept(SCT, '77386006', 'Pregnant') : concept(SCT, '60001007', 'Not pregnant'));
 
-export const leukorrhea = (id: string, date: string, normal: boolean): Resource => ({
+/** A vaginal discharge routine: normal (N), abnormal (A) or indeterminate (IND, repeated: SAFE-3). */
+export const leukorrhea = (id: string, date: string, normal: boolean | 'indeterminate'): Resource => ({
   ...observation(id, LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)', date, {}),
-  ...interpretation(normal ? 'N' : 'A'),
+  ...interpretation(normal === 'indeterminate' ? 'IND' : normal ? 'N' : 'A'),
 }) as Resource;
 export const iodineTest = (id: string, date: string, positive: boolean): Resource =>
   observation(id, LOCAL, 'iodine-sensitivity-test', 'Iodine (contrast) sensitivity test', date, positive ? concept(SCT, '10828004', 'Positive') : concept(SCT, '260385009', 'Negative'));
@@ -128,6 +135,8 @@ export interface ConditionOptions {
   status?: 'active' | 'resolved' | 'inactive';
   bodySite?: { system: string; code: string; display: string };
   severe?: boolean;
+  /** verificationStatus (default confirmed): a suspected condition holds a procedure, a refuted one does not count (SAFE-10). */
+  verification?: 'confirmed' | 'provisional' | 'differential' | 'unconfirmed' | 'refuted' | 'entered-in-error';
 }
 
 export function condition(id: string, system: string, code: string, display: string, opts: ConditionOptions = {}): Resource {
@@ -135,7 +144,7 @@ export function condition(id: string, system: string, code: string, display: str
     resourceType: 'Condition',
     id,
     clinicalStatus: { coding: [{ system: CLINICAL, code: opts.status ?? 'active' }] },
-    verificationStatus: { coding: [{ system: VERIFICATION, code: 'confirmed' }] },
+    verificationStatus: { coding: [{ system: VERIFICATION, code: opts.verification ?? 'confirmed' }] },
     code: { coding: [{ system, code, display }] },
     subject,
   };

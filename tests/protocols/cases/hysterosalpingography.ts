@@ -1,10 +1,11 @@
 /**
  * Clinical test cases for the hysterosalpingography protocol. Expectations come from the rules
- * (clinical-rules.md HSG-*), not from engine output. Windows: day 5..7 after the end of bleeding,
- * day 1 = the day after the menses-end date.
+ * (clinical-rules.md HSG-*, SAFE-*), not from engine output. Windows: day 5..7 after the end of
+ * bleeding, day 1 = the day after the menses-end date, never before today, and from tomorrow when
+ * a preparation test (discharge exam, iodine test) must be done first (SAFE-5).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { C, HSG_PREPARATION } from './codes.ts';
+import { C, HSG_PREPARATION, HYCOSY_PREPARATION } from './codes.ts';
 import {
   allergy,
   birthDateFor,
@@ -26,10 +27,13 @@ import {
   pregnancyTest,
   procedure,
   SCT,
+  tubalPatency,
+  withStatus,
 } from './fixtures.ts';
 import type { CaseSpec, Expect } from './schema.ts';
 
 const NOW = '2026-03-10T09:00:00Z';
+const TODAY = NOW.slice(0, 10);
 const plan = 'hysterosalpingography' as const;
 
 const infertility = () => condition('infertility', SCT, '6738008', 'Female infertility', { onset: '2025-01-01' });
@@ -38,11 +42,11 @@ interface Options {
   now?: string;
   /** Today is day `day` after the end of the menses. */
   day?: number;
-  omit?: ('infertility' | 'pregnancy' | 'allergy' | 'menses' | 'leukorrhea' | 'iodine')[];
+  omit?: ('infertility' | 'pregnancy' | 'allergy' | 'menses' | 'leukorrhea' | 'iodine' | 'fitness')[];
   extra?: Resource[];
 }
 
-/** An infertile woman of 33 with everything HSG needs recorded and normal. */
+/** An infertile woman of 33 with everything HSG needs recorded and normal (assessed fit 3 days ago). */
 function record(o: Options = {}): Resource[] {
   const now = o.now ?? NOW;
   const omit = new Set(o.omit ?? []);
@@ -53,18 +57,21 @@ function record(o: Options = {}): Resource[] {
   if (!omit.has('allergy')) r.push(noKnownAllergy());
   if (!omit.has('leukorrhea')) r.push(leukorrhea('leukorrhea', daysAgo(now, 2), true));
   if (!omit.has('iodine')) r.push(iodineTest('iodine-test', daysAgo(now, 2), false));
+  if (!omit.has('fitness')) r.push(fitness('fitness', daysAgo(now, 3), true));
   return [...r, ...(o.extra ?? [])];
 }
 
-const windowFrom = (end: string) => ({ start: daysAfter(end, 5), end: daysAfter(end, 7) });
-const hsgProposed = (day = 6, now = NOW) => ({ code: C.hsg, occurrencePeriod: windowFrom(daysAgo(now, day)) });
+const later = (a: string, b: string): string => (a > b ? a : b);
+/** Day 5..7 after the menses that ended on `end`; not before today, nor before tomorrow when a preparation test is pending (`lead` 1). */
+const windowFrom = (end: string, now = NOW, lead = 0) => ({ start: later(daysAfter(end, 5), daysAfter(now.slice(0, 10), lead)), end: daysAfter(end, 7) });
+const hsgProposed = (day = 6, now = NOW, lead = 0) => ({ code: C.hsg, occurrencePeriod: windowFrom(daysAgo(now, day), now, lead) });
 
 /** Everything a scheduled HSG brings (window on day `day`). */
 function scheduled(day = 6, now = NOW): Expect {
   return {
     proposed: [
       hsgProposed(day, now),
-      { code: C.hydrotubation, occurrencePeriod: windowFrom(daysAgo(now, day)) },
+      { code: C.hydrotubation, occurrencePeriod: windowFrom(daysAgo(now, day), now) },
       { code: C.lapChromopertubation },
       ...HSG_PREPARATION.map((code) => ({ code })),
     ],
@@ -198,12 +205,17 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-leukorrhea-and-iodine-test-missing',
     plan,
-    description: 'No discharge examination and no iodine test on record: both are ordered before the HSG, which is proposed.',
-    rules: ['HSG-C1', 'HSG-P3'],
+    description: 'Day 6 after the menses, no discharge examination and no iodine test on record: both are ordered today (never in the past), and the HSG is proposed from tomorrow to day 7 (SAFE-5).',
+    rules: ['HSG-C1', 'HSG-P3', 'SAFE-5'],
     now: NOW,
     resources: record({ omit: ['leukorrhea', 'iodine'] }),
     expect: {
-      proposed: [hsgProposed(), { code: C.leukorrhea, occurrencePeriod: { start: daysAfter(daysAgo(NOW, 6), 4), end: daysAfter(daysAgo(NOW, 6), 6) } }, { code: C.iodineTest }, ...HSG_PREPARATION.map((code) => ({ code }))],
+      proposed: [
+        hsgProposed(6, NOW, 1),
+        { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } },
+        { code: C.iodineTest, occurrencePeriod: { start: TODAY, end: TODAY } },
+        ...HSG_PREPARATION.map((code) => ({ code })),
+      ],
       notProposed: [C.hycosy],
       tasks: [],
     },
@@ -216,7 +228,7 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['HSG-C1'],
     now: NOW,
     resources: record({ omit: ['leukorrhea'], extra: [leukorrhea('leukorrhea-old', daysAgo(NOW, 8), true)] }),
-    expect: { proposed: [hsgProposed(), { code: C.leukorrhea }], notProposed: [C.iodineTest], tasks: [] },
+    expect: { proposed: [hsgProposed(6, NOW, 1), { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } }], notProposed: [C.iodineTest], tasks: [] },
   },
   {
     name: 'hsg-ci-heart-failure',
@@ -233,7 +245,7 @@ export const HSG_CASES: CaseSpec[] = [
     description: 'The clinician assessed 3 days ago that she cannot tolerate the procedure: HSG contraindicated.',
     rules: ['HSG-C2'],
     now: NOW,
-    resources: record({ extra: [fitness('fitness', daysAgo(NOW, 3), false)] }),
+    resources: record({ omit: ['fitness'], extra: [fitness('fitness', daysAgo(NOW, 3), false)] }),
     expect: { contraindicated: [ci(['Observation/fitness'])], notProposed: notScheduled, tasks: [] },
   },
   {
@@ -261,16 +273,16 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['HSG-C4'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [...period('previous', daysAgo(NOW, 30)), lmpStart('lmp', daysAgo(NOW, 3))] }),
-    expect: { contraindicated: [ci(['Observation/lmp'])], notProposed: notScheduled, tasks: [] },
+    expect: { contraindicated: [ci(['Observation/lmp'])], notProposed: notScheduled, tasks: [C.mensesEnd] },
   },
   {
     name: 'hsg-ci-menstruating-day-8-of-bleeding',
     plan,
-    description: 'Bleeding started 7 days ago (8th day of bleeding, the longest normal period) with no end: still menstruating, HSG contraindicated.',
-    rules: ['HSG-C4'],
+    description: 'Bleeding started 7 days ago (8th day of bleeding, the longest normal period) with no end: still menstruating, HSG contraindicated; the end of bleeding is asked for so that the window can be dated (SAFE-10).',
+    rules: ['HSG-C4', 'SAFE-10'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [lmpStart('lmp', daysAgo(NOW, 7))] }),
-    expect: { contraindicated: [ci(['Observation/lmp'])], notProposed: notScheduled, tasks: [] },
+    expect: { contraindicated: [ci(['Observation/lmp'])], notProposed: notScheduled, tasks: [C.mensesEnd] },
   },
   {
     name: 'hsg-menses-end-unknown',
@@ -320,8 +332,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-ci-iodine-allergy-hycosy',
     plan,
-    description: 'Allergy to iodinated contrast: HSG contraindicated and HyCoSy (no iodine, no radiation) proposed in the same window, with the other non-iodine alternatives; no atropine or iodine test.',
-    rules: ['HSG-C6', 'HSG-ALT1'],
+    description: 'Allergy to iodinated contrast: HSG contraindicated and HyCoSy (no iodine, no radiation) proposed in the same window, with the other non-iodine alternatives and the care of HSG (premedication, instructions, aftercare HSG-A1), but no iodine test and no X-ray conception advice (SAFE-8).',
+    rules: ['HSG-C6', 'HSG-ALT1', 'SAFE-8'],
     now: NOW,
     resources: record({ omit: ['allergy', 'iodine'], extra: [allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media')] }),
     expect: {
@@ -330,8 +342,9 @@ export const HSG_CASES: CaseSpec[] = [
         { code: C.hycosy, occurrencePeriod: windowFrom(daysAgo(NOW, 6)), reasonReference: ['Condition/infertility'] },
         { code: C.hydrotubation },
         { code: C.lapChromopertubation },
+        ...HYCOSY_PREPARATION.map((code) => ({ code })),
       ],
-      notProposed: [C.hsg, C.atropine, C.iodineTest],
+      notProposed: [C.hsg, C.iodineTest, C.conceptionAfterHsg],
       tasks: [],
     },
     example: true,
@@ -345,8 +358,8 @@ export const HSG_CASES: CaseSpec[] = [
     resources: record({ omit: ['iodine'], extra: [iodineTest('iodine-test', daysAgo(NOW, 2), true)] }),
     expect: {
       contraindicated: [ci(['Observation/iodine-test'])],
-      proposed: [{ code: C.hycosy, occurrencePeriod: windowFrom(daysAgo(NOW, 6)) }],
-      notProposed: [C.hsg, C.atropine],
+      proposed: [{ code: C.hycosy, occurrencePeriod: windowFrom(daysAgo(NOW, 6)) }, { code: C.atropine }],
+      notProposed: [C.hsg, C.iodineTest],
       tasks: [],
     },
   },
@@ -433,5 +446,176 @@ export const HSG_CASES: CaseSpec[] = [
     now: NOW,
     resources: record({ omit: ['menses'], extra: [lmpStart('menses-start', daysAgo(NOW, 11)), { ...mensesEnd('menses-end', daysAgo(NOW, 6)), valueDateTime: `${daysAgo(NOW, 6)}T20:30:00+08:00` } as Resource] }),
     expect: scheduled(),
+  },
+
+  // ---- safety faults found in review (issue #11): one case each, named after the fault ----
+  {
+    name: 'hsg-day-7-workup-not-dated-in-past',
+    plan,
+    description: 'Day 7 (the last window day) with no discharge exam and no iodine test: the tests would have to be done before the HSG, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
+    rules: ['SAFE-5', 'HSG-T1'],
+    now: NOW,
+    resources: record({ day: 7, omit: ['leukorrhea', 'iodine'] }),
+    expect: { notProposed: [...notScheduled, C.leukorrhea], tasks: [C.mensesEnd] },
+  },
+  {
+    name: 'hsg-window-open-offered-from-today',
+    plan,
+    description: 'Day 6 with all preparation done: the window (day 5-7) is offered from today, not from yesterday (SAFE-5).',
+    rules: ['SAFE-5', 'HSG-T1'],
+    now: NOW,
+    resources: record({ day: 6 }),
+    expect: { ...scheduled(6), proposed: [{ code: C.hsg, occurrencePeriod: { start: TODAY, end: daysAfter(TODAY, 1) } }] },
+  },
+  {
+    name: 'hsg-no-fitness-assessment-collected',
+    plan,
+    description: 'No fitness assessment on record: it is collected; HSG is not proposed until it says fit, and is not contraindicated either (SAFE-4: the same gate as the other protocols).',
+    rules: ['SAFE-4', 'HSG-C2'],
+    now: NOW,
+    resources: record({ omit: ['fitness'] }),
+    expect: { notProposed: notScheduled, tasks: [C.fitness] },
+  },
+  {
+    name: 'hsg-hycosy-keeps-discharge-exam-and-aftercare',
+    plan,
+    description: 'Iodine allergy and no discharge exam this week: HyCoSy keeps the discharge exam (today), the window (from tomorrow) and the aftercare of HSG (SAFE-8).',
+    rules: ['SAFE-8', 'HSG-C6', 'HSG-C1', 'HSG-A1'],
+    now: NOW,
+    resources: record({ omit: ['allergy', 'iodine', 'leukorrhea'], extra: [allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media')] }),
+    expect: {
+      contraindicated: [ci(['AllergyIntolerance/iodine-allergy'])],
+      proposed: [
+        { code: C.hycosy, occurrencePeriod: windowFrom(daysAgo(NOW, 6), NOW, 1) },
+        { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } },
+        { code: C.noIntercourseAfter },
+        { code: C.noTubBath },
+      ],
+      notProposed: [C.hsg, C.iodineTest],
+      tasks: [],
+    },
+  },
+  {
+    name: 'hsg-indeterminate-discharge-exam-repeated',
+    plan,
+    description: 'The discharge exam of 2 days ago is indeterminate: repeated today, not read as abnormal; the HSG follows from tomorrow (SAFE-3).',
+    rules: ['SAFE-3', 'HSG-C1'],
+    now: NOW,
+    resources: record({ omit: ['leukorrhea'], extra: [leukorrhea('leukorrhea', daysAgo(NOW, 2), 'indeterminate')] }),
+    expect: { proposed: [hsgProposed(6, NOW, 1), { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } }], notProposed: [C.iodineTest], tasks: [] },
+  },
+  {
+    name: 'hsg-preliminary-normal-discharge-does-not-clear',
+    plan,
+    description: 'The only discharge exam is a preliminary normal result: it cannot clear the HSG, so the exam is done again first (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-C1'],
+    now: NOW,
+    resources: record({ omit: ['leukorrhea'], extra: [withStatus(leukorrhea('leukorrhea', daysAgo(NOW, 1), true), 'preliminary')] }),
+    expect: { proposed: [hsgProposed(6, NOW, 1), { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } }], tasks: [] },
+  },
+  {
+    name: 'hsg-preliminary-abnormal-discharge-holds',
+    plan,
+    description: 'A preliminary abnormal discharge exam newer than the final normal one: a preliminary result can hold a procedure, so HSG is contraindicated (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-C1'],
+    now: NOW,
+    resources: record({ extra: [withStatus(leukorrhea('leukorrhea-new', daysAgo(NOW, 1), false), 'preliminary')] }),
+    expect: { contraindicated: [ci(['Observation/leukorrhea-new'])], notProposed: notScheduled, tasks: [] },
+  },
+  {
+    name: 'hsg-same-day-discharge-results-abnormal-wins',
+    plan,
+    description: 'A normal and an abnormal discharge exam on the same day: the one that holds the procedure wins (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-C1'],
+    now: NOW,
+    resources: record({ extra: [leukorrhea('leukorrhea-abnormal', daysAgo(NOW, 2), false)] }),
+    expect: { contraindicated: [ci(['Observation/leukorrhea-abnormal'])], notProposed: notScheduled, tasks: [] },
+  },
+  {
+    name: 'hsg-entered-in-error-positive-pregnancy-ignored',
+    plan,
+    description: 'A positive pregnancy test entered in error is not evidence: the negative test decides, HSG scheduled (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-C3'],
+    now: NOW,
+    resources: record({ extra: [withStatus(pregnancyTest('hcg-error', daysAgo(NOW, 0), 'positive'), 'entered-in-error')] }),
+    expect: scheduled(),
+  },
+  {
+    name: 'hsg-refuted-iodine-allergy-ignored',
+    plan,
+    description: 'An iodine allergy marked refuted is not a contraindication: HSG with the negative iodine test (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-C6'],
+    now: NOW,
+    resources: record({
+      extra: [{ ...allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media'), verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'refuted' }] } } as Resource],
+    }),
+    expect: scheduled(),
+  },
+  {
+    name: 'hsg-preliminary-negative-pregnancy-not-clearing',
+    plan,
+    description: 'The only pregnancy result is a preliminary negative: it cannot exclude pregnancy, so a current one is asked for and HSG waits (SAFE-2, SAFE-10).',
+    rules: ['SAFE-2', 'SAFE-10', 'HSG-C3'],
+    now: NOW,
+    resources: record({ omit: ['pregnancy'], extra: [withStatus(pregnancyTest('hcg', daysAgo(NOW, 0), 'negative'), 'preliminary')] }),
+    expect: { notProposed: notScheduled, tasks: [C.pregnancyStatusNow] },
+  },
+  {
+    name: 'hsg-positive-then-negative-pregnancy-held',
+    plan,
+    description: 'A positive pregnancy test 5 days ago and a negative one yesterday: the safer reading holds the HSG (a positive in the 7-day look-back contraindicates; a pregnancy loss is for the clinician to confirm).',
+    rules: ['SAFE-2', 'HSG-C3'],
+    now: NOW,
+    resources: record({ extra: [pregnancyTest('hcg-positive', daysAgo(NOW, 5), 'positive')] }),
+    expect: { contraindicated: [ci(['Observation/hcg-positive'])], notProposed: notScheduled, tasks: [] },
+  },
+  {
+    name: 'hsg-done-recently-result-used',
+    plan,
+    description: 'An HSG 30 days ago found both tubes patent: the result is used, HSG is not repeated (SAFE-6).',
+    rules: ['SAFE-6'],
+    now: NOW,
+    resources: record({ extra: [procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 30)), tubalPatency('patency', daysAgo(NOW, 30), 'patent', 'patent')] }),
+    expect: { notProposed: [...notScheduled, C.ivfReferral], tasks: [] },
+  },
+  {
+    name: 'hsg-done-recently-result-missing',
+    plan,
+    description: 'An HSG 20 days ago whose result is not recorded: the result is asked for instead of repeating the HSG (SAFE-6).',
+    rules: ['SAFE-6'],
+    now: NOW,
+    resources: record({ extra: [procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 20))] }),
+    expect: { notProposed: notScheduled, tasks: [C.tubalPatencyResult] },
+  },
+  {
+    name: 'hsg-both-tubes-blocked-ivf-referral',
+    plan,
+    description: 'A confirmed bilateral tubal occlusion: IVF referral, no new HSG (TR-F2, SAFE-7).',
+    rules: ['SAFE-7', 'TR-F2'],
+    now: NOW,
+    resources: record({
+      extra: [condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 90), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } })],
+    }),
+    expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Condition/bilateral-blockage'] }], notProposed: notScheduled, tasks: [] },
+  },
+  {
+    name: 'hsg-suspected-blockage-studied',
+    plan,
+    description: 'A bilateral tubal occlusion recorded as provisional (suspected): that is what HSG is for, so HSG is scheduled, no IVF referral yet.',
+    rules: ['SAFE-7', 'HSG-I1'],
+    now: NOW,
+    resources: record({
+      extra: [condition('suspected-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 20), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' }, verification: 'provisional' })],
+    }),
+    expect: { ...scheduled(), notProposed: [C.ivfReferral, C.hycosy] },
+  },
+  {
+    name: 'hsg-now-with-offset-uses-local-date',
+    plan,
+    description: '`now` is 23:30 at UTC-05:00 on day 7 (already the next day in UTC): today is the calendar date in that offset, so the window is still open today (SAFE-10).',
+    rules: ['SAFE-10', 'HSG-T1'],
+    now: '2026-03-10T23:30:00-05:00',
+    resources: record({ now: '2026-03-10T23:30:00-05:00', day: 7 }),
+    expect: scheduled(7, '2026-03-10T23:30:00-05:00'),
   },
 ];

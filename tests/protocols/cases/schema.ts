@@ -37,7 +37,7 @@ export const ExpectSchema = z
 export const CaseFileSchema = z
   .object({
     description: z.string().min(10),
-    rules: z.array(z.string().regex(/^(TR|HSG|HYS)-[A-Z0-9]+$/)).min(1),
+    rules: z.array(z.string().regex(/^(TR|HSG|HYS|SAFE)-[A-Z0-9]+$/)).min(1),
     now: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/),
     bundle: z
       .object({

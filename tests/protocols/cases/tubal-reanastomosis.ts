@@ -1,6 +1,9 @@
 /**
- * Clinical test cases for the tubal ligation reversal protocol (clinical-rules.md TR-*). Surgery
- * window: day 3..7 after the end of bleeding. Age is judged on `now` (strictly under 40).
+ * Clinical test cases for the tubal ligation reversal protocol (clinical-rules.md TR-*, SAFE-*).
+ * Surgery window: day 3..7 after the end of bleeding, but never in the past: admission comes 1-2
+ * days before the surgery, so the surgery starts 2 days after today at the earliest, and the
+ * pre-operative work-up runs from today to the day before (SAFE-5). Age: under 40 today and on
+ * every surgery day (TR-I2).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C, TR_WORKUP } from './codes.ts';
@@ -10,7 +13,9 @@ import {
   daysAfter,
   daysAgo,
   fitness,
+  ICD10,
   LOCAL,
+  leukorrhea,
   lmpStart,
   noKnownAllergy,
   partner,
@@ -24,16 +29,18 @@ import {
   SCT,
   semenAnalysis,
   tubalPatency,
+  withStatus,
 } from './fixtures.ts';
 import type { CaseSpec, Expect } from './schema.ts';
 
 const NOW = '2026-07-14T09:00:00Z';
+const TODAY = NOW.slice(0, 10);
 const plan = 'tubal-reanastomosis' as const;
 
 interface Options {
   day?: number;
   birthDate?: string;
-  omit?: ('ligation' | 'regularity' | 'fitness' | 'menses' | 'semen' | 'permit')[];
+  omit?: ('ligation' | 'regularity' | 'fitness' | 'menses' | 'semen' | 'permit' | 'pregnancy')[];
   extra?: Resource[];
 }
 
@@ -44,7 +51,7 @@ function withoutBirthDate(r: Resource): Resource {
   return rest as Resource;
 }
 
-/** A woman of 35 sterilised in 2016, eligible in every respect, on day 4 after her menses. */
+/** A woman of 35 sterilised in 2016 (Pomeroy), eligible in every respect, negative pregnancy test yesterday, on day 4 after her menses. */
 function record(o: Options = {}): Resource[] {
   const omit = new Set(o.omit ?? []);
   const r: Resource[] = [patient(o.birthDate ?? birthDateFor(NOW, 35, 120)), partner()];
@@ -54,10 +61,15 @@ function record(o: Options = {}): Resource[] {
   if (!omit.has('menses')) r.push(...period('menses', daysAgo(NOW, o.day ?? 4)));
   if (!omit.has('semen')) r.push(semenAnalysis('semen', daysAgo(NOW, 20), true));
   if (!omit.has('permit')) r.push(recanalizationPermit('permit', daysAgo(NOW, 60)));
+  if (!omit.has('pregnancy')) r.push(pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'));
   return [...r, ...(o.extra ?? [])];
 }
 
-const window = (day: number) => ({ start: daysAfter(daysAgo(NOW, day), 3), end: daysAfter(daysAgo(NOW, day), 7) });
+const later = (a: string, b: string): string => (a > b ? a : b);
+/** SAFE-5: day 3..7 after the menses that ended `day` days ago, from 2 days after today at the earliest. */
+const window = (day: number) => ({ start: later(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, 2)), end: daysAfter(daysAgo(NOW, day), 7) });
+/** SAFE-5: work-up from today to the day before the surgery period. */
+const workup = (day: number) => ({ start: TODAY, end: daysAfter(window(day).start, -1) });
 const TECHNIQUES = [C.reversalOpen, C.reversalLaparoscopic, C.reversalLapAssisted];
 /** The two "do not perform routinely after the reversal" requests that come with every surgery plan. */
 const POST_OP_DONT = [
@@ -66,28 +78,37 @@ const POST_OP_DONT = [
 ];
 
 function scheduled(day = 4): Expect {
+  const w = window(day);
   return {
     proposed: [
-      ...TECHNIQUES.map((code) => ({ code, occurrencePeriod: window(day), reasonReference: ['Procedure/ligation'] })),
-      // Admission after the menses, 1-2 days before the operation: day 1..6 after the menses.
-      { code: C.admission, occurrencePeriod: { start: daysAfter(daysAgo(NOW, day), 1), end: daysAfter(daysAgo(NOW, day), 6) } },
+      ...TECHNIQUES.map((code) => ({ code, occurrencePeriod: w, reasonReference: ['Procedure/ligation'] })),
+      // Admission 1-2 days before the operation: from 2 days before its first day to the day before its last.
+      { code: C.admission, occurrencePeriod: { start: daysAfter(w.start, -2), end: daysAfter(w.end, -1) } },
       { code: C.admissionInstruction },
-      ...TR_WORKUP.map((code) => ({ code })),
+      // None of the work-up is on record: all of it, ending the day before the surgery period starts.
+      ...TR_WORKUP.map((code) => ({ code, occurrencePeriod: workup(day) })),
       { code: C.methyleneBlue },
       { code: C.antiAdhesion },
       { code: C.afterReversal },
     ],
     contraindicated: POST_OP_DONT,
-    notProposed: [C.semen],
+    notProposed: [C.semen, C.ivfReferral],
     tasks: [],
   };
 }
 
-const none: Expect = { notProposed: [...TECHNIQUES, C.admission, C.semen], tasks: [] };
+const none: Expect = { notProposed: [...TECHNIQUES, C.admission, C.semen, ...TR_WORKUP], tasks: [] };
 const ci = (reasonReference: string[]) => ({ code: C.reversalAny, reasonReference });
 const reversal = (daysBefore: number) => procedure('reversal', LOCAL, 'tubal-reanastomosis-lap-assisted-minilaparotomy', 'Laparoscopy-assisted mini-laparotomy tubal reanastomosis', daysAgo(NOW, daysBefore));
+/** Ineligible: the reversal is not performed and IVF is offered instead (SAFE-7). */
+const ineligible = (reasonReference: string[]): Expect => ({
+  proposed: [{ code: C.ivfReferral, reasonReference: [...reasonReference, 'Procedure/ligation'] }],
+  contraindicated: [ci(reasonReference)],
+  notProposed: [...TECHNIQUES, C.admission, C.semen, ...TR_WORKUP],
+  tasks: [],
+});
 
-/** After a reversal: the HSG follow-up needs the HSG data (menses, pregnancy test, allergy history). */
+/** After a reversal: the HSG follow-up needs the HSG data (menses, pregnancy test, allergy history, fitness). */
 function followUp(o: { sinceDays: number; extra?: Resource[] }): Resource[] {
   return [
     patient(birthDateFor(NOW, 36, 120)),
@@ -96,16 +117,19 @@ function followUp(o: { sinceDays: number; extra?: Resource[] }): Resource[] {
     ...period('menses', daysAgo(NOW, 6)),
     pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
     noKnownAllergy(),
+    fitness('fitness', daysAgo(NOW, 3), true),
     ...(o.extra ?? []),
   ];
 }
+/** HSG on day 5-7 after the menses of 6 days ago, from tomorrow (the discharge and iodine tests come first: SAFE-5). */
+const FOLLOW_UP_HSG = { start: daysAfter(TODAY, 1), end: daysAfter(daysAgo(NOW, 6), 7) };
 
 export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-eligible-day-4',
     plan,
-    description: 'Sterilised woman of 35, regular cycles, fit, normal partner semen analysis, permit on file, day 4 after the menses: the three techniques (choose one) on day 3-7, admission, work-up, intra-operative steps, post-operative advice, and no routine tubal flushing or HSG afterwards.',
-    rules: ['TR-I1', 'TR-I2', 'TR-I3', 'TR-I4', 'TR-I5', 'TR-W1', 'TR-T1', 'TR-P1', 'TR-S1', 'TR-S2', 'TR-S3', 'TR-O1', 'TR-A1', 'TR-A2', 'TR-A3'],
+    description: 'Sterilised woman of 35, regular cycles, fit, normal partner semen analysis, permit on file, negative pregnancy test, day 4 after the menses: the three techniques (choose one) from day 6 (2 days from today: admission first) to day 7, admission, work-up from today to the day before, intra-operative steps, post-operative advice, and no routine tubal flushing or HSG afterwards.',
+    rules: ['TR-I1', 'TR-I2', 'TR-I3', 'TR-I4', 'TR-I5', 'TR-W1', 'TR-T1', 'TR-P1', 'TR-S1', 'TR-S2', 'TR-S3', 'TR-O1', 'TR-A1', 'TR-A2', 'TR-A3', 'SAFE-5'],
     now: NOW,
     resources: record(),
     expect: scheduled(),
@@ -114,20 +138,20 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-age-39-turns-40-tomorrow',
     plan,
-    description: 'She turns 40 tomorrow: still under 40 today, eligible.',
-    rules: ['TR-I2'],
+    description: 'She turns 40 tomorrow: under 40 today, but the surgery cannot be before the day after tomorrow (admission first), so every surgery day is on or after her 40th birthday: not eligible on the planned date (TR-I2); IVF offered instead.',
+    rules: ['TR-I2', 'SAFE-5', 'SAFE-7'],
     now: NOW,
     resources: record({ birthDate: birthDateFor(NOW, 40, 1) }),
-    expect: scheduled(),
+    expect: ineligible(['Patient/patient']),
   },
   {
     name: 'tr-age-40-today',
     plan,
-    description: 'Her 40th birthday is today: not under 40, not eligible; nothing proposed.',
-    rules: ['TR-I2'],
+    description: 'Her 40th birthday is today: not under 40, not eligible; the reversal is not performed (TR-I2 named) and IVF is offered instead.',
+    rules: ['TR-I2', 'SAFE-7'],
     now: NOW,
     resources: record({ birthDate: birthDateFor(NOW, 40, 0) }),
-    expect: none,
+    expect: ineligible(['Patient/patient']),
   },
   {
     name: 'tr-not-sterilised',
@@ -141,20 +165,20 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-history-of-tubal-ligation-condition',
     plan,
-    description: 'Sterilisation recorded only as the history situation "H/O: tubal ligation": eligible.',
-    rules: ['TR-I1'],
+    description: 'Sterilisation recorded only as the history situation "H/O: tubal ligation": eligible; the method is not recorded, so the operative record is asked for (SAFE-9).',
+    rules: ['TR-I1', 'SAFE-9'],
     now: NOW,
     resources: [...record({ omit: ['ligation'] }), condition('tl-history', SCT, '267020005', 'History of tubal ligation', { status: 'inactive', recorded: '2016-03-02' })],
-    expect: { ...scheduled(), proposed: TECHNIQUES.map((code) => ({ code, occurrencePeriod: window(4), reasonReference: ['Condition/tl-history'] })) },
+    expect: { ...scheduled(), proposed: TECHNIQUES.map((code) => ({ code, occurrencePeriod: window(4), reasonReference: ['Condition/tl-history'] })), tasks: [C.ligationMethod] },
   },
   {
     name: 'tr-irregular-menstruation',
     plan,
-    description: 'Menstrual regularity recorded as irregular: not eligible until assessed.',
-    rules: ['TR-I3'],
+    description: 'Menstrual regularity recorded as irregular: not eligible until assessed; the do-not-perform request names TR-I3 and the observation.',
+    rules: ['TR-I3', 'SAFE-7'],
     now: NOW,
     resources: record({ omit: ['regularity'], extra: [regularity('regularity', daysAgo(NOW, 10), false)] }),
-    expect: none,
+    expect: { ...none, contraindicated: [ci(['Observation/regularity'])] },
   },
   {
     name: 'tr-amenorrhea-condition',
@@ -163,7 +187,7 @@ export const TR_CASES: CaseSpec[] = [
     rules: ['TR-I3'],
     now: NOW,
     resources: record({ extra: [condition('amenorrhea', SCT, '14302001', 'Amenorrhea', { onset: daysAgo(NOW, 90) })] }),
-    expect: none,
+    expect: { ...none, contraindicated: [ci(['Condition/amenorrhea'])] },
   },
   {
     name: 'tr-missing-regularity',
@@ -186,11 +210,11 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-missing-fitness-and-menses',
     plan,
-    description: 'No fitness assessment in the last 30 days (one from 40 days ago) and no menstrual data: both are collected at once.',
-    rules: ['TR-I4', 'TR-T1'],
+    description: 'No fitness assessment in the last 30 days (one from 40 days ago) and no menstrual data: both are collected at once; the work-up that informs the assessment is proposed from today (SAFE-4), the surgery is not.',
+    rules: ['TR-I4', 'TR-T1', 'SAFE-4'],
     now: NOW,
     resources: record({ omit: ['fitness', 'menses'], extra: [fitness('fitness-old', daysAgo(NOW, 40), true)] }),
-    expect: { ...none, tasks: [C.fitness, C.mensesEnd] },
+    expect: { proposed: TR_WORKUP.map((code) => ({ code, occurrencePeriod: { start: TODAY } })), notProposed: [...TECHNIQUES, C.admission], tasks: [C.fitness, C.mensesEnd] },
     example: true,
   },
   {
@@ -214,11 +238,11 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-semen-analysis-missing',
     plan,
-    description: 'No partner semen analysis in the last 90 days (one from 120 days ago): a new one is proposed before surgery; surgery proposed.',
-    rules: ['TR-W1'],
+    description: 'No partner semen analysis in the last 90 days (one from 120 days ago): a new one is proposed, from today to the day before the surgery period; surgery proposed.',
+    rules: ['TR-W1', 'SAFE-5'],
     now: NOW,
     resources: record({ omit: ['semen'], extra: [semenAnalysis('semen-old', daysAgo(NOW, 120), true)] }),
-    expect: { ...scheduled(), proposed: [{ code: C.semen }, { code: C.reversalLapAssisted, occurrencePeriod: window(4) }], notProposed: [] },
+    expect: { ...scheduled(), proposed: [{ code: C.semen, occurrencePeriod: workup(4) }, { code: C.reversalLapAssisted, occurrencePeriod: window(4) }], notProposed: [] },
   },
   {
     name: 'tr-semen-analysis-abnormal',
@@ -241,7 +265,7 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-window-day-2-before',
     plan,
-    description: 'Day 2 after the menses (the day before the window): surgery proposed for day 3-7 ahead.',
+    description: 'Day 2 after the menses (the day before the window): surgery proposed from day 4 (2 days from today) to day 7.',
     rules: ['TR-T1'],
     now: NOW,
     resources: record({ day: 2 }),
@@ -250,20 +274,29 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-window-day-3-first',
     plan,
-    description: 'Day 3 after the menses (first day of the window): surgery proposed.',
+    description: 'Day 3 after the menses (first day of the window): surgery proposed from day 5 (admission first) to day 7, never today.',
     rules: ['TR-T1'],
     now: NOW,
     resources: record({ day: 3 }),
     expect: scheduled(3),
   },
   {
+    name: 'tr-window-day-5-last-that-fits',
+    plan,
+    description: 'Day 5 after the menses: admission tomorrow or today, surgery on day 7, the last day of the window; work-up today and tomorrow.',
+    rules: ['TR-T1', 'SAFE-5'],
+    now: NOW,
+    resources: record({ day: 5 }),
+    expect: scheduled(5),
+  },
+  {
     name: 'tr-window-day-7-last',
     plan,
-    description: 'Day 7 after the menses (last day of the window): surgery proposed.',
-    rules: ['TR-T1'],
+    description: 'Day 7 after the menses (last day of the window): admission 1-2 days before the surgery would be in the past, so the surgery no longer fits this cycle: the end of the next menses is collected; nothing dated in the past (SAFE-5).',
+    rules: ['TR-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 7 }),
-    expect: scheduled(7),
+    expect: { ...none, tasks: [C.mensesEnd] },
   },
   {
     name: 'tr-window-day-8-after',
@@ -277,11 +310,11 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-menstruating-now',
     plan,
-    description: 'Her period started 2 days ago: admission after the menses; nothing ordered yet, nothing collected.',
-    rules: ['TR-T1'],
+    description: 'Her period started 2 days ago: nothing is dated during the bleeding; the end of bleeding is collected so that the surgery can be dated (SAFE-10).',
+    rules: ['TR-T1', 'SAFE-10'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [...period('previous', daysAgo(NOW, 27)), lmpStart('lmp', daysAgo(NOW, 2))] }),
-    expect: none,
+    expect: { ...none, tasks: [C.mensesEnd] },
   },
   {
     name: 'tr-recent-workup-not-reordered',
@@ -296,18 +329,18 @@ export const TR_CASES: CaseSpec[] = [
         result('smear', 'http://loinc.org', '47528-5', 'Cytology report of Cervical or vaginal smear or scraping Cyto stain', '2024-06-01'),
       ],
     }),
-    expect: { proposed: [{ code: C.reversalOpen }, { code: C.cervicalSmear }, { code: C.chestXray }], notProposed: [C.ecg, C.cbc], contraindicated: POST_OP_DONT, tasks: [] },
+    expect: { proposed: [{ code: C.reversalOpen }, { code: C.cervicalSmear, occurrencePeriod: workup(4) }, { code: C.chestXray, occurrencePeriod: workup(4) }], notProposed: [C.ecg, C.cbc], contraindicated: POST_OP_DONT, tasks: [] },
   },
   {
     name: 'tr-follow-up-13-months-no-pregnancy',
     plan,
-    description: 'Reversal 13 months ago and no pregnancy: assess tubal patency, HSG (through the HSG protocol: window, preparation) or laparoscopic chromopertubation; no new reversal.',
-    rules: ['TR-F1', 'HSG-I2'],
+    description: 'Reversal 13 months ago and no pregnancy: assess tubal patency, HSG (through the HSG protocol: window from tomorrow, after the discharge and iodine tests, preparation) or laparoscopic chromopertubation (offered once, in the HSG choice); no new reversal.',
+    rules: ['TR-F1', 'HSG-I2', 'SAFE-6'],
     now: NOW,
     resources: followUp({ sinceDays: 395 }),
     expect: {
       proposed: [
-        { code: C.hsg, occurrencePeriod: { start: daysAfter(daysAgo(NOW, 6), 5), end: daysAfter(daysAgo(NOW, 6), 7) }, reasonReference: ['Procedure/reversal'] },
+        { code: C.hsg, occurrencePeriod: FOLLOW_UP_HSG, reasonReference: ['Procedure/reversal'] },
         { code: C.lapChromopertubation, reasonReference: ['Procedure/reversal'] },
         { code: C.atropine },
       ],
@@ -376,5 +409,165 @@ export const TR_CASES: CaseSpec[] = [
       extra: [condition('old-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 700), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } })],
     }),
     expect: { proposed: [{ code: C.hsg }, { code: C.lapChromopertubation }], notProposed: [C.ivfReferral], tasks: [] },
+  },
+
+  // ---- safety faults found in review (issue #11): one case each, named after the fault ----
+  {
+    name: 'tr-pregnant-sterilised-woman-no-surgery',
+    plan,
+    description: 'A sterilised woman with a positive pregnancy test 2 days ago (newer than the negative one): the reversal is not performed (pregnancy), no surgery, no work-up.',
+    rules: ['SAFE-2', 'TR-I1'],
+    now: NOW,
+    resources: record({ omit: ['pregnancy'], extra: [pregnancyTest('hcg-negative', daysAgo(NOW, 6), 'negative'), pregnancyTest('hcg-positive', daysAgo(NOW, 2), 'positive')] }),
+    expect: { ...none, contraindicated: [ci(['Observation/hcg-positive'])] },
+  },
+  {
+    name: 'tr-pregnancy-status-pregnant-no-surgery',
+    plan,
+    description: 'Pregnancy status "pregnant" recorded yesterday: the reversal is not performed.',
+    rules: ['SAFE-2'],
+    now: NOW,
+    resources: record({ omit: ['pregnancy'], extra: [{ ...pregnancyTest('status', daysAgo(NOW, 1), 'positive'), code: { coding: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }, valueCodeableConcept: { coding: [{ system: SCT, code: '77386006', display: 'Pregnant' }] } } as Resource] }),
+    expect: { ...none, contraindicated: [ci(['Observation/status'])] },
+  },
+  {
+    name: 'tr-no-pregnancy-test-collected',
+    plan,
+    description: 'No pregnancy result in the last 7 days: the current pregnancy status is collected; the surgery is not dated until pregnancy is excluded (the work-up is).',
+    rules: ['SAFE-2'],
+    now: NOW,
+    resources: record({ omit: ['pregnancy'] }),
+    expect: { proposed: TR_WORKUP.map((code) => ({ code, occurrencePeriod: workup(4) })), notProposed: [...TECHNIQUES, C.admission], tasks: [C.pregnancyStatus] },
+  },
+  {
+    name: 'tr-acute-pid-holds-reversal',
+    plan,
+    description: 'Acute pelvic inflammatory disease on the problem list: the reversal is held until treated and rechecked (SAFE-3).',
+    rules: ['SAFE-3', 'TR-P1'],
+    now: NOW,
+    resources: record({ extra: [condition('acute-pid', SCT, '237037006', 'Acute pelvic inflammatory disease', { onset: daysAgo(NOW, 5) })] }),
+    expect: { ...none, contraindicated: [ci(['Condition/acute-pid'])] },
+  },
+  {
+    name: 'tr-acute-vaginitis-holds-reversal',
+    plan,
+    description: 'Acute vaginitis (ICD-10 N76.0) recorded: the reversal is held (SAFE-3).',
+    rules: ['SAFE-3'],
+    now: NOW,
+    resources: record({ extra: [condition('vaginitis', ICD10, 'N76.0', 'Acute vaginitis', { onset: daysAgo(NOW, 3) })] }),
+    expect: { ...none, contraindicated: [ci(['Condition/vaginitis'])] },
+  },
+  {
+    name: 'tr-suspected-acute-pid-holds-reversal',
+    plan,
+    description: 'Acute PID recorded as provisional (suspected): the reversal is held until it is confirmed or excluded (SAFE-10).',
+    rules: ['SAFE-10', 'SAFE-3'],
+    now: NOW,
+    resources: record({ extra: [condition('suspected-pid', SCT, '237037006', 'Acute pelvic inflammatory disease', { onset: daysAgo(NOW, 2), verification: 'provisional' })] }),
+    expect: { ...none, contraindicated: [ci(['Condition/suspected-pid'])] },
+  },
+  {
+    name: 'tr-abnormal-discharge-exam-holds-reversal',
+    plan,
+    description: 'The vaginal discharge routine of 2 days ago is abnormal: the reversal is held until treated and rechecked (TR-P1, SAFE-3).',
+    rules: ['SAFE-3', 'TR-P1'],
+    now: NOW,
+    resources: record({ extra: [leukorrhea('leukorrhea', daysAgo(NOW, 2), false)] }),
+    expect: { ...none, contraindicated: [ci(['Observation/leukorrhea'])] },
+  },
+  {
+    name: 'tr-indeterminate-discharge-exam-repeated',
+    plan,
+    description: 'The vaginal discharge routine of 2 days ago is indeterminate: it is repeated before the surgery, not read as abnormal; the surgery is planned.',
+    rules: ['SAFE-3'],
+    now: NOW,
+    resources: record({ extra: [leukorrhea('leukorrhea', daysAgo(NOW, 2), 'indeterminate')] }),
+    expect: scheduled(),
+  },
+  {
+    name: 'tr-40th-birthday-on-first-surgery-day',
+    plan,
+    description: 'Under 40 today, but her 40th birthday falls on the first day the surgery could take place (day 6): no surgery date on or after it, so she is not eligible on the planned date (TR-I2); IVF offered instead, no work-up.',
+    rules: ['TR-I2', 'SAFE-5', 'SAFE-7'],
+    now: NOW,
+    resources: record({ birthDate: birthDateFor(NOW, 40, 2) }),
+    expect: ineligible(['Patient/patient']),
+  },
+  {
+    name: 'tr-40th-birthday-on-last-window-day',
+    plan,
+    description: 'Her 40th birthday is day 7 after the menses: the surgery period ends the day before it (day 6 only).',
+    rules: ['TR-I2', 'SAFE-5'],
+    now: NOW,
+    resources: record({ birthDate: birthDateFor(NOW, 40, 3) }),
+    expect: {
+      proposed: TECHNIQUES.map((code) => ({ code, occurrencePeriod: { start: daysAfter(TODAY, 2), end: daysAfter(TODAY, 2) } })),
+      contraindicated: POST_OP_DONT,
+      notProposed: [C.ivfReferral],
+      tasks: [],
+    },
+  },
+  {
+    name: 'tr-41-year-old-sterilised-told-why',
+    plan,
+    description: 'A sterilised woman of 41: never an empty plan - the reversal is not performed because of TR-I2 and IVF is offered instead.',
+    rules: ['TR-I2', 'SAFE-7'],
+    now: NOW,
+    resources: record({ birthDate: birthDateFor(NOW, 41, -30) }),
+    expect: ineligible(['Patient/patient']),
+  },
+  {
+    name: 'tr-semen-analysis-dated-before-surgery',
+    plan,
+    description: 'No partner semen analysis on record: it is dated from today to the day before the surgery period, never on the surgery days.',
+    rules: ['TR-W1', 'SAFE-5'],
+    now: NOW,
+    resources: record({ omit: ['semen'], day: 3 }),
+    expect: { ...scheduled(3), proposed: [...scheduled(3).proposed!, { code: C.semen, occurrencePeriod: workup(3) }], notProposed: [C.ivfReferral] },
+  },
+  {
+    name: 'tr-no-fitness-assessment-workup-and-semen-proposed',
+    plan,
+    description: 'No fitness assessment on record: the work-up that informs it and the partner semen analysis are proposed (dated before the surgery period), the assessment is collected, and the surgery is not proposed until it says fit (SAFE-4).',
+    rules: ['SAFE-4', 'TR-I4', 'TR-W1'],
+    now: NOW,
+    resources: record({ omit: ['fitness', 'semen'] }),
+    expect: { proposed: [...TR_WORKUP.map((code) => ({ code, occurrencePeriod: workup(4) })), { code: C.semen, occurrencePeriod: workup(4) }], notProposed: [...TECHNIQUES, C.admission], tasks: [C.fitness] },
+  },
+  {
+    name: 'tr-fit-but-heart-failure-held',
+    plan,
+    description: 'Assessed fit 5 days ago but an active heart failure is on the problem list: a clinician\'s "fit" never overrides an active serious systemic disease (SAFE-4, SAFE-10).',
+    rules: ['SAFE-4', 'SAFE-10', 'TR-I4'],
+    now: NOW,
+    resources: record({ extra: [condition('heart-failure', SCT, '84114007', 'Heart failure', { onset: daysAgo(NOW, 200) })] }),
+    expect: { ...none, contraindicated: [ci(['Condition/heart-failure'])] },
+  },
+  {
+    name: 'tr-ligation-method-unknown-operative-record',
+    plan,
+    description: 'The sterilisation Procedure names no method and has no note: the operative record is asked for (TR-O1, SAFE-9); eligibility is unchanged.',
+    rules: ['SAFE-9', 'TR-O1'],
+    now: NOW,
+    resources: record({ omit: ['ligation'], extra: [procedure('ligation', SCT, '287664005', 'Ligation of bilateral fallopian tubes', '2016-03-02')] }),
+    expect: { ...scheduled(), tasks: [C.ligationMethod] },
+  },
+  {
+    name: 'tr-entered-in-error-ligation-not-evidence',
+    plan,
+    description: 'The only sterilisation record is entered in error: the reversal protocol does not apply (SAFE-10).',
+    rules: ['SAFE-10', 'TR-I1'],
+    now: NOW,
+    resources: record({ omit: ['ligation'], extra: [withStatus(ligation(), 'entered-in-error')] }),
+    expect: none,
+  },
+  {
+    name: 'tr-follow-up-chromopertubation-offered-once',
+    plan,
+    description: 'One year after a reversal without pregnancy, the laparoscopic chromopertubation TR-F1 names is offered once (in the HSG protocol\'s choice), not twice (SAFE-6).',
+    rules: ['TR-F1', 'SAFE-6'],
+    now: NOW,
+    resources: followUp({ sinceDays: 400 }),
+    expect: { proposed: [{ code: C.hsg, occurrencePeriod: FOLLOW_UP_HSG }, { code: C.lapChromopertubation, reasonReference: ['Procedure/reversal'] }], notProposed: [...TECHNIQUES, C.ivfReferral], tasks: [] },
   },
 ];
