@@ -4,7 +4,9 @@
  * hand the lines to the sinks. Only the shard's text and the current patient's objects are alive,
  * so memory is bounded by the shard budget, and nothing of a patient is kept once it is written.
  */
-import type { Bundle, CarePlan, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import { withDataIssues } from '../data/data-issues.ts';
+import { selectPatientCompartment } from '../data/patient-compartment.ts';
 import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../engine/index.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
@@ -128,9 +130,10 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
     }
     // Several partition workers wrote this shard: restore input order, which the engine may see.
     if (!inOrder) lines.sort((a, b) => a.order - b.order);
-    let patient: Resource | undefined;
+    let patient: Patient | undefined;
     let firstGood: InputLine | undefined;
     const resources: Resource[] = [];
+    const resourceLines: InputLine[] = [];
     for (const line of lines) {
       const resource = parseResourceLine(line.bytes.toString('utf8', line.json, line.end));
       if (typeof resource === 'string') {
@@ -148,9 +151,10 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
           fail(patientId, lineFailure(locationOf(line), 'structure', `Patient/${patientId} appears more than once; the first one is used`));
           continue;
         }
-        patient = resource;
+        patient = resource as Patient;
       }
       resources.push(resource);
+      resourceLines.push(line);
     }
     if (!firstGood) {
       // Only bad lines named this patient: they are reported, and there is no patient to speak of.
@@ -163,7 +167,19 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
       continue;
     }
     counts.patients++;
-    const data = buildPatientData(resources);
+    // SAFE-1: the routing key is one link (subject, patient...); the compartment check reads them
+    // all, so a line of another patient or of no established patient that was routed here is not
+    // read. It is reported at its file:line and in every output's OperationOutcome.
+    const record = selectPatientCompartment(resources, patient);
+    if (record.dropped.length > 0) {
+      const lineOf = new Map(resources.map((r, i) => [r, resourceLines[i]!]));
+      record.dropped.forEach((d, i) => {
+        const location = locationOf(lineOf.get(d.resource)!);
+        record.issues[i] = { ...record.issues[i]!, diagnostics: `${location}: ${record.issues[i]!.diagnostics}`, expression: [location] };
+        fail(patientId, lineFailure(location, 'processing', `${d.resource.resourceType}/${d.resource.id ?? '(no id)'} is not used for Patient/${patientId}: ${d.reason}`));
+      });
+    }
+    const data = buildPatientData(record.resources);
     let now = performance.now();
     timings.parseMs += now - t;
     for (const plan of context.plans) {
@@ -171,7 +187,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
       t = now;
       let output: CarePlan | Bundle | undefined;
       try {
-        const result = applyPlanDefinition(plan, { subject: patient, data }, { now: context.now, mode: context.mode }, context.knowledge);
+        const result = withDataIssues(applyPlanDefinition(plan, { subject: patient, data }, { now: context.now, mode: context.mode }, context.knowledge), record.issues);
         output = (context.mode === 'cpg' ? result.bundle : result.carePlan) as CarePlan | Bundle | undefined;
         if (!output) throw new Error('the engine returned no result');
       } catch (err) {

@@ -255,7 +255,16 @@ function describe(ref: Reference): string {
   return ref.display ? `'${ref.display}'` : '(empty reference)';
 }
 
-function decide(resource: Resource, links: TypeLinks, resolver: Resolver, subjectLabel: string): Decision {
+function decide(resource: Resource, links: TypeLinks, resolverOf: () => Resolver, subjectLabel: string, relative: string | undefined): Decision {
+  // Fast path (batch runs this for every resource): the usual `subject: {reference: 'Patient/<id>'}`.
+  if (relative !== undefined) {
+    for (const path of links.primary) {
+      if (path.length !== 1) continue;
+      const value = (resource as unknown as Record<string, { reference?: unknown } | undefined>)[path[0]!];
+      if (value?.reference === relative) return { keep: true };
+    }
+  }
+  const resolver = resolverOf();
   const judge = (paths: readonly (readonly string[])[]) => {
     const found: { path: string; ref: Reference; verdict: Verdict }[] = [];
     for (const path of paths) for (const ref of referencesAt(resource, path)) found.push({ path: path.join('.'), ref, verdict: resolver.reference(ref) });
@@ -289,9 +298,11 @@ function decide(resource: Resource, links: TypeLinks, resolver: Resolver, subjec
  * and why. `subject` must be one of `resources` (the object, not a copy) or is added in front.
  */
 export function selectPatientCompartment(resources: readonly Resource[], subject: Patient, options: CompartmentOptions = {}): PatientCompartment {
-  const patients = resources.filter((r): r is Patient => r.resourceType === 'Patient');
   let resolver: Resolver | undefined;
+  const resolverOf = () =>
+    (resolver ??= new Resolver(subject, resources.filter((r): r is Patient => r.resourceType === 'Patient'), options.entries, options.bases ?? []));
   const subjectLabel = `Patient/${subject.id ?? '(no id)'}`;
+  const relative = subject.id === undefined ? undefined : subjectLabel;
   const kept: Resource[] = resources.includes(subject) ? [] : [subject];
   const dropped: DroppedResource[] = [];
   for (const resource of resources) {
@@ -313,8 +324,7 @@ export function selectPatientCompartment(resources: readonly Resource[], subject
       kept.push(resource); // not patient data (Practitioner, Organization, Medication...)
       continue;
     }
-    resolver ??= new Resolver(subject, patients, options.entries, options.bases ?? []);
-    const decision = decide(resource, links, resolver, subjectLabel);
+    const decision = decide(resource, links, resolverOf, subjectLabel, relative);
     if (decision.keep) kept.push(resource);
     else dropped.push({ resource, kind: decision.kind, reason: decision.reason });
   }

@@ -36,7 +36,7 @@ function twoPatients(): Bundle {
   ];
   let n = 0;
   const b: BundleEntry[] = structuredClone(bBundle.entry!).map((entry) => {
-    const r = entry.resource as Record<string, unknown>;
+    const r = entry.resource as unknown as Record<string, unknown>;
     if (r['resourceType'] === 'Patient') return { fullUrl: B_URN, resource: { ...r, identifier: [MRN] } as Resource };
     for (const link of ['subject', 'patient']) if (r[link]) r[link] = forms[n++ % forms.length];
     return entry;
@@ -78,9 +78,10 @@ describe('apply --data holding two patients (SAFE-1)', () => {
     const warnings = oo.issue!.filter((i) => i.diagnostics?.includes('SAFE-1'));
     expect(warnings).toHaveLength(aEntries);
     expect(warnings.every((i) => i.severity === 'warning' && i.code === 'processing')).toBe(true);
+    const at = aBundle.entry!.findIndex((e) => e.resource?.id === A_ALLERGY);
     expect(warnings.find((i) => i.diagnostics!.startsWith(`AllergyIntolerance/${A_ALLERGY}`))).toMatchObject({
-      diagnostics: expect.stringMatching(new RegExp(`stdin entry\\[6\\]\\) is not used: its patient is Patient/${A_ID}, not the subject Patient/${B_ID}`)),
-      expression: ['Bundle.entry[6].resource'],
+      diagnostics: expect.stringMatching(new RegExp(`stdin entry\\[${at}\\]\\) is not used: its patient is Patient/${A_ID}, not the subject Patient/${B_ID}`)),
+      expression: [`Bundle.entry[${at}].resource`],
     });
     expect(run.json.extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/cqf-messages', valueReference: { reference: `#${oo.id}` } });
     expect(run.stderr.match(/^warning: .*SAFE-1/gm)).toHaveLength(aEntries);

@@ -20,12 +20,10 @@ const MRN = 'http://hospital.example.org/mrn';
 const alice: Patient = { resourceType: 'Patient', id: 'alice', identifier: [{ system: MRN, value: 'A-1' }] };
 const bea: Patient = { resourceType: 'Patient', id: 'bea', identifier: [{ system: MRN, value: 'B-2' }] };
 
-const obs = (id: string, subject?: Reference, extra: Partial<Observation> = {}): Observation => ({
-  resourceType: 'Observation', id, status: 'final', code: { text: id }, ...(subject ? { subject } : {}), ...extra,
-});
-const allergy = (id: string, patient: Reference, extra: Partial<AllergyIntolerance> = {}): AllergyIntolerance => ({
-  resourceType: 'AllergyIntolerance', id, patient, ...extra,
-});
+const obs = (id: string, subject?: Reference, extra: Partial<Observation> = {}): Observation =>
+  ({ resourceType: 'Observation', id, status: 'final', code: { text: id }, ...(subject ? { subject } : {}), ...extra }) as Observation;
+const allergy = (id: string, patient: Reference, extra: Partial<AllergyIntolerance> = {}): AllergyIntolerance =>
+  ({ resourceType: 'AllergyIntolerance', id, patient, ...extra }) as AllergyIntolerance;
 
 /** Ids kept for `subject`, and the kind of each dropped resource. */
 function select(resources: Resource[], subject: Patient, options: Parameters<typeof selectPatientCompartment>[2] = {}) {
