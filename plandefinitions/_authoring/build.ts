@@ -38,7 +38,7 @@ export function buildArtifacts(): BuiltFile[] {
 /** Rule ids of clinical-rules.md (first cell of each table row). */
 export function ruleIds(): string[] {
   const text = readFileSync(join(ROOT, 'plandefinitions', 'sources', 'clinical-rules.md'), 'utf8');
-  return [...text.matchAll(/^\| ((?:TR|HSG|HYS)-[A-Z0-9]+) \|/gm)].map((m) => m[1]!);
+  return [...text.matchAll(/^\| ((?:TR|HSG|HYS|SAFE)-[A-Z0-9]+) \|/gm)].map((m) => m[1]!);
 }
 
 /** The test cases on disk (tests/protocols/<plan>/<case>.json): plan, name and rules. */

@@ -119,6 +119,8 @@ const INPUTS: DataRequirement[] = [
     lookBackDays: TUBAL_STATUS_LOOK_BACK,
   }),
   codeInput('recentTubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')], { lookBackDays: TUBAL_STATUS_LOOK_BACK, newestFirst: true }),
+  // A cavity result is an HSG's result too: the HSG was done, its tubal result is asked for rather than repeating it.
+  codeInput('recentHsgCavity', 'Observation', [coding(LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment')], { lookBackDays: TUBAL_STATUS_LOOK_BACK }),
   vsInput('tubalOcclusion', 'Condition', 'vs-tubal-occlusion'),
 ];
 
@@ -143,7 +145,11 @@ const BLOCKAGE_EVIDENCE =
 const TUBAL_STATUS_VARIABLES: Extension[] = [
   variable('bothTubesBlocked', `(${BLOCKAGE_EVIDENCE}).exists()`, 'TR-F2/SAFE-7: both tubes known blocked (confirmed bilateral occlusion, or the newest tubal patency study has both sides blocked)'),
   variable('tubalResultOnRecord', `${PATENCY_SINCE_REVERSAL}.exists()`, 'SAFE-6: a tubal patency result of the last 180 days'),
-  variable('tubalStudyWithoutResult', `%recentTubalStudy.where(${PROCEDURE_DONE} and ${sinceReversal(performedDate)}).exists() and %tubalResultOnRecord.not()`, 'SAFE-6: a tubal patency study of the last 180 days whose result is not recorded'),
+  variable(
+    'tubalStudyWithoutResult',
+    `(%recentTubalStudy.where(${PROCEDURE_DONE} and ${sinceReversal(performedDate)}) | %recentHsgCavity.where(${RESULT_OK} and ${sinceReversal(effectiveDate)})).exists() and %tubalResultOnRecord.not()`,
+    'SAFE-6: a tubal patency study (or an HSG cavity result) of the last 180 days whose tubal result is not recorded',
+  ),
 ];
 const TUBAL_STATUS_UNKNOWN = '(%bothTubesBlocked or %tubalResultOnRecord or %tubalStudyWithoutResult).not()';
 
@@ -169,6 +175,7 @@ function tubalStatusKnown(): Action[] {
     {
       id: 'hsg-result-missing',
       title: 'Tubal patency study done in the last 180 days: record its result instead of repeating it',
+      description: 'An HSG (or HyCoSy, or laparoscopic chromopertubation) of the last 180 days is on record, or its uterine cavity result, but not its tubal patency result: record the result; the study is not repeated.',
       documentation: [...safety('SAFE-6', 'doneAlready'), justify('SAFE-6', TUBAL_STATUS_WHY)],
       condition: [applicability('%tubalStudyWithoutResult and %bothTubesBlocked.not()', 'SAFE-6: a tubal patency study of the last 180 days has no recorded result')],
       definitionCanonical: adCanonical('collect-tubal-patency-result'),

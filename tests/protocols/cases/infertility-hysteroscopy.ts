@@ -1,6 +1,7 @@
 /**
- * Clinical test cases for the hysteroscopy protocol (clinical-rules.md HYS-*). Windows: day 3..10
- * after the end of bleeding; with irregular bleeding, from day 1 after it with no end.
+ * Clinical test cases for the hysteroscopy protocol (clinical-rules.md HYS-*, SAFE-*). Windows: day
+ * 3..10 after the end of bleeding; with irregular bleeding, from day 1 after it with no end. Never
+ * before today, and from tomorrow when pre-operative work-up is ordered (it runs today, SAFE-5).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C, HYS_WORKUP } from './codes.ts';
@@ -9,8 +10,10 @@ import {
   condition,
   daysAfter,
   daysAgo,
+  fitness,
   heavyBleedingNow,
   hsgCavity,
+  leukorrhea,
   ICD10,
   LOCAL,
   lmpStart,
@@ -32,33 +35,68 @@ const plan = 'infertility-hysteroscopy' as const;
 
 interface Options {
   day?: number;
-  omit?: ('pregnancy' | 'menses')[];
+  omit?: ('pregnancy' | 'menses' | 'fitness')[];
   indication?: Resource[];
   extra?: Resource[];
 }
 
 const myomectomy = () => procedure('myomectomy', SCT, '42010004', 'Uterine myomectomy', '2023-09-14');
 
-/** A woman of 31 on day 5 after her menses with a negative pregnancy test; the indication varies. */
+/** A woman of 31 on day 5 after her menses with a negative pregnancy test, assessed fit; the indication varies. */
 function record(o: Options = {}): Resource[] {
   const omit = new Set(o.omit ?? []);
   const r: Resource[] = [patient(birthDateFor(NOW, 31, 40))];
   r.push(...(o.indication ?? [myomectomy()]));
   if (!omit.has('menses')) r.push(...period('menses', daysAgo(NOW, o.day ?? 5)));
   if (!omit.has('pregnancy')) r.push(pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'));
+  if (!omit.has('fitness')) r.push(fitness('fitness', daysAgo(NOW, 2), true));
   return [...r, ...(o.extra ?? [])];
 }
 
-const regularWindow = (day: number) => ({ start: daysAfter(daysAgo(NOW, day), 3), end: daysAfter(daysAgo(NOW, day), 10) });
+const TODAY = NOW.slice(0, 10);
+const later = (a: string, b: string): string => (a > b ? a : b);
+/** Day 3..10 after the menses, from tomorrow at the earliest while work-up is pending (`lead` 1). */
+const regularWindow = (day: number, lead = 1) => ({ start: later(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, lead)), end: daysAfter(daysAgo(NOW, day), 10) });
+/** Irregular bleeding: from the day after it stopped, or tomorrow while work-up is pending; no end. */
+const irregularWindow = (day: number, lead = 1) => ({ start: later(daysAfter(daysAgo(NOW, day), 1), daysAfter(TODAY, lead)) });
+/** Work-up: today only (the hysteroscopy can be from tomorrow). */
+const WORKUP_TODAY = { start: TODAY, end: TODAY };
 
 function scheduled(reasons: string[], day = 5): Expect {
   return {
-    proposed: [{ code: C.hysteroscopy, occurrencePeriod: regularWindow(day), reasonReference: reasons }, ...HYS_WORKUP.map((code) => ({ code }))],
+    proposed: [{ code: C.hysteroscopy, occurrencePeriod: regularWindow(day), reasonReference: reasons }, ...HYS_WORKUP.map((code) => ({ code, occurrencePeriod: WORKUP_TODAY }))],
     tasks: [],
   };
 }
 const none: Expect = { notProposed: [C.hysteroscopy, C.cbc], tasks: [] };
 const ci = (reasonReference: string[]) => ({ code: C.hysteroscopy, reasonReference });
+
+/** Every pre-operative examination and test done 2 days ago, all normal. */
+function allWorkupDone(): Resource[] {
+  const date = daysAgo(NOW, 2);
+  const exams: [string, string, string, string][] = [
+    ['cardio-exam', SCT, '444733009', 'Preoperative cardiovascular examination'],
+    ['pulmonary-exam', SCT, '444562008', 'Preoperative pulmonary examination'],
+    ['gyn-exam', LOCAL, 'preop-gynecological-examination', 'Pre-operative gynaecological examination'],
+  ];
+  const labs: [string, string, string, string][] = [
+    ['cbc', LOINC, '57021-8', 'CBC W Auto Differential panel - Blood'],
+    ['urinalysis', LOINC, '24356-8', 'Urinalysis complete panel - Urine'],
+    ['liver', LOINC, '24325-3', 'Hepatic function 2000 panel - Serum or Plasma'],
+    ['kidney', LOINC, '24362-6', 'Renal function 2000 panel - Serum or Plasma'],
+    ['glucose', LOINC, '1558-6', 'Fasting glucose [Mass/volume] in Serum or Plasma'],
+    ['coagulation', LOCAL, 'coagulation-panel', 'Coagulation function panel'],
+    ['hbv', LOCAL, 'hbv-serology-5', 'Hepatitis B serology panel (5 items)'],
+    ['hcv', LOINC, '16128-1', 'Hepatitis C virus Ab [Presence] in Serum'],
+    ['hiv', LOINC, '56888-1', 'HIV 1+2 Ab+HIV1 p24 Ag [Presence] in Serum or Plasma by Immunoassay'],
+    ['syphilis', LOINC, '22461-8', 'Reagin Ab [Presence] in Serum'],
+    ['blood-group', LOINC, '882-1', 'ABO and Rh group [Type] in Blood'],
+    ['leukorrhea', LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)'],
+    ['chlamydia', LOINC, '21190-4', 'Chlamydia trachomatis DNA [Presence] in Cervix by NAA with probe detection'],
+    ['mycoplasma', LOCAL, 'mycoplasma-ureaplasma-culture', 'Genital mycoplasma/ureaplasma culture'],
+  ];
+  return [...exams.map(([id, system, code, display]) => procedure(id, system, code, display, date)), ...labs.map(([id, system, code, display]) => result(id, system, code, display, date))];
+}
 
 export const HYS_CASES: CaseSpec[] = [
   {
@@ -83,12 +121,12 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-i1-irregular-bleeding-any-time-after',
     plan,
-    description: 'Irregular abnormal uterine bleeding (ICD-10 N93.9) that stopped 25 days ago: any time after the bleeding stopped, so the window opens on day 1 and has no end.',
-    rules: ['HYS-I1', 'HYS-T1'],
+    description: 'Irregular abnormal uterine bleeding (ICD-10 N93.9) that stopped 25 days ago: any time after the bleeding stopped, so the window has no end; it is offered from tomorrow (the work-up runs today), never from day 1 in the past (SAFE-5).',
+    rules: ['HYS-I1', 'HYS-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 25, indication: [condition('aub', ICD10, 'N93.9', 'Abnormal uterine and vaginal bleeding, unspecified', { onset: '2026-02-01' })] }),
     expect: {
-      proposed: [{ code: C.hysteroscopy, occurrencePeriod: { start: daysAfter(daysAgo(NOW, 25), 1) }, reasonReference: ['Condition/aub'] }],
+      proposed: [{ code: C.hysteroscopy, occurrencePeriod: irregularWindow(25), reasonReference: ['Condition/aub'] }, { code: C.cbc, occurrencePeriod: WORKUP_TODAY }],
       tasks: [],
     },
     example: true,
@@ -96,11 +134,11 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-irregular-bleeding-now',
     plan,
-    description: 'Irregular bleeding (menstrual regularity irregular, previous myomectomy) that started 2 days ago and has not stopped: wait until it stops; nothing ordered, nothing collected.',
-    rules: ['HYS-T1'],
+    description: 'Irregular bleeding (menstrual regularity irregular, previous myomectomy) that started 2 days ago and has not stopped: nothing is dated during the bleeding; the end of bleeding is asked for (SAFE-10).',
+    rules: ['HYS-T1', 'SAFE-10'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [regularity('regularity', '2026-04-01', false), ...period('previous', daysAgo(NOW, 40)), lmpStart('lmp', daysAgo(NOW, 2))] }),
-    expect: none,
+    expect: { ...none, tasks: [C.mensesEnd] },
   },
   {
     name: 'hys-i2-caesarean-history-condition',
@@ -273,11 +311,20 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-window-day-10-last',
     plan,
-    description: 'Day 10 after the menses (last day of the window): hysteroscopy proposed.',
-    rules: ['HYS-T1'],
+    description: 'Day 10 after the menses (last day of the window) with the whole work-up done this week: hysteroscopy today, the last day.',
+    rules: ['HYS-T1', 'SAFE-5'],
+    now: NOW,
+    resources: record({ day: 10, extra: allWorkupDone() }),
+    expect: { proposed: [{ code: C.hysteroscopy, occurrencePeriod: regularWindow(10, 0), reasonReference: ['Procedure/myomectomy'] }], notProposed: HYS_WORKUP, tasks: [] },
+  },
+  {
+    name: 'hys-day-10-workup-not-dated-in-past',
+    plan,
+    description: 'Day 10 after the menses (last day of the window) with no work-up on record: the work-up must be back before the hysteroscopy, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
+    rules: ['HYS-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 10 }),
-    expect: scheduled(['Procedure/myomectomy'], 10),
+    expect: { ...none, tasks: [C.mensesEnd] },
   },
   {
     name: 'hys-window-day-11-after',
@@ -330,5 +377,61 @@ export const HYS_CASES: CaseSpec[] = [
       ],
     }),
     expect: { proposed: [{ code: C.hysteroscopy }, { code: C.hiv }, { code: C.urinalysis }, { code: C.pulmonaryExam }], notProposed: [C.cbc, C.bloodGroup, C.cardioExam], tasks: [] },
+  },
+
+  // ---- safety faults found in review (issue #11): one case each, named after the fault ----
+  {
+    name: 'hys-acute-vaginitis-holds-hysteroscopy',
+    plan,
+    description: 'Acute vaginitis (ICD-10 N76.0), which HYS-P1 looks for: the hysteroscopy is held until treated and rechecked (SAFE-3).',
+    rules: ['SAFE-3', 'HYS-P1', 'HYS-C1'],
+    now: NOW,
+    resources: record({ extra: [condition('vaginitis', ICD10, 'N76.0', 'Acute vaginitis', { onset: daysAgo(NOW, 3) })] }),
+    expect: { ...none, contraindicated: [ci(['Condition/vaginitis'])] },
+  },
+  {
+    name: 'hys-abnormal-discharge-exam-holds-hysteroscopy',
+    plan,
+    description: 'The discharge routine of 2 days ago is abnormal: the hysteroscopy is held until treated and rechecked (SAFE-3, HYS-P2).',
+    rules: ['SAFE-3', 'HYS-P2'],
+    now: NOW,
+    resources: record({ extra: [leukorrhea('leukorrhea', daysAgo(NOW, 2), false)] }),
+    expect: { ...none, contraindicated: [ci(['Observation/leukorrhea'])] },
+  },
+  {
+    name: 'hys-indeterminate-discharge-exam-repeated',
+    plan,
+    description: 'The discharge routine of 2 days ago is indeterminate: it is repeated with the work-up, not read as abnormal; hysteroscopy planned (SAFE-3).',
+    rules: ['SAFE-3', 'HYS-P2'],
+    now: NOW,
+    resources: record({ extra: [leukorrhea('leukorrhea', daysAgo(NOW, 2), 'indeterminate')] }),
+    expect: scheduled(['Procedure/myomectomy']),
+  },
+  {
+    name: 'hys-not-fit-held',
+    plan,
+    description: 'The clinician assessed her as not fit 2 days ago: the hysteroscopy is not performed (SAFE-4: fitness is read the same way in all three protocols).',
+    rules: ['SAFE-4', 'HYS-P1'],
+    now: NOW,
+    resources: record({ omit: ['fitness'], extra: [fitness('not-fit', daysAgo(NOW, 2), false)] }),
+    expect: { ...none, contraindicated: [ci(['Observation/not-fit'])] },
+  },
+  {
+    name: 'hys-no-fitness-assessment-workup-proposed',
+    plan,
+    description: 'No fitness assessment on record: the examination and labs that inform it are proposed (today), the assessment is collected, and the hysteroscopy waits until it says fit (SAFE-4).',
+    rules: ['SAFE-4', 'HYS-P1'],
+    now: NOW,
+    resources: record({ omit: ['fitness'] }),
+    expect: { proposed: HYS_WORKUP.map((code) => ({ code, occurrencePeriod: WORKUP_TODAY })), notProposed: [C.hysteroscopy], tasks: [C.fitness] },
+  },
+  {
+    name: 'hys-done-recently-not-repeated',
+    plan,
+    description: 'A hysteroscopy 60 days ago: its findings are used, it is not proposed again (SAFE-6).',
+    rules: ['SAFE-6'],
+    now: NOW,
+    resources: record({ extra: [procedure('hysteroscopy-recent', SCT, '233545006', 'Hysteroscopy', daysAgo(NOW, 60))] }),
+    expect: none,
   },
 ];

@@ -1,6 +1,7 @@
 /**
  * Cases for the pathway PlanDefinition: the links between the protocols hold in one apply
- * (HSG cavity defect -> hysteroscopy; failed reversal -> HSG; both tubes blocked -> IVF).
+ * (HSG cavity defect -> hysteroscopy; failed reversal -> HSG; both tubes blocked -> IVF; a recent
+ * HSG is used, not repeated: SAFE-6, SAFE-7). Dates: never before today, after the work-up (SAFE-5).
  */
 import { C } from './codes.ts';
 import {
@@ -8,6 +9,7 @@ import {
   condition,
   daysAfter,
   daysAgo,
+  fitness,
   hsgCavity,
   LOCAL,
   noKnownAllergy,
@@ -16,19 +18,24 @@ import {
   pregnancyTest,
   procedure,
   SCT,
+  tubalPatency,
 } from './fixtures.ts';
 import type { CaseSpec } from './schema.ts';
 
 const NOW = '2026-09-08T09:00:00Z';
 const plan = 'infertility-work-up-pathway' as const;
-const hsgWindow = { start: daysAfter(daysAgo(NOW, 6), 5), end: daysAfter(daysAgo(NOW, 6), 7) };
+const TODAY = NOW.slice(0, 10);
+/** Day 5-7 after the menses of 6 days ago, from tomorrow (the discharge and iodine tests come first). */
+const hsgWindow = { start: daysAfter(TODAY, 1), end: daysAfter(daysAgo(NOW, 6), 7) };
+/** Day 3-10 after the menses of 6 days ago, from tomorrow (the pre-operative work-up comes first). */
+const hysteroscopyWindow = { start: daysAfter(TODAY, 1), end: daysAfter(daysAgo(NOW, 6), 10) };
 
 export const PATHWAY_CASES: CaseSpec[] = [
   {
     name: 'pathway-infertility-hsg-cavity-defect',
     plan,
-    description: 'Infertile woman (no ligation) whose earlier HSG showed a filling defect: the pathway proposes HSG for the tubes and hysteroscopy for the cavity (HYS-I4), both in their windows.',
-    rules: ['HSG-I1', 'HYS-I4'],
+    description: 'Infertile woman (no ligation) whose HSG 40 days ago showed a filling defect, its tubal result not recorded: the HSG is not repeated, its tubal result is asked for (SAFE-6), and hysteroscopy is proposed for the cavity (HYS-I4) from tomorrow, after the work-up.',
+    rules: ['HSG-I1', 'HYS-I4', 'SAFE-6', 'SAFE-7'],
     now: NOW,
     resources: [
       patient(birthDateFor(NOW, 30, 10)),
@@ -37,15 +44,50 @@ export const PATHWAY_CASES: CaseSpec[] = [
       ...period('menses', daysAgo(NOW, 6)),
       pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
       noKnownAllergy(),
+      fitness('fitness', daysAgo(NOW, 2), true),
     ],
     expect: {
-      proposed: [
-        { code: C.hsg, occurrencePeriod: hsgWindow, reasonReference: ['Condition/infertility'] },
-        { code: C.hysteroscopy, occurrencePeriod: { start: daysAfter(daysAgo(NOW, 6), 3), end: daysAfter(daysAgo(NOW, 6), 10) }, reasonReference: ['Observation/hsg-cavity'] },
-      ],
-      notProposed: [C.reversalLapAssisted, C.ivfReferral],
-      tasks: [],
+      proposed: [{ code: C.hysteroscopy, occurrencePeriod: hysteroscopyWindow, reasonReference: ['Observation/hsg-cavity'] }],
+      notProposed: [C.hsg, C.reversalLapAssisted, C.ivfReferral],
+      tasks: [C.tubalPatencyResult],
     },
+  },
+  {
+    name: 'pathway-hsg-just-done-not-repeated',
+    plan,
+    description: 'An HSG 20 days ago: one tube patent, cavity normal. The pathway uses the result: no new HSG, no hysteroscopy (no indication), no IVF referral (SAFE-6).',
+    rules: ['SAFE-6', 'HSG-I1'],
+    now: NOW,
+    resources: [
+      patient(birthDateFor(NOW, 30, 10)),
+      condition('infertility', SCT, '5084002', 'Primary female infertility', { onset: '2025-05-01' }),
+      procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 20)),
+      tubalPatency('patency', daysAgo(NOW, 20), 'patent', 'blocked-distal'),
+      hsgCavity('hsg-cavity', daysAgo(NOW, 20), 'normal'),
+      ...period('menses', daysAgo(NOW, 6)),
+      pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
+      noKnownAllergy(),
+      fitness('fitness', daysAgo(NOW, 2), true),
+    ],
+    expect: { notProposed: [C.hsg, C.hysteroscopy, C.ivfReferral, C.hycosy], tasks: [] },
+  },
+  {
+    name: 'pathway-infertility-both-tubes-blocked-ivf',
+    plan,
+    description: 'Infertile woman (no ligation) whose HSG 30 days ago showed both tubes blocked: the pathway refers her for IVF (TR-F2) and proposes no new HSG (SAFE-7).',
+    rules: ['SAFE-7', 'TR-F2'],
+    now: NOW,
+    resources: [
+      patient(birthDateFor(NOW, 33, 10)),
+      condition('infertility', SCT, '5084002', 'Primary female infertility', { onset: '2025-05-01' }),
+      procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 30)),
+      tubalPatency('patency', daysAgo(NOW, 30), 'blocked-proximal', 'blocked-proximal'),
+      ...period('menses', daysAgo(NOW, 6)),
+      pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
+      noKnownAllergy(),
+      fitness('fitness', daysAgo(NOW, 2), true),
+    ],
+    expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Observation/patency'] }], notProposed: [C.hsg, C.hycosy, C.lapChromopertubation, C.reversalLapAssisted], tasks: [] },
   },
   {
     name: 'pathway-failed-reversal-hsg',
@@ -60,6 +102,7 @@ export const PATHWAY_CASES: CaseSpec[] = [
       ...period('menses', daysAgo(NOW, 6)),
       pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
       noKnownAllergy(),
+      fitness('fitness', daysAgo(NOW, 2), true),
     ],
     expect: {
       proposed: [{ code: C.hsg, occurrencePeriod: hsgWindow, reasonReference: ['Procedure/reversal'] }, { code: C.lapChromopertubation }],
