@@ -645,3 +645,36 @@ describe('CPG / R5 output and trace', () => {
     expect(traced[1]?.extension).toContainEqual({ url: 'reason', valueString: 'not applicable: condition "false" is false' });
   });
 });
+
+describe('one request per activity (SAFE-6)', () => {
+  const lab = ad('lab');
+  const dated = (id: string, start: string, end: string, reason?: string): PlanDefinitionAction => ({
+    id,
+    definitionCanonical: 'http://example.org/ActivityDefinition/lab|1.0.0',
+    dynamicValue: [
+      { path: 'occurrencePeriod.start', expression: fp(`'${start}'`) },
+      { path: 'occurrencePeriod.end', expression: fp(`'${end}'`) },
+      ...(reason ? [{ path: 'reasonReference[0].reference', expression: fp(`'${reason}'`) }] : []),
+    ],
+  });
+  const requestsOf = (result: ApplyResult) => (result.carePlan?.contained ?? []).filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
+  const references = (actions: RequestGroupAction[] | undefined): string[] => (actions ?? []).flatMap((a) => [...(a.resource?.reference ? [a.resource.reference] : []), ...references(a.action)]);
+
+  it('merges two uses of one ActivityDefinition into one request dated where both allow, both actions pointing to it', () => {
+    const result = apply(plan([dated('a', '2026-11-23', '2026-11-26', 'Condition/x'), dated('b', '2026-11-24', '2026-11-28', 'Condition/y')]), [], {}, [lab]);
+    const requests = requestsOf(result);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.occurrencePeriod).toEqual({ start: '2026-11-24', end: '2026-11-26' });
+    expect(requests[0]!.reasonReference?.map((r) => r.reference)).toEqual(['Condition/x', 'Condition/y']);
+    const group = contained<RequestGroup>(result, 'requestgroup');
+    expect(new Set(references(group.action))).toEqual(new Set([`#${requests[0]!.id}`]));
+    expect(references(group.action)).toHaveLength(2);
+    expect(validateResources([result.carePlan!]).flatMap((v) => (v.outcome.issue ?? []).filter((i) => i.severity === 'error'))).toEqual([]);
+  });
+
+  it('keeps uses whose dates do not overlap apart, and never merges do-not-perform requests', () => {
+    expect(requestsOf(apply(plan([dated('a', '2026-11-23', '2026-11-24'), dated('b', '2026-11-26', '2026-11-28')]), [], {}, [lab]))).toHaveLength(2);
+    const dnp = (id: string): PlanDefinitionAction => ({ id, definitionCanonical: 'http://example.org/ActivityDefinition/lab|1.0.0', dynamicValue: [{ path: 'doNotPerform', expression: fp('true') }] });
+    expect(requestsOf(apply(plan([dnp('a'), dnp('b')]), [], {}, [lab]))).toHaveLength(2);
+  });
+});

@@ -125,4 +125,30 @@ export const PATHWAY_CASES: CaseSpec[] = [
     ],
     expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Condition/bilateral-blockage'] }], notProposed: [C.hsg, C.lapChromopertubation], tasks: [] },
   },
+
+  {
+    name: 'pathway-hsg-and-hysteroscopy-share-workup-once',
+    plan,
+    description: 'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5).',
+    rules: ['SAFE-6', 'HYS-I6', 'HSG-I1'],
+    now: NOW,
+    resources: [
+      patient(birthDateFor(NOW, 32, 10)),
+      condition('unexplained', SCT, '1148927006', 'Idiopathic female infertility', { onset: '2025-05-01' }),
+      condition('infertility', SCT, '5084002', 'Primary female infertility', { onset: '2025-05-01' }),
+      ...period('menses', daysAgo(NOW, 6)),
+      pregnancyTest('hcg', daysAgo(NOW, 1), 'negative'),
+      noKnownAllergy(),
+      fitness('fitness', daysAgo(NOW, 2), true),
+    ],
+    expect: {
+      proposed: [
+        { code: C.hsg, occurrencePeriod: hsgWindow },
+        { code: C.hysteroscopy, occurrencePeriod: hysteroscopyWindow },
+        { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } },
+      ],
+      notProposed: [C.ivfReferral],
+      tasks: [],
+    },
+  },
 ];
