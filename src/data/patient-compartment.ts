@@ -101,10 +101,6 @@ export function patientCompartmentParams(type: string): string[] {
   return Object.keys(PATIENT_COMPARTMENT_LINKS[type] ?? {});
 }
 
-export function inPatientCompartment(type: string): boolean {
-  return LINKS.has(type);
-}
-
 /**
  * The Patient the data is about: the one with `patientId` if given, else the only Patient present.
  * Several Patients and none chosen is an error, not a guess (SAFE-1).
@@ -149,7 +145,7 @@ export function bundleEntries(bundle: Bundle, expressionPrefix: string, location
 
 type Verdict =
   | { kind: 'subject' }
-  | { kind: 'other'; who: string }
+  | { kind: 'other' }
   /** Certainly not a Patient (a Practitioner, a contained resource...). */
   | { kind: 'not-patient' }
   /** Might be a patient, but not one we can name. */
@@ -165,7 +161,7 @@ const identifierKey = (system: string | undefined, value: string | undefined) =>
 
 class Resolver {
   private readonly subjectKeys = new Set<string>();
-  private readonly otherKeys = new Map<string, Patient>();
+  private readonly otherKeys = new Set<string>();
   private readonly byFullUrl = new Map<string, Resource>();
   private readonly bases: Set<string>;
   private readonly subject: Patient;
@@ -180,7 +176,7 @@ class Resolver {
       if (p === subject) continue;
       for (const id of p.identifier ?? []) {
         const key = identifierKey(id.system, id.value);
-        if (key && !this.subjectKeys.has(key)) this.otherKeys.set(key, p);
+        if (key && !this.subjectKeys.has(key)) this.otherKeys.add(key);
       }
     }
     if (entries) for (const [resource, info] of entries) if (info.fullUrl) this.byFullUrl.set(info.fullUrl, resource);
@@ -203,8 +199,7 @@ class Resolver {
     const key = identifierKey(ref.identifier?.system, ref.identifier?.value);
     if (key && (ref.type === undefined || ref.type === 'Patient')) {
       if (this.subjectKeys.has(key)) return { kind: 'subject' };
-      const other = this.otherKeys.get(key);
-      if (other) return { kind: 'other', who: Resolver.label(other) };
+      if (this.otherKeys.has(key)) return { kind: 'other' };
     }
     if (literal) return literal;
     if (ref.type !== undefined && ref.type !== 'Patient') return { kind: 'not-patient' };
@@ -217,7 +212,7 @@ class Resolver {
     const target = this.byFullUrl.get(text);
     if (target) {
       if (target === this.subject) return { kind: 'subject' };
-      return target.resourceType === 'Patient' ? { kind: 'other', who: Resolver.label(target) } : { kind: 'not-patient' };
+      return target.resourceType === 'Patient' ? { kind: 'other' } : { kind: 'not-patient' };
     }
     if (text.startsWith('urn:')) return { kind: 'unknown', why: `'${text}' is no entry of the input` };
     const match = LITERAL.exec(text);
@@ -225,7 +220,7 @@ class Resolver {
     const [, base, type, id] = match;
     if (base !== undefined && !ABSOLUTE.test(base)) return { kind: 'unknown', why: `'${text}' is neither relative nor absolute` };
     if (type !== 'Patient') return { kind: 'not-patient' };
-    if (id !== this.subject.id) return { kind: 'other', who: base ? text : `Patient/${id}` };
+    if (id !== this.subject.id) return { kind: 'other' };
     if (base === undefined || this.bases.size === 0 || this.bases.has(stripSlash(base))) return { kind: 'subject' };
     return { kind: 'unknown', why: `'${text}' is on another server than the data's (${[...this.bases].join(', ')})` };
   }
