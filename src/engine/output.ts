@@ -52,6 +52,10 @@ export function assembleResult(input: AssembleInput): ApplyResult {
   if (goalLinks.length > 0) requestGroup.extension = [...(requestGroup.extension ?? []), ...goalLinks];
   if (options.traceExtension) requestGroup.extension = [...(requestGroup.extension ?? []), ...traceExtensions(input.traces)];
   const resources: Resource[] = [...input.requests, ...input.goals, ...input.tasks];
+  // SAFE-7: a result is never empty and silent. When nothing of the plan applies, the group says
+  // why, naming the conditions (their descriptions carry the rule ids) that kept each branch out.
+  const whyNothing = requestGroup.action?.length ? undefined : whyNothingApplies(input.traces);
+  if (whyNothing) requestGroup.note = [{ text: whyNothing }];
   const messages: Extension[] = input.issues.length > 0 ? [{ url: CQF_MESSAGES_EXTENSION, valueReference: { reference: `#${OUTCOME_ID}` } }] : [];
   const result: ApplyResult = {
     requestGroup,
@@ -80,6 +84,7 @@ export function assembleResult(input: AssembleInput): ApplyResult {
     if (author) carePlan.author = { reference: author };
     if (input.goals.length > 0) carePlan.goal = input.goals.map((g) => ({ reference: `#${g.id}` }));
     carePlan.activity = [{ reference: { reference: `#${requestGroup.id}` } }];
+    if (whyNothing) carePlan.note = [{ text: whyNothing }];
     result.carePlan = carePlan;
     return result;
   }
@@ -121,3 +126,21 @@ function traceExtensions(traces: ActionTrace[]): Extension[] {
     ],
   }));
 }
+
+/**
+ * "Nothing in this plan applies: ..." with the deepest reason of each branch that stayed out: a
+ * branch that is out because none of its actions applies is explained by those actions.
+ */
+function whyNothingApplies(traces: ActionTrace[]): string | undefined {
+  const reasons: string[] = [];
+  const walk = (list: ActionTrace[]): void => {
+    for (const t of list) {
+      if (t.applicability === 'applicable') continue;
+      if (t.children.length > 0 && t.children.every((c) => c.applicability !== 'applicable')) walk(t.children);
+      else reasons.push(`${t.title ?? t.actionId} - ${t.reason}`);
+    }
+  };
+  walk(traces);
+  return reasons.length > 0 ? `Nothing in this plan applies to the patient: ${reasons.join('; ')}.` : undefined;
+}
+

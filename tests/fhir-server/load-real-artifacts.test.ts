@@ -59,6 +59,7 @@ describe('loading the real artifacts into a FHIR server', () => {
     const requests = (carePlan.contained ?? []).filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
     const hsg = requests.find((r) => r.code?.coding?.some((c) => c.code === '168884001'));
     expect(hsg?.doNotPerform).toBe(true);
-    expect(requests.some((r) => r.code?.coding?.some((c) => c.code === 'hycosy') && r.occurrencePeriod?.start === '2026-03-09')).toBe(true);
+    // Day 6 after the menses: the day 5-7 window is offered from today, never from yesterday (SAFE-5).
+    expect(requests.some((r) => r.code?.coding?.some((c) => c.code === 'hycosy') && r.occurrencePeriod?.start === '2026-03-10')).toBe(true);
   });
 });

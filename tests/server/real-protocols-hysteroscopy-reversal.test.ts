@@ -66,8 +66,11 @@ async function orderCall(plan: string, hook: 'order-select' | 'order-sign', s: S
 
 const resourceOf = (a: { resource?: unknown } | undefined) => a?.resource as Resource | undefined;
 const codesOf = (r: Resource | undefined) => ((r as ServiceRequest | undefined)?.code?.coding ?? []).map((c) => `${c.system}|${c.code}`);
-const taskCodes = (t: Resource | undefined) =>
-  ((t as Task | undefined)?.input ?? []).flatMap((i) => i.valueDataRequirement?.codeFilter ?? []).flatMap((f) => f.code ?? []).map((c) => `${c.system}|${c.code}`);
+/** What a collect-information Task asks for: the engine's (input DataRequirement) or a protocol activity's (reasonCode). */
+const taskCodes = (t: Resource | undefined) => [
+  ...((t as Task | undefined)?.input ?? []).flatMap((i) => i.valueDataRequirement?.codeFilter ?? []).flatMap((f) => f.code ?? []).map((c) => `${c.system}|${c.code}`),
+  ...(((t as Task | undefined)?.reasonCode?.coding ?? []).map((c) => `${c.system}|${c.code}`)),
+];
 
 describe('infertility-hysteroscopy: order-select / order-sign', () => {
   const HYS = 'infertility-hysteroscopy';
@@ -123,18 +126,19 @@ describe('infertility-hysteroscopy: order-select / order-sign', () => {
     expect(cards).toHaveLength(1);
     const [card] = cards;
     expect(card?.indicator).toBe('warning');
-    expect(card?.summary).toBe('Hysteroscopy on 2026-05-28 is outside the protocol window: schedule it between 2026-05-18 and 2026-05-25');
+    // Day 5 after the menses: the day 3-10 window, from tomorrow once the pre-operative work-up is done (SAFE-5).
+    expect(card?.summary).toBe('Hysteroscopy on 2026-05-28 is outside the protocol window: schedule it between 2026-05-21 and 2026-05-25');
     expect(card?.overrideReasons?.length).toBeGreaterThan(0);
     const update = card?.suggestions?.[0]?.actions?.[0];
     expect(update?.type).toBe('update');
-    expect(resourceOf(update)).toMatchObject({ resourceType: 'ServiceRequest', id: 'draft-hys', occurrencePeriod: { start: '2026-05-18', end: '2026-05-25' } });
+    expect(resourceOf(update)).toMatchObject({ resourceType: 'ServiceRequest', id: 'draft-hys', occurrencePeriod: { start: '2026-05-21', end: '2026-05-25' } });
     expect(resourceOf(update)).not.toHaveProperty('occurrenceDateTime');
   });
 
   it('indicated, no date chosen yet: info card with the window', async () => {
     const s = scenario('hys-i2-previous-myomectomy-day-5');
     const { cards } = await orderCall(HYS, 'order-select', s, draftOrder('draft-hys', s.patientId, SCT, '233545006'));
-    expect(cards.map((c) => [c.indicator, c.summary])).toEqual([['info', 'Hysteroscopy: schedule it between 2026-05-18 and 2026-05-25']]);
+    expect(cards.map((c) => [c.indicator, c.summary])).toEqual([['info', 'Hysteroscopy: schedule it between 2026-05-21 and 2026-05-25']]);
   });
 
   it('not indicated (infertility only): warning naming the failed indication rule, and a removal suggestion', async () => {
@@ -167,7 +171,7 @@ describe('infertility-hysteroscopy: patient-view', () => {
     expect(cards.every((c) => c.indicator === 'info')).toBe(true);
     const created = cards.flatMap((c) => c.suggestions ?? []).flatMap((x) => x.actions ?? []).map(resourceOf);
     const hys = created.find((r) => codesOf(r).includes(`${SCT}|233545006`)) as ServiceRequest | undefined;
-    expect(hys?.occurrencePeriod).toEqual({ start: '2026-05-18', end: '2026-05-25' });
+    expect(hys?.occurrencePeriod).toEqual({ start: '2026-05-21', end: '2026-05-25' });
     expect(hys?.intent).toBe('proposal');
     expect(created.some((r) => codesOf(r).includes('http://loinc.org|57021-8'))).toBe(true);
   });
@@ -193,7 +197,8 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
 
   it('eligible, booked inside the day 3-7 window: no card', async () => {
     const s = scenario('tr-eligible-day-4');
-    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-15' }));
+    // Day 4: the day 3-7 window from 2 days after today (admission 1-2 days before cannot be in the past, SAFE-5).
+    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }));
     expect(cards).toEqual([]);
   });
 
@@ -201,17 +206,19 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
     const s = scenario('tr-eligible-day-4');
     const { cards } = await orderCall(TR, 'order-select', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-laparoscopic', { occurrenceDateTime: '2026-07-20' }));
     expect(cards.map((c) => [c.indicator, c.summary])).toEqual([
-      ['warning', 'Laparoscopic tubal reanastomosis on 2026-07-20 is outside the protocol window: schedule it between 2026-07-13 and 2026-07-17'],
+      ['warning', 'Laparoscopic tubal reanastomosis on 2026-07-20 is outside the protocol window: schedule it between 2026-07-16 and 2026-07-17'],
     ]);
   });
 
-  it('age 40 today (TR-I2): not indicated, the card names the age rule', async () => {
+  it('age 40 today (TR-I2): the reversal must not be performed, the card names the age rule', async () => {
     const s = scenario('tr-age-40-today');
-    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-15' }));
+    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }));
     expect(cards).toHaveLength(1);
-    expect(cards[0]?.indicator).toBe('warning');
-    expect(cards[0]?.summary).toBe('Open microsurgical tubal reanastomosis is not indicated by the protocol for this patient now');
-    expect(cards[0]?.detail).toContain('not applicable: condition "TR-I2: the woman is under 40 years old" is false');
+    // SAFE-7: an ineligible patient is told which rule excludes her - a do-not-perform decision.
+    expect(cards[0]?.indicator).toBe('critical');
+    expect(cards[0]?.summary).toBe('Open microsurgical tubal reanastomosis should not be performed: TR-I2: Do not perform the reversal: 40 years or older');
+    expect(cards[0]?.detail).toContain('"TR-I2: the woman is 40 or older" is true');
+    expect(cards[0]?.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: 'delete', resourceId: 'ServiceRequest/draft-tr' });
     // The "do not perform" actions that did not fire are not reasons for "not indicated".
     expect(cards[0]?.detail).not.toContain('TR-I4');
   });
@@ -224,7 +231,7 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
     expect(cards[0]?.summary).toMatch(/^Cannot check the Open microsurgical tubal reanastomosis order: record 2 missing items/);
     const tasks = (cards[0]?.suggestions ?? []).map((x) => resourceOf(x.actions?.[0]));
     // The menstrual-data task accepts either the end of the menses or the LMP.
-    expect(tasks.flatMap(taskCodes).sort()).toEqual([`${LOCAL}|fit-for-procedure`, `${LOCAL}|menses-end-date`, 'http://loinc.org|8665-2']);
+    expect([...new Set(tasks.flatMap(taskCodes))].sort()).toEqual([`${LOCAL}|fit-for-procedure`, `${LOCAL}|menses-end-date`, 'http://loinc.org|8665-2']);
   });
 
   it('heart failure (TR-I4): critical, whether the draft carries the technique code or only ICD-9-CM 66.73', async () => {
@@ -245,7 +252,7 @@ describe('tubal-reanastomosis: patient-view', () => {
   it('eligible: the technique choice in its window (the preferred one recommended) and the work-up; the "no routine flushing / HSG" warnings offer no bogus alternatives', async () => {
     const { cards } = await callService(SERVICE, scenario('tr-eligible-day-4'));
     const technique = cards.find((c) => c.summary.includes('Surgical technique'));
-    expect(technique?.summary).toBe('Tubal ligation reversal (tubal reanastomosis): choose Surgical technique (choose one), between 2026-07-13 and 2026-07-17');
+    expect(technique?.summary).toBe('Tubal ligation reversal (tubal reanastomosis): choose Surgical technique (choose one), between 2026-07-16 and 2026-07-17');
     expect(technique?.selectionBehavior).toBe('at-most-one');
     expect(technique?.suggestions?.filter((x) => x.isRecommended).map((x) => x.label)).toEqual(['Laparoscopy-assisted mini-laparotomy reanastomosis (ideal)']);
     const warnings = cards.filter((c) => c.indicator === 'warning');
@@ -255,19 +262,24 @@ describe('tubal-reanastomosis: patient-view', () => {
     for (const code of [`${SCT}|305408004`, `${SCT}|29303009`, `${SCT}|399208008`, 'http://loinc.org|57021-8']) expect(proposed).toContain(code);
   });
 
-  it('age 40 today: no card', async () => {
+  it('age 40 today: a warning naming TR-I2, and the IVF referral offered instead (SAFE-7)', async () => {
     const { cards } = await callService(SERVICE, scenario('tr-age-40-today'));
-    expect(cards).toEqual([]);
+    expect(cards.map((c) => c.indicator)).toEqual(['warning', 'info']);
+    expect(cards[0]?.summary).toBe('Salpingo-salpingostomy should not be performed: TR-I2: Do not perform the reversal: 40 years or older');
+    const offered = (cards[1]?.suggestions ?? []).flatMap((x) => x.actions ?? []).flatMap((a) => codesOf(resourceOf(a)));
+    expect(offered).toContain(`${SCT}|52637005`);
   });
 
-  it('missing fitness assessment and menstrual data: one info card asking for both', async () => {
+  it('missing fitness assessment and menstrual data: an info card asking for both, and the work-up that informs the assessment (SAFE-4)', async () => {
     const { cards } = await callService(SERVICE, scenario('tr-missing-fitness-and-menses'));
-    expect(cards).toHaveLength(1);
-    expect(cards[0]?.indicator).toBe('info');
+    expect(cards.map((c) => c.indicator)).toEqual(['info', 'info']);
     expect((cards[0]?.suggestions ?? []).map((x) => x.label)).toEqual([
       'Collect: Clinician assessment: fit for procedure (no serious systemic disease)',
       'Collect: Date menstruation ended',
     ]);
+    const proposed = (cards[1]?.suggestions ?? []).flatMap((x) => x.actions ?? []).flatMap((a) => codesOf(resourceOf(a)));
+    for (const code of [`${SCT}|29303009`, `${SCT}|399208008`, 'http://loinc.org|57021-8']) expect(proposed).toContain(code);
+    expect(proposed.some((c) => c.includes('tubal-reanastomosis'))).toBe(false);
   });
 
   it('heart failure: a warning with the evidence, nothing proposed', async () => {
