@@ -434,4 +434,17 @@ export const HYS_CASES: CaseSpec[] = [
     resources: record({ extra: [procedure('hysteroscopy-recent', SCT, '233545006', 'Hysteroscopy', daysAgo(NOW, 60))] }),
     expect: none,
   },
+
+  {
+    name: 'hys-irregular-bleeding-not-dated-in-past',
+    plan,
+    description: 'Irregular bleeding (regularity irregular) that stopped 12 days ago, previous myomectomy: "any time after the bleeding stops" is offered from tomorrow (after today\'s work-up), never from the day after the bleeding, which is in the past (SAFE-5).',
+    rules: ['SAFE-5', 'HYS-T1'],
+    now: NOW,
+    resources: record({ day: 12, extra: [regularity('regularity', '2026-04-01', false)] }),
+    expect: {
+      proposed: [{ code: C.hysteroscopy, occurrencePeriod: irregularWindow(12), reasonReference: ['Procedure/myomectomy'] }, ...HYS_WORKUP.map((code) => ({ code, occurrencePeriod: WORKUP_TODAY }))],
+      tasks: [],
+    },
+  },
 ];
