@@ -61,12 +61,26 @@ function record(total: number): Resource[] {
   for (let n = 0; n < observations; n++) {
     // Most Observations have codes no action reads, as in a real chart.
     const code = n % 10 === 0 ? `obs-${n % ACTIONS}` : `other-${n}`;
-    const obs: Observation = { resourceType: 'Observation', id: `o${n}`, status: 'final', code: { coding: [{ system: LOINC, code }] }, subject: { reference: 'Patient/bench' }, effectiveDateTime: '2026-10-01', valueQuantity: { value: n % 100, unit: 'mg' } };
+    const obs: Observation = {
+      resourceType: 'Observation',
+      id: `o${n}`,
+      status: 'final',
+      code: { coding: [{ system: LOINC, code }] },
+      subject: { reference: 'Patient/bench' },
+      effectiveDateTime: '2026-10-01',
+      valueQuantity: { value: n % 100, unit: 'mg' },
+    };
     resources.push(obs);
   }
   for (let n = 0; n < total - observations; n++) {
     const code = n % 5 === 0 ? `cond-${n % ACTIONS}` : `other-cond-${n}`;
-    const condition: Condition = { resourceType: 'Condition', id: `c${n}`, subject: { reference: 'Patient/bench' }, clinicalStatus: { coding: [{ code: 'active' }] }, code: { coding: [{ system: SCT, code }] } };
+    const condition: Condition = {
+      resourceType: 'Condition',
+      id: `c${n}`,
+      subject: { reference: 'Patient/bench' },
+      clinicalStatus: { coding: [{ code: 'active' }] },
+      code: { coding: [{ system: SCT, code }] },
+    };
     resources.push(condition);
   }
   return resources;
@@ -120,7 +134,9 @@ for (const size of [250, 2000]) {
     baselineTrue = 0;
     for (const expression of baseline) if (expression(plan, vars)[0] === true) baselineTrue++;
   });
-  console.log(`\n${size} resources (${resources.filter((r) => r.resourceType === 'Observation').length} Observations, ${resources.filter((r) => r.resourceType === 'Condition').length} Conditions); ${applicable} of ${ACTIONS} actions applicable (baseline agrees: ${baselineTrue === applicable})`);
+  console.log(
+    `\n${size} resources (${resources.filter((r) => r.resourceType === 'Observation').length} Observations, ${resources.filter((r) => r.resourceType === 'Condition').length} Conditions); ${applicable} of ${ACTIONS} actions applicable (baseline agrees: ${baselineTrue === applicable})`,
+  );
   console.log(`  engine (index + %vars, full apply incl. CarePlan): ${fmt(engine)}`);
   console.log(`  naive baseline (same conditions over the Bundle):  ${fmt(naive)}`);
   console.log(`  ratio: engine is ${(naive.p50 / engine.p50).toFixed(1)}x faster at p50, ${(naive.p99 / engine.p99).toFixed(1)}x at p99`);

@@ -50,20 +50,72 @@ export function patientRecord(i: number): Resource[] {
   const day = 1 + (i % 20);
   const out: Resource[] = [{ resourceType: 'Patient', id, gender: 'female', birthDate: `${year}-0${1 + (i % 9)}-1${i % 10}` }];
   const date = (d: number) => `2026-11-${String(d).padStart(2, '0')}`;
-  out.push({ resourceType: 'Observation', id: `${id}-lmp`, status: 'final', code: { coding: [{ system: LOINC, code: '8665-2' }] }, subject, effectiveDateTime: date(day), valueDateTime: date(day) });
-  out.push({ resourceType: 'Observation', id: `${id}-menses-end`, status: 'final', code: { coding: [{ system: LOCAL, code: 'menses-end-date' }] }, subject, effectiveDateTime: date(day + 4), valueDateTime: date(day + 4) });
-  out.push({ resourceType: 'Observation', id: `${id}-hcg`, status: 'final', code: { coding: [{ system: LOINC, code: '2106-3' }] }, subject, effectiveDateTime: '2026-11-20', valueCodeableConcept: { coding: [{ system: SCT, code: i % 7 ? '260385009' : '10828004' }] } });
-  out.push({ resourceType: 'Observation', id: `${id}-regularity`, status: 'final', code: { coding: [{ system: LOCAL, code: 'menstrual-regularity' }] }, subject, valueCodeableConcept: { coding: [{ system: SCT, code: '78456001' }] } });
+  out.push({
+    resourceType: 'Observation',
+    id: `${id}-lmp`,
+    status: 'final',
+    code: { coding: [{ system: LOINC, code: '8665-2' }] },
+    subject,
+    effectiveDateTime: date(day),
+    valueDateTime: date(day),
+  });
+  out.push({
+    resourceType: 'Observation',
+    id: `${id}-menses-end`,
+    status: 'final',
+    code: { coding: [{ system: LOCAL, code: 'menses-end-date' }] },
+    subject,
+    effectiveDateTime: date(day + 4),
+    valueDateTime: date(day + 4),
+  });
+  out.push({
+    resourceType: 'Observation',
+    id: `${id}-hcg`,
+    status: 'final',
+    code: { coding: [{ system: LOINC, code: '2106-3' }] },
+    subject,
+    effectiveDateTime: '2026-11-20',
+    valueCodeableConcept: { coding: [{ system: SCT, code: i % 7 ? '260385009' : '10828004' }] },
+  });
+  out.push({
+    resourceType: 'Observation',
+    id: `${id}-regularity`,
+    status: 'final',
+    code: { coding: [{ system: LOCAL, code: 'menstrual-regularity' }] },
+    subject,
+    valueCodeableConcept: { coding: [{ system: SCT, code: '78456001' }] },
+  });
   for (let k = 0; k < 30; k++) {
-    out.push({ resourceType: 'Observation', id: `${id}-vs${k}`, status: 'final', code: { coding: [{ system: LOINC, code: k % 2 ? '8867-4' : '8480-6' }] }, subject, effectiveDateTime: `2026-${String(1 + (k % 11)).padStart(2, '0')}-15`, valueQuantity: { value: 60 + k, unit: k % 2 ? '/min' : 'mm[Hg]', system: 'http://unitsofmeasure.org' } });
+    out.push({
+      resourceType: 'Observation',
+      id: `${id}-vs${k}`,
+      status: 'final',
+      code: { coding: [{ system: LOINC, code: k % 2 ? '8867-4' : '8480-6' }] },
+      subject,
+      effectiveDateTime: `2026-${String(1 + (k % 11)).padStart(2, '0')}-15`,
+      valueQuantity: { value: 60 + k, unit: k % 2 ? '/min' : 'mm[Hg]', system: 'http://unitsofmeasure.org' },
+    });
   }
   for (let k = 0; k < 8; k++) {
     const code = k === 0 ? (i % 3 ? '1148927006' : '8619003') : String(40000000 + k);
-    out.push({ resourceType: 'Condition', id: `${id}-c${k}`, subject, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] }, code: { coding: [{ system: SCT, code }] } });
+    out.push({
+      resourceType: 'Condition',
+      id: `${id}-c${k}`,
+      subject,
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      code: { coding: [{ system: SCT, code }] },
+    });
   }
   for (let k = 0; k < 7; k++) {
     const code = k === 0 && i % 4 === 0 ? '287664005' : String(50000000 + k);
-    out.push({ resourceType: 'Procedure', id: `${id}-pr${k}`, status: 'completed', subject, code: { coding: [{ system: SCT, code }] }, performedDateTime: `20${10 + (k % 10)}-06-01` });
+    out.push({
+      resourceType: 'Procedure',
+      id: `${id}-pr${k}`,
+      status: 'completed',
+      subject,
+      code: { coding: [{ system: SCT, code }] },
+      performedDateTime: `20${10 + (k % 10)}-06-01`,
+    });
   }
   return out;
 }
@@ -154,13 +206,18 @@ const ms = (seconds: number, patients: number) => ((seconds * 1000) / patients).
 
 async function main(): Promise<void> {
   const arg = process.argv.slice(2).find((a) => /^\d/.test(a)) ?? process.env['BENCH_PATIENTS'] ?? '10000,100000';
-  const sizes = arg.split(',').map(Number).filter((n) => n > 0);
+  const sizes = arg
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
   const cores = availableParallelism();
   console.log(`batch bench: ${cores} core(s), Node ${process.version}, knowledge ${knowledgePaths().join(', ')}`);
 
   const one = await spin(1);
   const all = await spin(cores);
-  console.log(`machine now: pure CPU work in ${cores} threads runs ${((one * cores) / all).toFixed(2)}x one thread (ideal ${cores}x; below that the cores are shared or throttled)`);
+  console.log(
+    `machine now: pure CPU work in ${cores} threads runs ${((one * cores) / all).toFixed(2)}x one thread (ideal ${cores}x; below that the cores are shared or throttled)`,
+  );
 
   console.log('\nengine-only ceiling per plan (applyPlanDefinition on parsed, indexed data; 1 core):');
   console.log('plan | ms/patient | patients/s/core | of which fhirpath.js evaluating: ms/patient (evaluations/patient)');

@@ -104,11 +104,7 @@ async function presign(key: CryptoKey, count: number): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
     const now = Math.floor(Date.now() / 1000);
-    tokens.push(
-      await new SignJWT({ iss: ISS, aud, iat: now, exp: now + 600, jti: randomUUID() })
-        .setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: KID })
-        .sign(key),
-    );
+    tokens.push(await new SignJWT({ iss: ISS, aud, iat: now, exp: now + 600, jti: randomUUID() }).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid: KID }).sign(key));
   }
   return tokens;
 }
@@ -176,9 +172,15 @@ async function main(): Promise<void> {
     prefetch,
   });
 
-  console.log(`CDS Hooks patient-view bench (${real ? 'real HSG protocol' : 'fixture protocol'}): server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`);
+  console.log(
+    `CDS Hooks patient-view bench (${real ? 'real HSG protocol' : 'fixture protocol'}): server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`,
+  );
   // Other processes on the machine distort the figures: say how busy it was.
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) at start`);
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')} (1/5/15 min) at start`,
+  );
   // Warm-up: JIT, FHIRPath compile cache.
   const warm = await presign(privateKey, 4000);
   await drive(address, warm, { seconds: 2, connections }, body);
@@ -202,9 +204,14 @@ async function main(): Promise<void> {
         `${fmt(result.latency.mean ? (100 * applyMean) / result.latency.mean : 0)}% of client-observed mean latency (${fmt(result.latency.mean, 2)} ms)`,
     );
     console.log(`memory       server rss ${fmt(stats.rssMb)} MB, heap used ${fmt(stats.heapMb)} MB, issued cards remembered for feedback ${stats.issuedCards}`);
-    if (run.rate) console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && result.errors === 0 && result.non2xx === 0 ? 'met' : 'NOT met'}`);
+    if (run.rate)
+      console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && result.errors === 0 && result.non2xx === 0 ? 'met' : 'NOT met'}`);
   }
-  console.log(`\nmachine: load average ${loadavg().map((l) => l.toFixed(2)).join(' / ')} (1/5/15 min) at the end`);
+  console.log(
+    `\nmachine: load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' / ')} (1/5/15 min) at the end`,
+  );
   child.send('stop');
 }
 

@@ -16,7 +16,10 @@ const PLANS = ['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hyst
 const knowledge = loadKnowledgeBase();
 const plans = PLANS.map((id) => knowledge.byId<PlanDefinition>('PlanDefinition', id)).filter((p): p is PlanDefinition => p !== undefined);
 const dir = join(PROJECT_ROOT, 'examples');
-const files = readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.json')).map((f) => f.name).sort();
+const files = readdirSync(dir, { withFileTypes: true })
+  .filter((f) => f.isFile() && f.name.endsWith('.json'))
+  .map((f) => f.name)
+  .sort();
 if (plans.length === 0 || files.length === 0) {
   console.error(`nothing to demo: ${plans.length} protocols, ${files.length} example patients`);
   process.exit(1);

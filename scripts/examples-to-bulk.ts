@@ -11,7 +11,9 @@ import { PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
 export function bulkExportOfExamples(): Map<string, string> {
   const dir = join(PROJECT_ROOT, 'examples');
   const byType = new Map<string, string[]>();
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const bundle = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Bundle;
     for (const entry of bundle.entry ?? []) {
       const resource = entry.resource as Resource | undefined;

@@ -64,7 +64,10 @@ async function batchLines(): Promise<string[]> {
     spawnSync('mkdir', ['-p', input]);
     await generate(input, BATCH_PATIENTS);
     const cli = join(PROJECT_ROOT, 'bin', 'infertility-protocols.js');
-    const run = spawnSync(process.execPath, [cli, 'batch', '--in', input, '--out', output, '--now', BATCH_NOW, '--workers', '2'], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+    const run = spawnSync(process.execPath, [cli, 'batch', '--in', input, '--out', output, '--now', BATCH_NOW, '--workers', '2'], {
+      encoding: 'utf8',
+      env: { ...process.env, TZ: 'UTC' },
+    });
     if (run.status !== 0) throw new Error(`batch exited ${run.status}: ${run.stderr}`);
     return readdirSync(output)
       .sort()

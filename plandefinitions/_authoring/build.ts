@@ -47,7 +47,9 @@ export function caseRefs(): CaseRef[] {
   const refs: CaseRef[] = [];
   for (const plan of readdirSync(dir).sort()) {
     if (plan === 'cases' || !statSync(join(dir, plan)).isDirectory()) continue;
-    for (const file of readdirSync(join(dir, plan)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(join(dir, plan))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const { rules } = JSON.parse(readFileSync(join(dir, plan, file), 'utf8')) as { rules: string[] };
       refs.push({ plan, name: file.replace(/\.json$/, ''), rules });
     }

@@ -37,17 +37,25 @@ export const QUOTES: Record<string, Quote[]> = {
   'TR-P1': [TR_PREP],
   'TR-S1': [
     tr('There are open tubal revascularization and laparoscopic revascularization.'),
-    tr('Open tubal reversal surgery is performed under an operating microscope (10-30 times magnification) or a surgical loupe (4-10 times magnification) with the help of fine instruments, which significantly improves the success rate of the surgery.'),
-    tr('Laparoscopic revascularization has many advantages, but it is difficult and time-consuming to suture the tubal core under laparoscopy using a 7-0 non-absorbable needle and thread (a needle and thread as thick as a human hair).'),
+    tr(
+      'Open tubal reversal surgery is performed under an operating microscope (10-30 times magnification) or a surgical loupe (4-10 times magnification) with the help of fine instruments, which significantly improves the success rate of the surgery.',
+    ),
+    tr(
+      'Laparoscopic revascularization has many advantages, but it is difficult and time-consuming to suture the tubal core under laparoscopy using a 7-0 non-absorbable needle and thread (a needle and thread as thick as a human hair).',
+    ),
     TR_LAP_ASSISTED,
   ],
   'TR-S2': [TR_LAP_ASSISTED],
   'TR-S3': [
-    tr('In order to prevent the surgical wound adhesions, which affect the travel and function of the fallopian tubes, anti-adhesive agents, such as bioprotein gel and hyaluronic acid na, are applied to the surgical wound at the end of surgery.'),
+    tr(
+      'In order to prevent the surgical wound adhesions, which affect the travel and function of the fallopian tubes, anti-adhesive agents, such as bioprotein gel and hyaluronic acid na, are applied to the surgical wound at the end of surgery.',
+    ),
   ],
   'TR-O1': [
     tr('The effect of recanalization after tubal ligation varies according to the original ligation method.'),
-    tr('The original ligation method uses the isthmus core extraction method or the double fold ligation cut method, where the ligated part is in the middle 1/3 of the fallopian tube, which is convenient for anastomosis.'),
+    tr(
+      'The original ligation method uses the isthmus core extraction method or the double fold ligation cut method, where the ligated part is in the middle 1/3 of the fallopian tube, which is convenient for anastomosis.',
+    ),
     tr('More than 90% of patients have a successful pregnancy within one year after surgery.'),
   ],
   'TR-A1': [tr('No contraception is needed after surgery, and pregnancy can occur in the next menstrual cycle.')],
@@ -56,9 +64,17 @@ export const QUOTES: Record<string, Quote[]> = {
   'TR-F1': [tr('If pregnancy is not achieved one year after surgery, tubal iodography (HSG) or laparoscopy should be performed to clarify the tubal patency.')],
   'TR-F2': [tr('If it is confirmed that the fallopian tubes are incompetent or incompetent bilaterally, assisted reproductive technology such as IVF is feasible.')],
 
-  'HSG-I1': [hsg('(1) Infertility: It is used to understand the cause of infertility, to see if it is tubal infertility, and to see where the fallopian tubes are not working and to provide a basis for the next step of treatment.')],
+  'HSG-I1': [
+    hsg(
+      '(1) Infertility: It is used to understand the cause of infertility, to see if it is tubal infertility, and to see where the fallopian tubes are not working and to provide a basis for the next step of treatment.',
+    ),
+  ],
   'HSG-I2': [hsg('2. Various other conditions that require knowledge of the patency of the fallopian tubes and the morphology of the uterus.')],
-  'HSG-C1': [hsg('1, acute or subacute inflammation of the internal and external genitalia (so it is necessary to check the leucorrhoea before imaging, and the leucorrhoea should be normal before imaging);')],
+  'HSG-C1': [
+    hsg(
+      '1, acute or subacute inflammation of the internal and external genitalia (so it is necessary to check the leucorrhoea before imaging, and the leucorrhoea should be normal before imaging);',
+    ),
+  ],
   'HSG-C2': [hsg('2, serious systemic diseases that cannot tolerate the procedure;')],
   'HSG-C3': [HSG_PREGNANCY_MENSES],
   'HSG-C4': [HSG_PREGNANCY_MENSES],
@@ -71,12 +87,26 @@ export const QUOTES: Record<string, Quote[]> = {
   'HSG-P1': [hsg('2, no intercourse after menstruation until before imaging;')],
   'HSG-P2': [hsg('3, normal diet on the day of imaging;'), hsg('4, there may be a small amount of bleeding after imaging, bring good tissues to be prepared;')],
   'HSG-P3': [hsg('5, iodine allergy test, negative before imaging;')],
-  'HSG-P4': [hsg('half an hour before the procedure intramuscular injection of atropine antispasmodic, to avoid or reduce the uterus, fallopian tube spasm and cause difficulties in the pavilion or cause false images;')],
-  'HSG-P5': [hsg('6, emptying the bladder before the procedure, constipated people perform clean enema before the procedure, in order to make The uterus is kept in normal position to avoid the illusion of external pressure.')],
-  'HSG-A1': [hsg('The purpose of all precautions is to avoid infection, so it is required not to have intercourse within one menstrual cycle, and it is prohibited to take a tub bath, etc.')],
+  'HSG-P4': [
+    hsg(
+      'half an hour before the procedure intramuscular injection of atropine antispasmodic, to avoid or reduce the uterus, fallopian tube spasm and cause difficulties in the pavilion or cause false images;',
+    ),
+  ],
+  'HSG-P5': [
+    hsg(
+      '6, emptying the bladder before the procedure, constipated people perform clean enema before the procedure, in order to make The uterus is kept in normal position to avoid the illusion of external pressure.',
+    ),
+  ],
+  'HSG-A1': [
+    hsg(
+      'The purpose of all precautions is to avoid infection, so it is required not to have intercourse within one menstrual cycle, and it is prohibited to take a tub bath, etc.',
+    ),
+  ],
   'HSG-A2': [
     hsg('The advice given by most experts in China is to take a month off after the HSG test to actively try for pregnancy.'),
-    hsg('After the hysterosalpingogram, there is a doctor’s recommendation to use contraception for three months in order to reduce the possible effects of X-ray exposure on the eggs.'),
+    hsg(
+      'After the hysterosalpingogram, there is a doctor’s recommendation to use contraception for three months in order to reduce the possible effects of X-ray exposure on the eggs.',
+    ),
   ],
   'HSG-X1': [
     hsg('1. To check the patency of the fallopian tubes with an accuracy rate of 98%, but not 100%.'),
@@ -84,8 +114,12 @@ export const QUOTES: Record<string, Quote[]> = {
   ],
   'HSG-ALT1': [
     hsg('1. Tubal lavage: Instead of contrast, saline is injected and the pressure is felt by hand or depicted by a machine to determine the patency of the fallopian tubes.'),
-    hsg('2.Laparoscopic laparoscopic lavage (LC): It is recognized as the gold standard for evaluating the patency of the fallopian tubes, which can provide a visual understanding of the fallopian tubes and allow direct intubation of the blockage during the procedure to unblock the tubes and also detect other lesions in the pelvis.'),
-    hsg('However, LV is an invasive test that requires hospitalization under general anesthesia and is more expensive, so it is generally not the preferred method for checking tubal patency.'),
+    hsg(
+      '2.Laparoscopic laparoscopic lavage (LC): It is recognized as the gold standard for evaluating the patency of the fallopian tubes, which can provide a visual understanding of the fallopian tubes and allow direct intubation of the blockage during the procedure to unblock the tubes and also detect other lesions in the pelvis.',
+    ),
+    hsg(
+      'However, LV is an invasive test that requires hospitalization under general anesthesia and is more expensive, so it is generally not the preferred method for checking tubal patency.',
+    ),
     HSG_HYCOSY,
   ],
 
@@ -100,14 +134,24 @@ export const QUOTES: Record<string, Quote[]> = {
   'HYS-C2': [hys('2, massive uterine bleeding;')],
   'HYS-C3': [hys('3, pregnancy;')],
   'HYS-C4': [hys('4, chronic pelvic inflammatory disease.')],
-  'HYS-P1': [hys('Hysteroscopy preoperative examination notes: 1, physical examination: routine examination of cardiopulmonary function, the presence of pelvic inflammatory disease and acute vaginitis;')],
-  'HYS-P2': [hys('2, laboratory tests: blood, urine routine, liver, kidney function, fasting blood sugar, coagulation function, hepatitis B complete set, hepatitis C, negative AIDS (HIV), syphilis (TRUST), blood type, vaginal secretions that is the ordinary leukorrhea examination, if necessary, take the cervical secretions for chlamydia, mycoplasma Check;')],
+  'HYS-P1': [
+    hys(
+      'Hysteroscopy preoperative examination notes: 1, physical examination: routine examination of cardiopulmonary function, the presence of pelvic inflammatory disease and acute vaginitis;',
+    ),
+  ],
+  'HYS-P2': [
+    hys(
+      '2, laboratory tests: blood, urine routine, liver, kidney function, fasting blood sugar, coagulation function, hepatitis B complete set, hepatitis C, negative AIDS (HIV), syphilis (TRUST), blood type, vaginal secretions that is the ordinary leukorrhea examination, if necessary, take the cervical secretions for chlamydia, mycoplasma Check;',
+    ),
+  ],
   'HYS-T1': [
     hys('3, hysteroscopy time selection: except for special circumstances, generally about 3-10 days after menstruation is appropriate.'),
     hys('for those with irregular bleeding, they can be examined at any time after stopping bleeding.'),
   ],
   'HYS-F1': [
-    hys('Common infertility factors found by hysteroscopy: 1, uterine fibroids: hysteroscopy plays an important role in deciding the location of fibroids, determining the need for surgery and choosing the surgical method;'),
+    hys(
+      'Common infertility factors found by hysteroscopy: 1, uterine fibroids: hysteroscopy plays an important role in deciding the location of fibroids, determining the need for surgery and choosing the surgical method;',
+    ),
     hys('6, tubal blockage : Tubal pathology is the most common cause of infertility.'),
   ],
 };
@@ -119,12 +163,7 @@ export const QUOTES: Record<string, Quote[]> = {
  */
 const SAFE_QUOTES: Record<string, Quote[]> = {
   'SAFE-2': [HSG_PREGNANCY_MENSES, hys('3, pregnancy;'), TR_INDICATIONS],
-  'SAFE-3': [
-    ...QUOTES['HSG-C1']!,
-    ...QUOTES['HYS-C1']!,
-    ...QUOTES['HYS-P1']!,
-    TR_PREP,
-  ],
+  'SAFE-3': [...QUOTES['HSG-C1']!, ...QUOTES['HYS-C1']!, ...QUOTES['HYS-P1']!, TR_PREP],
   'SAFE-4': [TR_NO_CONTRAINDICATION, ...QUOTES['HSG-C2']!, ...QUOTES['HYS-P1']!],
   'SAFE-5': [...QUOTES['TR-T1']!, TR_INDICATIONS, ...QUOTES['HSG-P3']!, ...QUOTES['HSG-T1']!.slice(0, 1), ...QUOTES['HYS-T1']!],
   'SAFE-6': [...QUOTES['HYS-I5']!, ...QUOTES['TR-F1']!],

@@ -4,15 +4,7 @@
  * its citation and the expressions shared by several actions are written once; a test
  * (tests/protocols/artifacts-in-sync.test.ts) fails when the committed JSON drifts from them.
  */
-import type {
-  ActivityDefinition,
-  Coding,
-  Extension,
-  DataRequirement,
-  Expression,
-  PlanDefinitionAction,
-  RelatedArtifact,
-} from '@medplum/fhirtypes';
+import type { ActivityDefinition, Coding, Extension, DataRequirement, Expression, PlanDefinitionAction, RelatedArtifact } from '@medplum/fhirtypes';
 
 export const BASE = 'http://infertility-protocols.org/fhir';
 export const VERSION = '0.1.0';
@@ -53,8 +45,7 @@ export const computableName = (id: string): string =>
     .map((w) => (w[0] ?? '').toUpperCase() + w.slice(1))
     .join('');
 
-export const coding = (system: string, code: string, display?: string): Coding =>
-  display === undefined ? { system, code } : { system, code, display };
+export const coding = (system: string, code: string, display?: string): Coding => (display === undefined ? { system, code } : { system, code, display });
 
 // ---- citations ---------------------------------------------------------------------------------
 
@@ -77,9 +68,7 @@ export function justify(ruleId: string, text: string): RelatedArtifact {
 // ---- expressions --------------------------------------------------------------------------------
 
 export function fhirpath(expression: string, description?: string): Expression {
-  return description === undefined
-    ? { language: 'text/fhirpath', expression }
-    : { language: 'text/fhirpath', expression, description };
+  return description === undefined ? { language: 'text/fhirpath', expression } : { language: 'text/fhirpath', expression, description };
 }
 
 /**
@@ -98,8 +87,7 @@ export function applicability(expression: string, description: string): NonNulla
 const q = (s: string): string => `'${s}'`;
 export const codesIn = (codes: readonly string[]): string => `(${codes.map(q).join(' | ')})`;
 /** True when one of the Codings at `path` has `system` and one of `codes`. */
-export const hasCoding = (path: string, system: string, codes: readonly string[]): string =>
-  `${path}.exists(system = ${q(system)} and code in ${codesIn(codes)})`;
+export const hasCoding = (path: string, system: string, codes: readonly string[]): string => `${path}.exists(system = ${q(system)} and code in ${codesIn(codes)})`;
 
 /** A Condition that is current: clinicalStatus active/recurrence/relapse (or unstated), not refuted. */
 export const ACTIVE_CONDITION =

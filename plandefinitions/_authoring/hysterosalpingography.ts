@@ -115,9 +115,18 @@ const INPUTS: DataRequirement[] = [
   vsInput('constipation', 'Condition', 'vs-constipation'),
   codeInput('constipationNow', 'Observation', [coding(LOCAL, 'constipation-now', 'Currently constipated')], { lookBackDays: 7, latestOnly: true }),
   // Tubal status already known (SAFE-6, SAFE-7).
-  codeInput('recentTubalStudy', 'Procedure', [coding(SCT, '168884001', 'Hysterosalpingography'), coding(LOCAL, 'hycosy', 'Hysterosalpingo-contrast sonography (HyCoSy)'), coding(LOCAL, 'laparoscopic-chromopertubation', 'Laparoscopic chromopertubation (dye test)')], {
-    lookBackDays: TUBAL_STATUS_LOOK_BACK,
-  }),
+  codeInput(
+    'recentTubalStudy',
+    'Procedure',
+    [
+      coding(SCT, '168884001', 'Hysterosalpingography'),
+      coding(LOCAL, 'hycosy', 'Hysterosalpingo-contrast sonography (HyCoSy)'),
+      coding(LOCAL, 'laparoscopic-chromopertubation', 'Laparoscopic chromopertubation (dye test)'),
+    ],
+    {
+      lookBackDays: TUBAL_STATUS_LOOK_BACK,
+    },
+  ),
   codeInput('recentTubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')], { lookBackDays: TUBAL_STATUS_LOOK_BACK, newestFirst: true }),
   // A cavity result is an HSG's result too: the HSG was done, its tubal result is asked for rather than repeating it.
   codeInput('recentHsgCavity', 'Observation', [coding(LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment')], { lookBackDays: TUBAL_STATUS_LOOK_BACK }),
@@ -143,7 +152,11 @@ const BLOCKAGE_EVIDENCE =
   `%tubalOcclusion.where(${CONFIRMED_CONDITION} and bodySite.coding.exists(system = '${SCT}' and code = '51440002') and ${sinceReversal(asDate('(onset.ofType(dateTime) | recordedDate)'))})` +
   ` | ${PATENCY_SINCE_REVERSAL}.first().where(${side('tubal-patency-right')} and ${side('tubal-patency-left')})`;
 const TUBAL_STATUS_VARIABLES: Extension[] = [
-  variable('bothTubesBlocked', `(${BLOCKAGE_EVIDENCE}).exists()`, 'TR-F2/SAFE-7: both tubes known blocked (confirmed bilateral occlusion, or the newest tubal patency study has both sides blocked)'),
+  variable(
+    'bothTubesBlocked',
+    `(${BLOCKAGE_EVIDENCE}).exists()`,
+    'TR-F2/SAFE-7: both tubes known blocked (confirmed bilateral occlusion, or the newest tubal patency study has both sides blocked)',
+  ),
   variable('tubalResultOnRecord', `${PATENCY_SINCE_REVERSAL}.exists()`, 'SAFE-6: a tubal patency result of the last 180 days'),
   variable(
     'tubalStudyWithoutResult',
@@ -158,7 +171,8 @@ function tubalStatusKnown(): Action[] {
     {
       id: 'hsg-ivf-referral',
       title: 'Both tubes blocked: refer for IVF, no new HSG',
-      description: 'Both tubes are known blocked (a confirmed bilateral occlusion, or the newest tubal patency study of the last 180 days): assisted reproduction is the way forward and a new HSG adds nothing.',
+      description:
+        'Both tubes are known blocked (a confirmed bilateral occlusion, or the newest tubal patency study of the last 180 days): assisted reproduction is the way forward and a new HSG adds nothing.',
       documentation: [...citations('TR-F2'), ...safety('SAFE-7', 'pathway'), justify('SAFE-6', TUBAL_STATUS_WHY)],
       condition: [applicability('%bothTubesBlocked', 'TR-F2/SAFE-7: both tubes known blocked')],
       definitionCanonical: adCanonical('ivf-referral'),
@@ -167,7 +181,8 @@ function tubalStatusKnown(): Action[] {
     {
       id: 'hsg-result-on-record',
       title: 'Tubal patency studied in the last 180 days: use the result, do not repeat the HSG',
-      description: 'A tubal patency result of the last 180 days is on record (at least one tube patent); the next step follows it (a cavity abnormality on HSG: hysteroscopy, HYS-I4).',
+      description:
+        'A tubal patency result of the last 180 days is on record (at least one tube patent); the next step follows it (a cavity abnormality on HSG: hysteroscopy, HYS-I4).',
       code: [{ coding: [coding(LOCAL, 'result-on-record', 'Result on record used, not repeated')] }],
       documentation: [...safety('SAFE-6', 'doneAlready'), justify('SAFE-6', TUBAL_STATUS_WHY)],
       condition: [applicability('%tubalResultOnRecord and %bothTubesBlocked.not()', 'SAFE-6: a tubal patency result of the last 180 days is on record')],
@@ -175,7 +190,8 @@ function tubalStatusKnown(): Action[] {
     {
       id: 'hsg-result-missing',
       title: 'Tubal patency study done in the last 180 days: record its result instead of repeating it',
-      description: 'An HSG (or HyCoSy, or laparoscopic chromopertubation) of the last 180 days is on record, or its uterine cavity result, but not its tubal patency result: record the result; the study is not repeated.',
+      description:
+        'An HSG (or HyCoSy, or laparoscopic chromopertubation) of the last 180 days is on record, or its uterine cavity result, but not its tubal patency result: record the result; the study is not repeated.',
       documentation: [...safety('SAFE-6', 'doneAlready'), justify('SAFE-6', TUBAL_STATUS_WHY)],
       condition: [applicability('%tubalStudyWithoutResult and %bothTubesBlocked.not()', 'SAFE-6: a tubal patency study of the last 180 days has no recorded result')],
       definitionCanonical: adCanonical('collect-tubal-patency-result'),
@@ -216,7 +232,8 @@ function hsgContraindications(): Action[] {
       id: 'hsg-ci-acute-genital-inflammation',
       ruleId: 'HSG-C1',
       title: 'Do not perform HSG: acute or subacute genital inflammation',
-      description: 'An acute or subacute inflammation of the internal or external genitalia is recorded (a suspected one included). Treat it first; the discharge examination must be normal before imaging.',
+      description:
+        'An acute or subacute inflammation of the internal or external genitalia is recorded (a suspected one included). Treat it first; the discharge examination must be normal before imaging.',
       present: '%acuteInflammation',
       evidence: INFLAMMATION_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
@@ -243,7 +260,12 @@ function hsgContraindications(): Action[] {
       evidence: SYSTEMIC_EVIDENCE,
       reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
       procedure,
-      documentation: [...citations('HSG-C2'), justify('HSG-C2', 'Read as terminology.md section 1 A28: an active Condition in vs-serious-systemic-disease, or the clinician assessment LOCAL#fit-for-procedure = false.'), ...safety('SAFE-4', 'fitness'), FITNESS_JUSTIFICATION],
+      documentation: [
+        ...citations('HSG-C2'),
+        justify('HSG-C2', 'Read as terminology.md section 1 A28: an active Condition in vs-serious-systemic-disease, or the clinician assessment LOCAL#fit-for-procedure = false.'),
+        ...safety('SAFE-4', 'fitness'),
+        FITNESS_JUSTIFICATION,
+      ],
     }),
     contraindication({
       id: 'hsg-ci-pregnancy',
@@ -278,14 +300,18 @@ function hsgContraindications(): Action[] {
       procedure,
       documentation: [
         ...citations('HSG-C5'),
-        justify('HSG-C5', 'terminology.md section 1 A13: "scraping" = uterine curettage. 6 weeks = 42 days: an event 42 days ago still contraindicates, 43 days ago no longer (procedure date = performed, or the end of a performed period; condition date = onset).'),
+        justify(
+          'HSG-C5',
+          'terminology.md section 1 A13: "scraping" = uterine curettage. 6 weeks = 42 days: an event 42 days ago still contraindicates, 43 days ago no longer (procedure date = performed, or the end of a performed period; condition date = onset).',
+        ),
       ],
     }),
     contraindication({
       id: 'hsg-ci-iodine-allergy',
       ruleId: 'HSG-C6',
       title: 'Do not perform HSG: iodine allergy',
-      description: 'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test (a preliminary one included). HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
+      description:
+        'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test (a preliminary one included). HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
       present: '%ciIodine',
       evidence: IODINE_EVIDENCE,
       reason: coding(SCT, '293637006', 'Allergy to contrast media'),
@@ -318,13 +344,25 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         title: isHsg ? 'Hysterosalpingography 5-7 days after the menses' : 'HyCoSy 5-7 days after the menses (iodine allergy)',
         description: isHsg
           ? 'HSG in the window day 5 to day 7 after the end of bleeding (from today or from the day after the last preparation test when later): the endometrium is repaired but not yet thick (too early: thin, easily damaged; too late: contrast reflux, poor tubal filling).'
-          : 'HyCoSy replaces HSG because of the iodine allergy; it is scheduled in the same window as HSG because the text\'s reason for the window (state of the endometrium) holds for any transcervical tubal study.',
+          : "HyCoSy replaces HSG because of the iodine allergy; it is scheduled in the same window as HSG because the text's reason for the window (state of the endometrium) holds for any transcervical tubal study.",
         priority: 'routine',
         precheckBehavior: 'yes',
         goalId: ['tubal-patency-known'],
         documentation: isHsg
-          ? [...citations('HSG-I1', 'HSG-I2', 'HSG-T1', 'HSG-X1'), justify('HSG-T1', 'terminology.md section 1 A10: the text says 5-7 days (the common Chinese norm is 3-7); the text is followed.'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates')]
-          : [...citations('HSG-C6', 'HSG-T1'), justify('HSG-C6', 'The text names HyCoSy as the test that avoids iodine allergy and radiation (terminology.md section 1 A17: minimally invasive, not non-invasive). Window: our choice, the HSG window.'), ...safety('SAFE-8', 'alternative')],
+          ? [
+              ...citations('HSG-I1', 'HSG-I2', 'HSG-T1', 'HSG-X1'),
+              justify('HSG-T1', 'terminology.md section 1 A10: the text says 5-7 days (the common Chinese norm is 3-7); the text is followed.'),
+              MENSES_JUSTIFICATION,
+              ...safety('SAFE-5', 'dates'),
+            ]
+          : [
+              ...citations('HSG-C6', 'HSG-T1'),
+              justify(
+                'HSG-C6',
+                'The text names HyCoSy as the test that avoids iodine allergy and radiation (terminology.md section 1 A17: minimally invasive, not non-invasive). Window: our choice, the HSG window.',
+              ),
+              ...safety('SAFE-8', 'alternative'),
+            ],
         definitionCanonical: adCanonical(primary),
         dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
       },
@@ -360,7 +398,11 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       id: `${prefix}-atropine`,
       title: `Atropine IM half an hour before the ${study}`,
       description: 'Antispasmodic premedication against uterine and tubal spasm (a spasm can mimic a blocked tube). Dose per local protocol: the text gives none.',
-      documentation: [...citations('HSG-P4'), justify('HSG-P4', 'terminology.md section 1 A27: no dose in the source; A11: spasm causes false blockage.'), ...(isHsg ? [] : safety('SAFE-8', 'alternative'))],
+      documentation: [
+        ...citations('HSG-P4'),
+        justify('HSG-P4', 'terminology.md section 1 A27: no dose in the source; A11: spasm causes false blockage.'),
+        ...(isHsg ? [] : safety('SAFE-8', 'alternative')),
+      ],
       relatedAction: [relatedBefore(target, 30)],
       definitionCanonical: adCanonical('atropine-im-before-hsg'),
     },
@@ -405,7 +447,11 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
     {
       id: `${prefix}-instruction-no-intercourse-after`,
       title: `After the ${study}: no intercourse for one menstrual cycle`,
-      documentation: [...citations('HSG-A1'), justify('HSG-A1', 'terminology.md section 1 A15: one cycle = until the next menses has finished.'), ...(isHsg ? [] : safety('SAFE-8', 'alternative'))],
+      documentation: [
+        ...citations('HSG-A1'),
+        justify('HSG-A1', 'terminology.md section 1 A15: one cycle = until the next menses has finished.'),
+        ...(isHsg ? [] : safety('SAFE-8', 'alternative')),
+      ],
       relatedAction: [relatedAfterEnd(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-no-intercourse-after-hsg'),
@@ -425,7 +471,10 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       title: 'After the HSG: wait one cycle, then try to conceive',
       documentation: [
         ...citations('HSG-A2'),
-        justify('HSG-A2', 'terminology.md section 1 A14: the texts disagree (3 months; "2 to 3 months" in the reversal text); the HSG text\'s expert consensus (one month, then try) is the default; the 3-month advice is not required. Not given after HyCoSy: the advice answers the X-ray exposure and the iodised oil, which HyCoSy does not have.'),
+        justify(
+          'HSG-A2',
+          'terminology.md section 1 A14: the texts disagree (3 months; "2 to 3 months" in the reversal text); the HSG text\'s expert consensus (one month, then try) is the default; the 3-month advice is not required. Not given after HyCoSy: the advice answers the X-ray exposure and the iodised oil, which HyCoSy does not have.',
+        ),
       ],
       relatedAction: [relatedAfterEnd(target)],
       participant: [{ type: 'patient' }],
@@ -487,7 +536,12 @@ function schedule(prefix: string, isHsg: boolean): Action[] {
         MENSES_JUSTIFICATION,
         PREGNANCY_JUSTIFICATION,
         ...safety('SAFE-5', 'dates'),
-        ...(isHsg ? [...citations('HSG-C6'), justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).')] : safety('SAFE-8', 'alternative')),
+        ...(isHsg
+          ? [
+              ...citations('HSG-C6'),
+              justify('HSG-C6', 'The allergy history is required before iodinated contrast; SNOMED 716186003 "no known allergy" records it as clear (terminology.md section C).'),
+            ]
+          : safety('SAFE-8', 'alternative')),
       ],
       input: inputs,
       // The window state and the study period are needed only here (HSG and HyCoSy exclude each other: computed once).
@@ -534,7 +588,8 @@ export const hysterosalpingographyPlan = planDefinition({
   title: 'Hysterosalpingography (HSG) in the infertility work-up',
   description:
     'Hysterosalpingography for infertility (tubal factor, uterine cavity) or after a tubal reversal without pregnancy: a recent result is used rather than repeated (both tubes blocked: IVF referral), contraindication screen, timing 5-7 days after the menses are clean, iodine sensitivity test, atropine premedication, patient instructions before and after, conception advice, and the alternatives (HyCoSy when iodine allergy, saline hydrotubation, laparoscopic chromopertubation).',
-  purpose: 'Encodes 001_77e565344cb021a4.txt (rules HSG-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10) so that every HSG proposal is screened, timed and prepared the same way.',
+  purpose:
+    'Encodes 001_77e565344cb021a4.txt (rules HSG-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10) so that every HSG proposal is screened, timed and prepared the same way.',
   usage:
     'Apply with the patient record. Results: HSG ServiceRequest with occurrencePeriod = day 5..7 after the end of bleeding (never before today, and after the preparation tests); a doNotPerform HSG request per contraindication (reasonReference = the patient data); an IVF referral when both tubes are known blocked; collect-information Tasks for missing menstrual data, pregnancy status, fitness assessment or iodine allergy history.',
   relatedArtifact: [
@@ -553,10 +608,14 @@ export const hysterosalpingographyPlan = planDefinition({
     {
       id: 'hsg',
       title: 'Hysterosalpingography (HSG)',
-      description: 'Indicated for infertility (HSG-I1) or another need to know tubal patency and uterine morphology: here, no pregnancy one year after a tubal reversal (HSG-I2, TR-F1).',
+      description:
+        'Indicated for infertility (HSG-I1) or another need to know tubal patency and uterine morphology: here, no pregnancy one year after a tubal reversal (HSG-I2, TR-F1).',
       documentation: [
         ...citations('HSG-I1', 'HSG-I2', 'HSG-X1'),
-        justify('HSG-I2', 'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).'),
+        justify(
+          'HSG-I2',
+          'Computable form of "other conditions": a completed tubal reanastomosis at least one year ago with no positive pregnancy result or pregnancy recorded since (TR-F1). Routine HSG soon after a reversal is not advised (TR-A3).',
+        ),
       ],
       input: INPUTS,
       extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES, ...TUBAL_STATUS_VARIABLES],
@@ -581,10 +640,14 @@ export const hysterosalpingographyPlan = planDefinition({
             {
               id: 'hsg-alternative-hycosy',
               title: 'Iodine allergy only: plan HyCoSy instead',
-              description: 'HyCoSy avoids iodinated contrast and radiation. Every other HSG contraindication (inflammation, systemic disease, pregnancy, menstruation, recent delivery/abortion/curettage) rules it out too, and it keeps the discharge exam, the pregnancy check, the window and the aftercare of HSG (SAFE-8).',
+              description:
+                'HyCoSy avoids iodinated contrast and radiation. Every other HSG contraindication (inflammation, systemic disease, pregnancy, menstruation, recent delivery/abortion/curettage) rules it out too, and it keeps the discharge exam, the pregnancy check, the window and the aftercare of HSG (SAFE-8).',
               documentation: [
                 ...citations('HSG-C6', 'HSG-ALT1'),
-                justify('HSG-C6', 'Our reading: HyCoSy removes only the iodine (and radiation) problem; the other contraindications concern instrumentation of the uterine cavity and apply unchanged.'),
+                justify(
+                  'HSG-C6',
+                  'Our reading: HyCoSy removes only the iodine (and radiation) problem; the other contraindications concern instrumentation of the uterine cavity and apply unchanged.',
+                ),
                 ...safety('SAFE-8', 'alternative'),
               ],
               condition: [applicability(`${NO_CI_EXCEPT_IODINE} and %ciIodine`, 'HSG-C6: iodine allergy is the only contraindication')],

@@ -133,7 +133,11 @@ const C4_EVIDENCE = `%chronicPid.where(${ACTIVE_CONDITION})`;
 const CI_VARIABLES = [
   variable('ciHeavyBleeding', `(${C2_EVIDENCE}).exists()`, 'HYS-C2: heavy uterine bleeding'),
   variable('ciChronicPid', `${C4_EVIDENCE}.exists()`, 'HYS-C4: chronic pelvic inflammatory disease'),
-  variable('hysteroscopyDoneRecently', `%previousHysteroscopy.where(${PROCEDURE_DONE} and ${performedDate}.exists($this >= today() - ${DONE_LOOK_BACK} days)).exists()`, 'SAFE-6: a hysteroscopy of the last 180 days'),
+  variable(
+    'hysteroscopyDoneRecently',
+    `%previousHysteroscopy.where(${PROCEDURE_DONE} and ${performedDate}.exists($this >= today() - ${DONE_LOOK_BACK} days)).exists()`,
+    'SAFE-6: a hysteroscopy of the last 180 days',
+  ),
 ];
 const NO_CONTRAINDICATION = `(%acuteInflammation or %leukorrheaAbnormal or %ciHeavyBleeding or %ciChronicPid or ${PREGNANT} or ${NOT_FIT}).not()`;
 
@@ -144,14 +148,18 @@ function contraindications(): Action[] {
       id: 'hys-ci-acute-inflammation',
       ruleId: 'HYS-C1',
       title: 'Do not perform hysteroscopy: acute genital inflammation',
-      description: 'An acute inflammation of the genital tract is recorded (endometritis, adnexitis, pelvic inflammatory disease, vaginitis, cervicitis; a suspected one included): treat it and recheck first.',
+      description:
+        'An acute inflammation of the genital tract is recorded (endometritis, adnexitis, pelvic inflammatory disease, vaginitis, cervicitis; a suspected one included): treat it and recheck first.',
       present: '%acuteInflammation',
       evidence: INFLAMMATION_EVIDENCE,
       reason: coding(LOCAL, 'acute-genital-inflammation', 'Acute or subacute inflammation of the genital tract'),
       procedure,
       documentation: [
         ...citations('HYS-C1', 'HYS-P1'),
-        justify('HYS-C1', 'The shared acute genital inflammation value set (vs-genital-inflammation-acute) includes the endometritis, adnexitis and PID of HYS-C1 and the acute vaginitis HYS-P1 looks for: the same inflammation holds all three procedures (SAFE-3).'),
+        justify(
+          'HYS-C1',
+          'The shared acute genital inflammation value set (vs-genital-inflammation-acute) includes the endometritis, adnexitis and PID of HYS-C1 and the acute vaginitis HYS-P1 looks for: the same inflammation holds all three procedures (SAFE-3).',
+        ),
         ...safety('SAFE-3', 'inflammation'),
       ],
     }),
@@ -170,12 +178,19 @@ function contraindications(): Action[] {
       id: 'hys-ci-heavy-bleeding',
       ruleId: 'HYS-C2',
       title: 'Do not perform hysteroscopy: heavy uterine bleeding',
-      description: 'Heavy (massive) uterine bleeding now: the newest observation of the last 7 days says so, or an active abnormal bleeding condition is graded severe. Ordinary abnormal bleeding is an indication (HYS-I1), not a contraindication.',
+      description:
+        'Heavy (massive) uterine bleeding now: the newest observation of the last 7 days says so, or an active abnormal bleeding condition is graded severe. Ordinary abnormal bleeding is an indication (HYS-I1), not a contraindication.',
       present: '%ciHeavyBleeding',
       evidence: C2_EVIDENCE,
       reason: coding(LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding'),
       procedure,
-      documentation: [...citations('HYS-C2'), justify('HYS-C2', 'Look-back 7 days for LOCAL#heavy-uterine-bleeding-now (the text gives none): "massive bleeding" describes the present; the newest observation of the week decides.')],
+      documentation: [
+        ...citations('HYS-C2'),
+        justify(
+          'HYS-C2',
+          'Look-back 7 days for LOCAL#heavy-uterine-bleeding-now (the text gives none): "massive bleeding" describes the present; the newest observation of the week decides.',
+        ),
+      ],
     }),
     contraindication({
       id: 'hys-ci-pregnancy',
@@ -197,13 +212,17 @@ function contraindications(): Action[] {
       evidence: C4_EVIDENCE,
       reason: coding(SCT, '237044002', 'Chronic pelvic inflammatory disease'),
       procedure,
-      documentation: [...citations('HYS-C4'), justify('HYS-C4', 'terminology.md section 1 A24: encoded as stated (contraindication); none of the texts separates absolute from relative contraindications.')],
+      documentation: [
+        ...citations('HYS-C4'),
+        justify('HYS-C4', 'terminology.md section 1 A24: encoded as stated (contraindication); none of the texts separates absolute from relative contraindications.'),
+      ],
     }),
     contraindication({
       id: 'hys-ci-serious-systemic-disease',
       ruleId: 'HYS-P1',
       title: 'Do not perform hysteroscopy: not fit for the procedure',
-      description: 'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient is not fit (HYS-P1 examines the cardiopulmonary function for this).',
+      description:
+        'A serious systemic disease is recorded, or the newest fitness assessment (last 30 days) says the patient is not fit (HYS-P1 examines the cardiopulmonary function for this).',
       present: NOT_FIT,
       evidence: SYSTEMIC_EVIDENCE,
       reason: coding(LOCAL, 'serious-systemic-disease', 'Serious systemic disease: cannot tolerate the procedure'),
@@ -215,13 +234,15 @@ function contraindications(): Action[] {
 
 // ---- timing -------------------------------------------------------------------------------------------
 
-const IRREGULAR_EXPRESSION =
-  `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or %menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')).exists())`;
+const IRREGULAR_EXPRESSION = `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or %menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')).exists())`;
 const IRREGULAR = '%irregularBleedingNow';
 
 const TIMING_DOCS = [
   ...citations('HYS-T1'),
-  justify('HYS-T1', `terminology.md section 1 A23: "after menstruation" = after the menses end. Regular cycles: day ${WINDOW_START}..${WINDOW_END} after the end of bleeding. Irregular bleeding (active irregular/abnormal bleeding condition, or menstrual regularity = irregular): from day 1 after the bleeding stopped, no end. "Special circumstances" are left to the clinician.`),
+  justify(
+    'HYS-T1',
+    `terminology.md section 1 A23: "after menstruation" = after the menses end. Regular cycles: day ${WINDOW_START}..${WINDOW_END} after the end of bleeding. Irregular bleeding (active irregular/abnormal bleeding condition, or menstrual regularity = irregular): from day 1 after the bleeding stopped, no end. "Special circumstances" are left to the clinician.`,
+  ),
   MENSES_JUSTIFICATION,
   ...safety('SAFE-5', 'dates'),
 ];
@@ -229,30 +250,175 @@ const TIMING_DOCS = [
 // ---- pre-operative work-up ---------------------------------------------------------------------------
 
 const EXAMS: Workup[] = [
-  { id: 'cardiovascular-examination', ad: 'preop-cardiovascular-examination', title: 'Pre-operative cardiovascular examination', codes: [coding(SCT, '444733009')], type: 'Procedure', lookBack: LOOK_BACK.exam, why: LOOK_BACK_WHY.exam, rule: 'HYS-P1' },
-  { id: 'pulmonary-examination', ad: 'preop-pulmonary-examination', title: 'Pre-operative pulmonary examination', codes: [coding(SCT, '444562008')], type: 'Procedure', lookBack: LOOK_BACK.exam, why: LOOK_BACK_WHY.exam, rule: 'HYS-P1' },
-  { id: 'gynecological-examination', ad: 'preop-gynecological-examination', title: 'Pre-operative gynaecological examination', codes: [coding(LOCAL, 'preop-gynecological-examination')], type: 'Procedure', lookBack: LOOK_BACK.exam, why: LOOK_BACK_WHY.exam, rule: 'HYS-P1' },
+  {
+    id: 'cardiovascular-examination',
+    ad: 'preop-cardiovascular-examination',
+    title: 'Pre-operative cardiovascular examination',
+    codes: [coding(SCT, '444733009')],
+    type: 'Procedure',
+    lookBack: LOOK_BACK.exam,
+    why: LOOK_BACK_WHY.exam,
+    rule: 'HYS-P1',
+  },
+  {
+    id: 'pulmonary-examination',
+    ad: 'preop-pulmonary-examination',
+    title: 'Pre-operative pulmonary examination',
+    codes: [coding(SCT, '444562008')],
+    type: 'Procedure',
+    lookBack: LOOK_BACK.exam,
+    why: LOOK_BACK_WHY.exam,
+    rule: 'HYS-P1',
+  },
+  {
+    id: 'gynecological-examination',
+    ad: 'preop-gynecological-examination',
+    title: 'Pre-operative gynaecological examination',
+    codes: [coding(LOCAL, 'preop-gynecological-examination')],
+    type: 'Procedure',
+    lookBack: LOOK_BACK.exam,
+    why: LOOK_BACK_WHY.exam,
+    rule: 'HYS-P1',
+  },
 ];
 
 export const LABS: Record<string, Workup> = {
-  cbc: { id: 'complete-blood-count', ad: 'complete-blood-count', title: 'Complete blood count', codes: [coding(LOINC, '57021-8')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  urinalysis: { id: 'urinalysis', ad: 'urinalysis', title: 'Urinalysis', codes: [coding(LOINC, '24356-8')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  liver: { id: 'liver-function', ad: 'liver-function', title: 'Liver function tests', codes: [coding(LOINC, '24325-3')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  kidney: { id: 'kidney-function', ad: 'kidney-function', title: 'Kidney function tests', codes: [coding(LOINC, '24362-6')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  glucose: { id: 'fasting-glucose', ad: 'fasting-glucose', title: 'Fasting blood glucose', codes: [coding(LOINC, '1558-6')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  coagulation: { id: 'coagulation-panel', ad: 'coagulation-panel', title: 'Coagulation function', codes: [coding(LOCAL, 'coagulation-panel')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  hbv: { id: 'hepatitis-b-serology', ad: 'hepatitis-b-serology', title: 'Hepatitis B serology', codes: [coding(LOCAL, 'hbv-serology-5'), coding(LOINC, '5196-1')], type: 'Observation', lookBack: LOOK_BACK.serology, why: LOOK_BACK_WHY.serology, rule: 'HYS-P2' },
-  hcv: { id: 'hepatitis-c-antibody', ad: 'hepatitis-c-antibody', title: 'Hepatitis C antibody', codes: [coding(LOINC, '16128-1')], type: 'Observation', lookBack: LOOK_BACK.serology, why: LOOK_BACK_WHY.serology, rule: 'HYS-P2' },
-  hiv: { id: 'hiv-screening', ad: 'hiv-screening', title: 'HIV screening', codes: [coding(LOINC, '56888-1')], type: 'Observation', lookBack: LOOK_BACK.serology, why: `${LOOK_BACK_WHY.serology} terminology.md section 1 A25: "negative AIDS" = the test is required; a positive result goes to clinician review, it is not an automatic exclusion.`, rule: 'HYS-P2' },
-  syphilis: { id: 'syphilis-trust', ad: 'syphilis-trust', title: 'Syphilis serology (TRUST)', codes: [coding(LOINC, '22461-8')], type: 'Observation', lookBack: LOOK_BACK.serology, why: LOOK_BACK_WHY.serology, rule: 'HYS-P2' },
+  cbc: {
+    id: 'complete-blood-count',
+    ad: 'complete-blood-count',
+    title: 'Complete blood count',
+    codes: [coding(LOINC, '57021-8')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  urinalysis: {
+    id: 'urinalysis',
+    ad: 'urinalysis',
+    title: 'Urinalysis',
+    codes: [coding(LOINC, '24356-8')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  liver: {
+    id: 'liver-function',
+    ad: 'liver-function',
+    title: 'Liver function tests',
+    codes: [coding(LOINC, '24325-3')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  kidney: {
+    id: 'kidney-function',
+    ad: 'kidney-function',
+    title: 'Kidney function tests',
+    codes: [coding(LOINC, '24362-6')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  glucose: {
+    id: 'fasting-glucose',
+    ad: 'fasting-glucose',
+    title: 'Fasting blood glucose',
+    codes: [coding(LOINC, '1558-6')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  coagulation: {
+    id: 'coagulation-panel',
+    ad: 'coagulation-panel',
+    title: 'Coagulation function',
+    codes: [coding(LOCAL, 'coagulation-panel')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  hbv: {
+    id: 'hepatitis-b-serology',
+    ad: 'hepatitis-b-serology',
+    title: 'Hepatitis B serology',
+    codes: [coding(LOCAL, 'hbv-serology-5'), coding(LOINC, '5196-1')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.serology,
+    why: LOOK_BACK_WHY.serology,
+    rule: 'HYS-P2',
+  },
+  hcv: {
+    id: 'hepatitis-c-antibody',
+    ad: 'hepatitis-c-antibody',
+    title: 'Hepatitis C antibody',
+    codes: [coding(LOINC, '16128-1')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.serology,
+    why: LOOK_BACK_WHY.serology,
+    rule: 'HYS-P2',
+  },
+  hiv: {
+    id: 'hiv-screening',
+    ad: 'hiv-screening',
+    title: 'HIV screening',
+    codes: [coding(LOINC, '56888-1')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.serology,
+    why: `${LOOK_BACK_WHY.serology} terminology.md section 1 A25: "negative AIDS" = the test is required; a positive result goes to clinician review, it is not an automatic exclusion.`,
+    rule: 'HYS-P2',
+  },
+  syphilis: {
+    id: 'syphilis-trust',
+    ad: 'syphilis-trust',
+    title: 'Syphilis serology (TRUST)',
+    codes: [coding(LOINC, '22461-8')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.serology,
+    why: LOOK_BACK_WHY.serology,
+    rule: 'HYS-P2',
+  },
   bloodGroup: { id: 'blood-group', ad: 'blood-group', title: 'Blood group', codes: [coding(LOINC, '882-1')], type: 'Observation', why: LOOK_BACK_WHY.bloodGroup, rule: 'HYS-P2' },
   // Read by the shared verdict (SAFE-3): ordered unless a final normal result of the last 7 days is the newest.
-  leukorrhea: { id: 'leukorrhea-routine', ad: 'leukorrhea-routine', title: 'Vaginal discharge routine examination', codes: [coding(LOCAL, 'leukorrhea-routine')], type: 'Observation', lookBack: LOOK_BACK.leukorrhea, why: `${LOOK_BACK_WHY.leukorrhea} An indeterminate or preliminary result is repeated (SAFE-3).`, rule: 'HYS-P2', neededVariable: '%leukorrheaNormal.not()' },
+  leukorrhea: {
+    id: 'leukorrhea-routine',
+    ad: 'leukorrhea-routine',
+    title: 'Vaginal discharge routine examination',
+    codes: [coding(LOCAL, 'leukorrhea-routine')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.leukorrhea,
+    why: `${LOOK_BACK_WHY.leukorrhea} An indeterminate or preliminary result is repeated (SAFE-3).`,
+    rule: 'HYS-P2',
+    neededVariable: '%leukorrheaNormal.not()',
+  },
 };
 
 const OPTIONAL_LABS: Workup[] = [
-  { id: 'cervical-chlamydia', ad: 'cervical-chlamydia', title: 'Cervical chlamydia test', codes: [coding(LOINC, '21190-4')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
-  { id: 'cervical-mycoplasma', ad: 'cervical-mycoplasma', title: 'Cervical mycoplasma test', codes: [coding(LOCAL, 'mycoplasma-ureaplasma-culture')], type: 'Observation', lookBack: LOOK_BACK.routineLabs, why: LOOK_BACK_WHY.routineLabs, rule: 'HYS-P2' },
+  {
+    id: 'cervical-chlamydia',
+    ad: 'cervical-chlamydia',
+    title: 'Cervical chlamydia test',
+    codes: [coding(LOINC, '21190-4')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
+  {
+    id: 'cervical-mycoplasma',
+    ad: 'cervical-mycoplasma',
+    title: 'Cervical mycoplasma test',
+    codes: [coding(LOCAL, 'mycoplasma-ureaplasma-culture')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.routineLabs,
+    why: LOOK_BACK_WHY.routineLabs,
+    rule: 'HYS-P2',
+  },
 ];
 
 const WORKUP: Workup[] = [...EXAMS, ...Object.values(LABS), ...OPTIONAL_LABS];
@@ -318,7 +484,7 @@ export const hysteroscopyPlan = planDefinition({
   id: 'infertility-hysteroscopy',
   title: 'Hysteroscopy in the infertility work-up',
   description:
-    'Hysteroscopy for infertility: the seven indications (any of), the contraindications (the text\'s four, with the shared pregnancy, genital inflammation and fitness rules), timing 3-10 days after the menses (irregular bleeding: any time after it stops), pre-operative examination and laboratory tests.',
+    "Hysteroscopy for infertility: the seven indications (any of), the contraindications (the text's four, with the shared pregnancy, genital inflammation and fitness rules), timing 3-10 days after the menses (irregular bleeding: any time after it stops), pre-operative examination and laboratory tests.",
   purpose: 'Encodes 002_04369e6709d45ade.txt (rules HYS-* of clinical-rules.md, with the safety rules SAFE-2..SAFE-10). Hysteroscopy complements HSG; it does not replace it.',
   usage:
     'Apply with the patient record. Results: hysteroscopy ServiceRequest (occurrencePeriod = day 3..10 after the end of bleeding, or from day 1 with irregular bleeding, never before today and after the pre-operative tests; reasonReference = the indications), a doNotPerform hysteroscopy per contraindication, the pre-operative work-up not already on record (dated before the procedure), and collect-information Tasks for missing menstrual data, pregnancy status or fitness assessment. The text gives no post-procedure instructions; none are invented.',
@@ -342,7 +508,10 @@ export const hysteroscopyPlan = planDefinition({
       documentation: [
         ...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7'),
         justify('HYS-I2', 'terminology.md section 1 A20: "complicated uterine or uterine surgery" = any previous uterine surgery (vs-uterine-surgery).'),
-        justify('HYS-I3', 'terminology.md section 1 A21: "repeated pregnancy failure" = recurrent pregnancy loss, recorded as a diagnosis (vs-recurrent-pregnancy-loss); the count threshold is left to that diagnosis.'),
+        justify(
+          'HYS-I3',
+          'terminology.md section 1 A21: "repeated pregnancy failure" = recurrent pregnancy loss, recorded as a diagnosis (vs-recurrent-pregnancy-loss); the count threshold is left to that diagnosis.',
+        ),
         justify('HYS-I5', 'terminology.md section 1 A22: a laparoscopy is planned (ServiceRequest draft/active/on-hold) and no hysteroscopy was done before: do both together.'),
         justify('HYS-I6', 'Unexplained infertility = SNOMED 1148927006 idiopathic female infertility (ICD-10 N97.9 "unspecified" is not the same and is not used).'),
       ],
@@ -356,7 +525,10 @@ export const hysteroscopyPlan = planDefinition({
           code: [{ coding: [coding(LOCAL, 'result-on-record', 'Result on record used, not repeated')] }],
           documentation: [
             ...safety('SAFE-6', 'doneAlready'),
-            justify('SAFE-6', 'Look-back 180 days (the text gives none): a hysteroscopy of the last 6 months is used rather than repeated; a new finding after it (e.g. an HSG filling defect) is for the clinician to weigh.'),
+            justify(
+              'SAFE-6',
+              'Look-back 180 days (the text gives none): a hysteroscopy of the last 6 months is used rather than repeated; a new finding after it (e.g. an HSG filling defect) is for the clinician to weigh.',
+            ),
           ],
           condition: [applicability('%hysteroscopyDoneRecently', 'SAFE-6: a hysteroscopy was done in the last 180 days')],
         },
@@ -397,7 +569,12 @@ export const hysteroscopyPlan = planDefinition({
                       id: 'hys-window',
                       title: 'The hysteroscopy fits this cycle',
                       documentation: TIMING_DOCS,
-                      condition: [applicability('%procedureFits', `HYS-T1: the bleeding has ended and the hysteroscopy can be dated on or before day ${WINDOW_END} (no limit with irregular bleeding)`)],
+                      condition: [
+                        applicability(
+                          '%procedureFits',
+                          `HYS-T1: the bleeding has ended and the hysteroscopy can be dated on or before day ${WINDOW_END} (no limit with irregular bleeding)`,
+                        ),
+                      ],
                       action: windowActions(),
                     },
                     bleedingNowTask('hys', 'HYS-T1', `plan the hysteroscopy ${WINDOW_START}-${WINDOW_END} days after it (irregular bleeding: any day after it)`),

@@ -55,7 +55,8 @@ export const LOOK_BACK_WHY = {
     'Look-back 7 days (the texts give none): a pregnancy test or status older than a week no longer describes the current cycle; the windows end 7-10 days after the menses, so a negative result from the last 7 days covers the cycle in which the procedure is planned. A positive result in the same 7 days contraindicates even when a later one is negative (conservative). No result in 7 days: the status is collected, never assumed.',
   leukorrhea:
     'Look-back 7 days (the texts give none): the HSG text requires a normal vaginal discharge examination "before imaging"; vaginal infection changes within days, so only a result from the last week counts, and the newest one decides.',
-  iodineTest: 'Look-back 7 days (the texts give none): the sensitivity test is part of the same pre-HSG preparation as the discharge examination; a negative result from the last week is not repeated. A positive result at any date counts as iodine allergy.',
+  iodineTest:
+    'Look-back 7 days (the texts give none): the sensitivity test is part of the same pre-HSG preparation as the discharge examination; a negative result from the last week is not repeated. A positive result at any date counts as iodine allergy.',
   fitness:
     'Look-back 30 days (the texts give none): the clinician\'s "fit for the procedure" assessment is a pre-operative assessment, conventionally valid for 30 days; the newest one decides.',
   semen:
@@ -64,7 +65,8 @@ export const LOOK_BACK_WHY = {
   serology: 'Look-back 90 days (the texts give none): infection serology (HBV, HCV, HIV, syphilis) is conventionally accepted for 3 months before an elective procedure.',
   bloodGroup: 'No look-back: the ABO/Rh group does not change, any final result is kept.',
   ecg: 'Look-back 30 days (the text gives none): a pre-operative ECG is conventionally accepted for 30 days.',
-  chestXray: 'Look-back 90 days (the text gives none): a chest X-ray from the last 3 months is accepted, which also avoids repeating X-ray exposure before conception (the HSG text counts chest X-rays among the exposures).',
+  chestXray:
+    'Look-back 90 days (the text gives none): a chest X-ray from the last 3 months is accepted, which also avoids repeating X-ray exposure before conception (the HSG text counts chest X-rays among the exposures).',
   cervicalSmear: 'Look-back 365 days (the text gives none): a normal cervical smear from the last year is accepted (annual screening interval).',
   exam: 'Look-back 30 days (the text gives none): a pre-operative examination is conventionally valid for 30 days.',
 } as const;
@@ -77,8 +79,7 @@ export const MENSES_INPUTS: DataRequirement[] = [
 ];
 
 /** Required: some menstrual data at all (an LMP start or an end of bleeding); else collect it. */
-export const menstrualDataRequired = (): DataRequirement =>
-  codeInput('menstrualData', 'Observation', vsCodings('vs-menstrual-data', 'menses-end-date'), { required: true });
+export const menstrualDataRequired = (): DataRequirement => codeInput('menstrualData', 'Observation', vsCodings('vs-menstrual-data', 'menses-end-date'), { required: true });
 
 /** The newest end-of-bleeding date (a Date). */
 const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
@@ -102,11 +103,19 @@ const HAS_START = `%lastPeriodStart.where(${RESULT_OK}).exists()`;
 export const CYCLE_STATE_VARIABLES: Extension[] = [
   variable('bleedingEnd', END, 'The newest recorded end of bleeding (a date, as text)'),
   variable('bleedingStart', START, 'The newest recorded first day of bleeding (a date, as text)'),
-  variable('bleedingNotEnded', `${HAS_START} and (${HAS_END}.not() or %bleedingStart.toDate() > %bleedingEnd.toDate())`, 'The newest period has started and no end of bleeding is recorded after it'),
+  variable(
+    'bleedingNotEnded',
+    `${HAS_START} and (${HAS_END}.not() or %bleedingStart.toDate() > %bleedingEnd.toDate())`,
+    'The newest period has started and no end of bleeding is recorded after it',
+  ),
   variable('menstruatingNow', '(%bleedingNotEnded and %bleedingStart.toDate() >= today() - 7 days)', 'Bleeding started within the last 8 days and has no end'),
 ];
 export const CYCLE_WINDOW_VARIABLES: Extension[] = [
-  variable('bleedingEndKnown', `(${HAS_END} and (${HAS_START}.not() or %bleedingEnd.toDate() >= %bleedingStart.toDate()))`, 'The bleeding of the newest period is known to have ended'),
+  variable(
+    'bleedingEndKnown',
+    `(${HAS_END} and (${HAS_START}.not() or %bleedingEnd.toDate() >= %bleedingStart.toDate()))`,
+    'The bleeding of the newest period is known to have ended',
+  ),
   variable('bleedingEndUnknown', '(%bleedingNotEnded and %bleedingStart.toDate() < today() - 7 days)', 'A period started more than 8 days ago with no recorded end'),
 ];
 export const CYCLE_VARIABLES: Extension[] = [...CYCLE_STATE_VARIABLES, ...CYCLE_WINDOW_VARIABLES];
@@ -167,13 +176,13 @@ export function bleedingNowTask(prefix: string, ruleId: string, what: string): A
   return {
     id: `${prefix}-bleeding-now`,
     title: `Bleeding now: record the end of bleeding, then ${what}`,
-    description: 'The newest period started within the last 8 days and has no end date yet: no procedure is dated during the bleeding. Record the end of bleeding and apply the protocol again; the window is counted from it.',
+    description:
+      'The newest period started within the last 8 days and has no end date yet: no procedure is dated during the bleeding. Record the end of bleeding and apply the protocol again; the window is counted from it.',
     documentation: [...citations(ruleId), ...safety('SAFE-10', 'bleeding'), MENSES_JUSTIFICATION],
     condition: [applicability(MENSTRUATING_NOW, `${ruleId}: bleeding now (started within 8 days, no end recorded)`)],
     definitionCanonical: adCanonical('collect-menses-end-date'),
   };
 }
-
 
 // ---- safety rules read across the three texts (clinical-rules.md SAFE-n) ----------------------------
 
@@ -190,10 +199,14 @@ export const SAFETY = {
     'SAFE-4: fitness is a gate, the same in all three protocols. "Not fit" (the newest clinician assessment of the look-back says false) or an active serious systemic disease contraindicates; a clinician\'s "fit" never overrides an active serious systemic disease. No assessment: the work-up that informs it is still proposed with a task to record the assessment, and the procedure is not proposed until it says fit.',
   dates:
     'SAFE-5: no order lies in the past. The procedure is offered from its window start or from the first day the preparation allows, whichever is later, to the window end; work-up that prepares it is dated from today to the day before the procedure period starts; when the window of this cycle no longer fits, the next end of bleeding is collected.',
-  doneAlready: 'SAFE-6: a study already done with a result inside its look-back is used, not proposed again; each activity appears once in a plan; every request and Task carries a code.',
-  pathway: 'SAFE-7: the results decide the next step: both tubes blocked -> IVF referral (TR-F2), no new HSG; a cavity abnormality on HSG -> hysteroscopy (HYS-I4). An ineligible patient never gets an empty result: the plan names the rule that excludes her and what is offered instead.',
-  alternative: 'SAFE-8: HyCoSy instead of HSG keeps every check and care of HSG except the iodine ones: discharge exam, pregnancy, not during menses, the 5-7 day window, aftercare HSG-A1.',
-  ligation: 'SAFE-9: when the sterilisation record does not name the method (a method code or an operative note), the operative record is asked for; it informs the expected outcome (TR-O1), not eligibility.',
+  doneAlready:
+    'SAFE-6: a study already done with a result inside its look-back is used, not proposed again; each activity appears once in a plan; every request and Task carries a code.',
+  pathway:
+    'SAFE-7: the results decide the next step: both tubes blocked -> IVF referral (TR-F2), no new HSG; a cavity abnormality on HSG -> hysteroscopy (HYS-I4). An ineligible patient never gets an empty result: the plan names the rule that excludes her and what is offered instead.',
+  alternative:
+    'SAFE-8: HyCoSy instead of HSG keeps every check and care of HSG except the iodine ones: discharge exam, pregnancy, not during menses, the 5-7 day window, aftercare HSG-A1.',
+  ligation:
+    'SAFE-9: when the sterilisation record does not name the method (a method code or an operative note), the operative record is asked for; it informs the expected outcome (TR-O1), not eligibility.',
   bleeding: 'SAFE-10: while she is bleeding no procedure is dated during the bleeding; the plan asks for the end of bleeding so that the window can be dated.',
 } as const;
 export const safety = (ruleId: string, key: keyof typeof SAFETY): RelatedArtifact[] => [...citations(ruleId), justify(ruleId, SAFETY[key])];
@@ -214,7 +227,11 @@ export function resultVerdictVariables(input: string, name: string, rule: string
     variable(`${name}AbnormalDate`, dates(`${RESULT_HOLDS} and ${interpretationAbnormal}`), `${rule}: date of the newest abnormal result (preliminary included)`),
     variable(`${name}IndeterminateDate`, dates(`${RESULT_HOLDS} and ${interpretationIndeterminate}`), `${rule}: date of the newest indeterminate result`),
     variable(`${name}NormalDate`, dates(`${RESULT_OK} and ${interpretationNormal}`), `${rule}: date of the newest final normal result`),
-    variable(`${name}Abnormal`, `%${name}AbnormalDate.exists() and (%${name}NormalDate.empty() or ${d('AbnormalDate')} >= ${d('NormalDate')})`, `${rule}: the newest result is abnormal (the abnormal one wins a same-day tie)`),
+    variable(
+      `${name}Abnormal`,
+      `%${name}AbnormalDate.exists() and (%${name}NormalDate.empty() or ${d('AbnormalDate')} >= ${d('NormalDate')})`,
+      `${rule}: the newest result is abnormal (the abnormal one wins a same-day tie)`,
+    ),
     variable(
       `${name}Normal`,
       `%${name}NormalDate.exists() and (%${name}AbnormalDate.empty() or ${d('NormalDate')} > ${d('AbnormalDate')}) and (%${name}IndeterminateDate.empty() or ${d('NormalDate')} > ${d('IndeterminateDate')})`,
@@ -252,7 +269,11 @@ export const PREGNANCY_EVIDENCE = `%recentPregnancyTests.where(${POSITIVE_TEST})
 export const PREGNANCY_VARIABLES: Extension[] = [
   variable('pregnant', `(${PREGNANCY_EVIDENCE}).exists()`, 'SAFE-2: a positive pregnancy result in the look-back or a pregnancy on the problem list'),
   variable('pregnancyNegativeDate', `%recentPregnancyTests.where(${NEGATIVE_TEST}).select(${effectiveDate}).max()`, 'SAFE-2: date of the newest final negative pregnancy result'),
-  variable('pregnancyOtherDate', `%recentPregnancyTests.where(${RESULT_HOLDS} and (${NEGATIVE_TEST}).not()).select(${effectiveDate}).max()`, 'SAFE-2: date of the newest result that is not a final negative'),
+  variable(
+    'pregnancyOtherDate',
+    `%recentPregnancyTests.where(${RESULT_HOLDS} and (${NEGATIVE_TEST}).not()).select(${effectiveDate}).max()`,
+    'SAFE-2: date of the newest result that is not a final negative',
+  ),
   variable(
     'pregnancyExcluded',
     '%pregnant.not() and %pregnancyNegativeDate.exists() and (%pregnancyOtherDate.empty() or %pregnancyNegativeDate.toDate() > %pregnancyOtherDate.toDate())',
@@ -268,7 +289,8 @@ export function pregnancyNotExcludedTask(prefix: string, ruleId: string): Action
   return {
     id: `${prefix}-pregnancy-not-excluded`,
     title: 'Pregnancy not excluded: record a current pregnancy test',
-    description: 'The newest pregnancy result of the last 7 days is not a final negative (preliminary, indeterminate, or older than another result): the procedure waits for a current final negative result.',
+    description:
+      'The newest pregnancy result of the last 7 days is not a final negative (preliminary, indeterminate, or older than another result): the procedure waits for a current final negative result.',
     documentation: [...citations(ruleId), ...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
     condition: [applicability(`${PREGNANCY_EXCLUDED}.not()`, `SAFE-2: the newest pregnancy result of the last 7 days is not a final negative`)],
     definitionCanonical: adCanonical('collect-pregnancy-status'),
@@ -304,7 +326,11 @@ const NOT_FIT_TEST = `${RESULT_HOLDS} and value.ofType(boolean) = false`;
 /** Declared on the protocol's top action: %notFit (a contraindication) and %fitConfirmed (the gate). */
 export const FITNESS_VARIABLES: Extension[] = [
   variable('notFitDate', `%fitnessAssessment.where(${NOT_FIT_TEST}).select(${effectiveDate}).max()`, 'SAFE-4: date of the newest "not fit" assessment'),
-  variable('fitDate', `%fitnessAssessment.where(${RESULT_OK} and value.ofType(boolean) = true).select(${effectiveDate}).max()`, 'SAFE-4: date of the newest final "fit" assessment'),
+  variable(
+    'fitDate',
+    `%fitnessAssessment.where(${RESULT_OK} and value.ofType(boolean) = true).select(${effectiveDate}).max()`,
+    'SAFE-4: date of the newest final "fit" assessment',
+  ),
   variable(
     'notFit',
     `%seriousSystemicDisease.where(${ACTIVE_CONDITION}).exists() or (%notFitDate.exists() and (%fitDate.empty() or %notFitDate.toDate() >= %fitDate.toDate()))`,
@@ -322,7 +348,8 @@ export function fitnessNotAssessedTask(prefix: string, ruleId: string): Action {
   return {
     id: `${prefix}-fitness-not-assessed`,
     title: 'Record the clinician fitness assessment',
-    description: 'No assessment of fitness for the procedure in the last 30 days: record it (the work-up that informs it is proposed); the procedure is not proposed until it says fit.',
+    description:
+      'No assessment of fitness for the procedure in the last 30 days: record it (the work-up that informs it is proposed); the procedure is not proposed until it says fit.',
     documentation: [...citations(ruleId), ...safety('SAFE-4', 'fitness'), FITNESS_JUSTIFICATION],
     condition: [applicability(`${FIT_CONFIRMED}.not()`, 'SAFE-4: no fitness assessment in the last 30 days says fit')],
     definitionCanonical: adCanonical('collect-fitness-assessment'),
@@ -351,7 +378,11 @@ export interface ProcedurePeriodSpec {
 export function procedurePeriodVariables(spec: ProcedurePeriodSpec): Extension[] {
   const out: Extension[] = [
     variable('procedureEarliest', spec.earliest, 'SAFE-5: the first day an order can be dated'),
-    variable('procedureStart', `iif(${CURRENT_END_KNOWN}, (${spec.windowStart} | %procedureEarliest.toDate()).max(), {})`, 'SAFE-5: the window start, or the earliest day if later'),
+    variable(
+      'procedureStart',
+      `iif(${CURRENT_END_KNOWN}, (${spec.windowStart} | %procedureEarliest.toDate()).max(), {})`,
+      'SAFE-5: the window start, or the earliest day if later',
+    ),
     variable('windowEnd', spec.windowEnd ?? '{}', 'The last day of the window of this cycle (none: no end)'),
   ];
   out.push(
@@ -412,7 +443,11 @@ export function workupNeedVariables(items: Workup[]): Extension[] {
     const dated = w.type === 'Observation' ? effectiveDate : performedDate;
     const input = `recent${pascal(w.id)}`;
     const recent = w.lookBack === undefined ? `%${input}.where(${done})` : `%${input}.where(${done} and ${dated}.exists($this >= today() - ${w.lookBack} days))`;
-    return variable(`need${pascal(w.id)}`, `${recent}.empty()`, `${w.rule}: no ${w.title.toLowerCase()} ${w.lookBack === undefined ? 'on record' : `in the last ${w.lookBack} days`}`);
+    return variable(
+      `need${pascal(w.id)}`,
+      `${recent}.empty()`,
+      `${w.rule}: no ${w.title.toLowerCase()} ${w.lookBack === undefined ? 'on record' : `in the last ${w.lookBack} days`}`,
+    );
   });
 }
 /** True when any of the work-up items is needed (the procedure then starts a day later at the earliest). */
@@ -424,8 +459,11 @@ export function workupAction(w: Workup, prefix: string, procedureActionId: strin
     id: `${prefix}-${w.id}`,
     title: w.title,
     description:
-      (w.neededVariable ? 'Ordered when no valid recent result clears it.' : w.lookBack === undefined ? 'Ordered when no result is on record.' : `Ordered when no result from the last ${w.lookBack} days is on record.`) +
-      ' Dated from today to the day before the procedure period starts.',
+      (w.neededVariable
+        ? 'Ordered when no valid recent result clears it.'
+        : w.lookBack === undefined
+          ? 'Ordered when no result is on record.'
+          : `Ordered when no result from the last ${w.lookBack} days is on record.`) + ' Dated from today to the day before the procedure period starts.',
     documentation: [...citations(w.rule), justify(w.rule, w.why), ...safety('SAFE-5', 'dates')],
     condition: [applicability(`%need${pascal(w.id)}`, `${w.rule}: ${w.title.toLowerCase()} needed (no valid recent result)`)],
     // The structural link for CPG consumers; the dates themselves come from the procedure period.

@@ -31,10 +31,7 @@ export const pathwayPlan = planDefinition({
       id: 'pathway',
       title: 'Infertility work-up',
       documentation: citations('TR-I1', 'HSG-I1', 'HYS-I4'),
-      input: [
-        vsInput('sterilisationProcedures', 'Procedure', 'vs-tubal-sterilization-history'),
-        vsInput('sterilisationHistory', 'Condition', 'vs-tubal-sterilization-history'),
-      ],
+      input: [vsInput('sterilisationProcedures', 'Procedure', 'vs-tubal-sterilization-history'), vsInput('sterilisationHistory', 'Condition', 'vs-tubal-sterilization-history')],
       action: [
         {
           id: 'pathway-reversal',

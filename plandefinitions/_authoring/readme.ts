@@ -30,7 +30,10 @@ function actionsByRule(plans: PlanDefinition[]): Map<string, string[]> {
 }
 
 const SLIPS: [string, string][] = [
-  ['TR-A2', '"Tubal ligation after the next menstrual cycle" = routine post-operative tubal hydrotubation (flushing); encoded as a do-not-perform hydrotubation (terminology.md section 1 A1).'],
+  [
+    'TR-A2',
+    '"Tubal ligation after the next menstrual cycle" = routine post-operative tubal hydrotubation (flushing); encoded as a do-not-perform hydrotubation (terminology.md section 1 A1).',
+  ],
   ['TR-S2', '"Melanoma fluid pass test" = methylene-blue (meilan) dye patency test, LOCAL#methylene-blue-patency-test (A2).'],
   ['TR-S3', '"bioprotein gel" = fibrin sealant, "hyaluronic acid na" = sodium hyaluronate (A4).'],
   ['TR-T1 / HSG-T1 / HYS-T1', '"N days after menstruation" = after the menses have ENDED; day 1 = the day after LOCAL#menses-end-date; bounds inclusive (A7, A10, A23).'],
@@ -63,22 +66,70 @@ const OUR_CHOICES: [string, string][] = [
   ['Chest X-ray (TR-P1)', LOOK_BACK_WHY.chestXray],
   ['Cervical smear (TR-P1)', LOOK_BACK_WHY.cervicalSmear],
   ['Pre-operative examinations (HYS-P1)', LOOK_BACK_WHY.exam],
-  ['Heavy bleeding now (HYS-C2)', 'Look-back 7 days: the newest LOCAL#heavy-uterine-bleeding-now observation of the week decides (or an active abnormal bleeding condition graded severe).'],
-  ['Menstruating now (HSG-C4, all windows)', 'An LMP start with no end after it is "bleeding now" for 8 days (FIGO: normal menses last up to 8 days); after that the end date is collected instead of assumed.'],
-  ['HyCoSy (HSG-C6)', 'Proposed only when iodine allergy is the ONLY contraindication (the others concern instrumentation of the uterine cavity), in the HSG window (the text\'s reason for the window holds for any transcervical tubal study).'],
-  ['Irregular bleeding (HYS-T1)', 'Active abnormal/irregular bleeding condition (vs-irregular-uterine-bleeding: menorrhagia and N92.0, heavy bleeding WITH regular cycles, excluded) or menstrual regularity = irregular: window from day 1 after the bleeding stopped, no end.'],
-  ['TR-F1 follow-up', 'One year = on or after the first anniversary of the reversal; "no pregnancy" = no positive pregnancy result or pregnancy condition dated on or after the reversal; not repeated when tubal patency was already assessed after the reversal. The HSG option applies the whole HSG protocol (contraindications, window, preparation).'],
-  ['Missing data', 'Required inputs are grouped so that every missing item of a decision is asked at once (HSG: menstrual data, pregnancy status, iodine allergy history; HYS: menstrual data, pregnancy status; TR: birth date, menstrual regularity, then menstrual data and pregnancy status). The fitness assessment is asked for beside them (SAFE-4). A window that no longer fits, a period whose end is unknown, or bleeding now produce a collect-information Task for the menses end date (SAFE-5, SAFE-10).'],
-  ['Pregnancy (SAFE-2)', 'Safer reading than "the newest result decides": a positive result of the 7-day look-back (a preliminary one included) contraindicates even when a later one is negative; pregnancy is excluded only by a final negative result newer than every other result of the look-back. Otherwise the current status is collected (collect-pregnancy-status). The reversal now needs this too (before: never checked).'],
-  ['Genital inflammation (SAFE-3)', 'One definition for the three protocols: an acute genital inflammation Condition (vs-genital-inflammation-acute: PID, endometritis, adnexitis, vaginitis, cervicitis), suspected (provisional, differential, unconfirmed) included, or an abnormal vaginal discharge routine of the last 7 days. Abnormal = any v3 interpretation other than N, IND or E (an unknown code holds); IND and E are repeated; the newest valid result decides and a same-day tie holds; a preliminary result can hold but never clears.'],
-  ['Fitness (SAFE-4)', 'One definition for the three protocols: not fit = an active serious systemic disease, or the newest assessment of the last 30 days is false (a preliminary "not fit" counts); fit = the newest final assessment says true and no serious systemic disease is active. No assessment: the procedure is not proposed, the assessment is collected, and the work-up that informs it is proposed (reversal: ECG, chest X-ray, labs, partner semen analysis; hysteroscopy: examinations and labs). HSG, which has no such work-up, now also waits for the assessment (before: an absent assessment counted as fit).'],
-  ['Procedure dates (SAFE-5)', 'Every procedure period starts on the later of its window start and the first day the preparation allows: today, or tomorrow when a preparation test or work-up is ordered (its result must be back the day before), or 2 days from today for the reversal (admission 1-2 days before the surgery cannot be in the past). Work-up is dated from today to the day before the period starts. A period that is empty (the window is over, or too close to its end for the preparation) moves to the next cycle. The reversal period ends the day before the 40th birthday; when that leaves nothing, she is not eligible on the planned date (TR-I2).'],
-  ['Done already (SAFE-6)', 'Look-back 180 days for a tubal patency study (HSG, HyCoSy, laparoscopic chromopertubation, or an HSG cavity result) and for a hysteroscopy: the result is used, the study is not repeated; a study whose result is not recorded produces a task to record it. After a reversal only studies dated on or after it count.'],
-  ['Both tubes blocked (SAFE-7)', 'A confirmed bilateral occlusion (suspected ones are what HSG is for) or the newest tubal patency study with both sides blocked: IVF referral, no new HSG. Before a reversal the ligated tubes are blocked by design: findings before the reversal do not count for the follow-up.'],
-  ['Ineligible for the reversal (SAFE-7)', 'A do-not-perform reversal request coded LOCAL#not-eligible names the rule (TR-I2 age on the planned date, TR-I3 irregular menstruation); for age, an IVF referral is proposed instead (our reading of TR-F2: ligated tubes are non-functional).'],
-  ['HyCoSy care (SAFE-8)', 'HyCoSy keeps the discharge exam, pregnancy check, window, premedication, instructions and aftercare (HSG-A1) of HSG; it drops the iodine sensitivity test and the conception advice HSG-A2 (which answers X-ray exposure and iodised oil).'],
-  ['Ligation method (SAFE-9)', 'Known when a completed sterilisation Procedure has a note or a method code (LOCAL#tl-method-*, NHSA 66.3201 / 66.3200x002 / 66.3902 / 66.2900x001, SNOMED 25344002 / 287945002); otherwise the operative record is asked for.'],
-  ['One request per activity', 'The pathway can reach the same ActivityDefinition twice (e.g. the discharge exam before HSG and before hysteroscopy): the engine issues one request for it, dated in the period both uses allow.'],
+  [
+    'Heavy bleeding now (HYS-C2)',
+    'Look-back 7 days: the newest LOCAL#heavy-uterine-bleeding-now observation of the week decides (or an active abnormal bleeding condition graded severe).',
+  ],
+  [
+    'Menstruating now (HSG-C4, all windows)',
+    'An LMP start with no end after it is "bleeding now" for 8 days (FIGO: normal menses last up to 8 days); after that the end date is collected instead of assumed.',
+  ],
+  [
+    'HyCoSy (HSG-C6)',
+    "Proposed only when iodine allergy is the ONLY contraindication (the others concern instrumentation of the uterine cavity), in the HSG window (the text's reason for the window holds for any transcervical tubal study).",
+  ],
+  [
+    'Irregular bleeding (HYS-T1)',
+    'Active abnormal/irregular bleeding condition (vs-irregular-uterine-bleeding: menorrhagia and N92.0, heavy bleeding WITH regular cycles, excluded) or menstrual regularity = irregular: window from day 1 after the bleeding stopped, no end.',
+  ],
+  [
+    'TR-F1 follow-up',
+    'One year = on or after the first anniversary of the reversal; "no pregnancy" = no positive pregnancy result or pregnancy condition dated on or after the reversal; not repeated when tubal patency was already assessed after the reversal. The HSG option applies the whole HSG protocol (contraindications, window, preparation).',
+  ],
+  [
+    'Missing data',
+    'Required inputs are grouped so that every missing item of a decision is asked at once (HSG: menstrual data, pregnancy status, iodine allergy history; HYS: menstrual data, pregnancy status; TR: birth date, menstrual regularity, then menstrual data and pregnancy status). The fitness assessment is asked for beside them (SAFE-4). A window that no longer fits, a period whose end is unknown, or bleeding now produce a collect-information Task for the menses end date (SAFE-5, SAFE-10).',
+  ],
+  [
+    'Pregnancy (SAFE-2)',
+    'Safer reading than "the newest result decides": a positive result of the 7-day look-back (a preliminary one included) contraindicates even when a later one is negative; pregnancy is excluded only by a final negative result newer than every other result of the look-back. Otherwise the current status is collected (collect-pregnancy-status). The reversal now needs this too (before: never checked).',
+  ],
+  [
+    'Genital inflammation (SAFE-3)',
+    'One definition for the three protocols: an acute genital inflammation Condition (vs-genital-inflammation-acute: PID, endometritis, adnexitis, vaginitis, cervicitis), suspected (provisional, differential, unconfirmed) included, or an abnormal vaginal discharge routine of the last 7 days. Abnormal = any v3 interpretation other than N, IND or E (an unknown code holds); IND and E are repeated; the newest valid result decides and a same-day tie holds; a preliminary result can hold but never clears.',
+  ],
+  [
+    'Fitness (SAFE-4)',
+    'One definition for the three protocols: not fit = an active serious systemic disease, or the newest assessment of the last 30 days is false (a preliminary "not fit" counts); fit = the newest final assessment says true and no serious systemic disease is active. No assessment: the procedure is not proposed, the assessment is collected, and the work-up that informs it is proposed (reversal: ECG, chest X-ray, labs, partner semen analysis; hysteroscopy: examinations and labs). HSG, which has no such work-up, now also waits for the assessment (before: an absent assessment counted as fit).',
+  ],
+  [
+    'Procedure dates (SAFE-5)',
+    'Every procedure period starts on the later of its window start and the first day the preparation allows: today, or tomorrow when a preparation test or work-up is ordered (its result must be back the day before), or 2 days from today for the reversal (admission 1-2 days before the surgery cannot be in the past). Work-up is dated from today to the day before the period starts. A period that is empty (the window is over, or too close to its end for the preparation) moves to the next cycle. The reversal period ends the day before the 40th birthday; when that leaves nothing, she is not eligible on the planned date (TR-I2).',
+  ],
+  [
+    'Done already (SAFE-6)',
+    'Look-back 180 days for a tubal patency study (HSG, HyCoSy, laparoscopic chromopertubation, or an HSG cavity result) and for a hysteroscopy: the result is used, the study is not repeated; a study whose result is not recorded produces a task to record it. After a reversal only studies dated on or after it count.',
+  ],
+  [
+    'Both tubes blocked (SAFE-7)',
+    'A confirmed bilateral occlusion (suspected ones are what HSG is for) or the newest tubal patency study with both sides blocked: IVF referral, no new HSG. Before a reversal the ligated tubes are blocked by design: findings before the reversal do not count for the follow-up.',
+  ],
+  [
+    'Ineligible for the reversal (SAFE-7)',
+    'A do-not-perform reversal request coded LOCAL#not-eligible names the rule (TR-I2 age on the planned date, TR-I3 irregular menstruation); for age, an IVF referral is proposed instead (our reading of TR-F2: ligated tubes are non-functional).',
+  ],
+  [
+    'HyCoSy care (SAFE-8)',
+    'HyCoSy keeps the discharge exam, pregnancy check, window, premedication, instructions and aftercare (HSG-A1) of HSG; it drops the iodine sensitivity test and the conception advice HSG-A2 (which answers X-ray exposure and iodised oil).',
+  ],
+  [
+    'Ligation method (SAFE-9)',
+    'Known when a completed sterilisation Procedure has a note or a method code (LOCAL#tl-method-*, NHSA 66.3201 / 66.3200x002 / 66.3902 / 66.2900x001, SNOMED 25344002 / 287945002); otherwise the operative record is asked for.',
+  ],
+  [
+    'One request per activity',
+    'The pathway can reach the same ActivityDefinition twice (e.g. the discharge exam before HSG and before hysteroscopy): the engine issues one request for it, dated in the period both uses allow.',
+  ],
 ];
 
 export function renderReadme(plans: PlanDefinition[], cases: CaseRef[], ruleIds: string[]): string {

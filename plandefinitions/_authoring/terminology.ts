@@ -16,41 +16,95 @@ interface Concept {
 
 const LOCAL_CONCEPTS: Concept[] = [
   // Procedures with no verified SNOMED CT concept (terminology.md 10.2 UNVERIFIED rows).
-  { code: 'tubal-reanastomosis-open-microsurgical', display: 'Open microsurgical tubal reanastomosis', definition: 'Reversal of tubal sterilisation by laparotomy under an operating microscope (10-30x) or loupe (4-10x). Maps: ICD-9-CM 66.73; NHSA 66.7300 / 66.7900x004.' },
-  { code: 'tubal-reanastomosis-laparoscopic', display: 'Laparoscopic tubal reanastomosis', definition: 'Laparoscopic tubo-tubal anastomosis with 7-0 non-absorbable suture. Maps: NHSA 66.7301.' },
-  { code: 'tubal-reanastomosis-lap-assisted-minilaparotomy', display: 'Laparoscopy-assisted mini-laparotomy tubal reanastomosis', definition: 'Anastomosis through a small incision with laparoscopic assistance (treats pelvic endometriosis, pelvic lavage, immediate patency test). Maps: NHSA 66.7300 + 54.21.' },
-  { code: 'methylene-blue-patency-test', display: 'Methylene-blue tubal patency test (intra-operative)', definition: 'Dye hydrotubation right after anastomosis ("Melanoma fluid pass test" in the source is a slip for methylene blue). NHSA 66.8x02.' },
-  { code: 'anti-adhesion-barrier-application', display: 'Application of anti-adhesion agent', definition: 'Sodium hyaluronate or fibrin sealant applied to the surgical wound at the end of surgery.' },
+  {
+    code: 'tubal-reanastomosis-open-microsurgical',
+    display: 'Open microsurgical tubal reanastomosis',
+    definition: 'Reversal of tubal sterilisation by laparotomy under an operating microscope (10-30x) or loupe (4-10x). Maps: ICD-9-CM 66.73; NHSA 66.7300 / 66.7900x004.',
+  },
+  {
+    code: 'tubal-reanastomosis-laparoscopic',
+    display: 'Laparoscopic tubal reanastomosis',
+    definition: 'Laparoscopic tubo-tubal anastomosis with 7-0 non-absorbable suture. Maps: NHSA 66.7301.',
+  },
+  {
+    code: 'tubal-reanastomosis-lap-assisted-minilaparotomy',
+    display: 'Laparoscopy-assisted mini-laparotomy tubal reanastomosis',
+    definition:
+      'Anastomosis through a small incision with laparoscopic assistance (treats pelvic endometriosis, pelvic lavage, immediate patency test). Maps: NHSA 66.7300 + 54.21.',
+  },
+  {
+    code: 'methylene-blue-patency-test',
+    display: 'Methylene-blue tubal patency test (intra-operative)',
+    definition: 'Dye hydrotubation right after anastomosis ("Melanoma fluid pass test" in the source is a slip for methylene blue). NHSA 66.8x02.',
+  },
+  {
+    code: 'anti-adhesion-barrier-application',
+    display: 'Application of anti-adhesion agent',
+    definition: 'Sodium hyaluronate or fibrin sealant applied to the surgical wound at the end of surgery.',
+  },
   { code: 'fibrin-sealant', display: 'Fibrin sealant (biological protein glue)' },
-  { code: 'laparoscopic-chromopertubation', display: 'Laparoscopic chromopertubation (dye test)', definition: 'Gold standard test of tubal patency; invasive, general anaesthesia. NHSA 66.8x02.' },
-  { code: 'tubal-hydrotubation', display: 'Tubal hydrotubation (saline patency test)', definition: 'Saline injected through the cervix, patency judged from pressure; cannot tell which side is blocked. NHSA 66.8x01.' },
-  { code: 'hycosy', display: 'Hysterosalpingo-contrast sonography (HyCoSy)', definition: 'Tubal patency by ultrasound contrast: no iodine, no ionising radiation. ICD-9-CM 88.79.' },
+  {
+    code: 'laparoscopic-chromopertubation',
+    display: 'Laparoscopic chromopertubation (dye test)',
+    definition: 'Gold standard test of tubal patency; invasive, general anaesthesia. NHSA 66.8x02.',
+  },
+  {
+    code: 'tubal-hydrotubation',
+    display: 'Tubal hydrotubation (saline patency test)',
+    definition: 'Saline injected through the cervix, patency judged from pressure; cannot tell which side is blocked. NHSA 66.8x01.',
+  },
+  {
+    code: 'hycosy',
+    display: 'Hysterosalpingo-contrast sonography (HyCoSy)',
+    definition: 'Tubal patency by ultrasound contrast: no iodine, no ionising radiation. ICD-9-CM 88.79.',
+  },
   { code: 'hysteroscopic-tubal-cannulation', display: 'Hysteroscopic tubal cannulation', definition: 'NHSA 66.8x03.' },
   { code: 'iodine-sensitivity-test', display: 'Iodine (contrast) sensitivity test', definition: 'Pre-HSG test; result value SNOMED 260385009 negative / 10828004 positive.' },
   { code: 'cleansing-enema', display: 'Cleansing enema', definition: 'NHSA 96.39.' },
-  { code: 'leukorrhea-routine', display: 'Vaginal discharge routine examination (leukorrhea routine)', definition: 'Wet-mount panel (cleanliness grade, WBC, trichomonas, yeast, clue cells, pH, amine test); Observation.interpretation N = normal.' },
+  {
+    code: 'leukorrhea-routine',
+    display: 'Vaginal discharge routine examination (leukorrhea routine)',
+    definition: 'Wet-mount panel (cleanliness grade, WBC, trichomonas, yeast, clue cells, pH, amine test); Observation.interpretation N = normal.',
+  },
   { code: 'leukorrhea-cleanliness-grade', display: 'Vaginal cleanliness grade (I-IV)' },
   { code: 'mycoplasma-ureaplasma-culture', display: 'Genital mycoplasma/ureaplasma culture' },
-  { code: 'semen-analysis-panel', display: 'Semen analysis panel (WHO)', definition: 'Partner semen analysis; Observation.focus = the partner RelatedPerson; interpretation N = normal.' },
+  {
+    code: 'semen-analysis-panel',
+    display: 'Semen analysis panel (WHO)',
+    definition: 'Partner semen analysis; Observation.focus = the partner RelatedPerson; interpretation N = normal.',
+  },
   { code: 'coagulation-panel', display: 'Coagulation function panel', definition: 'PT, INR, aPTT, fibrinogen, thrombin time.' },
   { code: 'hbv-serology-5', display: 'Hepatitis B serology panel (5 items)', definition: 'HBsAg, anti-HBs, HBeAg, anti-HBe, anti-HBc.' },
   { code: 'trust', display: 'Toluidine red unheated serum test (TRUST)', definition: 'Observation.method for LOINC 22461-8.' },
   // Patient data elements.
-  { code: 'menses-end-date', display: 'Date menstruation ended', definition: 'Observation valueDateTime (date): last day of bleeding. Day 1 of every procedure window is the day after it.' },
+  {
+    code: 'menses-end-date',
+    display: 'Date menstruation ended',
+    definition: 'Observation valueDateTime (date): last day of bleeding. Day 1 of every procedure window is the day after it.',
+  },
   { code: 'menstruating-now', display: 'Currently menstruating' },
   { code: 'menstrual-regularity', display: 'Menstrual regularity', definition: 'Observation valued SNOMED 78456001 (normal cycle) or LOCAL#irregular-menstrual-cycle.' },
   { code: 'irregular-menstrual-cycle', display: 'Irregular menstrual cycle' },
   { code: 'intercourse-since-menses', display: 'Sexual intercourse since end of last menses' },
   { code: 'constipation-now', display: 'Currently constipated' },
   { code: 'heavy-uterine-bleeding-now', display: 'Active heavy uterine bleeding' },
-  { code: 'fit-for-procedure', display: 'Clinician assessment: fit for procedure (no serious systemic disease)', definition: 'Observation valueBoolean; false = a serious systemic disease makes the procedure unsafe.' },
+  {
+    code: 'fit-for-procedure',
+    display: 'Clinician assessment: fit for procedure (no serious systemic disease)',
+    definition: 'Observation valueBoolean; false = a serious systemic disease makes the procedure unsafe.',
+  },
   { code: 'recanalization-permit', display: 'Family-planning recanalization permit', definition: 'DocumentReference.type of the proof of approval for recanalization (China).' },
   { code: 'tube-segment-isthmic', display: 'Isthmic segment of fallopian tube' },
   { code: 'tube-segment-ampullary', display: 'Ampullary segment of fallopian tube' },
   { code: 'tube-segment-middle-third', display: 'Middle third of fallopian tube' },
   { code: 'tube-segment-fimbrial', display: 'Fimbrial segment of fallopian tube' },
   { code: 'tube-segment-interstitial', display: 'Interstitial segment of fallopian tube' },
-  { code: 'tubal-ligation-method', display: 'Method of the original tubal sterilisation', definition: 'What the operative record of the sterilisation says about the method and the site of the ligation (TR-O1): informs the expected outcome of a reversal, not eligibility (SAFE-9).' },
+  {
+    code: 'tubal-ligation-method',
+    display: 'Method of the original tubal sterilisation',
+    definition:
+      'What the operative record of the sterilisation says about the method and the site of the ligation (TR-O1): informs the expected outcome of a reversal, not eligibility (SAFE-9).',
+  },
   { code: 'tl-method-core-extraction', display: 'Isthmic core extraction and embedding' },
   { code: 'tl-method-pomeroy', display: 'Fold ligation and cut (Pomeroy)' },
   { code: 'tl-method-ring', display: 'Tubal ring' },
@@ -81,12 +135,28 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'preop-gynecological-examination', display: 'Pre-operative gynaecological examination (pelvic inflammatory disease, acute vaginitis)' },
   { code: 'contraindication', display: 'Contraindication', definition: 'Action code: the action records that a procedure must not be performed.' },
   { code: 'acute-genital-inflammation', display: 'Acute or subacute inflammation of the genital tract', definition: 'Contraindication reason (HSG-C1, HYS-C1).' },
-  { code: 'leukorrhea-abnormal', display: 'Abnormal vaginal discharge examination', definition: 'Contraindication reason: the leukorrhea routine must be normal before HSG (HSG-C1).' },
+  {
+    code: 'leukorrhea-abnormal',
+    display: 'Abnormal vaginal discharge examination',
+    definition: 'Contraindication reason: the leukorrhea routine must be normal before HSG (HSG-C1).',
+  },
   { code: 'serious-systemic-disease', display: 'Serious systemic disease: cannot tolerate the procedure', definition: 'Contraindication reason (HSG-C2, TR-I4).' },
   { code: 'recent-pregnancy-ending', display: 'Delivery, abortion or curettage within the last 6 weeks', definition: 'Contraindication reason (HSG-C5).' },
-  { code: 'not-eligible', display: 'Not eligible for the procedure', definition: 'Action code: a rule of the protocol excludes the patient; the action names the rule and what, if anything, is offered instead (SAFE-7).' },
-  { code: 'result-on-record', display: 'Result on record used, not repeated', definition: 'Action code: a recent result of the study is on record and is used instead of ordering the study again (SAFE-6).' },
-  { code: 'follow-up-waiting', display: 'Keep trying to conceive; reassess at one year', definition: 'Action code: after a tubal reversal, no test is advised before one year without pregnancy (TR-F1, TR-A2, TR-A3).' },
+  {
+    code: 'not-eligible',
+    display: 'Not eligible for the procedure',
+    definition: 'Action code: a rule of the protocol excludes the patient; the action names the rule and what, if anything, is offered instead (SAFE-7).',
+  },
+  {
+    code: 'result-on-record',
+    display: 'Result on record used, not repeated',
+    definition: 'Action code: a recent result of the study is on record and is used instead of ordering the study again (SAFE-6).',
+  },
+  {
+    code: 'follow-up-waiting',
+    display: 'Keep trying to conceive; reassess at one year',
+    definition: 'Action code: after a tubal reversal, no test is advised before one year without pregnancy (TR-F1, TR-A2, TR-A3).',
+  },
   { code: 'partner-semen-abnormal', display: 'Abnormal partner semen analysis, to treat before surgery', definition: 'Reason to hold the reversal (TR-W1).' },
 ];
 
@@ -269,7 +339,8 @@ const VALUE_SETS: VsSpec[] = [
   {
     id: 'vs-contrast-iodine-allergy',
     title: 'Iodine / iodinated contrast allergy',
-    description: 'AllergyIntolerance codes meaning an allergy to iodine or iodinated contrast (HSG-C6). The "Allergy to iodine" finding codes are unverified and deliberately absent: record the substance.',
+    description:
+      'AllergyIntolerance codes meaning an allergy to iodine or iodinated contrast (HSG-C6). The "Allergy to iodine" finding codes are unverified and deliberately absent: record the substance.',
     include: [
       sct([
         ['293637006', 'Allergy to contrast media'],
@@ -330,10 +401,12 @@ const VALUE_SETS: VsSpec[] = [
     id: 'vs-menstrual-disorder',
     title: 'Menstruation not regular',
     description: 'An active condition meaning the menstruation is not normal (TR-I3).',
-    include: [sct([
-      ['386804004', 'Disorder of menstruation'],
-      ['14302001', 'Amenorrhea'],
-    ])],
+    include: [
+      sct([
+        ['386804004', 'Disorder of menstruation'],
+        ['14302001', 'Amenorrhea'],
+      ]),
+    ],
   },
   {
     id: 'vs-uterine-surgery',

@@ -133,10 +133,15 @@ const CANDIDATE_INPUTS: DataRequirement[] = [
   ...SYSTEMIC_INPUTS,
   vsInput('menstrualDisorder', 'Condition', 'vs-menstrual-disorder'),
   codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true }),
-  codeInput('partnerSemen', 'Observation', [coding(SCT, '5025004', 'Semen analysis, presence and motility of sperm'), coding(LOCAL, 'semen-analysis-panel', 'Semen analysis panel (WHO)')], {
-    lookBackDays: LOOK_BACK.semen,
-    newestFirst: true,
-  }),
+  codeInput(
+    'partnerSemen',
+    'Observation',
+    [coding(SCT, '5025004', 'Semen analysis, presence and motility of sperm'), coding(LOCAL, 'semen-analysis-panel', 'Semen analysis panel (WHO)')],
+    {
+      lookBackDays: LOOK_BACK.semen,
+      newestFirst: true,
+    },
+  ),
   codeInput('recanalizationPermit', 'DocumentReference', [coding(LOCAL, 'recanalization-permit', 'Family-planning recanalization permit')]),
   ...MENSES_INPUTS,
 ];
@@ -144,10 +149,28 @@ const CANDIDATE_INPUTS: DataRequirement[] = [
 /** TR-P1 work-up: ordered only when no valid recent result is on record. */
 const TR_WORKUP: Workup[] = [
   { id: 'ecg', ad: 'ecg', title: 'Electrocardiogram', codes: [coding(SCT, '29303009')], type: 'Procedure', lookBack: LOOK_BACK.ecg, why: LOOK_BACK_WHY.ecg, rule: 'TR-P1' },
-  { id: 'chest-x-ray', ad: 'chest-x-ray', title: 'Chest X-ray', codes: [coding(SCT, '399208008')], type: 'Procedure', lookBack: LOOK_BACK.chestXray, why: LOOK_BACK_WHY.chestXray, rule: 'TR-P1' },
+  {
+    id: 'chest-x-ray',
+    ad: 'chest-x-ray',
+    title: 'Chest X-ray',
+    codes: [coding(SCT, '399208008')],
+    type: 'Procedure',
+    lookBack: LOOK_BACK.chestXray,
+    why: LOOK_BACK_WHY.chestXray,
+    rule: 'TR-P1',
+  },
   { ...LABS.cbc!, rule: 'TR-P1' },
   { ...LABS.leukorrhea!, rule: 'TR-P1' },
-  { id: 'cervical-smear', ad: 'cervical-smear', title: 'Cervical smear', codes: [coding('http://loinc.org', '47528-5')], type: 'Observation', lookBack: LOOK_BACK.cervicalSmear, why: LOOK_BACK_WHY.cervicalSmear, rule: 'TR-P1' },
+  {
+    id: 'cervical-smear',
+    ad: 'cervical-smear',
+    title: 'Cervical smear',
+    codes: [coding('http://loinc.org', '47528-5')],
+    type: 'Observation',
+    lookBack: LOOK_BACK.cervicalSmear,
+    why: LOOK_BACK_WHY.cervicalSmear,
+    rule: 'TR-P1',
+  },
 ];
 
 const TECHNIQUES: { id: string; title: string; description: string; preferred: boolean }[] = [
@@ -192,7 +215,10 @@ const SURGERY = 'tr-lap-assisted-minilaparotomy';
 const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number] = {
   actionId: SURGERY,
   relationship: 'before-start',
-  offsetRange: { low: { value: 1, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' }, high: { value: 2, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } },
+  offsetRange: {
+    low: { value: 1, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' },
+    high: { value: 2, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' },
+  },
 };
 
 const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
@@ -218,8 +244,14 @@ function surgery(): Action[] {
     {
       id: 'tr-technique',
       title: 'Surgical technique (choose one)',
-      description: 'The three techniques the text describes; the laparoscopy-assisted mini-laparotomy is preselected as the ideal one (higher cost). Window: day 3-7 after the end of the menses, from 2 days after today at the earliest (admission comes first), and before the 40th birthday.',
-      documentation: [...citations('TR-S1', 'TR-T1', 'TR-O1'), justify('TR-T1', 'terminology.md section 1 A7: "3-7 days after menstruation" = 3-7 days after the menses have ended.'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates')],
+      description:
+        'The three techniques the text describes; the laparoscopy-assisted mini-laparotomy is preselected as the ideal one (higher cost). Window: day 3-7 after the end of the menses, from 2 days after today at the earliest (admission comes first), and before the 40th birthday.',
+      documentation: [
+        ...citations('TR-S1', 'TR-T1', 'TR-O1'),
+        justify('TR-T1', 'terminology.md section 1 A7: "3-7 days after menstruation" = 3-7 days after the menses have ended.'),
+        MENSES_JUSTIFICATION,
+        ...safety('SAFE-5', 'dates'),
+      ],
       groupingBehavior: 'logical-group',
       selectionBehavior: 'exactly-one',
       requiredBehavior: 'must',
@@ -238,7 +270,10 @@ function surgery(): Action[] {
     {
       id: 'tr-intraoperative-patency-test',
       title: 'Methylene-blue patency test right after the anastomosis',
-      documentation: [...citations('TR-S2'), justify('TR-S2', 'terminology.md section 1 A2: "Melanoma fluid pass test" = methylene blue (meilan) hydrotubation, a translation slip.')],
+      documentation: [
+        ...citations('TR-S2'),
+        justify('TR-S2', 'terminology.md section 1 A2: "Melanoma fluid pass test" = methylene blue (meilan) hydrotubation, a translation slip.'),
+      ],
       relatedAction: [{ actionId: SURGERY, relationship: 'concurrent-with-end' }],
       definitionCanonical: adCanonical('methylene-blue-patency-test'),
     },
@@ -261,19 +296,29 @@ function surgery(): Action[] {
       id: 'tr-no-routine-hydrotubation',
       title: 'Do not perform routine tubal hydrotubation after the next cycle',
       description: 'Formerly advocated after the next menses; no longer advised because of the risk of pelvic infection.',
-      documentation: [...citations('TR-A2'), justify('TR-A2', 'terminology.md section 1 A1: "Tubal ligation after the next menstrual cycle" is a slip for routine post-operative tubal hydrotubation (flushing).')],
+      documentation: [
+        ...citations('TR-A2'),
+        justify('TR-A2', 'terminology.md section 1 A1: "Tubal ligation after the next menstrual cycle" is a slip for routine post-operative tubal hydrotubation (flushing).'),
+      ],
       relatedAction: [relatedAfterEnd(SURGERY)],
       definitionCanonical: adCanonical('tubal-hydrotubation'),
-      dynamicValue: [{ path: 'doNotPerform', expression: fhirpath('true') }, { path: 'reasonCode[0].text', expression: fhirpath("'TR-A2: routine tubal flushing after a reversal raises the risk of pelvic infection'") }],
+      dynamicValue: [
+        { path: 'doNotPerform', expression: fhirpath('true') },
+        { path: 'reasonCode[0].text', expression: fhirpath("'TR-A2: routine tubal flushing after a reversal raises the risk of pelvic infection'") },
+      ],
     },
     {
       id: 'tr-no-routine-hsg',
       title: 'Do not perform routine HSG after the reversal',
-      description: 'Routine post-operative HSG is even less desirable: contraception would be needed for 2-3 months after it. HSG is for no pregnancy one year after surgery (TR-F1).',
+      description:
+        'Routine post-operative HSG is even less desirable: contraception would be needed for 2-3 months after it. HSG is for no pregnancy one year after surgery (TR-F1).',
       documentation: citations('TR-A3', 'TR-F1'),
       relatedAction: [relatedAfterEnd(SURGERY)],
       definitionCanonical: adCanonical('hysterosalpingography'),
-      dynamicValue: [{ path: 'doNotPerform', expression: fhirpath('true') }, { path: 'reasonCode[0].text', expression: fhirpath("'TR-A3: routine HSG after a reversal would need 2-3 months of contraception'") }],
+      dynamicValue: [
+        { path: 'doNotPerform', expression: fhirpath('true') },
+        { path: 'reasonCode[0].text', expression: fhirpath("'TR-A3: routine HSG after a reversal would need 2-3 months of contraception'") },
+      ],
     },
   ];
 }
@@ -331,7 +376,9 @@ export const tubalReanastomosisPlan = planDefinition({
   goal: [
     {
       id: 'pregnancy-within-one-year',
-      description: { text: 'Intrauterine pregnancy within one year of the reversal (>90% with a favourable original ligation: isthmic core extraction or fold-ligation-and-cut in the middle third)' },
+      description: {
+        text: 'Intrauterine pregnancy within one year of the reversal (>90% with a favourable original ligation: isthmic core extraction or fold-ligation-and-cut in the middle third)',
+      },
       priority: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/goal-priority', code: 'high-priority' }] },
       documentation: citations('TR-O1'),
       target: [
@@ -357,14 +404,21 @@ export const tubalReanastomosisPlan = planDefinition({
           title: 'Candidate for reversal (no reversal done yet)',
           documentation: citations('TR-I1', 'TR-I4', 'TR-W1'),
           input: CANDIDATE_INPUTS,
-          extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...resultVerdictVariables('partnerSemen', 'semen', 'TR-W1')],
+          extension: [
+            ...CYCLE_STATE_VARIABLES,
+            ...PREGNANCY_VARIABLES,
+            ...INFLAMMATION_VARIABLES,
+            ...FITNESS_VARIABLES,
+            ...resultVerdictVariables('partnerSemen', 'semen', 'TR-W1'),
+          ],
           condition: [applicability(`%reanastomosis.where(${PROCEDURE_DONE}).empty()`, 'TR-I1: no tubal reanastomosis has been done yet')],
           action: [
             contraindication({
               id: 'tr-ci-pregnancy',
               ruleId: 'SAFE-2',
               title: 'Do not perform the reversal: pregnancy',
-              description: 'A positive pregnancy test or pregnancy status in the last 7 days (a preliminary one included), or a pregnancy on the problem list: no surgery on the tubes of a pregnant woman.',
+              description:
+                'A positive pregnancy test or pregnancy status in the last 7 days (a preliminary one included), or a pregnancy on the problem list: no surgery on the tubes of a pregnant woman.',
               present: PREGNANT,
               evidence: PREGNANCY_EVIDENCE,
               reason: coding(SCT, '77386006', 'Pregnant'),
@@ -404,7 +458,10 @@ export const tubalReanastomosisPlan = planDefinition({
               procedure: 'tubal-reanastomosis',
               documentation: [
                 ...citations('TR-I4'),
-                justify('TR-I4', "terminology.md section 1 A28: clinician assessment LOCAL#fit-for-procedure and problem-list screening. The partner's health has no computable representation; it is part of the clinician's assessment."),
+                justify(
+                  'TR-I4',
+                  "terminology.md section 1 A28: clinician assessment LOCAL#fit-for-procedure and problem-list screening. The partner's health has no computable representation; it is part of the clinician's assessment.",
+                ),
                 ...safety('SAFE-4', 'fitness'),
                 FITNESS_JUSTIFICATION,
               ],
@@ -412,7 +469,8 @@ export const tubalReanastomosisPlan = planDefinition({
             {
               id: 'tr-ligation-method',
               title: 'Ligation method not recorded: obtain the operative record',
-              description: 'No completed sterilisation Procedure names the method (a method code or an operative note): the method and site of the ligation decide the expected success of the reversal.',
+              description:
+                'No completed sterilisation Procedure names the method (a method code or an operative note): the method and site of the ligation decide the expected success of the reversal.',
               documentation: [...citations('TR-O1'), ...safety('SAFE-9', 'ligation')],
               condition: [applicability(`(${METHOD_RECORDED}).not()`, 'SAFE-9: the sterilisation record does not say how the tubes were ligated')],
               definitionCanonical: adCanonical('collect-ligation-operative-record'),
@@ -440,11 +498,18 @@ export const tubalReanastomosisPlan = planDefinition({
             {
               id: 'tr-eligibility',
               title: 'Eligible: under 40, regular menstruation, no contraindication',
-              description: 'Needs the birth date and the menstrual regularity; each is collected when absent, never assumed. Fitness is a gate further on (SAFE-4): the work-up that informs it is proposed whatever the assessment.',
+              description:
+                'Needs the birth date and the menstrual regularity; each is collected when absent, never assumed. Fitness is a gate further on (SAFE-4): the work-up that informs it is proposed whatever the assessment.',
               documentation: [
                 ...citations('TR-I2', 'TR-I3', 'TR-I4'),
-                justify('TR-I2', 'terminology.md section 1 A8: strictly under 40, on the planned date: she must be under 40 today, and the surgery period ends the day before her 40th birthday (SAFE-5).'),
-                justify('TR-I3', 'Regular = the newest menstrual regularity observation is SNOMED 78456001 (normal cycle) and no active menstrual disorder (386804004, 14302001); irregular or absent menstruation: not eligible until assessed.'),
+                justify(
+                  'TR-I2',
+                  'terminology.md section 1 A8: strictly under 40, on the planned date: she must be under 40 today, and the surgery period ends the day before her 40th birthday (SAFE-5).',
+                ),
+                justify(
+                  'TR-I3',
+                  'Regular = the newest menstrual regularity observation is SNOMED 78456001 (normal cycle) and no active menstrual disorder (386804004, 14302001); irregular or absent menstruation: not eligible until assessed.',
+                ),
                 ...safety('SAFE-4', 'fitness'),
               ],
               input: [
@@ -483,7 +548,8 @@ export const tubalReanastomosisPlan = planDefinition({
                 {
                   id: 'tr-partner-semen-analysis',
                   title: 'Semen analysis of the male partner',
-                  description: 'No valid partner semen analysis from the last 90 days (none, only preliminary, or indeterminate): propose one ("if necessary": the clinician may skip it), dated before the surgery.',
+                  description:
+                    'No valid partner semen analysis from the last 90 days (none, only preliminary, or indeterminate): propose one ("if necessary": the clinician may skip it), dated before the surgery.',
                   requiredBehavior: 'could',
                   documentation: [...citations('TR-W1'), justify('TR-W1', LOOK_BACK_WHY.semen), ...safety('SAFE-5', 'dates')],
                   condition: [applicability('(%semenAbnormal or %semenNormal).not()', 'TR-W1: no valid partner semen analysis in the last 90 days')],
@@ -495,7 +561,13 @@ export const tubalReanastomosisPlan = planDefinition({
                   id: 'tr-recanalization-permit',
                   title: 'Collect the recanalization permit',
                   description: 'No proof of family-planning approval for recanalization on record: collect it before surgery (administrative; the clinical plan is not held back).',
-                  documentation: [...citations('TR-I5'), justify('TR-I5', 'terminology.md section 1 A9: China-specific administrative prerequisite (DocumentReference type LOCAL#recanalization-permit); disable outside China.')],
+                  documentation: [
+                    ...citations('TR-I5'),
+                    justify(
+                      'TR-I5',
+                      'terminology.md section 1 A9: China-specific administrative prerequisite (DocumentReference type LOCAL#recanalization-permit); disable outside China.',
+                    ),
+                  ],
                   condition: [applicability(`%recanalizationPermit.where(status = 'current').empty()`, 'TR-I5: no current recanalization permit on record')],
                   definitionCanonical: adCanonical('collect-recanalization-permit'),
                 },
@@ -503,18 +575,25 @@ export const tubalReanastomosisPlan = planDefinition({
                 {
                   id: 'tr-preop-workup',
                   title: 'Pre-operative work-up: heart and lung function, blood, vaginal discharge, cervical smear',
-                  description: 'Each test is ordered only when no valid recent result is on record, dated from today to the day before the surgery period. "Blood" is not enumerated by the text: a complete blood count is ordered (terminology.md REV-WU-2; the hysteroscopy list is the natural extension, left to the clinician). Proposed before the fitness assessment too: it informs it (SAFE-4).',
+                  description:
+                    'Each test is ordered only when no valid recent result is on record, dated from today to the day before the surgery period. "Blood" is not enumerated by the text: a complete blood count is ordered (terminology.md REV-WU-2; the hysteroscopy list is the natural extension, left to the clinician). Proposed before the fitness assessment too: it informs it (SAFE-4).',
                   documentation: [...citations('TR-P1'), ...safety('SAFE-4', 'fitness'), ...safety('SAFE-5', 'dates')],
                   groupingBehavior: 'logical-group',
                   selectionBehavior: 'all',
                   // Not while the partner's abnormal semen holds the surgery; when fit, only once the surgery can be dated this cycle.
-                  condition: [applicability(`%semenAbnormal.not() and (%procedureFits or ${FIT_CONFIRMED}.not())`, 'TR-P1/SAFE-4: the surgery can be dated this cycle, or the work-up informs the fitness assessment')],
+                  condition: [
+                    applicability(
+                      `%semenAbnormal.not() and (%procedureFits or ${FIT_CONFIRMED}.not())`,
+                      'TR-P1/SAFE-4: the surgery can be dated this cycle, or the work-up informs the fitness assessment',
+                    ),
+                  ],
                   action: TR_WORKUP.map((w) => workupAction(w, 'tr', SURGERY)),
                 },
                 {
                   id: 'tr-scheduling',
                   title: 'Schedule the surgery 3-7 days after the menses',
-                  description: 'Needs menstrual data and a determinate pregnancy result of the last 7 days (collected when absent). Held while the partner semen analysis is abnormal.',
+                  description:
+                    'Needs menstrual data and a determinate pregnancy result of the last 7 days (collected when absent). Held while the partner semen analysis is abnormal.',
                   documentation: [...citations('TR-T1'), MENSES_JUSTIFICATION, ...safety('SAFE-2', 'pregnancy')],
                   input: [menstrualDataRequired(), pregnancyStatusRequired()],
                   condition: [applicability('%semenAbnormal.not()', 'TR-W1: no untreated partner semen abnormality')],
@@ -525,7 +604,10 @@ export const tubalReanastomosisPlan = planDefinition({
                       title: 'The surgery fits this cycle (up to day 7 after the menses, before the 40th birthday)',
                       documentation: [...citations('TR-T1', 'TR-I2'), MENSES_JUSTIFICATION, ...safety('SAFE-5', 'dates'), ...safety('SAFE-4', 'fitness')],
                       condition: [
-                        applicability('%procedureFits', `TR-T1: the end of the menses is known and the surgery can be dated on or before day ${WINDOW_END}, before the 40th birthday`),
+                        applicability(
+                          '%procedureFits',
+                          `TR-T1: the end of the menses is known and the surgery can be dated on or before day ${WINDOW_END}, before the 40th birthday`,
+                        ),
                         applicability(PREGNANCY_EXCLUDED, 'SAFE-2: the newest pregnancy result of the last 7 days is a final negative'),
                         applicability(FIT_CONFIRMED, 'TR-I4: the newest fitness assessment of the last 30 days says fit'),
                       ],
@@ -564,7 +646,14 @@ export const tubalReanastomosisPlan = planDefinition({
               id: 'tr-ivf-referral',
               title: 'Both tubes blocked after the reversal: refer for IVF',
               description: 'Bilateral tubal blockage confirmed after the reversal (HSG or laparoscopy): assisted reproduction (IVF) is the way forward.',
-              documentation: [...citations('TR-F2'), justify('TR-F2', 'terminology.md section 1 A6: "incompetent or incompetent bilaterally" = both tubes not patent. Only findings dated on or after the reversal count (before it the tubes were ligated).'), ...safety('SAFE-7', 'pathway')],
+              documentation: [
+                ...citations('TR-F2'),
+                justify(
+                  'TR-F2',
+                  'terminology.md section 1 A6: "incompetent or incompetent bilaterally" = both tubes not patent. Only findings dated on or after the reversal count (before it the tubes were ligated).',
+                ),
+                ...safety('SAFE-7', 'pathway'),
+              ],
               condition: [applicability(`(${BILATERAL_BLOCKAGE}).exists()`, 'TR-F2: both tubes confirmed blocked after the reversal')],
               definitionCanonical: adCanonical('ivf-referral'),
               dynamicValue: [{ path: 'reasonReference', expression: fhirpath(BILATERAL_BLOCKAGE) }],
@@ -572,11 +661,15 @@ export const tubalReanastomosisPlan = planDefinition({
             {
               id: 'tr-patency-assessment',
               title: 'No pregnancy one year after the reversal: assess tubal patency (HSG protocol)',
-              description: 'The HSG protocol, with its contraindications, timing and alternatives: HyCoSy, saline hydrotubation and the laparoscopy with chromopertubation that TR-F1 names (offered there once, not twice).',
+              description:
+                'The HSG protocol, with its contraindications, timing and alternatives: HyCoSy, saline hydrotubation and the laparoscopy with chromopertubation that TR-F1 names (offered there once, not twice).',
               documentation: [...citations('TR-F1', 'HSG-I2'), ...safety('SAFE-6', 'doneAlready')],
               condition: [
                 applicability(NO_PREGNANCY_YEAR_AFTER_REVERSAL, 'TR-F1: one year or more after the reversal and no pregnancy since'),
-                applicability(`(${BILATERAL_BLOCKAGE}).empty() and %tubalPatency.where(${RESULT_OK} and ${effectiveDate}.exists($this >= ${reanastomosisDate})).empty()`, 'TR-F1: tubal patency not yet assessed since the reversal'),
+                applicability(
+                  `(${BILATERAL_BLOCKAGE}).empty() and %tubalPatency.where(${RESULT_OK} and ${effectiveDate}.exists($this >= ${reanastomosisDate})).empty()`,
+                  'TR-F1: tubal patency not yet assessed since the reversal',
+                ),
               ],
               code: [{ coding: [coding(SCT, '168884001', 'Hysterosalpingography')] }],
               definitionCanonical: pdCanonical('hysterosalpingography'),

@@ -114,7 +114,7 @@ function skipToNewline(fd: number, buffer: Buffer, filled: number): { lineBytes:
 export function forEachLineIn(data: Uint8Array, firstLine: number, onLine: (start: number, end: number, lineNo: number) => void): void {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let lineNo = firstLine;
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     let newline = bytes.indexOf(NEWLINE, start);
     if (newline < 0) newline = bytes.length;
     const end = newline > start && bytes[newline - 1] === 0x0d ? newline - 1 : newline;
@@ -123,7 +123,6 @@ export function forEachLineIn(data: Uint8Array, firstLine: number, onLine: (star
   }
 }
 
-
 /**
  * Calls `onLine` with the [start, end) byte range of each non-empty line of a file this program
  * wrote ('\n' only): unlike forEachLineIn, a '\r' at the end is data (an input line's last byte,
@@ -131,7 +130,7 @@ export function forEachLineIn(data: Uint8Array, firstLine: number, onLine: (star
  */
 export function forEachWrittenLine(data: Uint8Array, onLine: (start: number, end: number) => void): void {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  for (let start = 0; start < bytes.length; ) {
+  for (let start = 0; start < bytes.length;) {
     let newline = bytes.indexOf(NEWLINE, start);
     if (newline < 0) newline = bytes.length;
     if (newline > start) onLine(start, newline);

@@ -99,7 +99,7 @@ class ReaderHeap {
   push(item: PartReader): void {
     const a = this.items;
     a.push(item);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!before(a[i]!, a[parent]!)) break;
       [a[i], a[parent]] = [a[parent]!, a[i]!];
@@ -113,7 +113,7 @@ class ReaderHeap {
   /** The top reader moved on: restore the heap order. */
   siftTop(): void {
     const a = this.items;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

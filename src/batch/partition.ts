@@ -130,7 +130,11 @@ export class Partitioner {
       if (resource.resourceType !== 'Patient' && patientCompartmentParams(resource.resourceType).length === 0) {
         this.stats.skipped++;
       } else {
-        this.fail(fileIndex, lineNo, lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`));
+        this.fail(
+          fileIndex,
+          lineNo,
+          lineFailure(location, 'required', `${resource.resourceType}${resource.id ? `/${resource.id}` : ''} names no Patient (id, subject or patient reference)`),
+        );
       }
       return;
     }

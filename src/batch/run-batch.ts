@@ -89,9 +89,14 @@ function listInputs(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (err) {
-    throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--in ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`)));
+    throw new OperationOutcomeError(
+      outcome(issue('error', 'not-found', `--in ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`)),
+    );
   }
-  const files = names.filter((n) => n.endsWith('.ndjson')).sort().map((n) => join(dir, n));
+  const files = names
+    .filter((n) => n.endsWith('.ndjson'))
+    .sort()
+    .map((n) => join(dir, n));
   if (files.length === 0) throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--in ${dir} holds no .ndjson files`)));
   return files;
 }
@@ -145,7 +150,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       for (const [fileIndex, file] of files.entries()) {
         const onOversized = (line: number, bytes: number) => {
           const location = `${fileNames[fileIndex]}:${line}`;
-          tooLong.write(`${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`);
+          tooLong.write(
+            `${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`,
+          );
           read += bytes + 1;
         };
         for (const chunk of readLineChunks(file, options.chunkBytes ?? CHUNK_BYTES, { maxLineBytes, onOversized })) {
@@ -221,7 +228,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       }
     }
     const inOrder = (parts: string[][]) => parts.flatMap((p) => p ?? []);
-    const partBytes = inOrder(outputParts).concat(inOrder(failureParts)).reduce((sum, p) => sum + statSync(p).size, 0);
+    const partBytes = inOrder(outputParts)
+      .concat(inOrder(failureParts))
+      .reduce((sum, p) => sum + statSync(p).size, 0);
     let merged = 0;
     const onBytes = (bytes: number) => {
       merged += bytes;
@@ -261,7 +270,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       maxChunksInFlight: dispatcher.maxPending,
       timings: {
         wall: { partition: seconds(wallPartition), apply: seconds(wallApply), merge: seconds(wallMerge), total: seconds(performance.now() - started) },
-        busy: { partition: seconds(busyPartition), group: seconds(timings.groupMs), parse: seconds(timings.parseMs), engine: seconds(timings.engineMs), serialise: seconds(timings.serialiseMs) },
+        busy: {
+          partition: seconds(busyPartition),
+          group: seconds(timings.groupMs),
+          parse: seconds(timings.parseMs),
+          engine: seconds(timings.engineMs),
+          serialise: seconds(timings.serialiseMs),
+        },
       },
     };
   } catch (err) {

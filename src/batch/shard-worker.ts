@@ -36,15 +36,21 @@ export interface ShardJob {
   bytes: number;
 }
 
-export type ToWorker =
-  | { type: 'chunk'; fileIndex: number; firstLine: number; data: Uint8Array }
-  | { type: 'partition-end' }
-  | { type: 'apply'; job: ShardJob };
+export type ToWorker = { type: 'chunk'; fileIndex: number; firstLine: number; data: Uint8Array } | { type: 'partition-end' } | { type: 'apply'; job: ShardJob };
 
 export type FromWorker =
   | { type: 'chunk-done' }
   | { type: 'partitioned'; shards: ShardFile[]; failures: ShardFile | undefined; stats: PartitionStats; busyMs: number }
-  | ({ type: 'applied'; shard: number; ok: true; outputParts: string[]; failureParts: string[]; badLineParts: string[]; largestLoadedBytes: number; timings: ApplyTimings } & ShardCounts)
+  | ({
+      type: 'applied';
+      shard: number;
+      ok: true;
+      outputParts: string[];
+      failureParts: string[];
+      badLineParts: string[];
+      largestLoadedBytes: number;
+      timings: ApplyTimings;
+    } & ShardCounts)
   | { type: 'applied'; shard: number; ok: false; error: string };
 
 const setup = workerData as WorkerSetup;

@@ -27,17 +27,16 @@ export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.in
 
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-export const nowOption = z
-  .string()
-  .refine(isDateTimeWithOffset, 'must be an ISO 8601 date-time with a time zone offset, e.g. 2026-11-23T09:00:00Z')
-  .optional();
+export const nowOption = z.string().refine(isDateTimeWithOffset, 'must be an ISO 8601 date-time with a time zone offset, e.g. 2026-11-23T09:00:00Z').optional();
 
-const intOption = (min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max);
+const intOption = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const ServerOptions = z.object({
   server: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  bearerEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+  bearerEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   smartClientId: z.string().min(1).optional(),
   smartKey: z.string().min(1).optional(),
   smartAlg: z.enum(SMART_ALGORITHMS).default('RS384'),
@@ -53,7 +52,7 @@ export function addServerOptions(command: Command): Command {
     .option('--server <base>', 'FHIR server base URL, e.g. https://fhir.example.org/R4')
     .option('--bearer-env <VAR>', 'send the bearer token held in environment variable VAR')
     .option('--smart-client-id <id>', 'SMART Backend Services client id (client_credentials + private_key_jwt)')
-    .option('--smart-key <file>', 'the client\'s private key: PKCS#8 PEM or JWK (JSON)')
+    .option('--smart-key <file>', "the client's private key: PKCS#8 PEM or JWK (JSON)")
     .option('--smart-alg <alg>', 'signing algorithm: RS384 or ES384', 'RS384')
     .option('--smart-token-url <url>', 'token endpoint (default: from {server}/.well-known/smart-configuration)')
     .option('--smart-scope <scope>', 'scopes to request', 'system/*.read system/*.write')

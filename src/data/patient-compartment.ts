@@ -87,12 +87,15 @@ const LINKS: ReadonlyMap<string, TypeLinks> = new Map(
     const secondary = new Set<string>();
     for (const [param, paths] of Object.entries(params)) for (const p of paths) (PRIMARY_PARAMS.has(param) ? primary : secondary).add(p);
     for (const p of primary) secondary.delete(p);
-    return [type, {
-      primary: [...primary].map((p) => p.split('.')),
-      secondary: [...secondary].map((p) => p.split('.')),
-      primaryNames: [...primary].join(', '),
-      secondaryNames: [...secondary].join(', '),
-    }];
+    return [
+      type,
+      {
+        primary: [...primary].map((p) => p.split('.')),
+        secondary: [...secondary].map((p) => p.split('.')),
+        primaryNames: [...primary].join(', '),
+        secondaryNames: [...secondary].join(', '),
+      },
+    ];
   }),
 );
 
@@ -295,7 +298,12 @@ function decide(resource: Resource, links: TypeLinks, resolverOf: () => Resolver
 export function selectPatientCompartment(resources: readonly Resource[], subject: Patient, options: CompartmentOptions = {}): PatientCompartment {
   let resolver: Resolver | undefined;
   const resolverOf = () =>
-    (resolver ??= new Resolver(subject, resources.filter((r): r is Patient => r.resourceType === 'Patient'), options.entries, options.bases ?? []));
+    (resolver ??= new Resolver(
+      subject,
+      resources.filter((r): r is Patient => r.resourceType === 'Patient'),
+      options.entries,
+      options.bases ?? [],
+    ));
   const subjectLabel = `Patient/${subject.id ?? '(no id)'}`;
   const relative = subject.id === undefined ? undefined : subjectLabel;
   const kept: Resource[] = resources.includes(subject) ? [] : [subject];

@@ -25,7 +25,10 @@ export function isR4ResourceType(type: string): boolean {
 
 const ResourceSchema = z.looseObject({
   resourceType: z.string().refine(isR4ResourceType, { error: (iss) => `'${String(iss.input)}' is not an R4 resource type` }),
-  id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'id must be 1-64 of A-Z a-z 0-9 - .').optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9\-.]{1,64}$/, 'id must be 1-64 of A-Z a-z 0-9 - .')
+    .optional(),
 });
 
 export interface InputProblem {
@@ -35,9 +38,7 @@ export interface InputProblem {
 }
 
 function problemError(source: string, problems: InputProblem[]): OperationOutcomeError {
-  return new OperationOutcomeError(
-    outcome(...problems.map((p) => issue('error', 'structure', `${p.location}: ${p.message}`, [p.location]))),
-  );
+  return new OperationOutcomeError(outcome(...problems.map((p) => issue('error', 'structure', `${p.location}: ${p.message}`, [p.location]))));
 }
 
 function checkResource(value: unknown, location: string, problems: InputProblem[]): Resource | undefined {

@@ -85,12 +85,7 @@ interface Scope {
   path: string;
 }
 
-export function applyPlanDefinition(
-  plan: PlanDefinition,
-  context: ApplyContext,
-  options: ApplyOptions,
-  knowledge: KnowledgeBase,
-): ApplyResult {
+export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext, options: ApplyOptions, knowledge: KnowledgeBase): ApplyResult {
   const resolved = parseApplyOptions(options);
   const clock = makeClock(resolved.now);
   checkApplyContext(context);
@@ -193,12 +188,7 @@ function fail(state: ApplyState, severity: 'error' | 'warning', code: 'processin
   state.issues.push(found);
 }
 
-function processAction(
-  action: PlanDefinitionAction,
-  index: number,
-  parent: Scope,
-  state: ApplyState,
-): { rgAction?: RequestGroupAction; trace: ActionTrace } {
+function processAction(action: PlanDefinitionAction, index: number, parent: Scope, state: ApplyState): { rgAction?: RequestGroupAction; trace: ActionTrace } {
   const path = `${parent.path}.action[${index}]`;
   const actionId = action.id ?? `action-${path.replace(/\D+/g, '-').replace(/^-|-$/g, '')}`;
   const baseId = safeId(parent.idPrefix ? `${parent.idPrefix}.${actionId}` : actionId);
@@ -344,9 +334,16 @@ function processAction(
   } else if (action.dynamicValue?.length) {
     // With no resource to target, dynamic values describe the RequestGroup action itself.
     applyDynamicValues({
-      target: rgAction as Record<string, unknown>, baseType: 'RequestGroup.action', dynamicValues: action.dynamicValue,
-      focus: parent.plan, variables, evaluators: state.options.evaluators, issues: state.issues,
-      strict: state.options.strict, where: `${where} dynamicValue`, actionTarget: rgAction as Record<string, unknown>,
+      target: rgAction as Record<string, unknown>,
+      baseType: 'RequestGroup.action',
+      dynamicValues: action.dynamicValue,
+      focus: parent.plan,
+      variables,
+      evaluators: state.options.evaluators,
+      issues: state.issues,
+      strict: state.options.strict,
+      where: `${where} dynamicValue`,
+      actionTarget: rgAction as Record<string, unknown>,
     });
   }
   if (!request && !rgAction.action) {
@@ -543,7 +540,13 @@ function applyDefinition(
     case 'ActivityDefinition': {
       const kind = (definition as ActivityDefinition).kind;
       if (!isSupportedKind(kind)) {
-        fail(state, 'error', 'not-supported', `${where}: ActivityDefinition/${definition.id} has kind '${kind ?? ''}', which cannot be applied`, `${scope.path}.definitionCanonical`);
+        fail(
+          state,
+          'error',
+          'not-supported',
+          `${where}: ActivityDefinition/${definition.id} has kind '${kind ?? ''}', which cannot be applied`,
+          `${scope.path}.definitionCanonical`,
+        );
         return `its ActivityDefinition has the unsupported kind '${kind ?? ''}'`;
       }
       const request = buildRequest({
@@ -573,9 +576,16 @@ function applyDefinition(
       attachSupportingInfo(request, action.output ?? [], state, where);
       if (action.dynamicValue?.length) {
         applyDynamicValues({
-          target: request, baseType: request.resourceType, dynamicValues: action.dynamicValue, focus: scope.plan,
-          variables: scope.variables, evaluators: state.options.evaluators, issues: state.issues,
-          strict: state.options.strict, where: `${where} dynamicValue`, actionTarget: rgAction as Record<string, unknown>,
+          target: request,
+          baseType: request.resourceType,
+          dynamicValues: action.dynamicValue,
+          focus: scope.plan,
+          variables: scope.variables,
+          evaluators: state.options.evaluators,
+          issues: state.issues,
+          strict: state.options.strict,
+          where: `${where} dynamicValue`,
+          actionTarget: rgAction as Record<string, unknown>,
         });
       }
       return request;
@@ -724,7 +734,10 @@ const SUPPORTING_INFO: Record<string, string> = {
 function attachSupportingInfo(request: Record<string, unknown> & Resource, outputs: DataRequirement[], state: ApplyState, where: string): void {
   const element = SUPPORTING_INFO[request.resourceType];
   if (!element || outputs.length === 0) return;
-  const refs = outputs.flatMap((o) => bindInput(o, state, where)).filter((r) => r.id).map((r) => ({ reference: `${r.resourceType}/${r.id}` }));
+  const refs = outputs
+    .flatMap((o) => bindInput(o, state, where))
+    .filter((r) => r.id)
+    .map((r) => ({ reference: `${r.resourceType}/${r.id}` }));
   if (refs.length > 0) request[element] = [...((request[element] as Reference[] | undefined) ?? []), ...refs];
 }
 
@@ -736,9 +749,10 @@ function resolveRelatedActions(state: ApplyState): void {
   const spanOf = (actions: RequestGroupAction[] | undefined): When | undefined => {
     let span: When | undefined;
     for (const child of actions ?? []) {
-      const w = child.id && state.byActionId.has(child.id)
-        ? resolve(child.id)
-        : (whenOf(child, child.resource?.reference ? requests.get(child.resource.reference) : undefined) ?? spanOf(child.action));
+      const w =
+        child.id && state.byActionId.has(child.id)
+          ? resolve(child.id)
+          : (whenOf(child, child.resource?.reference ? requests.get(child.resource.reference) : undefined) ?? spanOf(child.action));
       if (!w) continue;
       if (!span) span = { ...w };
       else {
@@ -782,7 +796,9 @@ function resolveRelatedActions(state: ApplyState): void {
           if (!hasWhen(r)) setWhen(r, entry.request.resourceType, when);
         }
         const precision = isSubDay(related) && target.start.length <= 10 ? ' (date precision: same day)' : '';
-        entry.trace.notes.push(`timing: ${offsetText(related)}${related.relationship} ${related.actionId} -> ${when.start === when.end ? when.start : `${when.start}..${when.end}`}${precision}`);
+        entry.trace.notes.push(
+          `timing: ${offsetText(related)}${related.relationship} ${related.actionId} -> ${when.start === when.end ? when.start : `${when.start}..${when.end}`}${precision}`,
+        );
         return when;
       }
       return spanOf(entry.action.action);
@@ -883,4 +899,3 @@ function mergeRepeatedActivities(state: ApplyState, topActions: RequestGroupActi
   const kept = state.resources.filter((r) => !replacedBy.has(`#${r.id}`));
   state.resources.splice(0, state.resources.length, ...kept);
 }
-

@@ -24,9 +24,7 @@ export function dataRequirementsOf(plan: PlanDefinition, knowledge: KnowledgeBas
       visitActions(p, action.action ?? []);
       const canonical = action.definitionCanonical;
       if (canonical) {
-        const nested = canonical.startsWith('#')
-          ? p.contained?.find((r) => r.id === canonical.slice(1))
-          : knowledge.resolve(canonical, 'PlanDefinition');
+        const nested = canonical.startsWith('#') ? p.contained?.find((r) => r.id === canonical.slice(1)) : knowledge.resolve(canonical, 'PlanDefinition');
         if (nested?.resourceType === 'PlanDefinition') visitPlan(nested);
       }
     }

@@ -6,13 +6,28 @@ import type { Duration, Quantity } from '@medplum/fhirtypes';
 
 /** Calendar units by UCUM code and common words. */
 const UNIT: Record<string, 'a' | 'mo' | 'wk' | 'd' | 'h' | 'min' | 's'> = {
-  a: 'a', year: 'a', years: 'a', yr: 'a',
-  mo: 'mo', month: 'mo', months: 'mo',
-  wk: 'wk', week: 'wk', weeks: 'wk',
-  d: 'd', day: 'd', days: 'd',
-  h: 'h', hour: 'h', hours: 'h',
-  min: 'min', minute: 'min', minutes: 'min',
-  s: 's', second: 's', seconds: 's',
+  a: 'a',
+  year: 'a',
+  years: 'a',
+  yr: 'a',
+  mo: 'mo',
+  month: 'mo',
+  months: 'mo',
+  wk: 'wk',
+  week: 'wk',
+  weeks: 'wk',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  h: 'h',
+  hour: 'h',
+  hours: 'h',
+  min: 'min',
+  minute: 'min',
+  minutes: 'min',
+  s: 's',
+  second: 's',
+  seconds: 's',
 };
 
 export function durationUnit(q: Quantity | Duration): (typeof UNIT)[string] | undefined {

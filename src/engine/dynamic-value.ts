@@ -21,11 +21,7 @@ export class DynamicValuePathError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // Path parsing
 
-type Step =
-  | { kind: 'name'; name: string }
-  | { kind: 'index'; index: number }
-  | { kind: 'ofType'; type: string }
-  | { kind: 'extension'; url: string };
+type Step = { kind: 'name'; name: string } | { kind: 'index'; index: number } | { kind: 'ofType'; type: string } | { kind: 'extension'; url: string };
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*/;
 
@@ -236,9 +232,7 @@ function resolvePathInModel(baseType: string, path: string): Segment[] {
         if (info.choiceTypes) {
           const suffix = choiceSuffix(modifier.type, info.choiceTypes);
           if (!suffix) {
-            throw new DynamicValuePathError(
-              `'${path}': ${segment.modelPath} cannot be of type ${modifier.type} (allowed: ${info.choiceTypes.join(', ')})`,
-            );
+            throw new DynamicValuePathError(`'${path}': ${segment.modelPath} cannot be of type ${modifier.type} (allowed: ${info.choiceTypes.join(', ')})`);
           }
           segment.info = typedChoice(info, suffix);
           segment.modelPath = segment.modelPath.replace(/[^.]+$/, segment.info.jsonName);
@@ -279,8 +273,22 @@ const REFERENCE_TEXT = /^(#[A-Za-z0-9\-.]{1,64}|[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1
 
 /** Calendar-duration words fhirpath.js prints for `7 days` etc. -> UCUM. */
 const CALENDAR_UCUM: Record<string, string> = {
-  year: 'a', years: 'a', month: 'mo', months: 'mo', week: 'wk', weeks: 'wk', day: 'd', days: 'd',
-  hour: 'h', hours: 'h', minute: 'min', minutes: 'min', second: 's', seconds: 's', millisecond: 'ms', milliseconds: 'ms',
+  year: 'a',
+  years: 'a',
+  month: 'mo',
+  months: 'mo',
+  week: 'wk',
+  weeks: 'wk',
+  day: 'd',
+  days: 'd',
+  hour: 'h',
+  hours: 'h',
+  minute: 'min',
+  minutes: 'min',
+  second: 's',
+  seconds: 's',
+  millisecond: 'ms',
+  milliseconds: 'ms',
 };
 const QUANTITY_TEXT = /^(-?\d+(?:\.\d+)?)\s*(?:'([^']*)'|([a-z]+))$/;
 
@@ -549,9 +557,7 @@ export function setValueAtPath(target: Record<string, unknown>, baseType: string
   const repeating = finalInfo.repeating && !(extensionValue && finalInfo !== last.info);
   const atIndex = finalInfo === last.info ? last.index : undefined;
   if ((!repeating || atIndex !== undefined) && values.length > 1) {
-    throw new DynamicValuePathError(
-      `'${path}': ${finalPath}${atIndex !== undefined ? `[${atIndex}]` : ''} holds one value but the expression returned ${values.length}`,
-    );
+    throw new DynamicValuePathError(`'${path}': ${finalPath}${atIndex !== undefined ? `[${atIndex}]` : ''} holds one value but the expression returned ${values.length}`);
   }
   const converted = values.map((v) => coerceValue(v, finalInfo.type, finalPath));
 

@@ -19,12 +19,7 @@ export function expressionText(expression: Expression): string {
   return expression.expression ?? (expression.reference ? `reference ${expression.reference}` : '');
 }
 
-export function evaluateExpression(
-  expression: Expression,
-  focus: Resource,
-  variables: Variables,
-  evaluators: Record<string, ExpressionEvaluator> | undefined,
-): EvaluationOutcome {
+export function evaluateExpression(expression: Expression, focus: Resource, variables: Variables, evaluators: Record<string, ExpressionEvaluator> | undefined): EvaluationOutcome {
   const language = expression.language ?? '';
   const text = expression.expression;
   try {

@@ -147,7 +147,9 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
   for (const [i, filter] of filters.entries()) {
     const keys = filterKeys(filter, deps.knowledge);
     if (!keys) {
-      deps.issues.push(issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]));
+      deps.issues.push(
+        issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]),
+      );
       return [];
     }
     const path = filter.path ?? filter.searchParam ?? codeElement ?? 'code';
@@ -155,9 +157,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
       candidates = deps.data.byCodes(type, keys);
     } else {
       // A code with no system in the filter matches that code in any system.
-      candidates = candidates.filter((r) =>
-        codingKeysAt(r, path).some((k) => keys.has(k) || keys.has(codingKey(undefined, k.slice(k.indexOf('|') + 1)))),
-      );
+      candidates = candidates.filter((r) => codingKeysAt(r, path).some((k) => keys.has(k) || keys.has(codingKey(undefined, k.slice(k.indexOf('|') + 1)))));
     }
   }
   for (const filter of requirement.dateFilter ?? []) {

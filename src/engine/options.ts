@@ -27,8 +27,7 @@ export function parseApplyOptions(options: ApplyOptions): ResolvedOptions {
   return parsed.data;
 }
 
-const resourceOf = (type: string) =>
-  z.looseObject({ resourceType: z.literal(type), id: z.string().optional() });
+const resourceOf = (type: string) => z.looseObject({ resourceType: z.literal(type), id: z.string().optional() });
 const codeableConcept = z.looseObject({ coding: z.array(z.looseObject({})).optional(), text: z.string().optional() });
 
 /** The $apply context parameters: a subject with an id, an indexed record, typed context resources. */

@@ -5,23 +5,20 @@
  * - CPG / R5: a Bundle per subject, RequestGroup first, then the requests, Goals, Tasks and the
  *   OperationOutcome, referenced by deterministic urn:uuid full URLs.
  */
-import type {
-  Bundle,
-  CarePlan,
-  Extension,
-  Goal,
-  OperationOutcome,
-  Patient,
-  PlanDefinition,
-  Reference,
-  RequestGroup,
-  Resource,
-  Task,
-} from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Extension, Goal, OperationOutcome, Patient, PlanDefinition, Reference, RequestGroup, Resource, Task } from '@medplum/fhirtypes';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { ResolvedOptions } from './options.ts';
-import { CQF_MESSAGES_EXTENSION, PERTAINS_TO_GOAL_EXTENSION, TRACE_EXTENSION, type ActionTrace, type ApplyContext, type ApplyResult, type Issues, type MissingInput } from './types.ts';
+import {
+  CQF_MESSAGES_EXTENSION,
+  PERTAINS_TO_GOAL_EXTENSION,
+  TRACE_EXTENSION,
+  type ActionTrace,
+  type ApplyContext,
+  type ApplyResult,
+  type Issues,
+  type MissingInput,
+} from './types.ts';
 
 export interface AssembleInput {
   plan: PlanDefinition;
@@ -80,7 +77,9 @@ export function assembleResult(input: AssembleInput): ApplyResult {
     carePlan.created = input.nowText;
     const author = input.context.practitioner?.id
       ? `Practitioner/${input.context.practitioner.id}`
-      : input.context.organization?.id ? `Organization/${input.context.organization.id}` : undefined;
+      : input.context.organization?.id
+        ? `Organization/${input.context.organization.id}`
+        : undefined;
     if (author) carePlan.author = { reference: author };
     if (input.goals.length > 0) carePlan.goal = input.goals.map((g) => ({ reference: `#${g.id}` }));
     carePlan.activity = [{ reference: { reference: `#${requestGroup.id}` } }];
@@ -143,4 +142,3 @@ function whyNothingApplies(traces: ActionTrace[]): string | undefined {
   walk(traces);
   return reasons.length > 0 ? `Nothing in this plan applies to the patient: ${reasons.join('; ')}.` : undefined;
 }
-

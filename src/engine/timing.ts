@@ -3,16 +3,7 @@
  * subject's birth date, Duration against now) and `relatedAction` offsets against the date of the
  * action they point to. What cannot be computed is left as authored and said in the trace.
  */
-import type {
-  Age,
-  Duration,
-  Period,
-  PlanDefinitionAction,
-  Range,
-  RequestGroupAction,
-  RequestGroupActionRelatedAction,
-  Resource,
-} from '@medplum/fhirtypes';
+import type { Age, Duration, Period, PlanDefinitionAction, Range, RequestGroupAction, RequestGroupActionRelatedAction, Resource } from '@medplum/fhirtypes';
 import { addDuration, durationMillis, instantOf } from './dates.ts';
 
 /** When something happens: a single point (start === end) or a window. */
@@ -108,8 +99,8 @@ export function relatedWhen(related: RequestGroupActionRelatedAction, target: Wh
   const high = related.offsetDuration ?? (related.offsetRange?.high as Duration | undefined);
   if (!low && !high) return base;
   // before: [start - high, end - low]; after: [start + low, end + high]
-  const nearer = sign === -1 ? high ?? low : low ?? high;
-  const farther = sign === -1 ? low ?? high : high ?? low;
+  const nearer = sign === -1 ? (high ?? low) : (low ?? high);
+  const farther = sign === -1 ? (low ?? high) : (high ?? low);
   const start = nearer ? addDuration(base.start, nearer, sign) : base.start;
   const end = farther ? addDuration(base.end, farther, sign) : base.end;
   if (!start || !end) return undefined;

@@ -118,8 +118,7 @@ export interface ApplyResult {
 export type Issues = OperationOutcomeIssue[];
 
 /** Extension marking an `action.input` DataRequirement as required: empty -> collect-information Task. */
-export const INPUT_REQUIRED_EXTENSION =
-  'http://infertility-protocols.org/fhir/StructureDefinition/input-required';
+export const INPUT_REQUIRED_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/input-required';
 export const TRACE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/apply-trace';
 export const CQF_MESSAGES_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-messages';
 export const PERTAINS_TO_GOAL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';

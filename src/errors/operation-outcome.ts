@@ -15,12 +15,7 @@ export class OperationOutcomeError extends Error {
   }
 }
 
-export function issue(
-  severity: IssueSeverity,
-  code: IssueCode,
-  diagnostics: string,
-  expression?: string[],
-): OperationOutcomeIssue {
+export function issue(severity: IssueSeverity, code: IssueCode, diagnostics: string, expression?: string[]): OperationOutcomeIssue {
   const result: OperationOutcomeIssue = { severity, code, diagnostics };
   if (expression && expression.length > 0) result.expression = expression;
   return result;
@@ -43,11 +38,31 @@ export function httpStatusOf(o: OperationOutcome): number {
   const codes = (o.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => i.code);
   if (codes.length === 0) return 200;
   const table: Partial<Record<string, number>> = {
-    invalid: 400, structure: 400, required: 400, value: 400, invariant: 422, 'business-rule': 422,
-    security: 401, login: 401, unknown: 401, forbidden: 403, suppressed: 403,
-    'not-found': 404, deleted: 410, 'not-supported': 400, duplicate: 409, conflict: 409,
-    'too-costly': 413, 'too-long': 413, throttled: 429, timeout: 504, transient: 503,
-    incomplete: 502, exception: 500, processing: 422, informational: 200,
+    invalid: 400,
+    structure: 400,
+    required: 400,
+    value: 400,
+    invariant: 422,
+    'business-rule': 422,
+    security: 401,
+    login: 401,
+    unknown: 401,
+    forbidden: 403,
+    suppressed: 403,
+    'not-found': 404,
+    deleted: 410,
+    'not-supported': 400,
+    duplicate: 409,
+    conflict: 409,
+    'too-costly': 413,
+    'too-long': 413,
+    throttled: 429,
+    timeout: 504,
+    transient: 503,
+    incomplete: 502,
+    exception: 500,
+    processing: 422,
+    informational: 200,
   };
   return Math.max(...codes.map((c) => table[c ?? 'exception'] ?? 500));
 }

@@ -35,10 +35,7 @@ export interface SmartBackendConfig {
 }
 
 /** Reads a private key file: PKCS#8 PEM or a JWK (JSON); a JWK's own alg and kid win. */
-export async function readPrivateKey(
-  file: string,
-  alg: SmartAlgorithm,
-): Promise<{ key: CryptoKey; alg: SmartAlgorithm; kid?: string }> {
+export async function readPrivateKey(file: string, alg: SmartAlgorithm): Promise<{ key: CryptoKey; alg: SmartAlgorithm; kid?: string }> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -123,9 +123,7 @@ export class FhirClient {
     if (!/^https?:\/\//.test(pathOrUrl)) return `${this.baseUrl}/${pathOrUrl.replace(/^\/+/, '')}`;
     // A next link to another host would receive our bearer token: refuse it.
     if (new URL(pathOrUrl).origin !== this.origin) {
-      throw new OperationOutcomeError(
-        outcome(issue('error', 'security', `refusing to follow ${pathOrUrl}: it is not on the server ${this.origin}`)),
-      );
+      throw new OperationOutcomeError(outcome(issue('error', 'security', `refusing to follow ${pathOrUrl}: it is not on the server ${this.origin}`)));
     }
     return pathOrUrl;
   }
@@ -210,7 +208,10 @@ export class FhirClient {
 
   private httpError(what: string, response: Response, body: unknown, tries: number): FhirHttpError {
     const serverIssues: OperationOutcomeIssue[] = isOperationOutcome(body) ? (body.issue ?? []) : [];
-    const detail = serverIssues.map((i) => i.diagnostics ?? i.details?.text).filter(Boolean).join('; ');
+    const detail = serverIssues
+      .map((i) => i.diagnostics ?? i.details?.text)
+      .filter(Boolean)
+      .join('; ');
     const retried = tries > 1 ? ` after ${tries} attempts` : '';
     const first = issue(
       'error',
@@ -235,11 +236,7 @@ export class FhirClient {
   async supportsOperation(type: string, operation: string): Promise<boolean> {
     const cs = await this.capabilities();
     return (cs.rest ?? []).some((rest) =>
-      (rest.resource ?? []).some(
-        (r) =>
-          r.type === type &&
-          (r.operation ?? []).some((op) => op.name === operation || op.definition?.endsWith(`/${type}-${operation}`)),
-      ),
+      (rest.resource ?? []).some((r) => r.type === type && (r.operation ?? []).some((op) => op.name === operation || op.definition?.endsWith(`/${type}-${operation}`))),
     );
   }
 

@@ -68,9 +68,7 @@ export function comparableJson(resource: Resource): string {
   if (meta?.security?.length) kept['security'] = meta.security;
   const value = Object.keys(kept).length ? { ...rest, meta: kept } : rest;
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
 }
 
@@ -103,28 +101,32 @@ export function selectLoadable(artifacts: readonly LoadedArtifact[]): { file: st
 /** Looks every artifact up on the server and decides create / update / unchanged. */
 export async function planLoad(client: FhirClient, artifacts: readonly LoadedArtifact[]): Promise<LoadPlanItem[]> {
   const loadable = selectLoadable(artifacts);
-  return pMap(loadable, async ({ file, resource }) => {
-    const url = resource.url!;
-    // Filter exactly: some servers match `url` as a prefix (Medplum finds extra-10 for extra-1).
-    const found = ((await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))) as Canonical[]).filter(
-      (r) => r.resourceType === resource.resourceType && r.url === url && (resource.version === undefined || r.version === resource.version),
-    );
-    const base = { file, resourceType: resource.resourceType, url, resource, ...(resource.version ? { version: resource.version } : {}) };
-    if (found.length > 1) {
-      throw new OperationOutcomeError(
-        outcome(issue('error', 'duplicate', `the server holds ${found.length} ${label(base)} (ids ${found.map((r) => r.id).join(', ')}); resolve the duplicates before loading`)),
+  return pMap(
+    loadable,
+    async ({ file, resource }) => {
+      const url = resource.url!;
+      // Filter exactly: some servers match `url` as a prefix (Medplum finds extra-10 for extra-1).
+      const found = ((await client.searchAll(conditionalUrl(resource.resourceType, url, resource.version))) as Canonical[]).filter(
+        (r) => r.resourceType === resource.resourceType && r.url === url && (resource.version === undefined || r.version === resource.version),
       );
-    }
-    const existing = found[0];
-    if (!existing) return { ...base, action: 'create' as const };
-    const action: LoadAction = comparableJson(existing) === comparableJson(resource) ? 'unchanged' : 'update';
-    return {
-      ...base,
-      action,
-      ...(existing.id ? { serverId: existing.id } : {}),
-      ...(existing.meta?.versionId ? { serverVersionId: existing.meta.versionId } : {}),
-    };
-  }, { concurrency: SEARCH_CONCURRENCY });
+      const base = { file, resourceType: resource.resourceType, url, resource, ...(resource.version ? { version: resource.version } : {}) };
+      if (found.length > 1) {
+        throw new OperationOutcomeError(
+          outcome(issue('error', 'duplicate', `the server holds ${found.length} ${label(base)} (ids ${found.map((r) => r.id).join(', ')}); resolve the duplicates before loading`)),
+        );
+      }
+      const existing = found[0];
+      if (!existing) return { ...base, action: 'create' as const };
+      const action: LoadAction = comparableJson(existing) === comparableJson(resource) ? 'unchanged' : 'update';
+      return {
+        ...base,
+        action,
+        ...(existing.id ? { serverId: existing.id } : {}),
+        ...(existing.meta?.versionId ? { serverVersionId: existing.meta.versionId } : {}),
+      };
+    },
+    { concurrency: SEARCH_CONCURRENCY },
+  );
 }
 
 /**
@@ -150,9 +152,10 @@ export function loadTransaction(plan: readonly LoadPlanItem[], style: Exclude<Tr
     .filter((item) => item.action !== 'unchanged')
     .map((item) => {
       const { meta, ...content } = item.resource;
-      const keptMeta = meta?.profile || meta?.tag || meta?.security
-        ? { meta: { ...(meta.profile ? { profile: meta.profile } : {}), ...(meta.tag ? { tag: meta.tag } : {}), ...(meta.security ? { security: meta.security } : {}) } }
-        : {};
+      const keptMeta =
+        meta?.profile || meta?.tag || meta?.security
+          ? { meta: { ...(meta.profile ? { profile: meta.profile } : {}), ...(meta.tag ? { tag: meta.tag } : {}), ...(meta.security ? { security: meta.security } : {}) } }
+          : {};
       // Conditional update: an update targets the server's id; a create lets the server choose,
       // because our file ids need not be free (or even allowed) on someone else's server.
       const { id: _fileId, ...withoutId } = content;

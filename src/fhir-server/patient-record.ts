@@ -29,9 +29,7 @@ function searchFor(type: string, patientId: string): string {
   // Prefer the plain `patient` / `subject` parameters every server implements.
   const param = ['patient', 'subject'].find((p) => params.includes(p)) ?? params[0];
   if (!param) {
-    throw new OperationOutcomeError(
-      outcome(issue('error', 'not-supported', `${type} is not in the Patient compartment, so a patient's ${type} records cannot be searched`)),
-    );
+    throw new OperationOutcomeError(outcome(issue('error', 'not-supported', `${type} is not in the Patient compartment, so a patient's ${type} records cannot be searched`)));
   }
   return `${type}?${new URLSearchParams({ [param]: `Patient/${patientId}` }).toString()}`;
 }
@@ -46,11 +44,7 @@ function dedupe(resources: Resource[]): Resource[] {
   });
 }
 
-export async function fetchPatientRecord(
-  client: FhirClient,
-  patientId: string,
-  requirements: readonly DataRequirement[],
-): Promise<PatientRecord> {
+export async function fetchPatientRecord(client: FhirClient, patientId: string, requirements: readonly DataRequirement[]): Promise<PatientRecord> {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
     throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--patient '${patientId}' is not a valid FHIR id`)));
   }

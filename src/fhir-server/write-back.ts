@@ -17,7 +17,6 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { FhirClient } from './client.ts';
 
-
 export interface WriteBackInput {
   mode: 'r4' | 'cpg';
   /** r4: the CarePlan; cpg: the result Bundle. */
@@ -53,9 +52,7 @@ export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bu
   const dropped = new Set<string>();
   const own = new Map<Resource, string>();
   entries.forEach((e, i) => {
-    const transactionUrl = e.fullUrl?.startsWith('urn:uuid:')
-      ? e.fullUrl
-      : `urn:uuid:${nameBasedUuid(seed, `${e.resource.resourceType}/${e.resource.id ?? `#${i}`}`)}`;
+    const transactionUrl = e.fullUrl?.startsWith('urn:uuid:') ? e.fullUrl : `urn:uuid:${nameBasedUuid(seed, `${e.resource.resourceType}/${e.resource.id ?? `#${i}`}`)}`;
     own.set(e.resource, transactionUrl);
     const names = [e.fullUrl, e.resource.id ? `${e.resource.resourceType}/${e.resource.id}` : undefined].filter((n): n is string => Boolean(n));
     for (const name of names) {

@@ -44,8 +44,18 @@ function clockValue(ctx: FhirPathCtx, name: string): unknown {
 }
 
 const CLOCK_FUNCTIONS = {
-  now: { internalStructures: true, fn(this: FhirPathCtx) { return [clockValue(this, NOW_VAR)]; } },
-  today: { internalStructures: true, fn(this: FhirPathCtx) { return [clockValue(this, TODAY_VAR)]; } },
+  now: {
+    internalStructures: true,
+    fn(this: FhirPathCtx) {
+      return [clockValue(this, NOW_VAR)];
+    },
+  },
+  today: {
+    internalStructures: true,
+    fn(this: FhirPathCtx) {
+      return [clockValue(this, TODAY_VAR)];
+    },
+  },
   timeOfDay: {
     internalStructures: true,
     fn(this: FhirPathCtx) {

@@ -34,7 +34,8 @@ interface AstNode {
 
 /** fhirpath.js 4/5 functions (engine.invocationTable) plus the engine's clock overrides. */
 const FUNCTIONS = new Set(
-  ('resolve memberOf empty not exists all allTrue anyTrue allFalse anyFalse subsetOf supersetOf isDistinct distinct ' +
+  (
+    'resolve memberOf empty not exists all allTrue anyTrue allFalse anyFalse subsetOf supersetOf isDistinct distinct ' +
     'count where extension select coalesce sort aggregate sum min max avg weight ordinal single first last type ofType ' +
     'is as tail take skip combine union intersect exclude iif trace defineVariable toInteger toLong toDecimal toString ' +
     'toDate toDateTime toTime toBoolean toQuantity hasValue getValue htmlChecks htmlchecks convertsToBoolean ' +
@@ -42,16 +43,14 @@ const FUNCTIONS = new Set(
     'convertsToQuantity indexOf lastIndexOf substring startsWith endsWith contains upper lower replace matches matchesFull ' +
     'replaceMatches length toChars join split trim encode decode escape unescape abs ceiling exp floor ln log power round ' +
     'sqrt truncate lowBoundary highBoundary precision now today timeOfDay yearOf monthOf dayOf hourOf minuteOf secondOf ' +
-    'millisecondOf timezoneOffsetOf dateOf timeOf repeat children descendants')
-    .split(/\s+/),
+    'millisecondOf timezoneOffsetOf dateOf timeOf repeat children descendants'
+  ).split(/\s+/),
 );
 
 /** Functions whose arguments are evaluated per item of the input ($this = the item). */
 const ITEM_FUNCTIONS = new Set(['where', 'select', 'exists', 'all', 'repeat', 'sort', 'aggregate']);
 /** Functions that return (a subset of) their input, so the type carries through. */
-const SAME_TYPE_FUNCTIONS = new Set([
-  'where', 'first', 'last', 'tail', 'skip', 'take', 'single', 'distinct', 'trace', 'intersect', 'exclude', 'sort', 'defineVariable',
-]);
+const SAME_TYPE_FUNCTIONS = new Set(['where', 'first', 'last', 'tail', 'skip', 'take', 'single', 'distinct', 'trace', 'intersect', 'exclude', 'sort', 'defineVariable']);
 
 class Checker {
   readonly problems: ExpressionProblem[] = [];

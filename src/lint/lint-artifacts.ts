@@ -161,14 +161,7 @@ class Linter {
 
   // ----- expressions ------------------------------------------------------------------------------
 
-  expression(
-    file: string,
-    path: string,
-    expression: Expression | undefined,
-    definition: Resource,
-    variables: Map<string, VariableType>,
-    strictVariables: boolean,
-  ): void {
+  expression(file: string, path: string, expression: Expression | undefined, definition: Resource, variables: Map<string, VariableType>, strictVariables: boolean): void {
     this.handledExpressions.add(`${file}#${path}`);
     if (!expression) return this.add('error', 'required', file, path, 'no expression');
     const language = expression.language ?? '';
@@ -176,7 +169,13 @@ class Linter {
       return this.add('error', 'not-supported', file, `${path}.language`, `expression language '${language || '(none)'}' is not supported by the engine (only ${FHIRPATH})`);
     }
     if (!expression.expression) {
-      return this.add('error', 'not-supported', file, path, `text/fhirpath expression without expression text${expression.reference ? ` (reference ${expression.reference} is not supported)` : ''}`);
+      return this.add(
+        'error',
+        'not-supported',
+        file,
+        path,
+        `text/fhirpath expression without expression text${expression.reference ? ` (reference ${expression.reference} is not supported)` : ''}`,
+      );
     }
     const problems = checkFhirPath(expression.expression, { variables, focus: typeNamed(definition.resourceType), strictVariables });
     for (const p of problems) this.add(p.severity, p.code, file, `${path}.expression`, `${p.message} in: ${expression.expression}`);
@@ -210,7 +209,8 @@ class Linter {
         if (!goalIds.has(g)) this.add('error', 'not-found', file, `${path}.goalId[${i}]`, `goalId '${g}' names no goal of this plan`);
       });
       (action.relatedAction ?? []).forEach((rel, i) => {
-        if (!byId.has(rel.actionId)) this.add('error', 'not-found', file, `${path}.relatedAction[${i}].actionId`, `relatedAction target '${rel.actionId}' is not an action of this plan`);
+        if (!byId.has(rel.actionId))
+          this.add('error', 'not-found', file, `${path}.relatedAction[${i}].actionId`, `relatedAction target '${rel.actionId}' is not an action of this plan`);
         if (rel.actionId === action.id) this.add('error', 'invariant', file, `${path}.relatedAction[${i}].actionId`, `action '${action.id}' relates to itself`);
       });
       (action.condition ?? []).forEach((c, i) => {
@@ -231,7 +231,10 @@ class Linter {
     for (const { action, path } of actions) {
       if (!action.id) continue;
       pathOf.set(action.id, path);
-      edges.set(action.id, (action.relatedAction ?? []).map((r) => r.actionId).filter((t) => t !== action.id));
+      edges.set(
+        action.id,
+        (action.relatedAction ?? []).map((r) => r.actionId).filter((t) => t !== action.id),
+      );
     }
     const state = new Map<string, 'visiting' | 'done'>();
     const reported = new Set<string>();
@@ -253,13 +256,7 @@ class Linter {
     for (const id of [...edges.keys()].sort()) if (!state.has(id)) dfs(id, [id]);
   }
 
-  private actions(
-    file: string,
-    plan: PlanDefinition,
-    list: PlanDefinitionAction[] | undefined,
-    parentPath: string,
-    parentVariables: Map<string, VariableType>,
-  ): void {
+  private actions(file: string, plan: PlanDefinition, list: PlanDefinitionAction[] | undefined, parentPath: string, parentVariables: Map<string, VariableType>): void {
     (list ?? []).forEach((action, i) => {
       const path = `${parentPath}.action[${i}]`;
       const variables = new Map(parentVariables);
@@ -351,7 +348,13 @@ class Linter {
         keys = this.knowledge.valueSetKeys(filter.valueSet);
         // An unresolvable ValueSet is reported by the canonical walk; here only "cannot expand".
         if (!keys && this.knowledge.resolve(filter.valueSet, 'ValueSet')) {
-          this.add('error', 'not-supported', file, `${filterPath}.valueSet`, `ValueSet ${filter.valueSet} cannot be expanded offline (it uses a filter or a CodeSystem we do not have)`);
+          this.add(
+            'error',
+            'not-supported',
+            file,
+            `${filterPath}.valueSet`,
+            `ValueSet ${filter.valueSet} cannot be expanded offline (it uses a filter or a CodeSystem we do not have)`,
+          );
         } else if (keys && keys.size === 0) {
           this.add('error', 'value', file, `${filterPath}.valueSet`, `ValueSet ${filter.valueSet} expands to no codes, so the input can never match`);
         }
@@ -416,8 +419,7 @@ class Linter {
 }
 
 function codeSystemHas(cs: { concept?: unknown[] }, code: string): boolean {
-  const walk = (concepts: unknown[] | undefined): boolean =>
-    (concepts ?? []).some((c) => (c as { code?: string }).code === code || walk((c as { concept?: unknown[] }).concept));
+  const walk = (concepts: unknown[] | undefined): boolean => (concepts ?? []).some((c) => (c as { code?: string }).code === code || walk((c as { concept?: unknown[] }).concept));
   return walk(cs.concept);
 }
 
@@ -425,11 +427,24 @@ function codeSystemHas(cs: { concept?: unknown[] }, code: string): boolean {
 function BASE_VARIABLES(definitionType: string): [string, VariableType][] {
   const t = (name: string): VariableType => typeNamed(name) ?? 'unknown';
   return [
-    ['subject', t('Patient')], ['patient', t('Patient')], ['encounter', t('Encounter')], ['practitioner', t('Practitioner')],
-    ['organization', t('Organization')], ['userType', t('CodeableConcept')], ['userLanguage', t('CodeableConcept')],
-    ['userTaskContext', t('CodeableConcept')], ['setting', t('CodeableConcept')], ['settingContext', t('CodeableConcept')],
-    ['now', 'unknown'], ['today', 'unknown'], ['sct', 'unknown'], ['loinc', 'unknown'], ['ucum', 'unknown'],
-    ['context', t(definitionType)], ['resource', t(definitionType)], ['rootResource', t(definitionType)],
+    ['subject', t('Patient')],
+    ['patient', t('Patient')],
+    ['encounter', t('Encounter')],
+    ['practitioner', t('Practitioner')],
+    ['organization', t('Organization')],
+    ['userType', t('CodeableConcept')],
+    ['userLanguage', t('CodeableConcept')],
+    ['userTaskContext', t('CodeableConcept')],
+    ['setting', t('CodeableConcept')],
+    ['settingContext', t('CodeableConcept')],
+    ['now', 'unknown'],
+    ['today', 'unknown'],
+    ['sct', 'unknown'],
+    ['loinc', 'unknown'],
+    ['ucum', 'unknown'],
+    ['context', t(definitionType)],
+    ['resource', t(definitionType)],
+    ['rootResource', t(definitionType)],
   ];
 }
 

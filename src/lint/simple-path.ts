@@ -5,10 +5,7 @@
  */
 import { isPrimitive, memberType, narrowChoice, suggestMember, typeNamed, type ModelType } from './fhir-model.ts';
 
-export type PathStep =
-  | { kind: 'element'; name: string; index?: number }
-  | { kind: 'ofType'; type: string }
-  | { kind: 'extension'; url: string };
+export type PathStep = { kind: 'element'; name: string; index?: number } | { kind: 'ofType'; type: string } | { kind: 'extension'; url: string };
 
 /** Splits a Simple FHIRPath; returns an error message for anything outside the subset. */
 export function parseSimplePath(path: string): PathStep[] | string {

@@ -39,7 +39,10 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
         text = `COLLECT ${(request.description as string | undefined) ?? text}`;
       } else if (request?.doNotPerform === true) {
         mark = 'x';
-        const reasons = [...((request.reasonCode as CodeableConcept[] | undefined) ?? []).map(codeText), ...((request.reasonReference as { reference?: string }[] | undefined) ?? []).map((x) => x.reference)];
+        const reasons = [
+          ...((request.reasonCode as CodeableConcept[] | undefined) ?? []).map(codeText),
+          ...((request.reasonReference as { reference?: string }[] | undefined) ?? []).map((x) => x.reference),
+        ];
         text = `DO NOT PERFORM ${describeRequest(request)}${reasons.length ? ` - because: ${reasons.join(', ')}` : ''}`;
       } else if (request?.resourceType === 'RequestGroup') {
         // A nested protocol: show what it holds.

@@ -131,7 +131,12 @@ export function buildServer(input: ServerConfigInput): CdsServer {
 
   const gather = { timeoutMs: config.fhirRequestTimeoutMs, maxPages: config.fhirMaxPages, allowedFhirServers: config.allowedFhirServers };
   const services = buildServiceCatalog(knowledge, engine, config.planIds);
-  warmUp(services.map((s) => s.plan), engine, knowledge, formatNow(clock(), config.utcOffset));
+  warmUp(
+    services.map((s) => s.plan),
+    engine,
+    knowledge,
+    formatNow(clock(), config.utcOffset),
+  );
   registerCdsRoutes(app, {
     services,
     deps: { engine, knowledge, clock, utcOffset: config.utcOffset, baseUrl: config.baseUrl, gather },

@@ -52,7 +52,11 @@ export const serverConfigSchema = z
     /** Browser origins allowed by CORS (exact origins, or '*'). Empty: no CORS headers at all. */
     corsOrigins: z.array(z.string()).default([]),
     /** Largest accepted request body, bytes (CDS requests carry prefetch, so a few MB). */
-    bodyLimit: z.number().int().min(1024).default(5 * 1024 * 1024),
+    bodyLimit: z
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 * 1024),
     /** Per-request timeout for calls to the CDS client's FHIR server, ms. */
     fhirRequestTimeoutMs: z.number().int().min(1).max(60_000).default(3000),
     /** Most pages followed for one search on the client's FHIR server. */
@@ -64,7 +68,12 @@ export const serverConfigSchema = z
     /** Append-only NDJSON file for CDS feedback (in memory only when absent). */
     feedbackFile: z.string().optional(),
     /** How long an issued card can still receive feedback, seconds (server clock). */
-    feedbackRetentionSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+    feedbackRetentionSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(86_400),
     /** Most issued cards remembered for feedback (oldest forgotten first): bounds the memory. */
     feedbackMaxCards: z.number().int().min(100).max(1_000_000).default(50_000),
     /** Directories or files with the knowledge artifacts (default: profiles/ and plandefinitions/). */

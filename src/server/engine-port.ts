@@ -9,11 +9,7 @@ import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 
 export interface ProtocolEngine {
   apply(plan: PlanDefinition, context: ApplyContext, options: ApplyOptions, knowledge: KnowledgeBase): ApplyResult;
-  applyActivity(
-    activity: ActivityDefinition,
-    context: ApplyContext,
-    options: ApplyOptions,
-  ): { resource: Resource; outcome: OperationOutcome };
+  applyActivity(activity: ActivityDefinition, context: ApplyContext, options: ApplyOptions): { resource: Resource; outcome: OperationOutcome };
   dataRequirementsOf(plan: PlanDefinition, knowledge: KnowledgeBase): DataRequirement[];
   buildPatientData(resources: Resource[]): PatientData;
 }

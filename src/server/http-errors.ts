@@ -5,13 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import {
-  OperationOutcomeError,
-  httpStatusOf,
-  issue,
-  outcome,
-  type IssueCode,
-} from '../errors/operation-outcome.ts';
+import { OperationOutcomeError, httpStatusOf, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
 
 /** An OperationOutcomeError that carries its HTTP status (e.g. CDS Hooks' 412). */
 export class HttpOutcomeError extends OperationOutcomeError {
@@ -52,9 +46,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendOutcome(reply, 500, outcome(issue('error', 'exception', 'internal error while processing the request')));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendOutcome(reply, 404, outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0]}`))),
-  );
+  app.setNotFoundHandler((request, reply) => sendOutcome(reply, 404, outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0]}`))));
 }
 
 function requestErrorText(err: FastifyError): string {

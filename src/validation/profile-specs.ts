@@ -60,8 +60,7 @@ export const profileUrl = (spec: Pick<ProfileSpec, 'id'>): string => `${PROFILE_
 const q = (s: string): string => `'${s}'`;
 const anyOf = (codes: readonly string[]): string => `(${codes.map(q).join(' | ')})`;
 /** True when the collection of Codings at `path` has one from `system` with a code in `codes`. */
-const hasCoding = (path: string, system: string, codes: readonly string[]): string =>
-  `${path}.where(system = ${q(system)} and code in ${anyOf(codes)}).exists()`;
+const hasCoding = (path: string, system: string, codes: readonly string[]): string => `${path}.where(system = ${q(system)} and code in ${anyOf(codes)}).exists()`;
 const codeSelector = (system: string, codes: readonly string[]): string => hasCoding('code.coding', system, codes);
 
 /** Root invariant restricting a choice element to one type (Medplum ignores the type list). */
@@ -122,21 +121,8 @@ const PREGNANCY_STATUS_VALUES = ['77386006', '60001007', '152231000119106'] as c
 const REGULARITY_SCT = ['78456001'] as const;
 const REGULARITY_LOCAL = ['irregular-menstrual-cycle'] as const;
 const TUBAL_STERILIZATION_SCT = ['287664005', '77543007', '189234004', '287945002', '25344002'] as const;
-const TL_METHODS = [
-  'tl-method-core-extraction',
-  'tl-method-pomeroy',
-  'tl-method-ring',
-  'tl-method-clip',
-  'tl-method-electrocoagulation',
-  'tl-method-salpingectomy',
-] as const;
-const TUBE_SEGMENTS = [
-  'tube-segment-isthmic',
-  'tube-segment-ampullary',
-  'tube-segment-middle-third',
-  'tube-segment-fimbrial',
-  'tube-segment-interstitial',
-] as const;
+const TL_METHODS = ['tl-method-core-extraction', 'tl-method-pomeroy', 'tl-method-ring', 'tl-method-clip', 'tl-method-electrocoagulation', 'tl-method-salpingectomy'] as const;
+const TUBE_SEGMENTS = ['tube-segment-isthmic', 'tube-segment-ampullary', 'tube-segment-middle-third', 'tube-segment-fimbrial', 'tube-segment-interstitial'] as const;
 const CAVITY_VALUES = ['normal', 'filling-defect', 'contour-abnormal'] as const;
 const PATENCY_VALUES = ['patent', 'blocked-proximal', 'blocked-distal', 'not-visualized', 'equivocal-spasm'] as const;
 const TUBE_SIDES = ['tubal-patency-right', 'tubal-patency-left'] as const;
@@ -152,11 +138,7 @@ const lmpStart: ProfileSpec = {
     'First day of the last menstrual bleeding: LOINC 8665-2 with valueDateTime (date precision). An LMP start with no menses-end date after it means the woman is menstruating now.',
   ruleIds: ['HSG-C4', 'TR-T1', 'HSG-T1', 'HYS-T1'],
   appliesWhen: codeSelector(LOINC, ['8665-2']),
-  elements: [
-    codePattern('Observation', LOINC, '8665-2', 'Last menstrual period start date'),
-    subjectPatient('Observation'),
-    requiredChoice('Observation', 'value', 'dateTime'),
-  ],
+  elements: [codePattern('Observation', LOINC, '8665-2', 'Last menstrual period start date'), subjectPatient('Observation'), requiredChoice('Observation', 'value', 'dateTime')],
   invariants: [choiceType('ip-lmp-1', 'value', 'dateTime', 'The LMP start'), datePrecision('ip-lmp-2', 'value', 'The LMP start')],
 };
 
@@ -165,15 +147,10 @@ const mensesEnd: ProfileSpec = {
   name: 'IpMensesEnd',
   title: 'Date menstruation ended',
   type: 'Observation',
-  description:
-    'Last day of menstrual bleeding (LOCAL#menses-end-date, valueDateTime, date precision). The procedure windows count from it: day 1 = the first day after it.',
+  description: 'Last day of menstrual bleeding (LOCAL#menses-end-date, valueDateTime, date precision). The procedure windows count from it: day 1 = the first day after it.',
   ruleIds: ['TR-T1', 'HSG-T1', 'HYS-T1', 'HSG-C4', 'HSG-P1'],
   appliesWhen: codeSelector(LOCAL, ['menses-end-date']),
-  elements: [
-    codePattern('Observation', LOCAL, 'menses-end-date', 'Date menstruation ended'),
-    subjectPatient('Observation'),
-    requiredChoice('Observation', 'value', 'dateTime'),
-  ],
+  elements: [codePattern('Observation', LOCAL, 'menses-end-date', 'Date menstruation ended'), subjectPatient('Observation'), requiredChoice('Observation', 'value', 'dateTime')],
   invariants: [choiceType('ip-mend-1', 'value', 'dateTime', 'The menses end date'), datePrecision('ip-mend-2', 'value', 'The menses end date')],
 };
 
@@ -182,8 +159,7 @@ const menstrualRegularity: ProfileSpec = {
   name: 'IpMenstrualRegularity',
   title: 'Menstrual regularity',
   type: 'Observation',
-  description:
-    'Whether the cycles are regular: LOCAL#menstrual-regularity with valueCodeableConcept SNOMED 78456001 (normal menstrual cycle) or LOCAL#irregular-menstrual-cycle.',
+  description: 'Whether the cycles are regular: LOCAL#menstrual-regularity with valueCodeableConcept SNOMED 78456001 (normal menstrual cycle) or LOCAL#irregular-menstrual-cycle.',
   ruleIds: ['TR-I3'],
   appliesWhen: codeSelector(LOCAL, ['menstrual-regularity']),
   elements: [
@@ -229,8 +205,7 @@ const pregnancyStatus: ProfileSpec = {
   name: 'IpPregnancyStatus',
   title: 'Pregnancy status',
   type: 'Observation',
-  description:
-    'Pregnancy status: LOINC 82810-3 with valueCodeableConcept SNOMED 77386006 pregnant / 60001007 not pregnant / 152231000119106 not yet confirmed, effectiveDateTime.',
+  description: 'Pregnancy status: LOINC 82810-3 with valueCodeableConcept SNOMED 77386006 pregnant / 60001007 not pregnant / 152231000119106 not yet confirmed, effectiveDateTime.',
   ruleIds: ['HSG-C3', 'HYS-C3', 'TR-F1'],
   appliesWhen: codeSelector(LOINC, ['82810-3']),
   elements: [
@@ -284,8 +259,7 @@ const iodineSensitivityTest: ProfileSpec = {
   name: 'IpIodineSensitivityTest',
   title: 'Iodine (contrast) sensitivity test result',
   type: 'Observation',
-  description:
-    'Pre-HSG iodine sensitivity test: LOCAL#iodine-sensitivity-test, valueCodeableConcept SNOMED 10828004 positive / 260385009 negative, effectiveDateTime.',
+  description: 'Pre-HSG iodine sensitivity test: LOCAL#iodine-sensitivity-test, valueCodeableConcept SNOMED 10828004 positive / 260385009 negative, effectiveDateTime.',
   ruleIds: ['HSG-P3', 'HSG-C6'],
   appliesWhen: codeSelector(LOCAL, ['iodine-sensitivity-test']),
   elements: [
@@ -306,8 +280,7 @@ const hsgUterineCavity: ProfileSpec = {
   name: 'IpHsgUterineCavity',
   title: 'HSG uterine cavity finding',
   type: 'Observation',
-  description:
-    'Uterine cavity as seen on hysterosalpingography: LOCAL#hsg-uterine-cavity with valueCodeableConcept LOCAL#normal / #filling-defect / #contour-abnormal.',
+  description: 'Uterine cavity as seen on hysterosalpingography: LOCAL#hsg-uterine-cavity with valueCodeableConcept LOCAL#normal / #filling-defect / #contour-abnormal.',
   ruleIds: ['HYS-I4', 'HSG-I1'],
   appliesWhen: codeSelector(LOCAL, ['hsg-uterine-cavity']),
   elements: [
@@ -315,10 +288,7 @@ const hsgUterineCavity: ProfileSpec = {
     subjectPatient('Observation'),
     requiredChoice('Observation', 'value', 'CodeableConcept'),
   ],
-  invariants: [
-    choiceType('ip-cav-1', 'value', 'CodeableConcept', 'The HSG cavity finding'),
-    valueCoded('ip-cav-2', LOCAL, CAVITY_VALUES, 'The HSG cavity finding'),
-  ],
+  invariants: [choiceType('ip-cav-1', 'value', 'CodeableConcept', 'The HSG cavity finding'), valueCoded('ip-cav-2', LOCAL, CAVITY_VALUES, 'The HSG cavity finding')],
 };
 
 const sideSlice = (side: 'right' | 'left'): ProfileSpec['elements'] => [
@@ -368,7 +338,7 @@ const semenAnalysis: ProfileSpec = {
   title: 'Partner semen analysis',
   type: 'Observation',
   description:
-    'Male partner semen analysis recorded in the woman\'s record: LOCAL#semen-analysis-panel, subject = the woman, focus = the partner RelatedPerson, interpretation from v3-ObservationInterpretation (N normal, A/H/L... abnormal) - the protocols read the interpretation, not the values.',
+    "Male partner semen analysis recorded in the woman's record: LOCAL#semen-analysis-panel, subject = the woman, focus = the partner RelatedPerson, interpretation from v3-ObservationInterpretation (N normal, A/H/L... abnormal) - the protocols read the interpretation, not the values.",
   ruleIds: ['TR-W1'],
   appliesWhen: codeSelector(LOCAL, ['semen-analysis-panel']),
   elements: [
@@ -404,9 +374,53 @@ const protocolCarePlan: ProfileSpec = {
   description:
     'The CarePlan that PlanDefinition/$apply returns: instantiatesCanonical = the applied PlanDefinition, intent proposal, subject = the Patient, the RequestGroup contained and referenced from activity.reference.',
   ruleIds: [
-    'TR-I1', 'TR-I2', 'TR-I3', 'TR-I4', 'TR-I5', 'TR-W1', 'TR-T1', 'TR-P1', 'TR-S1', 'TR-S2', 'TR-S3', 'TR-A1', 'TR-A2', 'TR-A3', 'TR-F1', 'TR-F2',
-    'HSG-I1', 'HSG-I2', 'HSG-C1', 'HSG-C2', 'HSG-C3', 'HSG-C4', 'HSG-C5', 'HSG-C6', 'HSG-T1', 'HSG-P1', 'HSG-P2', 'HSG-P3', 'HSG-P4', 'HSG-P5', 'HSG-A1', 'HSG-A2', 'HSG-ALT1',
-    'HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-C1', 'HYS-C2', 'HYS-C3', 'HYS-C4', 'HYS-P1', 'HYS-P2', 'HYS-T1',
+    'TR-I1',
+    'TR-I2',
+    'TR-I3',
+    'TR-I4',
+    'TR-I5',
+    'TR-W1',
+    'TR-T1',
+    'TR-P1',
+    'TR-S1',
+    'TR-S2',
+    'TR-S3',
+    'TR-A1',
+    'TR-A2',
+    'TR-A3',
+    'TR-F1',
+    'TR-F2',
+    'HSG-I1',
+    'HSG-I2',
+    'HSG-C1',
+    'HSG-C2',
+    'HSG-C3',
+    'HSG-C4',
+    'HSG-C5',
+    'HSG-C6',
+    'HSG-T1',
+    'HSG-P1',
+    'HSG-P2',
+    'HSG-P3',
+    'HSG-P4',
+    'HSG-P5',
+    'HSG-A1',
+    'HSG-A2',
+    'HSG-ALT1',
+    'HYS-I1',
+    'HYS-I2',
+    'HYS-I3',
+    'HYS-I4',
+    'HYS-I5',
+    'HYS-I6',
+    'HYS-I7',
+    'HYS-C1',
+    'HYS-C2',
+    'HYS-C3',
+    'HYS-C4',
+    'HYS-P1',
+    'HYS-P2',
+    'HYS-T1',
   ],
   appliesWhen: `instantiatesCanonical.where(startsWith('${CANONICAL_BASE}/PlanDefinition/')).exists()`,
   elements: [

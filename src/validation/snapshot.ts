@@ -26,13 +26,10 @@ function addSlice(snapshot: ElementDefinition[], spec: ProfileSpec, sliceId: str
   const slicedId = sliceId.slice(0, sliceId.lastIndexOf(':'));
   const start = snapshot.findIndex((e) => e.id === slicedId);
   if (start < 0) fail(spec, sliceId, `no element ${slicedId} to slice`);
-  const inSubtree = (id: string | undefined): boolean =>
-    !!id && (id === slicedId || id.startsWith(`${slicedId}.`) || id.startsWith(`${slicedId}:`));
+  const inSubtree = (id: string | undefined): boolean => !!id && (id === slicedId || id.startsWith(`${slicedId}.`) || id.startsWith(`${slicedId}:`));
   let end = start;
   while (end + 1 < snapshot.length && inSubtree(snapshot[end + 1]?.id)) end++;
-  const template = snapshot
-    .slice(start, end + 1)
-    .filter((e) => e.id === slicedId || e.id?.startsWith(`${slicedId}.`));
+  const template = snapshot.slice(start, end + 1).filter((e) => e.id === slicedId || e.id?.startsWith(`${slicedId}.`));
   const copies = template.map((e) => {
     const copy = structuredClone(e);
     copy.id = sliceId + (e.id ?? '').slice(slicedId.length);

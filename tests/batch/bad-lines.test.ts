@@ -27,7 +27,10 @@ const FILES: Record<string, string[]> = {
     // 4: the scan gives up on it; the partition rejects it.
     '{not json',
     // 5: a contained resource names p0; the resource itself names ghost1.
-    observation('c1', '"contained":[{"resourceType":"Observation","id":"in","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p0"}}],"subject":{"reference":"Patient/ghost1"}'),
+    observation(
+      'c1',
+      '"contained":[{"resourceType":"Observation","id":"in","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/p0"}}],"subject":{"reference":"Patient/ghost1"}',
+    ),
     // 6: JSON whitespace everywhere.
     '{ "resourceType" : "Observation" , "id" : "w1" , "status" : "final" , "code" : { "text" : "x" } , "subject" : { "reference" : "Patient/ghost2" } }',
     observation('o2', '"subject":{"reference":"Patient/p2"}'),
@@ -70,7 +73,7 @@ function readerFailure(file: string, n: number): string {
 const outcome = (location: string, code: 'required' | 'not-found' | 'structure', message: string) => lineFailure(location, code, `${message}`);
 
 describe('batch: bad and unusual lines', () => {
-  it('reports every bad line once, with the reader\'s wording and its file:line, in input order, whichever phase found it', async () => {
+  it("reports every bad line once, with the reader's wording and its file:line, in input order, whichever phase found it", async () => {
     const input = exportDir();
     const runs = await Promise.all(
       [{ workers: 1 }, { workers: 2 }, { workers: 3, chunkBytes: 120, maxShardBytes: 400 }].map(async (options) => {
@@ -129,7 +132,10 @@ describe('batch: bad and unusual lines', () => {
     expect(failures[0]).toBe(tooLong('Observation.ndjson:2', Buffer.byteLength(huge)));
     expect(failures).toContain(tooLong('Procedure.ndjson:1', 30_000 + '{"resourceType":"Procedure","note":""}'.length));
     // p0 and p1 still get their CarePlans, from the good lines around the long one.
-    const carePlans = runs[0]!.carePlans.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { subject?: { reference?: string } });
+    const carePlans = runs[0]!.carePlans
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { subject?: { reference?: string } });
     expect(carePlans.map((c) => c.subject?.reference)).toEqual(expect.arrayContaining(['Patient/p0', 'Patient/p1']));
     for (const run of runs.slice(1)) {
       expect(run.failures).toBe(runs[0]!.failures);

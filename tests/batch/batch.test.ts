@@ -14,12 +14,16 @@ function exportDir(n: number, extra: { observations?: string[] } = {}): string {
   const observations: string[] = [];
   for (let i = 0; i < n; i++) {
     patients.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, gender: 'female' }));
-    observations.push(JSON.stringify({
-      resourceType: 'Observation', id: `o${i}`, status: 'final',
-      code: { coding: [{ system: 'http://loinc.org', code: '2106-3' }] },
-      subject: { reference: `Patient/p${i}` },
-      valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: i % 2 ? '260385009' : '10828004' }] },
-    }));
+    observations.push(
+      JSON.stringify({
+        resourceType: 'Observation',
+        id: `o${i}`,
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '2106-3' }] },
+        subject: { reference: `Patient/p${i}` },
+        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: i % 2 ? '260385009' : '10828004' }] },
+      }),
+    );
   }
   observations.push(...(extra.observations ?? []));
   // Input order must not matter: write the observations reversed.
@@ -69,17 +73,16 @@ describe('batch', () => {
   });
 
   it('output is byte-identical whatever the number of workers, shard size and input chunk size', async () => {
-    const input = exportDir(60, { observations: ['{bad', JSON.stringify({ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } })] });
-    const outs = await Promise.all([
-      { workers: 1 },
-      { workers: 4 },
-      { workers: 2, maxShardBytes: 2_000 },
-      { workers: 3, chunkBytes: 100 },
-    ].map(async (o) => {
-      const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
-      const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', ...o });
-      return { text: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8'), failures: readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8'), summary };
-    }));
+    const input = exportDir(60, {
+      observations: ['{bad', JSON.stringify({ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } })],
+    });
+    const outs = await Promise.all(
+      [{ workers: 1 }, { workers: 4 }, { workers: 2, maxShardBytes: 2_000 }, { workers: 3, chunkBytes: 100 }].map(async (o) => {
+        const out = mkdtempSync(join(tmpdir(), 'ip-out-'));
+        const summary = await runBatch({ inDir: input, outDir: out, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', ...o });
+        return { text: readFileSync(join(out, 'CarePlan.ndjson'), 'utf8'), failures: readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8'), summary };
+      }),
+    );
     for (const other of outs.slice(1)) {
       expect(other.text).toBe(outs[0]!.text);
       expect(other.failures).toBe(outs[0]!.failures);
@@ -99,7 +102,9 @@ describe('batch', () => {
 
     // One patient with 40 observations (> 1.5 kB) cannot be split: it is applied whole, and not lost.
     const big = exportDir(3, {
-      observations: Array.from({ length: 40 }, (_, i) => JSON.stringify({ resourceType: 'Observation', id: `big${i}`, status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } })),
+      observations: Array.from({ length: 40 }, (_, i) =>
+        JSON.stringify({ resourceType: 'Observation', id: `big${i}`, status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } }),
+      ),
     });
     const bigOut = mkdtempSync(join(tmpdir(), 'ip-out-'));
     const whole = await runBatch({ inDir: big, outDir: bigOut, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 1, maxShardBytes: 1_500 });
@@ -123,7 +128,14 @@ describe('batch', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ip-out-')), 'results');
     const run = await cli(['batch', '--in', input, '--out', out, '--knowledge', KNOWLEDGE, '--now', NOW, '--workers', '2', '--mode', 'cpg']);
     expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ patients: 4, failures: 1, output: [{ file: 'Bundle.ndjson', lines: 4 }, { file: 'OperationOutcome.ndjson', lines: 1 }] });
+    expect(run.json).toMatchObject({
+      patients: 4,
+      failures: 1,
+      output: [
+        { file: 'Bundle.ndjson', lines: 4 },
+        { file: 'OperationOutcome.ndjson', lines: 1 },
+      ],
+    });
     expect(lines(join(out, 'Bundle.ndjson')).map((l) => JSON.parse(l).resourceType)).toEqual(['Bundle', 'Bundle', 'Bundle', 'Bundle']);
     const missing = await cli(['batch', '--in', '/no/such/dir', '--out', out, '--knowledge', KNOWLEDGE, '--now', NOW]);
     expect(missing.code).toBe(2);

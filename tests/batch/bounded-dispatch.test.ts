@@ -6,7 +6,10 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function tracked<T>(promise: Promise<T>): { done: () => boolean; promise: Promise<T> } {
   let done = false;
-  void promise.then(() => (done = true), () => (done = true));
+  void promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
   return { done: () => done, promise };
 }
 
@@ -15,7 +18,12 @@ describe('BoundedDispatcher (reader -> worker back-pressure)', () => {
     const delivered: [number, number][] = [];
     const dispatcher = new BoundedDispatcher<number>(2, 2, (worker, item) => delivered.push([worker, item]));
     for (let i = 0; i < 4; i++) await dispatcher.send(i);
-    expect(delivered).toEqual([[0, 0], [1, 1], [0, 2], [1, 3]]);
+    expect(delivered).toEqual([
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [1, 3],
+    ]);
 
     const fifth = tracked(dispatcher.send(4));
     await settle();

@@ -29,7 +29,13 @@ function linesVia(path: string, chunkBytes: number, options: ReadLineOptions = {
 
 describe('readLineChunks', () => {
   const text = ['{"a":1}', '', '{"b":"ü€ – long line ' + 'x'.repeat(100) + '"}', '{"c":3}\r', '{"d":4}'].join('\n');
-  const expected: [number, string][] = [[1, '{"a":1}'], [2, ''], [3, '{"b":"ü€ – long line ' + 'x'.repeat(100) + '"}'], [4, '{"c":3}'], [5, '{"d":4}']];
+  const expected: [number, string][] = [
+    [1, '{"a":1}'],
+    [2, ''],
+    [3, '{"b":"ü€ – long line ' + 'x'.repeat(100) + '"}'],
+    [4, '{"c":3}'],
+    [5, '{"d":4}'],
+  ];
 
   it.each([8, 13, 64, 1 << 20])('gives the same numbered lines whatever the chunk size (%i bytes)', (size) => {
     const { lines } = linesVia(file(text), size);
@@ -38,7 +44,10 @@ describe('readLineChunks', () => {
 
   it('cuts only at newlines: multi-byte characters survive tiny chunks', () => {
     const { lines } = linesVia(file(`${'€'.repeat(50)}\n${'ü'.repeat(50)}\n`), 4);
-    expect(lines).toEqual([[1, '€'.repeat(50)], [2, 'ü'.repeat(50)]]);
+    expect(lines).toEqual([
+      [1, '€'.repeat(50)],
+      [2, 'ü'.repeat(50)],
+    ]);
   });
 
   it('an empty file has no chunks; a trailing newline adds no line', () => {
@@ -68,8 +77,17 @@ describe('readLineChunks', () => {
       const text = ['{"a":1}', long(200), '{"b":2}', long(50), long(51), '{"c":3}\r', long(300)].join('\n');
       // long(50) is 58 bytes: at the limit it is still read; long(51) is one byte over.
       expect(read(text, size, 58)).toEqual({
-        lines: [[1, '{"a":1}'], [3, '{"b":2}'], [4, long(50)], [6, '{"c":3}']],
-        oversized: [[2, 208], [5, 59], [7, 308]],
+        lines: [
+          [1, '{"a":1}'],
+          [3, '{"b":2}'],
+          [4, long(50)],
+          [6, '{"c":3}'],
+        ],
+        oversized: [
+          [2, 208],
+          [5, 59],
+          [7, 308],
+        ],
       });
     });
 
@@ -78,7 +96,10 @@ describe('readLineChunks', () => {
     });
 
     it('without a limit every line is read, however long', () => {
-      expect(read([long(5000), '{}'].join('\n'), 16, Number.POSITIVE_INFINITY).lines).toEqual([[1, long(5000)], [2, '{}']]);
+      expect(read([long(5000), '{}'].join('\n'), 16, Number.POSITIVE_INFINITY).lines).toEqual([
+        [1, long(5000)],
+        [2, '{}'],
+      ]);
     });
   });
 });

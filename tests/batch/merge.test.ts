@@ -12,7 +12,10 @@ describe('mergeSortedParts', () => {
     writeFileSync(join(dir, 'b'), `p2\t${long}\np3\t{"b":3}\n\np4\t{"b":"ü"}\n`);
     writeFileSync(join(dir, 'c'), '');
     const out = new OutputFile(join(dir, 'out.ndjson'));
-    const count = await mergeSortedParts(['a', 'b', 'c'].map((p) => join(dir, p)), out);
+    const count = await mergeSortedParts(
+      ['a', 'b', 'c'].map((p) => join(dir, p)),
+      out,
+    );
     out.commit();
     expect(count).toBe(6);
     expect(readFileSync(join(dir, 'out.ndjson'), 'utf8')).toBe(`{"a":1}\n${long}\n{"a":3}\n{"a":"3b"}\n{"b":3}\n{"b":"ü"}\n`);

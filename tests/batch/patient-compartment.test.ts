@@ -16,7 +16,10 @@ const hcg = (id: string, links: string) =>
   `{"resourceType":"Observation","id":"${id}","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2106-3"}]},${links},"effectiveDateTime":"2026-11-20","valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}]}}`;
 
 const BASE = {
-  'Patient.ndjson': ['{"resourceType":"Patient","id":"p0","gender":"female","birthDate":"1990-01-01"}', '{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1991-01-01"}'],
+  'Patient.ndjson': [
+    '{"resourceType":"Patient","id":"p0","gender":"female","birthDate":"1990-01-01"}',
+    '{"resourceType":"Patient","id":"p1","gender":"female","birthDate":"1991-01-01"}',
+  ],
   'Observation.ndjson': [hcg('hcg-p0', '"subject":{"reference":"Patient/p0"}'), hcg('hcg-p1', '"subject":{"reference":"Patient/p1/_history/2"}')],
 };
 // Routed to p0 by its (non-R4) `patient` element, but its subject is a Group: whose test is it?

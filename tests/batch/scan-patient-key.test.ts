@@ -105,7 +105,11 @@ describe('scanPatientKey', () => {
       expect(scan(text), text).toBeUndefined();
     }
     // Bytes that are not UTF-8 inside an unrelated string do not matter; in a reference they do.
-    const latin = Buffer.concat([Buffer.from('{"resourceType":"Observation","code":{"text":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"},"subject":{"reference":"Patient/u"}}')]);
+    const latin = Buffer.concat([
+      Buffer.from('{"resourceType":"Observation","code":{"text":"'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"},"subject":{"reference":"Patient/u"}}'),
+    ]);
     expect(scan(latin)).toBe('u');
   });
 
@@ -160,7 +164,28 @@ describe('scanPatientKey', () => {
       return seed / 2 ** 32;
     };
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const segments = ['Patient', 'Patient', 'patient', 'xPatient', 'Patient ', '_history', '_history', '_History', 'a', 'p-1.X', '', 'http:', 'h.org', 'fhir', 'a_b', 'a b', '%2F', 'a'.repeat(64), 'b'.repeat(65), '1'];
+    const segments = [
+      'Patient',
+      'Patient',
+      'patient',
+      'xPatient',
+      'Patient ',
+      '_history',
+      '_history',
+      '_History',
+      'a',
+      'p-1.X',
+      '',
+      'http:',
+      'h.org',
+      'fhir',
+      'a_b',
+      'a b',
+      '%2F',
+      'a'.repeat(64),
+      'b'.repeat(65),
+      '1',
+    ];
     let found = 0;
     for (let n = 0; n < 5000; n++) {
       const reference = Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(segments)).join('/');

@@ -28,12 +28,7 @@ const bBundle = read('hsg-infertility-day-6-all-ready.json');
 function twoPatients(): Bundle {
   const MRN = { system: 'http://hospital.example.org/mrn', value: 'B-0006' };
   const B_URN = 'urn:uuid:7d1f7a52-3c55-4c2e-9a3e-6b0b5a0e0b06';
-  const forms = [
-    { reference: B_URN },
-    { reference: `https://example.org/fhir/Patient/${B_ID}` },
-    { reference: `Patient/${B_ID}/_history/1` },
-    { identifier: MRN },
-  ];
+  const forms = [{ reference: B_URN }, { reference: `https://example.org/fhir/Patient/${B_ID}` }, { reference: `Patient/${B_ID}/_history/1` }, { identifier: MRN }];
   let n = 0;
   const b: BundleEntry[] = structuredClone(bBundle.entry!).map((entry) => {
     const r = entry.resource as unknown as Record<string, unknown>;
@@ -118,7 +113,7 @@ describe('apply --data holding two patients (SAFE-1)', () => {
   });
 });
 
-describe('apply --server whose $everything returns another patient\'s record (SAFE-1)', () => {
+describe("apply --server whose $everything returns another patient's record (SAFE-1)", () => {
   const data = JSON.parse(readFileSync(join(FIXTURES, 'patients/negative-test.json'), 'utf8')) as Bundle;
   const [patient, hcg] = data.entry!.map((e) => e.resource!) as [Resource, Resource & { subject: unknown }];
   const foreign = { ...hcg, id: 'hcg-of-someone-else', subject: { reference: 'Patient/someone-else' } };
@@ -133,8 +128,15 @@ describe('apply --server whose $everything returns another patient\'s record (SA
       const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify(body));
       if (url.startsWith('/metadata')) {
         return send({
-          resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], date: '2026-01-01',
-          rest: [{ mode: 'server', resource: [{ type: 'Patient', operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] }] }],
+          resourceType: 'CapabilityStatement',
+          status: 'active',
+          kind: 'instance',
+          fhirVersion: '4.0.1',
+          format: ['json'],
+          date: '2026-01-01',
+          rest: [
+            { mode: 'server', resource: [{ type: 'Patient', operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] }] },
+          ],
         });
       }
       if (url.includes('$everything')) {

@@ -122,7 +122,7 @@ describe('validate', () => {
 /** Reads a ustar archive into name -> content. */
 function untar(buffer: Buffer): Map<string, string> {
   const files = new Map<string, string>();
-  for (let offset = 0; offset + 512 <= buffer.length; ) {
+  for (let offset = 0; offset + 512 <= buffer.length;) {
     const header = buffer.subarray(offset, offset + 512);
     const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
     if (!name) break;
@@ -155,8 +155,11 @@ describe('package', () => {
     const index = JSON.parse(files.get('package/.index.json')!);
     expect(index['index-version']).toBe(1);
     expect(index.files).toContainEqual({
-      filename: 'ValueSet-pregnancy-tests.json', resourceType: 'ValueSet', id: 'pregnancy-tests',
-      url: 'http://example.org/fhir/ValueSet/pregnancy-tests', version: '1.0.0',
+      filename: 'ValueSet-pregnancy-tests.json',
+      resourceType: 'ValueSet',
+      id: 'pregnancy-tests',
+      url: 'http://example.org/fhir/ValueSet/pregnancy-tests',
+      version: '1.0.0',
     });
     await cli(['package', '--from', KNOWLEDGE, '--out', out, '--name', 'org.example.demo', '--package-version', '1.2.3']);
     expect(readFileSync(out).equals(first)).toBe(true);

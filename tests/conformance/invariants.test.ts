@@ -75,7 +75,9 @@ describe('dates', () => {
   });
 
   it('name a Period whose start is after its end (per-1)', () => {
-    expect(invertedPeriods({ ...sr, occurrencePeriod: { start: '2026-12-02', end: '2026-12-01' } }, 'SR')).toEqual(['SR.occurrencePeriod: start 2026-12-02 is after end 2026-12-01']);
+    expect(invertedPeriods({ ...sr, occurrencePeriod: { start: '2026-12-02', end: '2026-12-01' } }, 'SR')).toEqual([
+      'SR.occurrencePeriod: start 2026-12-02 is after end 2026-12-01',
+    ]);
     expect(invertedPeriods({ ...sr, occurrencePeriod: { start: '2026-12-01', end: '2026-12-01' } }, 'SR')).toEqual([]);
   });
 });
@@ -86,14 +88,30 @@ describe('CPG Bundle invariants', () => {
   const cpgRg: RequestGroup = { ...rg, action: [{ id: 'a', resource: { reference: url(2) } }] };
 
   it('accept a conformant Bundle', () => {
-    expect(bundleViolations(bundle([{ fullUrl: url(1), resource: cpgRg }, { fullUrl: url(2), resource: sr }]))).toEqual([]);
+    expect(
+      bundleViolations(
+        bundle([
+          { fullUrl: url(1), resource: cpgRg },
+          { fullUrl: url(2), resource: sr },
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('name a RequestGroup that is not first, a duplicate fullUrl, an unresolved urn and a leftover #reference', () => {
     const problems = bundleViolations(
       bundle([
         { fullUrl: url(2), resource: sr },
-        { fullUrl: url(2), resource: { ...cpgRg, action: [{ id: 'a', resource: { reference: url(9) } }, { id: 'b', resource: { reference: '#sr' } }] } },
+        {
+          fullUrl: url(2),
+          resource: {
+            ...cpgRg,
+            action: [
+              { id: 'a', resource: { reference: url(9) } },
+              { id: 'b', resource: { reference: '#sr' } },
+            ],
+          },
+        },
       ]),
     );
     expect(problems).toContain('the first Bundle entry is not the RequestGroup');

@@ -7,13 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { AllergyIntolerance, Bundle, Observation, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { derivePatientCompartmentLinks, LINKS_FILE, renderPatientCompartmentLinks } from '../../scripts/build-patient-compartment.ts';
 import { PATIENT_COMPARTMENT_LINKS } from '../../src/data/patient-compartment-links.ts';
-import {
-  bundleEntries,
-  findSubject,
-  patientCompartmentParams,
-  selectPatientCompartment,
-  type EntryInfo,
-} from '../../src/data/patient-compartment.ts';
+import { bundleEntries, findSubject, patientCompartmentParams, selectPatientCompartment, type EntryInfo } from '../../src/data/patient-compartment.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 
 const MRN = 'http://hospital.example.org/mrn';
@@ -79,7 +73,10 @@ describe('reference forms that name the subject', () => {
   it("the base of her own absolute fullUrl is the data's base", () => {
     const here = obs('here', { reference: 'https://ehr.example/fhir/Patient/bea' });
     const there = obs('there', { reference: 'https://other.example/fhir/Patient/bea' });
-    const entries = bundleWith([bea, here, there], ['https://ehr.example/fhir/Patient/bea', 'https://ehr.example/fhir/Observation/here', 'https://ehr.example/fhir/Observation/there']);
+    const entries = bundleWith(
+      [bea, here, there],
+      ['https://ehr.example/fhir/Patient/bea', 'https://ehr.example/fhir/Observation/here', 'https://ehr.example/fhir/Observation/there'],
+    );
     expect(select([bea, here, there], bea, { entries }).dropped).toEqual({ 'Observation/there': 'unknown-patient' });
   });
 
@@ -89,7 +86,11 @@ describe('reference forms that name the subject', () => {
     const nowhere = obs('nowhere', { reference: 'urn:uuid:ffffffff-0000-4000-8000-000000000000' });
     const resources = [alice, bea, mine, hers, nowhere];
     const entries = bundleWith(resources, [
-      'urn:uuid:0a4c6a6e-0000-4000-8000-00000000000a', 'urn:uuid:0b4c6a6e-0000-4000-8000-00000000000b', 'urn:uuid:1', 'urn:uuid:2', 'urn:uuid:3',
+      'urn:uuid:0a4c6a6e-0000-4000-8000-00000000000a',
+      'urn:uuid:0b4c6a6e-0000-4000-8000-00000000000b',
+      'urn:uuid:1',
+      'urn:uuid:2',
+      'urn:uuid:3',
     ]);
     const { kept, dropped } = select(resources, bea, { entries });
     expect(kept).toEqual(['Patient/bea', 'Observation/mine']);
@@ -132,12 +133,17 @@ describe('what is dropped and what is kept', () => {
     const { issues } = selectPatientCompartment(resources, bea, { entries });
     expect(issues).toEqual([
       {
-        severity: 'warning', code: 'processing', expression: ['Bundle.entry[0].resource'],
-        diagnostics: 'Patient/alice (two.json entry[0]) is not used: it is another patient than the subject Patient/bea (SAFE-1: only the subject\'s compartment is read)',
+        severity: 'warning',
+        code: 'processing',
+        expression: ['Bundle.entry[0].resource'],
+        diagnostics: "Patient/alice (two.json entry[0]) is not used: it is another patient than the subject Patient/bea (SAFE-1: only the subject's compartment is read)",
       },
       {
-        severity: 'warning', code: 'processing', expression: ['Bundle.entry[2].resource'],
-        diagnostics: 'AllergyIntolerance/alice-iodine (two.json entry[2]) is not used: its patient is Patient/alice, not the subject Patient/bea (SAFE-1: only the subject\'s compartment is read)',
+        severity: 'warning',
+        code: 'processing',
+        expression: ['Bundle.entry[2].resource'],
+        diagnostics:
+          "AllergyIntolerance/alice-iodine (two.json entry[2]) is not used: its patient is Patient/alice, not the subject Patient/bea (SAFE-1: only the subject's compartment is read)",
       },
     ]);
   });
@@ -204,7 +210,13 @@ describe('what is dropped and what is kept', () => {
   });
 
   it('reads nested compartment paths (Procedure.performer.actor, Task.for)', () => {
-    const procedure = { resourceType: 'Procedure', id: 'p', status: 'completed', subject: { reference: 'Patient/alice' }, performer: [{ actor: { reference: 'Patient/bea' } }] } as Resource;
+    const procedure = {
+      resourceType: 'Procedure',
+      id: 'p',
+      status: 'completed',
+      subject: { reference: 'Patient/alice' },
+      performer: [{ actor: { reference: 'Patient/bea' } }],
+    } as Resource;
     const task = { resourceType: 'Task', id: 't', status: 'requested', intent: 'order', for: { reference: 'Patient/bea' } } as Resource;
     const { kept, dropped } = select([bea, procedure, task], bea);
     expect(kept).toEqual(['Patient/bea', 'Task/t']);

@@ -3,7 +3,10 @@ import type { Observation, Resource } from '@medplum/fhirtypes';
 import { buildPatientData } from '../../src/data/patient-data.ts';
 
 const obs = (id: string, ...codes: [string, string][]): Observation => ({
-  resourceType: 'Observation', id, status: 'final', code: { coding: codes.map(([system, code]) => ({ system, code })) },
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  code: { coding: codes.map(([system, code]) => ({ system, code })) },
 });
 
 describe('patient data index', () => {

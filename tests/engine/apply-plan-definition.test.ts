@@ -96,13 +96,15 @@ describe('PlanDefinition/$apply - R4 output shape', () => {
   });
 
   it('uses the configured request and CarePlan status', () => {
-    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { requestStatus: 'active', carePlanStatus: 'active' }, [ad('a')]);
+    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { requestStatus: 'active', carePlanStatus: 'active' }, [
+      ad('a'),
+    ]);
     expect(result.carePlan?.status).toBe('active');
     expect(contained<ServiceRequest>(result, 'a1').status).toBe('active');
   });
 
   it('gives byte-identical output for the same input', () => {
-    const pd = plan([{ id: 'a1', condition: [applicable('%patient.gender = \'female\'')], definitionCanonical: 'http://example.org/ActivityDefinition/a' }]);
+    const pd = plan([{ id: 'a1', condition: [applicable("%patient.gender = 'female'")], definitionCanonical: 'http://example.org/ActivityDefinition/a' }]);
     expect(JSON.stringify(apply(pd, [], {}, [ad('a')]))).toBe(JSON.stringify(apply(pd, [], {}, [ad('a')])));
   });
 
@@ -115,12 +117,14 @@ describe('PlanDefinition/$apply - R4 output shape', () => {
 
 describe('applicability conditions', () => {
   it('applies only when every applicability condition is exactly true (AND)', () => {
-    const result = apply(plan([
-      { id: 'both-true', condition: [applicable('true'), applicable('1 = 1')] },
-      { id: 'one-false', condition: [applicable('true'), applicable('false')] },
-      { id: 'empty', condition: [applicable('%patient.deceased')] },
-      { id: 'non-boolean', condition: [applicable("'yes'")] },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'both-true', condition: [applicable('true'), applicable('1 = 1')] },
+        { id: 'one-false', condition: [applicable('true'), applicable('false')] },
+        { id: 'empty', condition: [applicable('%patient.deceased')] },
+        { id: 'non-boolean', condition: [applicable("'yes'")] },
+      ]),
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['both-true']);
     const byId = Object.fromEntries(result.trace.map((t) => [t.actionId, t]));
     expect(byId['one-false']?.reason).toMatch(/"false" is false/);
@@ -130,7 +134,9 @@ describe('applicability conditions', () => {
   });
 
   it('carries start/stop conditions to the RequestGroup action without evaluating them', () => {
-    const result = apply(plan([{ id: 'a', condition: [applicable('true'), { kind: 'start', expression: fp('this is not evaluated(') }, { kind: 'stop', expression: fp('false') }] }]));
+    const result = apply(
+      plan([{ id: 'a', condition: [applicable('true'), { kind: 'start', expression: fp('this is not evaluated(') }, { kind: 'stop', expression: fp('false') }] }]),
+    );
     expect(result.requestGroup.action?.[0]?.condition).toEqual([
       { kind: 'start', expression: fp('this is not evaluated(') },
       { kind: 'stop', expression: fp('false') },
@@ -138,13 +144,19 @@ describe('applicability conditions', () => {
     expect(result.outcome.issue?.[0]?.severity).toBe('information');
   });
 
-  it('explains an applicable action with the conditions\' descriptions when they have one', () => {
-    const described = { kind: 'applicability' as const, expression: { language: 'text/fhirpath' as const, expression: "%patient.gender = 'female'", description: 'HSG-I1: the patient is a woman' } };
+  it("explains an applicable action with the conditions' descriptions when they have one", () => {
+    const described = {
+      kind: 'applicability' as const,
+      expression: { language: 'text/fhirpath' as const, expression: "%patient.gender = 'female'", description: 'HSG-I1: the patient is a woman' },
+    };
     expect(apply(plan([{ id: 'a', condition: [described, applicable('true')] }])).trace[0]?.reason).toBe('applicable: "HSG-I1: the patient is a woman" and "true" are true');
   });
 
   it('binds R4 variable extensions (named expressions) of the plan and of an action for their descendants', () => {
-    const variable = (name: string, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, name, expression } });
+    const variable = (name: string, expression: string) => ({
+      url: 'http://hl7.org/fhir/StructureDefinition/variable',
+      valueExpression: { language: 'text/fhirpath' as const, name, expression },
+    });
     const pd = plan(
       [
         {
@@ -156,7 +168,7 @@ describe('applicability conditions', () => {
         { id: 'outside', condition: [applicable('%isAdult.exists()')] },
         { id: 'broken', extension: [variable('bad', '%nope')], condition: [applicable('%bad.empty()')] },
       ],
-      { extension: [variable('age', "(today().toString().substring(0, 4).toInteger() - %patient.birthDate.toString().substring(0, 4).toInteger())")] },
+      { extension: [variable('age', '(today().toString().substring(0, 4).toInteger() - %patient.birthDate.toString().substring(0, 4).toInteger())')] },
     );
     const result = apply(pd);
     expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/child', 'broken']);
@@ -165,7 +177,10 @@ describe('applicability conditions', () => {
   });
 
   it('computes the named expressions its conditions need first, and the others only once the action applies', () => {
-    const variable = (name: string, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, name, expression } });
+    const variable = (name: string, expression: string) => ({
+      url: 'http://hl7.org/fhir/StructureDefinition/variable',
+      valueExpression: { language: 'text/fhirpath' as const, name, expression },
+    });
     const action = (id: string, indicated: string) => ({
       id,
       extension: [
@@ -191,7 +206,7 @@ describe('applicability conditions', () => {
     expect(applicable_.outcome.issue?.filter((i) => i.severity !== 'information').map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable %late failed/)]);
   });
 
-  it('reports a variable extension without a name, also when it is the action\'s only one and the action does not apply', () => {
+  it("reports a variable extension without a name, also when it is the action's only one and the action does not apply", () => {
     const unnamed = { url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, expression: 'true' } };
     const result = apply(plan([{ id: 'a', extension: [unnamed], condition: [applicable('false')] }]));
     expect(result.outcome.issue?.map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable extension without a name/)]);
@@ -234,13 +249,18 @@ describe('applicability conditions', () => {
       { id: 'today', condition: [applicable('today() = @2026-11-23 and %today = @2026-11-23')] },
       { id: 'encounter-absent', condition: [applicable('%encounter.empty()')] },
     ]);
-    const result = applyPlanDefinition(pd, {
-      subject: patient,
-      data: buildPatientData([patient]),
-      practitioner: { resourceType: 'Practitioner', id: 'dr1' },
-      userType: { coding: [{ code: 'doctor' }] },
-      parameters: { threshold: 3 },
-    }, { now: NOW }, new KnowledgeBase([pd]));
+    const result = applyPlanDefinition(
+      pd,
+      {
+        subject: patient,
+        data: buildPatientData([patient]),
+        practitioner: { resourceType: 'Practitioner', id: 'dr1' },
+        userType: { coding: [{ code: 'doctor' }] },
+        parameters: { threshold: 3 },
+      },
+      { now: NOW },
+      new KnowledgeBase([pd]),
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['context', 'subject', 'practitioner', 'user-type', 'parameter', 'today', 'encounter-absent']);
     expect(result.requestGroup.author).toEqual({ reference: 'Practitioner/dr1' });
   });
@@ -248,10 +268,12 @@ describe('applicability conditions', () => {
 
 describe('nested actions and selection behaviours', () => {
   it('keeps the authored order of nested groups', () => {
-    const result = apply(plan([
-      { id: 'g1', action: [{ id: 'g1a' }, { id: 'g1b', action: [{ id: 'x' }, { id: 'y', condition: [applicable('false')] }, { id: 'z' }] }] },
-      { id: 'g2', action: [{ id: 'g2a' }] },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'g1', action: [{ id: 'g1a' }, { id: 'g1b', action: [{ id: 'x' }, { id: 'y', condition: [applicable('false')] }, { id: 'z' }] }] },
+        { id: 'g2', action: [{ id: 'g2a' }] },
+      ]),
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['g1', 'g1/g1a', 'g1/g1b', 'g1/g1b/x', 'g1/g1b/z', 'g2', 'g2/g2a']);
     expect(result.trace[0]?.children[1]?.children.map((c) => c.applicability)).toEqual(['applicable', 'not-applicable', 'applicable']);
   });
@@ -280,18 +302,51 @@ describe('nested actions and selection behaviours', () => {
 
   it('copies all five behaviours and the other action elements', () => {
     const action: PlanDefinitionAction = {
-      id: 'g', prefix: '1.', title: 'T', description: 'D', textEquivalent: 'TE', priority: 'urgent',
-      code: [{ text: 'c' }], documentation: [{ type: 'citation', citation: 'src.txt: "quote"' }],
+      id: 'g',
+      prefix: '1.',
+      title: 'T',
+      description: 'D',
+      textEquivalent: 'TE',
+      priority: 'urgent',
+      code: [{ text: 'c' }],
+      documentation: [{ type: 'citation', citation: 'src.txt: "quote"' }],
       type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/action-type', code: 'create' }] },
-      groupingBehavior: 'logical-group', selectionBehavior: 'any', requiredBehavior: 'must', precheckBehavior: 'yes', cardinalityBehavior: 'single',
+      groupingBehavior: 'logical-group',
+      selectionBehavior: 'any',
+      requiredBehavior: 'must',
+      precheckBehavior: 'yes',
+      cardinalityBehavior: 'single',
       action: [{ id: 'a' }],
     };
     const rg = apply(plan([action])).requestGroup.action?.[0];
-    expect(rg).toMatchObject({ id: 'g', prefix: '1.', title: 'T', description: 'D', textEquivalent: 'TE', priority: 'urgent', code: [{ text: 'c' }], documentation: action.documentation, type: action.type, groupingBehavior: 'logical-group', selectionBehavior: 'any', requiredBehavior: 'must', precheckBehavior: 'yes', cardinalityBehavior: 'single' });
+    expect(rg).toMatchObject({
+      id: 'g',
+      prefix: '1.',
+      title: 'T',
+      description: 'D',
+      textEquivalent: 'TE',
+      priority: 'urgent',
+      code: [{ text: 'c' }],
+      documentation: action.documentation,
+      type: action.type,
+      groupingBehavior: 'logical-group',
+      selectionBehavior: 'any',
+      requiredBehavior: 'must',
+      precheckBehavior: 'yes',
+      cardinalityBehavior: 'single',
+    });
   });
 
   it('cqf-applicabilityBehavior any takes the first applicable action only', () => {
-    const result = apply(plan([{ id: 'g', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-applicabilityBehavior', valueCode: 'any' }], action: [{ id: 'a', condition: [applicable('false')] }, { id: 'b' }, { id: 'c' }] }]));
+    const result = apply(
+      plan([
+        {
+          id: 'g',
+          extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-applicabilityBehavior', valueCode: 'any' }],
+          action: [{ id: 'a', condition: [applicable('false')] }, { id: 'b' }, { id: 'c' }],
+        },
+      ]),
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/b']);
   });
 });
@@ -304,7 +359,9 @@ describe('inputs, missing data', () => {
     codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }],
   };
   const pregnant: Observation = {
-    resourceType: 'Observation', id: 'preg', status: 'final',
+    resourceType: 'Observation',
+    id: 'preg',
+    status: 'final',
     code: { coding: [{ system: 'http://loinc.org', code: '82810-3' }] },
     valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '60001007' }] },
     effectiveDateTime: '2026-11-20',
@@ -312,7 +369,10 @@ describe('inputs, missing data', () => {
 
   it('binds an input DataRequirement as %<id>, filtered by code', () => {
     const other: Observation = { resourceType: 'Observation', id: 'other', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8665-2' }] } };
-    const result = apply(plan([{ id: 'a', input: [pregnancyInput], condition: [applicable("%pregnancyStatus.count() = 1 and %pregnancyStatus.value.coding.code = '60001007'")] }]), [pregnant, other]);
+    const result = apply(
+      plan([{ id: 'a', input: [pregnancyInput], condition: [applicable("%pregnancyStatus.count() = 1 and %pregnancyStatus.value.coding.code = '60001007'")] }]),
+      [pregnant, other],
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['a']);
     expect(result.trace[0]?.inputs).toEqual([{ id: 'pregnancyStatus', count: 1 }]);
   });
@@ -320,25 +380,55 @@ describe('inputs, missing data', () => {
   it('filters by dateFilter (a Duration = within the last ...), sorts and limits', () => {
     const old = menses('2026-09-01', 'old');
     const recent = menses('2026-11-18', 'recent');
-    const result = apply(plan([{
-      id: 'a',
-      input: [{ id: 'menses', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: LOCAL, code: 'menses-end-date' }] }], dateFilter: [{ path: 'effective', valueDuration: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } }], sort: [{ path: 'effective', direction: 'descending' }], limit: 1 }],
-      condition: [applicable("%menses.count() = 1 and %menses.id = 'recent'")],
-    }]), [old, recent]);
+    const result = apply(
+      plan([
+        {
+          id: 'a',
+          input: [
+            {
+              id: 'menses',
+              type: 'Observation',
+              codeFilter: [{ path: 'code', code: [{ system: LOCAL, code: 'menses-end-date' }] }],
+              dateFilter: [{ path: 'effective', valueDuration: { value: 30, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' } }],
+              sort: [{ path: 'effective', direction: 'descending' }],
+              limit: 1,
+            },
+          ],
+          condition: [applicable("%menses.count() = 1 and %menses.id = 'recent'")],
+        },
+      ]),
+      [old, recent],
+    );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['a']);
   });
 
   it('resolves codeFilter.valueSet against the knowledge base', () => {
-    const vs = { resourceType: 'ValueSet' as const, id: 'vs', url: 'http://example.org/ValueSet/preg', status: 'active' as const, compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '82810-3' }] }] } };
-    const pd = plan([{ id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] }]);
+    const vs = {
+      resourceType: 'ValueSet' as const,
+      id: 'vs',
+      url: 'http://example.org/ValueSet/preg',
+      status: 'active' as const,
+      compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '82810-3' }] }] },
+    };
+    const pd = plan([
+      { id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] },
+    ]);
     expect(rgActionIds(apply(pd, [pregnant], {}, [vs]).requestGroup.action)).toEqual(['a']);
     const unknown = apply(pd, [pregnant]);
     expect(unknown.outcome.issue?.[0]?.diagnostics).toMatch(/cannot be expanded/);
   });
 
   it('a ValueSet changed in the knowledge base after an apply is seen by the next apply (no stale code filter)', () => {
-    const vs = (code: string) => ({ resourceType: 'ValueSet' as const, id: 'vs', url: 'http://example.org/ValueSet/preg', status: 'active' as const, compose: { include: [{ system: 'http://loinc.org', concept: [{ code }] }] } });
-    const pd = plan([{ id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] }]);
+    const vs = (code: string) => ({
+      resourceType: 'ValueSet' as const,
+      id: 'vs',
+      url: 'http://example.org/ValueSet/preg',
+      status: 'active' as const,
+      compose: { include: [{ system: 'http://loinc.org', concept: [{ code }] }] },
+    });
+    const pd = plan([
+      { id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] },
+    ]);
     const knowledge = new KnowledgeBase([pd, vs('00000-0')]);
     const run = () => applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, pregnant]) }, { now: NOW }, knowledge);
     expect(rgActionIds(run().requestGroup.action)).toEqual([]);
@@ -347,10 +437,12 @@ describe('inputs, missing data', () => {
   });
 
   it('a required input that is empty yields missing-data and one collect-information Task naming the code', () => {
-    const result = apply(plan([
-      { id: 'hsg', title: 'HSG', input: [pregnancyInput], condition: [applicable('true')] },
-      { id: 'hys', title: 'Hysteroscopy', input: [pregnancyInput], condition: [applicable('true')] },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'hsg', title: 'HSG', input: [pregnancyInput], condition: [applicable('true')] },
+        { id: 'hys', title: 'Hysteroscopy', input: [pregnancyInput], condition: [applicable('true')] },
+      ]),
+    );
     expect(result.trace.map((t) => t.applicability)).toEqual(['missing-data', 'missing-data']);
     expect(result.missing.map((m) => m.inputId)).toEqual(['pregnancyStatus', 'pregnancyStatus']);
     const tasks = result.resources.filter((r): r is Task => r.resourceType === 'Task');
@@ -365,8 +457,19 @@ describe('inputs, missing data', () => {
   });
 
   it('names the Task after the ValueSet title when the input filters by ValueSet', () => {
-    const vs = { resourceType: 'ValueSet' as const, url: 'http://example.org/ValueSet/menses-end', title: 'Date menstruation ended', status: 'active' as const, compose: { include: [{ system: LOCAL, concept: [{ code: 'menses-end-date' }] }] } };
-    const pd = plan([{ id: 'hsg', input: [{ id: 'mensesEnd', type: 'Observation', extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }], codeFilter: [{ path: 'code', valueSet: vs.url }] }] }]);
+    const vs = {
+      resourceType: 'ValueSet' as const,
+      url: 'http://example.org/ValueSet/menses-end',
+      title: 'Date menstruation ended',
+      status: 'active' as const,
+      compose: { include: [{ system: LOCAL, concept: [{ code: 'menses-end-date' }] }] },
+    };
+    const pd = plan([
+      {
+        id: 'hsg',
+        input: [{ id: 'mensesEnd', type: 'Observation', extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }], codeFilter: [{ path: 'code', valueSet: vs.url }] }],
+      },
+    ]);
     const task = apply(pd, [], {}, [vs]).resources.find((r): r is Task => r.resourceType === 'Task')!;
     expect(task.description).toMatch(/^Collect Date menstruation ended \(Observation\)/);
     expect(task.reasonCode?.coding).toEqual([{ system: LOCAL, code: 'menses-end-date' }]);
@@ -401,17 +504,31 @@ describe('inputs, missing data', () => {
   });
 
   it('action.output DataRequirements become supportingInfo on the request', () => {
-    const result = apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', output: [{ type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] }] }] }]), [pregnant], {}, [ad('a')]);
+    const result = apply(
+      plan([
+        {
+          id: 'a1',
+          definitionCanonical: 'http://example.org/ActivityDefinition/a',
+          output: [{ type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] }] }],
+        },
+      ]),
+      [pregnant],
+      {},
+      [ad('a')],
+    );
     expect(contained<ServiceRequest>(result, 'a1').supportingInfo).toEqual([{ reference: 'Observation/preg' }]);
   });
 });
 
 describe('definitions', () => {
   it('resolves a contained ActivityDefinition (#id) and a canonical url|version, never by parsing the URL', () => {
-    const pd = plan([
-      { id: 'c', definitionCanonical: '#local' },
-      { id: 'k', definitionCanonical: 'urn:example:definitions:k|1.0.0' },
-    ], { contained: [ad('local')] });
+    const pd = plan(
+      [
+        { id: 'c', definitionCanonical: '#local' },
+        { id: 'k', definitionCanonical: 'urn:example:definitions:k|1.0.0' },
+      ],
+      { contained: [ad('local')] },
+    );
     const k = ad('k', { url: 'urn:example:definitions:k' });
     const result = apply(pd, [], {}, [k]);
     expect(contained<ServiceRequest>(result, 'c').code?.coding?.[0]?.code).toBe('local');
@@ -426,7 +543,11 @@ describe('definitions', () => {
   });
 
   it('applies a nested PlanDefinition as a RequestGroup with intent option, and guards recursion', () => {
-    const inner = plan([{ id: 'inner-a', definitionCanonical: 'http://example.org/ActivityDefinition/a' }], { id: 'inner', url: 'http://example.org/PlanDefinition/inner', version: '1' });
+    const inner = plan([{ id: 'inner-a', definitionCanonical: 'http://example.org/ActivityDefinition/a' }], {
+      id: 'inner',
+      url: 'http://example.org/PlanDefinition/inner',
+      version: '1',
+    });
     const outer = plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/inner|1' }]);
     const result = apply(outer, [], {}, [inner, ad('a')]);
     const nested = contained<RequestGroup>(result, 'sub');
@@ -438,7 +559,10 @@ describe('definitions', () => {
     const none = apply(plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/empty|1' }]), [], {}, [emptyInner]);
     expect(none.requestGroup.action).toBeUndefined();
     expect(none.resources).toEqual([]);
-    expect(none.trace[0]).toMatchObject({ applicability: 'not-applicable', reason: 'not applicable: none of the actions of its nested PlanDefinition http://example.org/PlanDefinition/empty|1 applies' });
+    expect(none.trace[0]).toMatchObject({
+      applicability: 'not-applicable',
+      reason: 'not applicable: none of the actions of its nested PlanDefinition http://example.org/PlanDefinition/empty|1 applies',
+    });
 
     const selfRef = plan([{ id: 'loop', definitionCanonical: 'http://example.org/PlanDefinition/test-plan|2.0.0' }]);
     const looped = apply(selfRef);
@@ -450,7 +574,14 @@ describe('definitions', () => {
 
 describe('other definition kinds', () => {
   it('a Questionnaire definition becomes a CPG collect-information Task carrying the Questionnaire canonical', () => {
-    const q = { resourceType: 'Questionnaire' as const, id: 'q', url: 'http://example.org/Questionnaire/history', version: '1', status: 'active' as const, title: 'Fertility history' };
+    const q = {
+      resourceType: 'Questionnaire' as const,
+      id: 'q',
+      url: 'http://example.org/Questionnaire/history',
+      version: '1',
+      status: 'active' as const,
+      title: 'Fertility history',
+    };
     const result = apply(plan([{ id: 'ask', definitionCanonical: 'http://example.org/Questionnaire/history|1' }]), [], {}, [q]);
     const task = contained<Task>(result, 'ask');
     expect(task.code?.coding?.[0]?.code).toBe('collect-information');
@@ -459,7 +590,9 @@ describe('other definition kinds', () => {
   });
 
   it('an ActivityDefinition of a kind the engine cannot build is an error, not a placeholder request', () => {
-    const result = apply(plan([{ id: 'x', definitionCanonical: 'http://example.org/ActivityDefinition/odd' }]), [], {}, [ad('odd', { kind: 'Contract' as ActivityDefinition['kind'] })]);
+    const result = apply(plan([{ id: 'x', definitionCanonical: 'http://example.org/ActivityDefinition/odd' }]), [], {}, [
+      ad('odd', { kind: 'Contract' as ActivityDefinition['kind'] }),
+    ]);
     expect(result.resources).toEqual([]);
     expect(result.requestGroup.action).toBeUndefined();
     expect(result.trace[0]).toMatchObject({ applicability: 'error', reason: "not applied: its ActivityDefinition has the unsupported kind 'Contract'" });
@@ -467,9 +600,20 @@ describe('other definition kinds', () => {
   });
 
   it('a leaf action without a definition becomes a Task carrying its text, so the RequestGroup stays valid R4 (rqg-1)', () => {
-    const result = apply(plan([{ id: 'advice', title: 'Post-operative advice', textEquivalent: 'No contraception is needed after surgery.', code: [{ text: 'advice' }], timingDateTime: '2026-12-01' }]));
+    const result = apply(
+      plan([
+        { id: 'advice', title: 'Post-operative advice', textEquivalent: 'No contraception is needed after surgery.', code: [{ text: 'advice' }], timingDateTime: '2026-12-01' },
+      ]),
+    );
     const task = contained<Task>(result, 'advice');
-    expect(task).toMatchObject({ status: 'draft', intent: 'option', description: 'No contraception is needed after surgery.', code: { text: 'advice' }, for: { reference: 'Patient/p1' }, restriction: { period: { start: '2026-12-01', end: '2026-12-01' } } });
+    expect(task).toMatchObject({
+      status: 'draft',
+      intent: 'option',
+      description: 'No contraception is needed after surgery.',
+      code: { text: 'advice' },
+      for: { reference: 'Patient/p1' },
+      restriction: { period: { start: '2026-12-01', end: '2026-12-01' } },
+    });
     expect(result.requestGroup.action?.[0]?.resource).toEqual({ reference: '#advice' });
     const checked = validateResources([result.carePlan!], { inferProfiles: false });
     expect(checked[0]?.outcome.issue?.filter((i) => i.severity === 'error')).toEqual([]);
@@ -484,12 +628,14 @@ describe('other definition kinds', () => {
 
 describe('timing, relatedAction, participants and goals', () => {
   it('turns timingAge, timingDuration and an age timingRange into dates', () => {
-    const result = apply(plan([
-      { id: 'age', timingAge: { value: 40, unit: 'years', system: 'http://unitsofmeasure.org', code: 'a' } },
-      { id: 'duration', timingDuration: { value: 2, unit: 'weeks', system: 'http://unitsofmeasure.org', code: 'wk' } },
-      { id: 'range', timingRange: { low: { value: 35, unit: 'years', code: 'a' }, high: { value: 40, unit: 'years', code: 'a' } } },
-      { id: 'period', timingPeriod: { start: '2027-01-01' } },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'age', timingAge: { value: 40, unit: 'years', system: 'http://unitsofmeasure.org', code: 'a' } },
+        { id: 'duration', timingDuration: { value: 2, unit: 'weeks', system: 'http://unitsofmeasure.org', code: 'wk' } },
+        { id: 'range', timingRange: { low: { value: 35, unit: 'years', code: 'a' }, high: { value: 40, unit: 'years', code: 'a' } } },
+        { id: 'period', timingPeriod: { start: '2027-01-01' } },
+      ]),
+    );
     const [age, duration, range, period] = result.requestGroup.action ?? [];
     expect(age?.timingDateTime).toBe('2030-05-10');
     expect(duration?.timingDateTime).toBe('2026-12-07T09:00:00Z');
@@ -508,7 +654,11 @@ describe('timing, relatedAction, participants and goals', () => {
           { path: 'occurrencePeriod.end', expression: fp('%menses.value.ofType(dateTime).last() + 7 days') },
         ],
       },
-      { id: 'atropine', definitionCanonical: 'http://example.org/ActivityDefinition/atropine', relatedAction: [{ actionId: 'hsg', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min', system: 'http://unitsofmeasure.org' } }] },
+      {
+        id: 'atropine',
+        definitionCanonical: 'http://example.org/ActivityDefinition/atropine',
+        relatedAction: [{ actionId: 'hsg', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min', system: 'http://unitsofmeasure.org' } }],
+      },
       { id: 'follow-up', relatedAction: [{ actionId: 'hsg', relationship: 'after-end', offsetDuration: { value: 1, unit: 'month', code: 'mo' } }] },
     ]);
     const result = apply(pd, [menses('2026-11-20')], {}, [ad('hsg'), ad('atropine')]);
@@ -521,33 +671,51 @@ describe('timing, relatedAction, participants and goals', () => {
   });
 
   it('a relatedAction to a group with no date of its own uses the span of its actions', () => {
-    const result = apply(plan([
-      { id: 'surgery-options', selectionBehavior: 'exactly-one', action: [{ id: 'open', timingPeriod: { start: '2026-12-03', end: '2026-12-07' } }, { id: 'lap', timingPeriod: { start: '2026-12-04', end: '2026-12-09' } }] },
-      { id: 'admission', relatedAction: [{ actionId: 'surgery-options', relationship: 'before-start', offsetDuration: { value: 1, unit: 'day', code: 'd' } }] },
-    ]));
+    const result = apply(
+      plan([
+        {
+          id: 'surgery-options',
+          selectionBehavior: 'exactly-one',
+          action: [
+            { id: 'open', timingPeriod: { start: '2026-12-03', end: '2026-12-07' } },
+            { id: 'lap', timingPeriod: { start: '2026-12-04', end: '2026-12-09' } },
+          ],
+        },
+        { id: 'admission', relatedAction: [{ actionId: 'surgery-options', relationship: 'before-start', offsetDuration: { value: 1, unit: 'day', code: 'd' } }] },
+      ]),
+    );
     expect(result.requestGroup.action?.[1]?.timingPeriod).toEqual({ start: '2026-12-02', end: '2026-12-08' });
   });
 
   it('shifts a dated target by a sub-day offset', () => {
-    const result = apply(plan([
-      { id: 'surgery', timingDateTime: '2026-12-01T10:00:00+08:00' },
-      { id: 'premed', relatedAction: [{ actionId: 'surgery', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min' } }] },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'surgery', timingDateTime: '2026-12-01T10:00:00+08:00' },
+        { id: 'premed', relatedAction: [{ actionId: 'surgery', relationship: 'before-start', offsetDuration: { value: 30, unit: 'min', code: 'min' } }] },
+      ]),
+    );
     expect(result.requestGroup.action?.[1]?.timingDateTime).toBe('2026-12-01T09:30:00+08:00');
   });
 
   it('guards relatedAction cycles', () => {
-    const result = apply(plan([
-      { id: 'a', relatedAction: [{ actionId: 'b', relationship: 'after' }] },
-      { id: 'b', relatedAction: [{ actionId: 'a', relationship: 'after' }] },
-    ]));
+    const result = apply(
+      plan([
+        { id: 'a', relatedAction: [{ actionId: 'b', relationship: 'after' }] },
+        { id: 'b', relatedAction: [{ actionId: 'a', relationship: 'after' }] },
+      ]),
+    );
     expect(result.requestGroup.action?.map((a) => a.timingDateTime)).toEqual([undefined, undefined]);
     expect(result.outcome.issue?.some((i) => /cycle/.test(i.diagnostics ?? ''))).toBe(true);
   });
 
   it('resolves participants to references', () => {
     const pd = plan([{ id: 'a', participant: [{ type: 'patient' }, { type: 'practitioner' }, { type: 'device' }] }]);
-    const result = applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient]), practitioner: { resourceType: 'Practitioner', id: 'dr1' } }, { now: NOW }, new KnowledgeBase([pd]));
+    const result = applyPlanDefinition(
+      pd,
+      { subject: patient, data: buildPatientData([patient]), practitioner: { resourceType: 'Practitioner', id: 'dr1' } },
+      { now: NOW },
+      new KnowledgeBase([pd]),
+    );
     expect(result.requestGroup.action?.[0]?.participant).toEqual([{ reference: 'Patient/p1' }, { reference: 'Practitioner/dr1' }]);
     expect(result.trace[0]?.notes.join()).toMatch(/device not resolved/);
   });
@@ -569,7 +737,10 @@ describe('timing, relatedAction, participants and goals', () => {
     const goal = contained<Goal>(result, 'goal-pregnancy');
     expect(goal).toMatchObject({ lifecycleStatus: 'proposed', subject: { reference: 'Patient/p1' }, target: [{ dueDate: '2027-11-23' }] });
     expect(result.carePlan?.goal).toEqual([{ reference: '#goal-pregnancy' }]);
-    expect(contained<ServiceRequest>(result, 'surgery').extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: '#goal-pregnancy' } });
+    expect(contained<ServiceRequest>(result, 'surgery').extension).toContainEqual({
+      url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal',
+      valueReference: { reference: '#goal-pregnancy' },
+    });
   });
 });
 
@@ -582,12 +753,14 @@ describe('dynamic values', () => {
         { path: 'occurrenceDateTime', expression: fp('today()') },
       ],
     });
-    const pd = plan([{
-      id: 'a1',
-      input: [{ id: 'bound', type: 'Observation' }],
-      definitionCanonical: 'http://example.org/ActivityDefinition/a',
-      dynamicValue: [{ path: 'action.description', expression: fp("%resource.id + ' ' + %bound.count().toString()") }],
-    }]);
+    const pd = plan([
+      {
+        id: 'a1',
+        input: [{ id: 'bound', type: 'Observation' }],
+        definitionCanonical: 'http://example.org/ActivityDefinition/a',
+        dynamicValue: [{ path: 'action.description', expression: fp("%resource.id + ' ' + %bound.count().toString()") }],
+      },
+    ]);
     const result = apply(pd, [], {}, [def]);
     const request = contained<ServiceRequest>(result, result.requestGroup.action![0]!.resource!.reference!.slice(1));
     expect(request.note).toEqual([{ text: 'a/a' }]);
@@ -597,8 +770,23 @@ describe('dynamic values', () => {
   });
 
   it('applies the ActivityDefinition dynamicValues first, then the PlanDefinition action ones, incl. action. paths', () => {
-    const def = ad('a', { dynamicValue: [{ path: 'priority', expression: fp("'routine'") }, { path: 'occurrencePeriod.start', expression: fp('today()') }, { path: 'action.title', expression: fp("'title from the AD'") }] });
-    const pd = plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a', dynamicValue: [{ path: 'priority', expression: fp("'urgent'") }, { path: 'action.description', expression: fp("'from the plan'") }] }]);
+    const def = ad('a', {
+      dynamicValue: [
+        { path: 'priority', expression: fp("'routine'") },
+        { path: 'occurrencePeriod.start', expression: fp('today()') },
+        { path: 'action.title', expression: fp("'title from the AD'") },
+      ],
+    });
+    const pd = plan([
+      {
+        id: 'a1',
+        definitionCanonical: 'http://example.org/ActivityDefinition/a',
+        dynamicValue: [
+          { path: 'priority', expression: fp("'urgent'") },
+          { path: 'action.description', expression: fp("'from the plan'") },
+        ],
+      },
+    ]);
     const result = apply(pd, [], {}, [def]);
     const request = contained<ServiceRequest>(result, 'a1');
     expect(request.priority).toBe('urgent');
@@ -609,14 +797,24 @@ describe('dynamic values', () => {
   });
 
   it('sets reasonReference from resources and doNotPerform for a contraindicated procedure', () => {
-    const allergy = { resourceType: 'AllergyIntolerance' as const, id: 'iodine', patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '426722004' }] } };
-    const pd = plan([{
-      id: 'hsg-ci',
-      input: [{ id: 'iodineAllergy', type: 'AllergyIntolerance', codeFilter: [{ path: 'code', code: [{ system: 'http://snomed.info/sct', code: '426722004' }] }] }],
-      condition: [applicable('%iodineAllergy.exists()')],
-      definitionCanonical: 'http://example.org/ActivityDefinition/hsg',
-      dynamicValue: [{ path: 'doNotPerform', expression: fp('true') }, { path: 'reasonReference', expression: fp('%iodineAllergy') }],
-    }]);
+    const allergy = {
+      resourceType: 'AllergyIntolerance' as const,
+      id: 'iodine',
+      patient: { reference: 'Patient/p1' },
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '426722004' }] },
+    };
+    const pd = plan([
+      {
+        id: 'hsg-ci',
+        input: [{ id: 'iodineAllergy', type: 'AllergyIntolerance', codeFilter: [{ path: 'code', code: [{ system: 'http://snomed.info/sct', code: '426722004' }] }] }],
+        condition: [applicable('%iodineAllergy.exists()')],
+        definitionCanonical: 'http://example.org/ActivityDefinition/hsg',
+        dynamicValue: [
+          { path: 'doNotPerform', expression: fp('true') },
+          { path: 'reasonReference', expression: fp('%iodineAllergy') },
+        ],
+      },
+    ]);
     const request = contained<ServiceRequest>(apply(pd, [allergy], {}, [ad('hsg')]), 'hsg-ci');
     expect(request.doNotPerform).toBe(true);
     expect(request.reasonReference).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
@@ -633,7 +831,9 @@ describe('CPG / R5 output and trace', () => {
     const ref = (bundle.entry?.[0]?.resource as RequestGroup).action?.[0]?.resource?.reference;
     expect(ref).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
     expect(bundle.entry?.find((e) => e.fullUrl === ref)?.resource?.resourceType).toBe('ServiceRequest');
-    expect(JSON.stringify(apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { mode: 'cpg' }, [ad('a')]).bundle)).toBe(JSON.stringify(bundle));
+    expect(JSON.stringify(apply(plan([{ id: 'a1', definitionCanonical: 'http://example.org/ActivityDefinition/a' }]), [], { mode: 'cpg' }, [ad('a')]).bundle)).toBe(
+      JSON.stringify(bundle),
+    );
   });
 
   it('puts the trace into the RequestGroup only when asked', () => {
@@ -658,7 +858,8 @@ describe('one request per activity (SAFE-6)', () => {
     ],
   });
   const requestsOf = (result: ApplyResult) => (result.carePlan?.contained ?? []).filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
-  const references = (actions: RequestGroupAction[] | undefined): string[] => (actions ?? []).flatMap((a) => [...(a.resource?.reference ? [a.resource.reference] : []), ...references(a.action)]);
+  const references = (actions: RequestGroupAction[] | undefined): string[] =>
+    (actions ?? []).flatMap((a) => [...(a.resource?.reference ? [a.resource.reference] : []), ...references(a.action)]);
 
   it('merges two uses of one ActivityDefinition into one request dated where both allow, both actions pointing to it', () => {
     const result = apply(plan([dated('a', '2026-11-23', '2026-11-26', 'Condition/x'), dated('b', '2026-11-24', '2026-11-28', 'Condition/y')]), [], {}, [lab]);
@@ -674,7 +875,11 @@ describe('one request per activity (SAFE-6)', () => {
 
   it('keeps uses whose dates do not overlap apart, and never merges do-not-perform requests', () => {
     expect(requestsOf(apply(plan([dated('a', '2026-11-23', '2026-11-24'), dated('b', '2026-11-26', '2026-11-28')]), [], {}, [lab]))).toHaveLength(2);
-    const dnp = (id: string): PlanDefinitionAction => ({ id, definitionCanonical: 'http://example.org/ActivityDefinition/lab|1.0.0', dynamicValue: [{ path: 'doNotPerform', expression: fp('true') }] });
+    const dnp = (id: string): PlanDefinitionAction => ({
+      id,
+      definitionCanonical: 'http://example.org/ActivityDefinition/lab|1.0.0',
+      dynamicValue: [{ path: 'doNotPerform', expression: fp('true') }],
+    });
     expect(requestsOf(apply(plan([dnp('a'), dnp('b')]), [], {}, [lab]))).toHaveLength(2);
   });
 });

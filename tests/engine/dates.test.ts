@@ -40,7 +40,10 @@ describe('relatedAction windows', () => {
     expect(relatedWhen({ actionId: 'x', relationship: 'before-start', offsetDuration: q(2, 'd') }, window)).toEqual({ start: '2026-11-23', end: '2026-11-25' });
   });
   it('after-end with a Range offset widens the window', () => {
-    expect(relatedWhen({ actionId: 'x', relationship: 'after-end', offsetRange: { low: q(1, 'd'), high: q(3, 'd') } }, { start: '2026-11-25', end: '2026-11-25' })).toEqual({ start: '2026-11-26', end: '2026-11-28' });
+    expect(relatedWhen({ actionId: 'x', relationship: 'after-end', offsetRange: { low: q(1, 'd'), high: q(3, 'd') } }, { start: '2026-11-25', end: '2026-11-25' })).toEqual({
+      start: '2026-11-26',
+      end: '2026-11-28',
+    });
   });
   it('concurrent keeps the target window', () => {
     expect(relatedWhen({ actionId: 'x', relationship: 'concurrent' }, window)).toEqual(window);

@@ -30,7 +30,10 @@ const fp = (expression: string): Expression => ({ language: 'text/fhirpath', exp
 // R4 lists three languages; CPG adds text/cql-identifier, which the engine must handle too.
 const cqlIdentifier = (expression: string) => ({ language: 'text/cql-identifier', expression }) as unknown as Expression;
 
-function run(dynamicValues: DynamicValue[], opts: { strict?: boolean; actionTarget?: Record<string, unknown>; evaluators?: Record<string, ExpressionEvaluator>; baseType?: string } = {}) {
+function run(
+  dynamicValues: DynamicValue[],
+  opts: { strict?: boolean; actionTarget?: Record<string, unknown>; evaluators?: Record<string, ExpressionEvaluator>; baseType?: string } = {},
+) {
   const target: Record<string, unknown> = { resourceType: opts.baseType ?? 'ServiceRequest', id: 'hsg' };
   const issues: OperationOutcomeIssue[] = [];
   applyDynamicValues({
@@ -85,9 +88,15 @@ describe('setValueAtPath', () => {
     const target: Record<string, unknown> = { extension: [{ url: 'http://other', valueString: 'keep' }] };
     setValueAtPath(target, 'ServiceRequest', `extension('${url}').value`, [8]);
     setValueAtPath(target, 'ServiceRequest', `extension('${url}').value`, [9]);
-    expect(target['extension']).toEqual([{ url: 'http://other', valueString: 'keep' }, { url, valueInteger: 9 }]);
+    expect(target['extension']).toEqual([
+      { url: 'http://other', valueString: 'keep' },
+      { url, valueInteger: 9 },
+    ]);
     setValueAtPath(target, 'ServiceRequest', `extension('${url}').valueString`, ['day 9']);
-    expect(target['extension']).toEqual([{ url: 'http://other', valueString: 'keep' }, { url, valueString: 'day 9' }]);
+    expect(target['extension']).toEqual([
+      { url: 'http://other', valueString: 'keep' },
+      { url, valueString: 'day 9' },
+    ]);
   });
 
   it('appends every value to a repeating element, converting resources to References', () => {
@@ -190,7 +199,10 @@ describe('applyDynamicValues', () => {
   });
 
   it('evaluates with %context = the definition being applied', () => {
-    const { target } = run([{ path: 'code', expression: fp('%context.code') }, { path: 'note[0].text', expression: fp("code.coding.display.first() + ' requested'") }]);
+    const { target } = run([
+      { path: 'code', expression: fp('%context.code') },
+      { path: 'note[0].text', expression: fp("code.coding.display.first() + ' requested'") },
+    ]);
     expect(target['code']).toEqual(ad.code);
     expect(target['note']).toEqual([{ text: 'HSG requested' }]);
   });
@@ -227,7 +239,10 @@ describe('applyDynamicValues', () => {
   });
 
   it('records a bad path as invalid without evaluating it', () => {
-    const { target, issues } = run([{ path: 'priority or true', expression: fp("'stat'") }, { path: 'priority', expression: fp("'routine'") }]);
+    const { target, issues } = run([
+      { path: 'priority or true', expression: fp("'stat'") },
+      { path: 'priority', expression: fp("'routine'") },
+    ]);
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ severity: 'error', code: 'invalid' });
     expect(issues[0]!.diagnostics).toMatch(/not a Simple FHIRPath/);
@@ -261,7 +276,13 @@ describe('applyDynamicValues', () => {
   it('throws an OperationOutcomeError in strict mode', () => {
     let thrown: unknown;
     try {
-      run([{ path: 'priority', expression: fp('%lmp.value.(') }, { path: 'doNotPerform', expression: fp('true') }], { strict: true });
+      run(
+        [
+          { path: 'priority', expression: fp('%lmp.value.(') },
+          { path: 'doNotPerform', expression: fp('true') },
+        ],
+        { strict: true },
+      );
     } catch (err) {
       thrown = err;
     }
@@ -291,7 +312,16 @@ describe('applyDynamicValues', () => {
 
   it('numbers entries after a where that already ends in "dynamicValue"', () => {
     const issues: OperationOutcomeIssue[] = [];
-    applyDynamicValues({ target: {}, baseType: 'ServiceRequest', dynamicValues: [{ path: 'x + 1', expression: fp('1') }], focus: ad, variables: variables(), issues, strict: false, where: 'PlanDefinition/p#a dynamicValue' });
+    applyDynamicValues({
+      target: {},
+      baseType: 'ServiceRequest',
+      dynamicValues: [{ path: 'x + 1', expression: fp('1') }],
+      focus: ad,
+      variables: variables(),
+      issues,
+      strict: false,
+      where: 'PlanDefinition/p#a dynamicValue',
+    });
     expect(issues[0]!.expression).toEqual(['PlanDefinition/p#a dynamicValue[0]']);
   });
 

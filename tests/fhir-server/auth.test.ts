@@ -35,8 +35,13 @@ afterAll(async () => {
 async function smartClient(keyFile: string, tokenUrl?: string): Promise<FhirClient> {
   const { key, alg, kid } = await readPrivateKey(keyFile, 'RS384');
   const auth = new SmartBackendAuth({
-    baseUrl: smartServer.baseUrl, clientId: 'ip-cli', privateKey: key, alg, scope: 'system/*.read',
-    ...(kid ? { kid } : {}), ...(tokenUrl ? { tokenUrl } : {}),
+    baseUrl: smartServer.baseUrl,
+    clientId: 'ip-cli',
+    privateKey: key,
+    alg,
+    scope: 'system/*.read',
+    ...(kid ? { kid } : {}),
+    ...(tokenUrl ? { tokenUrl } : {}),
   });
   return new FhirClient({ baseUrl: smartServer.baseUrl, auth, maxRetries: 0 });
 }

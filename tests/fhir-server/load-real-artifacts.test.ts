@@ -34,7 +34,10 @@ describe('loading the real artifacts into a FHIR server', () => {
     expect(first.created).toHaveLength(loadable.length);
     expect(first.updated).toEqual([]);
     for (const type of ['PlanDefinition', 'ActivityDefinition', 'ValueSet', 'CodeSystem', 'StructureDefinition']) {
-      expect(server.repo.allResources().some((r) => r.resourceType === type), type).toBe(true);
+      expect(
+        server.repo.allResources().some((r) => r.resourceType === type),
+        type,
+      ).toBe(true);
     }
     const stored = JSON.stringify(server.repo.allResources());
     const second = await loadArtifacts(client, artifacts, { dryRun: false });
@@ -50,7 +53,20 @@ describe('loading the real artifacts into a FHIR server', () => {
     for (const resource of records) await server.repo.updateResource(resource);
     const patient = records.find((r) => r.resourceType === 'Patient')!;
 
-    const run = await cli(['apply', '--plan', 'hysterosalpingography', '--server', server.baseUrl, '--patient', patient.id!, '--now', '2026-03-10T09:00:00Z', '--write', '--retries', '1']);
+    const run = await cli([
+      'apply',
+      '--plan',
+      'hysterosalpingography',
+      '--server',
+      server.baseUrl,
+      '--patient',
+      patient.id!,
+      '--now',
+      '2026-03-10T09:00:00Z',
+      '--write',
+      '--retries',
+      '1',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const written = server.repo.allResources().filter((r): r is CarePlan => r.resourceType === 'CarePlan');
     expect(written).toHaveLength(1);

@@ -116,10 +116,17 @@ describe('load', () => {
   function sixteenArtifacts(): string {
     const dir = copyOfKnowledge();
     for (let i = 0; i < 12; i++) {
-      writeFileSync(join(dir, `vs-extra-${i}.json`), JSON.stringify({
-        resourceType: 'ValueSet', id: `extra-${i}`, url: `http://example.org/fhir/ValueSet/extra-${i}`, version: '1.0.0', status: 'active',
-        compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '2106-3' }] }] },
-      }));
+      writeFileSync(
+        join(dir, `vs-extra-${i}.json`),
+        JSON.stringify({
+          resourceType: 'ValueSet',
+          id: `extra-${i}`,
+          url: `http://example.org/fhir/ValueSet/extra-${i}`,
+          version: '1.0.0',
+          status: 'active',
+          compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '2106-3' }] }] },
+        }),
+      );
     }
     return dir;
   }

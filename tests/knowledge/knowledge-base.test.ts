@@ -19,9 +19,16 @@ describe('KnowledgeBase', () => {
 
   it('expands enumerated value sets, nested value sets, whole code systems and exclusions', () => {
     const cs: CodeSystem = { resourceType: 'CodeSystem', url: 'urn:cs', status: 'active', content: 'complete', concept: [{ code: 'a', concept: [{ code: 'a1' }] }, { code: 'b' }] };
-    const inner: ValueSet = { resourceType: 'ValueSet', url: 'urn:vs:inner', status: 'active', compose: { include: [{ system: 'http://snomed.info/sct', concept: [{ code: '1' }, { code: '2' }] }] } };
+    const inner: ValueSet = {
+      resourceType: 'ValueSet',
+      url: 'urn:vs:inner',
+      status: 'active',
+      compose: { include: [{ system: 'http://snomed.info/sct', concept: [{ code: '1' }, { code: '2' }] }] },
+    };
     const outer: ValueSet = {
-      resourceType: 'ValueSet', url: 'urn:vs:outer', status: 'active',
+      resourceType: 'ValueSet',
+      url: 'urn:vs:outer',
+      status: 'active',
       compose: { include: [{ valueSet: ['urn:vs:inner'] }, { system: 'urn:cs' }], exclude: [{ system: 'http://snomed.info/sct', concept: [{ code: '2' }] }] },
     };
     const kb = new KnowledgeBase([cs, inner, outer]);
@@ -29,7 +36,12 @@ describe('KnowledgeBase', () => {
   });
 
   it('refuses to guess a value set defined by filters', () => {
-    const vs: ValueSet = { resourceType: 'ValueSet', url: 'urn:vs:f', status: 'active', compose: { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '1' }] }] } };
+    const vs: ValueSet = {
+      resourceType: 'ValueSet',
+      url: 'urn:vs:f',
+      status: 'active',
+      compose: { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '1' }] }] },
+    };
     expect(new KnowledgeBase([vs]).valueSetKeys('urn:vs:f')).toBeUndefined();
   });
 });

@@ -41,7 +41,7 @@ describe('lintArtifacts', () => {
     ['%patient.birthDat <= today()', /Patient has no element 'birthDat'/],
     ['%undefinedInput.exists()', /%undefinedInput is not bound here/],
     ['%pregnancyTests.frobnicate()', /frobnicate\(\) is not a FHIRPath function/],
-    ["%pregnancyTests.where(", /FHIRPath does not parse/],
+    ['%pregnancyTests.where(', /FHIRPath does not parse/],
   ])('catches %s', (expression, message) => {
     const result = lintWith(withCondition(expression));
     expect(messages(result).join('\n')).toMatch(message);
@@ -60,7 +60,10 @@ describe('lintArtifacts', () => {
   });
 
   it('binds R4 variable extensions (plan and action) for the expressions below them, and checks their own expressions', () => {
-    const variable = (name: string | undefined, expression: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, ...(name ? { name } : {}), expression } });
+    const variable = (name: string | undefined, expression: string) => ({
+      url: 'http://hl7.org/fhir/StructureDefinition/variable',
+      valueExpression: { language: 'text/fhirpath' as const, ...(name ? { name } : {}), expression },
+    });
     const p = withCondition('%planLevel and %actionLevel');
     p.extension = [variable('planLevel', "%patient.gender = 'female'")];
     p.action![0]!.extension = [variable('actionLevel', '%pregnancyTests.exists()')];
@@ -106,7 +109,13 @@ describe('lintArtifacts', () => {
     const p = plan();
     p.action![0]!.input![0]!.codeFilter!.push(
       { path: 'code', code: [{ system: 'http://example.org/fhir/CodeSystem/demo-codes', code: 'nope' }] },
-      { path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }, { system: 'http://loinc.org', code: '0000-0' }] },
+      {
+        path: 'code',
+        code: [
+          { system: 'http://loinc.org', code: '2106-3' },
+          { system: 'http://loinc.org', code: '0000-0' },
+        ],
+      },
       { path: 'cdoe', valueSet: 'http://example.org/fhir/ValueSet/pregnancy-tests|1.0.0', code: [{ system: 'http://loinc.org', code: '9999-9' }] },
     );
     const result = lintWith(p);
@@ -123,17 +132,27 @@ describe('lintArtifacts', () => {
     const doc = p.action![0]!.documentation;
     p.action!.push(
       { id: 'b', title: 'b', documentation: doc, relatedAction: [{ actionId: 'c', relationship: 'before' }] },
-      { id: 'c', title: 'c', documentation: doc, relatedAction: [{ actionId: 'b', relationship: 'after' }, { actionId: 'ghost', relationship: 'after' }] },
+      {
+        id: 'c',
+        title: 'c',
+        documentation: doc,
+        relatedAction: [
+          { actionId: 'b', relationship: 'after' },
+          { actionId: 'ghost', relationship: 'after' },
+        ],
+      },
       { id: 'imaging', title: 'dup', goalId: ['no-goal'] },
     );
     const found = messages(lintWith(p));
-    expect(found).toEqual(expect.arrayContaining([
-      expect.stringMatching(/action\[1\]\.relatedAction relatedAction cycle: b -> c -> b/),
-      expect.stringMatching(/action\[2\]\.relatedAction\[1\]\.actionId relatedAction target 'ghost' is not an action of this plan/),
-      expect.stringMatching(/action\[3\]\.id action id 'imaging' is also used at PlanDefinition\.action\[0\]/),
-      expect.stringMatching(/action\[3\]\.goalId\[0\] goalId 'no-goal' names no goal/),
-      expect.stringMatching(/action\[3\]\.documentation action 'imaging' has no documentation/),
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/action\[1\]\.relatedAction relatedAction cycle: b -> c -> b/),
+        expect.stringMatching(/action\[2\]\.relatedAction\[1\]\.actionId relatedAction target 'ghost' is not an action of this plan/),
+        expect.stringMatching(/action\[3\]\.id action id 'imaging' is also used at PlanDefinition\.action\[0\]/),
+        expect.stringMatching(/action\[3\]\.goalId\[0\] goalId 'no-goal' names no goal/),
+        expect.stringMatching(/action\[3\]\.documentation action 'imaging' has no documentation/),
+      ]),
+    );
   });
 
   it('finds duplicate ids and canonicals across files', () => {
@@ -160,7 +179,7 @@ describe('lintArtifacts', () => {
 describe('checkFhirPath and checkSimplePath', () => {
   const scope = { variables: new Map([['obs', typeNamed('Observation')!]]), focus: typeNamed('PlanDefinition'), strictVariables: true };
   it('types through where/first/ofType/as', () => {
-    expect(checkFhirPath('%obs.where(status = \'final\').first().value.ofType(Quantity).unit', scope)).toEqual([]);
+    expect(checkFhirPath("%obs.where(status = 'final').first().value.ofType(Quantity).unit", scope)).toEqual([]);
     expect(checkFhirPath('(%obs.value as Quantity).unti', scope)[0]?.message).toMatch(/Quantity has no element 'unti'/);
     expect(checkFhirPath('%obs.component.value.ofType(Quantity).value', scope)).toEqual([]);
   });

@@ -32,14 +32,37 @@ const RULE_IDS = [...readFileSync(join(SOURCES, 'clinical-rules.md'), 'utf8').ma
 const DATA_BOUNDARY_RULES = new Set(['SAFE-1']);
 const ACTION_RULE_IDS = RULE_IDS.filter((id) => !DATA_BOUNDARY_RULES.has(id));
 
-function walk(actions: PlanDefinitionAction[] | undefined, visit: (a: PlanDefinitionAction, ancestors: PlanDefinitionAction[]) => void, ancestors: PlanDefinitionAction[] = []): void {
+function walk(
+  actions: PlanDefinitionAction[] | undefined,
+  visit: (a: PlanDefinitionAction, ancestors: PlanDefinitionAction[]) => void,
+  ancestors: PlanDefinitionAction[] = [],
+): void {
   for (const a of actions ?? []) {
     visit(a, ancestors);
     walk(a.action, visit, [...ancestors, a]);
   }
 }
 
-const BASE_VARIABLES = new Set(['subject', 'patient', 'encounter', 'practitioner', 'organization', 'userType', 'userLanguage', 'userTaskContext', 'setting', 'settingContext', 'now', 'today', 'sct', 'loinc', 'ucum', 'context', 'resource', 'rootResource']);
+const BASE_VARIABLES = new Set([
+  'subject',
+  'patient',
+  'encounter',
+  'practitioner',
+  'organization',
+  'userType',
+  'userLanguage',
+  'userTaskContext',
+  'setting',
+  'settingContext',
+  'now',
+  'today',
+  'sct',
+  'loinc',
+  'ucum',
+  'context',
+  'resource',
+  'rootResource',
+]);
 
 describe('protocol artifacts', () => {
   it('the committed JSON is what plandefinitions/_authoring generates (npm run build:protocols)', () => {
@@ -56,7 +79,10 @@ describe('protocol artifacts', () => {
 
   it('clinical-rules.md lists the rules the protocols encode', () => {
     expect(RULE_IDS.length).toBe(60);
-    expect(RULE_IDS.filter((id) => id.startsWith('SAFE-')), 'the binding safety rules').toEqual(Array.from({ length: 10 }, (_, i) => `SAFE-${i + 1}`));
+    expect(
+      RULE_IDS.filter((id) => id.startsWith('SAFE-')),
+      'the binding safety rules',
+    ).toEqual(Array.from({ length: 10 }, (_, i) => `SAFE-${i + 1}`));
     expect(new Set(RULE_IDS).size).toBe(RULE_IDS.length);
   });
 
@@ -81,9 +107,18 @@ describe('protocol artifacts', () => {
     const cited = new Set<string>();
     for (const plan of plans) walk(plan.action, (a) => (a.documentation ?? []).forEach((d) => d.display && cited.add(d.display)));
     const tested = new Set(loadCases().flatMap((c) => c.spec.rules));
-    expect(ACTION_RULE_IDS.filter((id) => !cited.has(id)), 'rules without an action').toEqual([]);
-    expect(ACTION_RULE_IDS.filter((id) => !tested.has(id)), 'rules without a test case').toEqual([]);
-    expect([...tested].filter((id) => !RULE_IDS.includes(id)), 'test cases citing unknown rules').toEqual([]);
+    expect(
+      ACTION_RULE_IDS.filter((id) => !cited.has(id)),
+      'rules without an action',
+    ).toEqual([]);
+    expect(
+      ACTION_RULE_IDS.filter((id) => !tested.has(id)),
+      'rules without a test case',
+    ).toEqual([]);
+    expect(
+      [...tested].filter((id) => !RULE_IDS.includes(id)),
+      'test cases citing unknown rules',
+    ).toEqual([]);
   });
 
   it('every action carries its source: a citation of a rule of its protocol', () => {
@@ -99,7 +134,10 @@ describe('protocol artifacts', () => {
     for (const plan of plans) {
       const ids: string[] = [];
       walk(plan.action, (a) => ids.push(a.id ?? '(no id)'));
-      expect(ids.filter((id, i) => ids.indexOf(id) !== i), `${plan.id}: duplicate action ids`).toEqual([]);
+      expect(
+        ids.filter((id, i) => ids.indexOf(id) !== i),
+        `${plan.id}: duplicate action ids`,
+      ).toEqual([]);
       expect(ids, `${plan.id}: every action has an id`).not.toContain('(no id)');
       const goals = new Set((plan.goal ?? []).map((g) => g.id));
       walk(plan.action, (a) => {
@@ -178,7 +216,9 @@ describe('protocol artifacts', () => {
 
   it('every artifact is valid R4', () => {
     const problems = validateResources(built.map((f) => f.resource as Resource)).flatMap(({ resource, outcome }) =>
-      (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}`),
+      (outcome.issue ?? [])
+        .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+        .map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}`),
     );
     expect(problems).toEqual([]);
   });

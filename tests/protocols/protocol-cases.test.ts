@@ -101,7 +101,9 @@ function checkCase(c: LoadedCase, ref: (r: string) => string = (r) => r): void {
 
   // The patient record itself is valid R4 and conforms to the module profiles.
   const invalid = validateResources(resources).flatMap(({ resource, outcome }) =>
-    (outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics}`),
+    (outcome.issue ?? [])
+      .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+      .map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics}`),
   );
   expect(invalid, 'patient data conforms').toEqual([]);
 
@@ -125,16 +127,30 @@ function checkCase(c: LoadedCase, ref: (r: string) => string = (r) => r): void {
   for (const p of expected.proposed) {
     const match = active.filter((r) => codesOf(r).includes(p.code));
     expect(match.length, `proposed ${p.code}`).toBeGreaterThan(0);
-    if (p.occurrencePeriod) expect(match.map((r) => r.occurrencePeriod), `window of ${p.code}`).toContainEqual(p.occurrencePeriod);
+    if (p.occurrencePeriod)
+      expect(
+        match.map((r) => r.occurrencePeriod),
+        `window of ${p.code}`,
+      ).toContainEqual(p.occurrencePeriod);
     if (p.reasonReference) {
-      expect(match.map((r) => (r.reasonReference ?? []).map((x) => x.reference).sort()), `reasons of ${p.code}`).toContainEqual(p.reasonReference.map(ref).sort());
+      expect(
+        match.map((r) => (r.reasonReference ?? []).map((x) => x.reference).sort()),
+        `reasons of ${p.code}`,
+      ).toContainEqual(p.reasonReference.map(ref).sort());
     }
   }
   for (const code of expected.notProposed) {
-    expect(active.filter((r) => codesOf(r).includes(code)).map((r) => r.id), `not proposed ${code}`).toEqual([]);
+    expect(
+      active.filter((r) => codesOf(r).includes(code)).map((r) => r.id),
+      `not proposed ${code}`,
+    ).toEqual([]);
   }
 
-  const actualForbidden = forbidden.map((r) => ({ codes: codesOf(r), reasons: (r.reasonReference ?? []).map((x) => x.reference ?? '').sort(), hasReasonCode: r.reasonCode !== undefined }));
+  const actualForbidden = forbidden.map((r) => ({
+    codes: codesOf(r),
+    reasons: (r.reasonReference ?? []).map((x) => x.reference ?? '').sort(),
+    hasReasonCode: r.reasonCode !== undefined,
+  }));
   expect(actualForbidden.length, `contraindicated: ${JSON.stringify(actualForbidden)}`).toBe(expected.contraindicated.length);
   for (const ci of expected.contraindicated) {
     const hit = actualForbidden.find((f) => f.codes.includes(ci.code) && JSON.stringify(f.reasons) === JSON.stringify(ci.reasonReference.map(ref).sort()));

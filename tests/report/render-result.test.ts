@@ -6,16 +6,47 @@ import { renderResult } from '../../src/report/render-result.ts';
 
 const patient: Patient = { resourceType: 'Patient', id: 'p', gender: 'female' };
 const hsg: ActivityDefinition = {
-  resourceType: 'ActivityDefinition', id: 'hsg', url: 'http://example.org/AD/hsg', status: 'active', kind: 'ServiceRequest',
+  resourceType: 'ActivityDefinition',
+  id: 'hsg',
+  url: 'http://example.org/AD/hsg',
+  status: 'active',
+  kind: 'ServiceRequest',
   code: { coding: [{ system: 'http://snomed.info/sct', code: '168884001', display: 'Hysterosalpingography' }] },
 };
 const fp = (expression: string) => ({ kind: 'applicability' as const, expression: { language: 'text/fhirpath' as const, expression } });
 const plan: PlanDefinition = {
-  resourceType: 'PlanDefinition', id: 'p', url: 'http://example.org/PD/p', status: 'active',
+  resourceType: 'PlanDefinition',
+  id: 'p',
+  url: 'http://example.org/PD/p',
+  status: 'active',
   action: [
-    { id: 'do', title: 'Plan the HSG', definitionCanonical: hsg.url, dynamicValue: [{ path: 'occurrencePeriod', expression: { language: 'text/fhirpath', expression: "%today.select(%today)" } }] },
-    { id: 'dont', title: 'Pregnant', definitionCanonical: hsg.url, dynamicValue: [{ path: 'doNotPerform', expression: { language: 'text/fhirpath', expression: 'true' } }, { path: 'reasonReference', expression: { language: 'text/fhirpath', expression: '%patient' } }] },
-    { id: 'ask', title: 'Needs pregnancy status', input: [{ id: 'preg', type: 'Observation', extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }], codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }] }] },
+    {
+      id: 'do',
+      title: 'Plan the HSG',
+      definitionCanonical: hsg.url,
+      dynamicValue: [{ path: 'occurrencePeriod', expression: { language: 'text/fhirpath', expression: '%today.select(%today)' } }],
+    },
+    {
+      id: 'dont',
+      title: 'Pregnant',
+      definitionCanonical: hsg.url,
+      dynamicValue: [
+        { path: 'doNotPerform', expression: { language: 'text/fhirpath', expression: 'true' } },
+        { path: 'reasonReference', expression: { language: 'text/fhirpath', expression: '%patient' } },
+      ],
+    },
+    {
+      id: 'ask',
+      title: 'Needs pregnancy status',
+      input: [
+        {
+          id: 'preg',
+          type: 'Observation',
+          extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }],
+          codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }],
+        },
+      ],
+    },
     { id: 'no', title: 'Never', condition: [fp('false')] },
   ],
 };

@@ -138,7 +138,9 @@ export function notCountingCopy(r: Resource, kind: 0 | 1): Resource {
     case 'Condition':
       return withConditionVerification(copy as unknown as Resource, kind === 0 ? 'entered-in-error' : 'refuted');
     case 'AllergyIntolerance':
-      copy.verificationStatus = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: kind === 0 ? 'entered-in-error' : 'refuted' }] };
+      copy.verificationStatus = {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: kind === 0 ? 'entered-in-error' : 'refuted' }],
+      };
       if (kind === 0) delete copy.clinicalStatus;
       return copy as unknown as Resource;
     case 'Procedure':
@@ -165,7 +167,20 @@ export function caseScenarios(): Scenario[] {
     const others = buildOther(
       {
         form: (['relative', 'absolute', 'versioned'] as const)[i % 3]!,
-        records: ['pregnant', 'acute-pid', 'abnormal-leukorrhea', 'iodine-allergy', 'heart-failure', 'not-fit', 'menses-end-old', 'ligation', 'reversal', 'both-blocked', 'cavity-defect', 'infertility'],
+        records: [
+          'pregnant',
+          'acute-pid',
+          'abnormal-leukorrhea',
+          'iodine-allergy',
+          'heart-failure',
+          'not-fit',
+          'menses-end-old',
+          'ligation',
+          'reversal',
+          'both-blocked',
+          'cavity-defect',
+          'infertility',
+        ],
       },
       c.spec.now,
     );

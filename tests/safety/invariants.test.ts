@@ -48,7 +48,10 @@ describe('safety invariants (SAFE-1..SAFE-10)', () => {
       const messages: string[] = [];
       if (failures.length > 0) {
         messages.push(
-          `${failures.length} of ${cases.length} clinical test cases break it: ${failures.map((f) => f.s.label).slice(0, 12).join(', ')}${failures.length > 12 ? ', ...' : ''}\n\n` +
+          `${failures.length} of ${cases.length} clinical test cases break it: ${failures
+            .map((f) => f.s.label)
+            .slice(0, 12)
+            .join(', ')}${failures.length > 12 ? ', ...' : ''}\n\n` +
             failures
               .slice(0, 3)
               .map((f) => formatFailure(f.s, f.v, { max: 4 }))

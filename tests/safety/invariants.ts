@@ -57,7 +57,10 @@ export const INVARIANTS: Invariant[] = [
       const out: string[] = [];
       const test = (what: string, where: string, start?: string, end?: string) => {
         const bad = [start, end].filter((d): d is string => d !== undefined).filter((d) => (calendarDate(d, s.now) ?? '9999') < today);
-        if (bad.length) out.push(`${what} ${where} = ${span(start, end)} lies before today ${today}${end !== undefined && (calendarDate(end, s.now) ?? '9999') < today ? ' (wholly in the past)' : ' (starts in the past: a window still open is offered from today)'}`);
+        if (bad.length)
+          out.push(
+            `${what} ${where} = ${span(start, end)} lies before today ${today}${end !== undefined && (calendarDate(end, s.now) ?? '9999') < today ? ' (wholly in the past)' : ' (starts in the past: a window still open is offered from today)'}`,
+          );
       };
       for (const r of a.view.requests) for (const sp of r.spans) test(label(r) + (r.active ? '' : ' doNotPerform'), sp.where, sp.start, sp.end);
       for (const t of a.view.actionTimings) test('', t.where, t.start, t.end);
@@ -66,12 +69,16 @@ export const INVARIANTS: Invariant[] = [
   },
   {
     key: 'workup-before-procedure',
-    title: 'SAFE-5: work-up that prepares a procedure (semen analysis, ECG, chest X-ray, CBC, cervical smear, discharge routine, iodine test, hysteroscopy labs) ends before the procedure period starts',
+    title:
+      'SAFE-5: work-up that prepares a procedure (semen analysis, ECG, chest X-ray, CBC, cervical smear, discharge routine, iodine test, hysteroscopy labs) ends before the procedure period starts',
     check: perPlan((s, _plan, a) => {
       const out: string[] = [];
       const active = a.view.requests.filter((r) => r.active);
       for (const proc of active.filter((r) => r.codes.some(isScheduledProcedureCode))) {
-        const starts = proc.spans.map((x) => x.start ?? x.end).filter((d): d is string => d !== undefined).map((d) => calendarDate(d, s.now)!);
+        const starts = proc.spans
+          .map((x) => x.start ?? x.end)
+          .filter((d): d is string => d !== undefined)
+          .map((d) => calendarDate(d, s.now)!);
         if (starts.length === 0) continue; // an undated procedure has no start to precede
         const procStart = starts.sort()[0]!;
         const procAction = a.view.actionOf.get(proc.id)?.id;
@@ -86,7 +93,10 @@ export const INVARIANTS: Invariant[] = [
           }
           for (const sp of w.spans) {
             if (sp.end === undefined) out.push(`${label(w)} [${what}] ${sp.where} = ${span(sp.start, sp.end)} has no end: not before ${label(proc)} starting ${procStart}`);
-            else if (calendarDate(sp.end, s.now)! >= procStart) out.push(`${label(w)} [${what}] ${sp.where} = ${span(sp.start, sp.end)} does not end before ${label(proc)} ${proc.spans.map((x) => span(x.start, x.end)).join(', ')}`);
+            else if (calendarDate(sp.end, s.now)! >= procStart)
+              out.push(
+                `${label(w)} [${what}] ${sp.where} = ${span(sp.start, sp.end)} does not end before ${label(proc)} ${proc.spans.map((x) => span(x.start, x.end)).join(', ')}`,
+              );
           }
         }
       }
@@ -95,13 +105,11 @@ export const INVARIANTS: Invariant[] = [
   },
   {
     key: 'no-procedure-pregnant-or-inflamed',
-    title: 'SAFE-2/SAFE-3: no procedure is proposed to a pregnant patient (positive test/status newest in 7 days, pregnancy Condition) or during acute genital inflammation (Condition incl. suspected; abnormal discharge newest in 7 days)',
+    title:
+      'SAFE-2/SAFE-3: no procedure is proposed to a pregnant patient (positive test/status newest in 7 days, pregnancy Condition) or during acute genital inflammation (Condition incl. suspected; abnormal discharge newest in 7 days)',
     check: perPlan((s, _plan, a) => {
       const today = todayOf(s.now);
-      const why = [
-        ...pregnancyEvidence(s.record, today).map((x) => `pregnant: ${x}`),
-        ...inflammationEvidence(s.record, today).map((x) => `acute genital inflammation: ${x}`),
-      ];
+      const why = [...pregnancyEvidence(s.record, today).map((x) => `pregnant: ${x}`), ...inflammationEvidence(s.record, today).map((x) => `acute genital inflammation: ${x}`)];
       if (why.length === 0) return [];
       return a.view.requests.filter((r) => r.active && r.codes.some(isProcedureCode)).map((r) => `${label(r)} proposed although ${why.join('; ')}`);
     }),
@@ -111,7 +119,9 @@ export const INVARIANTS: Invariant[] = [
     title: 'SAFE-2: a procedure (reversal included) is proposed only when pregnancy is excluded by a final negative result from the last 7 days, newer than any positive',
     check: perPlan((s, _plan, a) => {
       if (pregnancyExcluded(s.record, todayOf(s.now))) return [];
-      return a.view.requests.filter((r) => r.active && r.codes.some(isProcedureCode)).map((r) => `${label(r)} proposed although no final negative pregnancy result of the last 7 days excludes pregnancy`);
+      return a.view.requests
+        .filter((r) => r.active && r.codes.some(isProcedureCode))
+        .map((r) => `${label(r)} proposed although no final negative pregnancy result of the last 7 days excludes pregnancy`);
     }),
   },
   {
@@ -149,7 +159,8 @@ export const INVARIANTS: Invariant[] = [
         if (r.spans.length === 0) out.push(`${label(r)} is undated: its date cannot be shown to fall before the 40th birthday ${limit}`);
         for (const sp of r.spans) {
           if (sp.end === undefined) out.push(`${label(r)} ${sp.where} = ${span(sp.start, sp.end)} is open-ended: runs past the 40th birthday ${limit}`);
-          else if (calendarDate(sp.end, s.now)! >= limit) out.push(`${label(r)} ${sp.where} = ${span(sp.start, sp.end)} reaches the 40th birthday ${limit} (birthDate ${birthDate})`);
+          else if (calendarDate(sp.end, s.now)! >= limit)
+            out.push(`${label(r)} ${sp.where} = ${span(sp.start, sp.end)} reaches the 40th birthday ${limit} (birthDate ${birthDate})`);
         }
       }
       return out;
@@ -158,11 +169,16 @@ export const INVARIANTS: Invariant[] = [
   {
     key: 'every-request-coded',
     title: 'SAFE-6: every Task and request carries a code (ServiceRequest.code, MedicationRequest.medication, CommunicationRequest.category, Task.code)',
-    check: perPlan((_s, _plan, a) => a.view.requests.filter((r) => r.codes.length === 0).map((r) => `${r.type}/${r.id} has no coded ${r.type === 'CommunicationRequest' ? 'category' : r.type === 'MedicationRequest' ? 'medication' : 'code'}`)),
+    check: perPlan((_s, _plan, a) =>
+      a.view.requests
+        .filter((r) => r.codes.length === 0)
+        .map((r) => `${r.type}/${r.id} has no coded ${r.type === 'CommunicationRequest' ? 'category' : r.type === 'MedicationRequest' ? 'medication' : 'code'}`),
+    ),
   },
   {
     key: 'no-duplicate-activity',
-    title: 'SAFE-6: each activity appears once in a plan (no two active requests with the same primary code; instructions: category and text; collect-information Tasks: the element asked for)',
+    title:
+      'SAFE-6: each activity appears once in a plan (no two active requests with the same primary code; instructions: category and text; collect-information Tasks: the element asked for)',
     check: perPlan((_s, _plan, a) => {
       const seen = new Map<string, RequestInfo>();
       const out: string[] = [];
@@ -172,7 +188,10 @@ export const INVARIANTS: Invariant[] = [
           r.type === 'CommunicationRequest'
             ? `${r.type} ${r.primary} ${(res.payload ?? []).map((p) => p.contentString).join(' ')}`
             : r.type === 'Task'
-              ? `${r.type} ${r.primary} ${[res.reasonCode ?? []].flat().map((c) => c.coding?.[0] ? `${c.coding[0].system}|${c.coding[0].code}` : c.text).join(',')}`
+              ? `${r.type} ${r.primary} ${[res.reasonCode ?? []]
+                  .flat()
+                  .map((c) => (c.coding?.[0] ? `${c.coding[0].system}|${c.coding[0].code}` : c.text))
+                  .join(',')}`
               : `${r.type} ${r.primary}`;
         const first = seen.get(key);
         if (first) out.push(`${label(r)} repeats ${label(first)}${first.group !== r.group ? ` (in RequestGroup ${first.group} and ${r.group})` : ''}`);
@@ -183,7 +202,8 @@ export const INVARIANTS: Invariant[] = [
   },
   {
     key: 'never-silent',
-    title: 'SAFE-7: no result is empty or silent - without an active procedure (or IVF referral) the output says why: a Task/CommunicationRequest, a doNotPerform with reasonCode, or a note/OperationOutcome issue naming a rule id',
+    title:
+      'SAFE-7: no result is empty or silent - without an active procedure (or IVF referral) the output says why: a Task/CommunicationRequest, a doNotPerform with reasonCode, or a note/OperationOutcome issue naming a rule id',
     check: perPlan((_s, _plan, a) => {
       const offered = a.view.requests.some((r) => r.active && (r.codes.some(isProcedureCode) || r.codes.includes(IVF_REFERRAL)));
       if (offered) return [];
@@ -203,7 +223,9 @@ export const INVARIANTS: Invariant[] = [
         .map((t) => `${t.actionId}: ${clip(t.reason, 140)}`)
         .join(' | ');
       const requests = a.view.requests.length ? `only ${a.view.requests.map(label).join(', ')}` : 'nothing';
-      return [`no procedure offered, the CarePlan holds ${requests} and does not say why (no Task/CommunicationRequest, no doNotPerform with reasonCode, no note/OperationOutcome naming a rule id); the trace alone knows: ${why || '(no trace entry)'}`];
+      return [
+        `no procedure offered, the CarePlan holds ${requests} and does not say why (no Task/CommunicationRequest, no doNotPerform with reasonCode, no note/OperationOutcome naming a rule id); the trace alone knows: ${why || '(no trace entry)'}`,
+      ];
     }),
   },
   {
@@ -215,12 +237,18 @@ export const INVARIANTS: Invariant[] = [
       const needles = s.other.map((r) => `${r.resourceType}/${r.id}`);
       const d = firstDifference(withoutNotesMentioning(withoutWarnings(a.carePlan), needles), withoutNotesMentioning(withoutWarnings(both.carePlan), needles));
       if (!d) return [];
-      return [`(data boundary: ${DATA_BOUNDARY}) with Patient/${s.other[0]!.id}'s ${s.other.length - 1} records (${s.other.slice(1).map((r) => r.id).join(', ')}) in the input the plan differs: ${d}\n      with her records the plan is:\n${describePlan(both.view)}`];
+      return [
+        `(data boundary: ${DATA_BOUNDARY}) with Patient/${s.other[0]!.id}'s ${s.other.length - 1} records (${s.other
+          .slice(1)
+          .map((r) => r.id)
+          .join(', ')}) in the input the plan differs: ${d}\n      with her records the plan is:\n${describePlan(both.view)}`,
+      ];
     }),
   },
   {
     key: 'void-records-change-nothing',
-    title: 'SAFE-10: an entered-in-error/cancelled Observation, refuted/entered-in-error Condition or AllergyIntolerance, not-done/entered-in-error Procedure changes nothing and is never cited',
+    title:
+      'SAFE-10: an entered-in-error/cancelled Observation, refuted/entered-in-error Condition or AllergyIntolerance, not-done/entered-in-error Procedure changes nothing and is never cited',
     check: perPlan((s, plan, a) => {
       const pool = copyable(s.record);
       if (pool.length === 0) return [];

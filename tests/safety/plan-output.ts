@@ -13,9 +13,7 @@ const k = (system: string, code: string) => `${system}|${code}`;
 
 /** Procedures (terminology.md section C): never proposed to a pregnant patient or during acute genital inflammation. */
 export function isProcedureCode(key: string): boolean {
-  return (
-    PROCEDURE_CODES.has(key) || key.startsWith(`${LOCAL}|tubal-reanastomosis-`)
-  );
+  return PROCEDURE_CODES.has(key) || key.startsWith(`${LOCAL}|tubal-reanastomosis-`);
 }
 const PROCEDURE_CODES = new Set([
   k(SCT, '168884001'), // HSG
@@ -182,7 +180,8 @@ export function viewOf(carePlan: CarePlan): PlanView {
     };
     walk(g.action, 'action');
   };
-  const root = [...contained.values()].find((r): r is RequestGroup => r.resourceType === 'RequestGroup' && r.id === 'requestgroup') ??
+  const root =
+    [...contained.values()].find((r): r is RequestGroup => r.resourceType === 'RequestGroup' && r.id === 'requestgroup') ??
     [...contained.values()].find((r): r is RequestGroup => r.resourceType === 'RequestGroup');
   if (root) walkGroup(root);
   for (const r of contained.values()) if (r.resourceType === 'RequestGroup') walkGroup(r as RequestGroup);
@@ -304,9 +303,14 @@ export function withoutWarnings(carePlan: CarePlan): CarePlan {
     if (Array.isArray(v)) return v.map(strip).filter((x) => x !== undefined);
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (typeof o.url === 'string' && (o.valueReference as { reference?: string } | undefined)?.reference && dropped.has((o.valueReference as { reference: string }).reference)) return undefined;
+      if (typeof o.url === 'string' && (o.valueReference as { reference?: string } | undefined)?.reference && dropped.has((o.valueReference as { reference: string }).reference))
+        return undefined;
       if (typeof o.reference === 'string' && dropped.has(o.reference) && Object.keys(o).length === 1) return undefined;
-      const out = Object.fromEntries(Object.entries(o).map(([key, x]) => [key, strip(x)]).filter(([, x]) => x !== undefined && !(Array.isArray(x) && x.length === 0)));
+      const out = Object.fromEntries(
+        Object.entries(o)
+          .map(([key, x]) => [key, strip(x)])
+          .filter(([, x]) => x !== undefined && !(Array.isArray(x) && x.length === 0)),
+      );
       return out;
     }
     return v;
@@ -318,7 +322,12 @@ export function withoutWarnings(carePlan: CarePlan): CarePlan {
 export function withoutReference(carePlan: CarePlan, reference: string): CarePlan {
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip).filter((x) => !(x && typeof x === 'object' && (x as { reference?: string }).reference === reference));
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([key, x]) => [key, strip(x)]).filter(([, x]) => !(Array.isArray(x) && x.length === 0)));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v)
+          .map(([key, x]) => [key, strip(x)])
+          .filter(([, x]) => !(Array.isArray(x) && x.length === 0)),
+      );
     return v;
   };
   return strip(carePlan) as CarePlan;
@@ -382,7 +391,10 @@ export function describePlan(view: PlanView): string {
     .map((r) => {
       const dates = r.spans.map((s) => (s.start === s.end ? `${s.where}=${s.start}` : `${s.where}=${s.start ?? ''}..${s.end ?? ''}`)).join(' ');
       const reasons = (r.resource.reasonReference ?? []).map((x) => x.reference).join(',');
-      const reasonCodes = [r.resource.reasonCode ?? []].flat().map((c) => c.text ?? c.coding?.[0]?.code).join(' / ');
+      const reasonCodes = [r.resource.reasonCode ?? []]
+        .flat()
+        .map((c) => c.text ?? c.coding?.[0]?.code)
+        .join(' / ');
       return `      ${r.type}/${r.id}${r.active ? '' : ' doNotPerform'} ${r.primary ?? '(no code)'}${dates ? ` ${dates}` : ''}${reasons ? ` reason=${reasons}` : ''}${reasonCodes ? ` reasonCode="${clip(reasonCodes, 120)}"` : ''}`;
     })
     .join('\n');

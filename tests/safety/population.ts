@@ -112,13 +112,21 @@ function arbCaseWith(w: number): fc.Arbitrary<GenCase> {
     now: arbNow,
     age: fc.record({
       // 40 with the 40th birthday 3 days ago .. 15 days ahead (before / on / after today, every window day); else 25..39.
-      years: fc.oneof({ withCrossShrink: true }, { weight: 3, arbitrary: fc.integer({ min: 25, max: 39 }) }, { weight: 2, arbitrary: fc.constant(40) }, { weight: 1, arbitrary: fc.integer({ min: 41, max: 45 }) }),
+      years: fc.oneof(
+        { withCrossShrink: true },
+        { weight: 3, arbitrary: fc.integer({ min: 25, max: 39 }) },
+        { weight: 2, arbitrary: fc.constant(40) },
+        { weight: 1, arbitrary: fc.integer({ min: 41, max: 45 }) },
+      ),
       birthdayInDays: fc.integer({ min: -3, max: 15 }),
       missing: pick(15, fc.constant(false), fc.constant(true)),
     }),
     menses: fc.oneof(
       { withCrossShrink: true },
-      { weight: 6, arbitrary: fc.record({ kind: fc.constant('ended' as const), daysAgo: fc.integer({ min: 0, max: 12 }), length: fc.integer({ min: 3, max: 7 }), withTime: fc.boolean() }) },
+      {
+        weight: 6,
+        arbitrary: fc.record({ kind: fc.constant('ended' as const), daysAgo: fc.integer({ min: 0, max: 12 }), length: fc.integer({ min: 3, max: 7 }), withTime: fc.boolean() }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('bleeding' as const), startedDaysAgo: fc.integer({ min: 0, max: 7 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('unended' as const), startedDaysAgo: fc.integer({ min: 9, max: 20 }) }) },
       { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
@@ -148,7 +156,11 @@ function arbCaseWith(w: number): fc.Arbitrary<GenCase> {
     ),
     leukorrhea: pick(
       w,
-      fc.oneof({ withCrossShrink: true }, none, fc.record({ result: fc.constant('N' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: fc.constant('final' as ObsStatus) })),
+      fc.oneof(
+        { withCrossShrink: true },
+        none,
+        fc.record({ result: fc.constant('N' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: fc.constant('final' as ObsStatus) }),
+      ),
       fc.record({ result: fc.constantFrom('N' as const, 'A' as const, 'A' as const, 'IND' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: obsStatus }),
     ),
     fitness: pick(
@@ -157,7 +169,11 @@ function arbCaseWith(w: number): fc.Arbitrary<GenCase> {
       fc.oneof({ withCrossShrink: true }, none, fc.record({ fit: fc.boolean(), daysAgo: fc.integer({ min: 0, max: 40 }) })),
     ),
     heartFailure: pick(2 * w, none, verification),
-    iodineAllergy: pick(Math.ceil(w / 2), fc.constant('no-known-allergy' as const), fc.constantFrom('active' as const, 'active' as const, 'inactive' as const, 'refuted' as const, 'none' as const)),
+    iodineAllergy: pick(
+      Math.ceil(w / 2),
+      fc.constant('no-known-allergy' as const),
+      fc.constantFrom('active' as const, 'active' as const, 'inactive' as const, 'refuted' as const, 'none' as const),
+    ),
     iodineTest: fc.oneof({ withCrossShrink: true }, none, fc.record({ positive: pick(w, fc.constant(false), fc.constant(true)), daysAgo: fc.integer({ min: 0, max: 10 }) })),
     sterilisation: fc.oneof(
       { withCrossShrink: true },
@@ -247,7 +263,10 @@ export function buildRecord(g: GenCase): Resource[] {
   }
 
   g.pregnancy.forEach((t, i) => {
-    const res = t.kind === 'test' ? pregnancyTest(`hcg-${i}`, ago(t.daysAgo), t.positive ? 'positive' : 'negative', i % 2 ? '2118-8' : '2106-3') : pregnancyStatus(`pregnancy-status-${i}`, ago(t.daysAgo), t.positive);
+    const res =
+      t.kind === 'test'
+        ? pregnancyTest(`hcg-${i}`, ago(t.daysAgo), t.positive ? 'positive' : 'negative', i % 2 ? '2118-8' : '2106-3')
+        : pregnancyStatus(`pregnancy-status-${i}`, ago(t.daysAgo), t.positive);
     r.push(withObsStatus(res, t.status));
   });
   if (g.pregnancyCondition) r.push(withConditionVerification(condition('pregnancy', SCT, '77386006', 'Pregnant', { onset: ago(30) }), g.pregnancyCondition));
@@ -315,7 +334,23 @@ export type OtherReferenceForm = 'relative' | 'absolute' | 'versioned';
 export const arbOther = fc.record({
   form: fc.constantFrom<OtherReferenceForm>('relative', 'absolute', 'versioned'),
   records: fc.subarray(
-    ['pregnant', 'acute-pid', 'abnormal-leukorrhea', 'iodine-allergy', 'heart-failure', 'not-fit', 'menses-end-old', 'bleeding', 'ligation', 'reversal', 'both-blocked', 'cavity-defect', 'infertility', 'no-known-allergy', 'negative-test'] as const,
+    [
+      'pregnant',
+      'acute-pid',
+      'abnormal-leukorrhea',
+      'iodine-allergy',
+      'heart-failure',
+      'not-fit',
+      'menses-end-old',
+      'bleeding',
+      'ligation',
+      'reversal',
+      'both-blocked',
+      'cavity-defect',
+      'infertility',
+      'no-known-allergy',
+      'negative-test',
+    ] as const,
     { minLength: 1 },
   ),
 });

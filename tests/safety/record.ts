@@ -30,7 +30,7 @@ const POSITIVE = new Set(['10828004', '77386006']);
 const NEGATIVE = new Set(['260385009', '60001007']);
 const ABNORMAL_INTERPRETATION = new Set(['A', 'AA', 'H', 'HH', 'HU', 'L', 'LL', 'LU', 'POS']);
 
-const codings = (v: unknown): Coding[] => ((v as { coding?: Coding[] } | undefined)?.coding ?? []);
+const codings = (v: unknown): Coding[] => (v as { coding?: Coding[] } | undefined)?.coding ?? [];
 const keysOf = (r: Resource): string[] => codings((r as unknown as Json).code).map((c) => `${c.system}|${c.code}`);
 const hasCode = (r: Resource, set: Set<string>) => keysOf(r).some((key) => set.has(key));
 
@@ -94,7 +94,10 @@ export function pregnancyExcluded(record: Resource[], today: string): boolean {
   const all = observations(record, PREGNANCY_OBS).filter((o) => HOLDING.has(o.status as string));
   const negatives = all.filter((o) => CLEARING.has(o.status as string) && isNegative(o) && within(dateOf(o), today, 7));
   if (negatives.length === 0) return false;
-  const newestNegative = negatives.map((o) => dateOf(o) ?? '').sort().at(-1)!;
+  const newestNegative = negatives
+    .map((o) => dateOf(o) ?? '')
+    .sort()
+    .at(-1)!;
   return !all.some((o) => isPositive(o) && (dateOf(o) ?? '') >= newestNegative);
 }
 
@@ -117,7 +120,11 @@ export function inflammationEvidence(record: Resource[], today: string): string[
  */
 export function unfitEvidence(record: Resource[]): string[] {
   const assessments = observations(record, new Set([`${LOCAL}|fit-for-procedure`]));
-  const notFit = heldBy(assessments, (o) => o.valueBoolean === false, (o) => o.valueBoolean === true).map((o) => `Observation/${o.id as string}`);
+  const notFit = heldBy(
+    assessments,
+    (o) => o.valueBoolean === false,
+    (o) => o.valueBoolean === true,
+  ).map((o) => `Observation/${o.id as string}`);
   const disease = conditions(record, SERIOUS_SYSTEMIC_DISEASE, false).map((c) => `Condition/${c.id as string}`);
   return [...notFit, ...disease];
 }
@@ -145,7 +152,10 @@ export function describeRecord(record: Resource[]): string {
 
 export function describeResource(r: Resource): string {
   const j = r as unknown as Json;
-  const code = (cc: unknown) => codings(cc).map((c) => c.code).join('/');
+  const code = (cc: unknown) =>
+    codings(cc)
+      .map((c) => c.code)
+      .join('/');
   const bits: string[] = [`${r.resourceType}/${r.id}`];
   switch (r.resourceType) {
     case 'Patient':
@@ -153,7 +163,7 @@ export function describeResource(r: Resource): string {
       break;
     case 'Observation': {
       bits.push(String(j.status), code(j.code));
-      const v = j.valueCodeableConcept ? code(j.valueCodeableConcept) : j.valueDateTime ?? j.valueBoolean;
+      const v = j.valueCodeableConcept ? code(j.valueCodeableConcept) : (j.valueDateTime ?? j.valueBoolean);
       if (v !== undefined) bits.push(`value=${String(v)}`);
       if (j.interpretation) bits.push(`interpretation=${interpretationCodes(j).join('/')}`);
       if (j.component) bits.push(`components=${(j.component as Json[]).map((c) => `${code(c.code)}:${code(c.valueCodeableConcept)}`).join(',')}`);

@@ -16,7 +16,7 @@ import type { Invariant } from './invariants.ts';
 /** Drops every record resource (the Patient excepted) whose removal keeps the invariant broken, until none can go. */
 function minimise(s: Scenario, inv: Invariant): Scenario {
   let current = s;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = current.record.length - 1; i >= 0; i--) {
       if (current.record[i]!.resourceType === 'Patient') continue;
@@ -76,7 +76,13 @@ for (const inv of INVARIANTS) {
   );
   details.push(`## ${inv.title}`, '', holds ? 'Holds.' : '**Broken.**', '');
   if (failures.length > 0) {
-    details.push(`Clinical test cases breaking it (${failures.length}): ${failures.map((f) => `\`${f.s.label}\``).slice(0, 8).join(', ')}${failures.length > 8 ? ', ...' : ''}`, '');
+    details.push(
+      `Clinical test cases breaking it (${failures.length}): ${failures
+        .map((f) => `\`${f.s.label}\``)
+        .slice(0, 8)
+        .join(', ')}${failures.length > 8 ? ', ...' : ''}`,
+      '',
+    );
   }
   if (shrunk) {
     details.push(
@@ -98,7 +104,14 @@ for (const inv of INVARIANTS) {
   } else if (failures.length > 0) {
     const f = failures.sort((a, b) => JSON.stringify(a.s.record).length - JSON.stringify(b.s.record).length)[0]!;
     const m = minimise(f.s, inv);
-    details.push('The generated population does not break it; smallest clinical test case that does (record reduced):', '', '```', formatFailure(m, inv.check(m), { max: 3, plans: 1, planLines: 14 }), '```', '');
+    details.push(
+      'The generated population does not break it; smallest clinical test case that does (record reduced):',
+      '',
+      '```',
+      formatFailure(m, inv.check(m), { max: 3, plans: 1, planLines: 14 }),
+      '```',
+      '',
+    );
   }
 }
 

@@ -126,7 +126,10 @@ describe('patient-view', () => {
   it('reports the apply share of the latency in Server-Timing and logs no patient data', async () => {
     const res = await h.post(path, patientView([mensesEnd, negativeTest]));
     expect(res.headers.get('server-timing')).toMatch(/^data;dur=[\d.]+, apply;dur=[\d.]+, cards;dur=[\d.]+, total;dur=[\d.]+$/);
-    const line = h.logs.map((l) => JSON.parse(l)).reverse().find((l) => l.msg === 'request' && l.serviceId === 'hysterosalpingography-patient-view');
+    const line = h.logs
+      .map((l) => JSON.parse(l))
+      .reverse()
+      .find((l) => l.msg === 'request' && l.serviceId === 'hysterosalpingography-patient-view');
     expect(line).toMatchObject({ route: '/cds-services/:id', method: 'POST', status: 200, hook: 'patient-view' });
     const all = h.logs.join('\n');
     for (const secret of [PATIENT_ID, 'doc-1', '2026-11-20', 'menses']) expect(all).not.toContain(secret);
@@ -190,7 +193,14 @@ describe('order-select and order-sign', () => {
   });
 
   it('draft orders without a protocol procedure give no cards and need no data', async () => {
-    const other: ServiceRequest = { resourceType: 'ServiceRequest', id: 'x', status: 'draft', intent: 'order', subject: { reference: `Patient/${PATIENT_ID}` }, code: { coding: [{ system: 'http://loinc.org', code: '57021-8' }] } };
+    const other: ServiceRequest = {
+      resourceType: 'ServiceRequest',
+      id: 'x',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: `Patient/${PATIENT_ID}` },
+      code: { coding: [{ system: 'http://loinc.org', code: '57021-8' }] },
+    };
     const body = { ...orderCall('order-sign', [], [other]), prefetch: undefined };
     const res = await cards('/cds-services/hysterosalpingography-order-sign', body);
     expect(res.cards).toEqual([]);

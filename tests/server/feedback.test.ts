@@ -52,19 +52,37 @@ describe('POST /cds-services/{id}/feedback', () => {
     const card = warning();
     const accepted = { card: card?.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: card?.suggestions?.[0]?.uuid }], outcomeTimestamp: timestamp };
     const offeredReason = card?.overrideReasons?.[0];
-    const overridden = { card: card?.uuid, outcome: 'overridden', overrideReason: { reason: { system: offeredReason?.system, code: offeredReason?.code }, userComment: 'discussed with the patient' }, outcomeTimestamp: timestamp };
-    const ownReason = { card: card?.uuid, outcome: 'overridden', overrideReason: { reason: { system: 'https://ehr.example.org/reasons', code: 'x1' } }, outcomeTimestamp: timestamp };
+    const overridden = {
+      card: card?.uuid,
+      outcome: 'overridden',
+      overrideReason: { reason: { system: offeredReason?.system, code: offeredReason?.code }, userComment: 'discussed with the patient' },
+      outcomeTimestamp: timestamp,
+    };
+    const ownReason = {
+      card: card?.uuid,
+      outcome: 'overridden',
+      overrideReason: { reason: { system: 'https://ehr.example.org/reasons', code: 'x1' } },
+      outcomeTimestamp: timestamp,
+    };
     const res = await h.post(FEEDBACK, { feedback: [accepted, overridden, ownReason] });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', diagnostics: 'recorded 3 feedback items' }] });
     const stored = h.server.feedback.forService(SERVICE);
-    const issuedAs = { hook: 'patient-view', indicator: 'warning', protocol: 'http://infertility-protocols.org/fhir/PlanDefinition/hysterosalpingography|0.0.1-test', issuedAt: new Date(clockMs).toISOString() };
+    const issuedAs = {
+      hook: 'patient-view',
+      indicator: 'warning',
+      protocol: 'http://infertility-protocols.org/fhir/PlanDefinition/hysterosalpingography|0.0.1-test',
+      issuedAt: new Date(clockMs).toISOString(),
+    };
     expect(stored).toEqual([
       { ...accepted, serviceId: SERVICE, receivedAt: new Date(clockMs).toISOString(), client: h.client.iss, issued: issuedAs },
       { ...overridden, serviceId: SERVICE, receivedAt: new Date(clockMs).toISOString(), client: h.client.iss, issued: issuedAs, reasonOffered: true },
       { ...ownReason, serviceId: SERVICE, receivedAt: new Date(clockMs).toISOString(), client: h.client.iss, issued: issuedAs, reasonOffered: false },
     ]);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual(stored);
     // No patient data reaches the file: no summary, detail, resource or patient id.
     expect(readFileSync(file, 'utf8')).not.toMatch(new RegExp(`${PATIENT_ID}|iodinated|summary|detail`));
@@ -90,7 +108,7 @@ describe('POST /cds-services/{id}/feedback', () => {
     expect(h.server.feedback.all().length).toBe(before);
   });
 
-  it('refuses an accepted suggestion that is not one of the card\'s', async () => {
+  it("refuses an accepted suggestion that is not one of the card's", async () => {
     const card = warning();
     const otherCardsSuggestion = issued.cards.find((c) => c !== card && c.suggestions)?.suggestions?.[0]?.uuid;
     const res = await h.post(FEEDBACK, { feedback: [{ card: card?.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: otherCardsSuggestion }], outcomeTimestamp: timestamp }] });
@@ -98,7 +116,7 @@ describe('POST /cds-services/{id}/feedback', () => {
     expect(res.body.issue[0]).toMatchObject({ code: 'not-found', expression: ['feedback[0].acceptedSuggestions[0].id'] });
   });
 
-  it('refuses feedback on another service\'s endpoint, or from another client than the one the card went to', async () => {
+  it("refuses feedback on another service's endpoint, or from another client than the one the card went to", async () => {
     const item = { card: warning()?.uuid, outcome: 'overridden', outcomeTimestamp: timestamp };
     const otherService = await h.post('/cds-services/hysterosalpingography-order-sign/feedback', { feedback: [item] });
     expect(otherService.status).toBe(400);

@@ -98,8 +98,19 @@ describe('PlanDefinition/$apply', () => {
   });
 
   it('reads the data from a dataEndpoint (Endpoint with an Authorization header) when asked', async () => {
-    const endpoint = { resourceType: 'Endpoint', status: 'active', address: fhir.baseUrl, header: ['Authorization: Bearer tok'], connectionType: { code: 'hl7-fhir-rest' }, payloadType: [{ text: 'any' }] };
-    const body = parameters({ name: 'subject', valueString: `Patient/${PATIENT_ID}` }, { name: 'dataEndpoint', resource: endpoint }, { name: 'now', valueDateTime: '2026-11-23T09:00:00Z' });
+    const endpoint = {
+      resourceType: 'Endpoint',
+      status: 'active',
+      address: fhir.baseUrl,
+      header: ['Authorization: Bearer tok'],
+      connectionType: { code: 'hl7-fhir-rest' },
+      payloadType: [{ text: 'any' }],
+    };
+    const body = parameters(
+      { name: 'subject', valueString: `Patient/${PATIENT_ID}` },
+      { name: 'dataEndpoint', resource: endpoint },
+      { name: 'now', valueDateTime: '2026-11-23T09:00:00Z' },
+    );
     fhir.requests.length = 0;
     const res = await h.post('/fhir/PlanDefinition/hysterosalpingography/$apply', body, { token: await applyToken() });
     expect(res.status, res.text).toBe(200);
@@ -131,14 +142,22 @@ describe('PlanDefinition/$apply', () => {
   it('404 for an unknown PlanDefinition', async () => {
     const body = parameters({ name: 'subject', valueString: `Patient/${PATIENT_ID}` }, { name: 'data', resource: dataBundle([patient]) });
     expect((await h.post('/fhir/PlanDefinition/nope/$apply', body, { token: await applyToken() })).status).toBe(404);
-    const typeLevel = parameters({ name: 'url', valueUri: 'http://nowhere.example/PlanDefinition/x' }, { name: 'subject', valueString: `Patient/${PATIENT_ID}` }, { name: 'data', resource: dataBundle([patient]) });
+    const typeLevel = parameters(
+      { name: 'url', valueUri: 'http://nowhere.example/PlanDefinition/x' },
+      { name: 'subject', valueString: `Patient/${PATIENT_ID}` },
+      { name: 'data', resource: dataBundle([patient]) },
+    );
     expect((await h.post('/fhir/PlanDefinition/$apply', typeLevel, { token: await applyToken() })).status).toBe(404);
   });
 });
 
 describe('ActivityDefinition/$apply', () => {
   it('returns the request resource for the subject', async () => {
-    const body = parameters({ name: 'subject', valueString: `Patient/${PATIENT_ID}` }, { name: 'data', resource: dataBundle([patient]) }, { name: 'now', valueDateTime: '2026-11-23T09:00:00Z' });
+    const body = parameters(
+      { name: 'subject', valueString: `Patient/${PATIENT_ID}` },
+      { name: 'data', resource: dataBundle([patient]) },
+      { name: 'now', valueDateTime: '2026-11-23T09:00:00Z' },
+    );
     const res = await h.post('/fhir/ActivityDefinition/hsg/$apply', body, { token: await applyToken() });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'ServiceRequest', subject: { reference: `Patient/${PATIENT_ID}` }, code: { coding: [{ code: '168884001' }] } });

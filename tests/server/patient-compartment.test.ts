@@ -59,8 +59,12 @@ describe('PlanDefinition/$apply with a data Bundle of two patients', () => {
     expect(oo?.issue).toEqual([
       expect.objectContaining({ severity: 'warning', code: 'processing', expression: ["Parameters.parameter.where(name='data').resource.entry[0].resource"] }),
       expect.objectContaining({
-        severity: 'warning', code: 'processing', expression: ["Parameters.parameter.where(name='data').resource.entry[2].resource"],
-        diagnostics: expect.stringMatching(/^AllergyIntolerance\/iodine-of-pat-2 \(parameter 'data' entry\[2\]\) is not used: its patient is Patient\/pat-2, not the subject Patient\/pat-1/),
+        severity: 'warning',
+        code: 'processing',
+        expression: ["Parameters.parameter.where(name='data').resource.entry[2].resource"],
+        diagnostics: expect.stringMatching(
+          /^AllergyIntolerance\/iodine-of-pat-2 \(parameter 'data' entry\[2\]\) is not used: its patient is Patient\/pat-2, not the subject Patient\/pat-1/,
+        ),
       }),
     ]);
     expect(carePlan.extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/cqf-messages', valueReference: { reference: '#outcome' } });
@@ -103,7 +107,11 @@ describe('ActivityDefinition/$apply', () => {
     expect(res.status, res.text).toBe(200);
     const request = res.body as ServiceRequest;
     expect(request.contained).toEqual([
-      { resourceType: 'OperationOutcome', id: 'data-outcome', issue: [expect.objectContaining({ severity: 'warning', diagnostics: expect.stringMatching(/AllergyIntolerance\/iodine-of-pat-2 .*not used/) })] },
+      {
+        resourceType: 'OperationOutcome',
+        id: 'data-outcome',
+        issue: [expect.objectContaining({ severity: 'warning', diagnostics: expect.stringMatching(/AllergyIntolerance\/iodine-of-pat-2 .*not used/) })],
+      },
     ]);
     expect(request.extension).toContainEqual({ url: 'http://hl7.org/fhir/StructureDefinition/cqf-messages', valueReference: { reference: '#data-outcome' } });
   });
@@ -112,7 +120,13 @@ describe('ActivityDefinition/$apply', () => {
 describe('CDS prefetch: every resource of every key is checked against context.patientId', () => {
   const path = '/cds-services/hysterosalpingography-patient-view';
   const call = (prefetch: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    h.post(path, { hook: 'patient-view', hookInstance: 'a6c2b3e0-4f53-4f6e-9d3a-6a1f0b2c9e11', context: { userId: 'Practitioner/doc-1', patientId: PATIENT_ID }, prefetch, ...extra });
+    h.post(path, {
+      hook: 'patient-view',
+      hookInstance: 'a6c2b3e0-4f53-4f6e-9d3a-6a1f0b2c9e11',
+      context: { userId: 'Practitioner/doc-1', patientId: PATIENT_ID },
+      prefetch,
+      ...extra,
+    });
   const summaries = (body: unknown) => checkCdsResponse(body).cards.map((c) => c.summary);
   const versioned = (o: Observation): Observation => ({ ...o, subject: { reference: `Patient/${PATIENT_ID}/_history/1` } });
 

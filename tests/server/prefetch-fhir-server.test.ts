@@ -32,7 +32,13 @@ beforeEach(() => {
   fhir.simulate.failures = [];
 });
 
-const fhirAuthorization = (token = TOKEN) => ({ access_token: token, token_type: 'Bearer', expires_in: 300, scope: 'user/Patient.read user/Observation.read user/AllergyIntolerance.read', subject: 'cds-service' });
+const fhirAuthorization = (token = TOKEN) => ({
+  access_token: token,
+  token_type: 'Bearer',
+  expires_in: 300,
+  scope: 'user/Patient.read user/Observation.read user/AllergyIntolerance.read',
+  subject: 'cds-service',
+});
 
 function call(extra: Record<string, unknown>) {
   return { hook: 'patient-view', hookInstance: 'f00dbabe-0000-4000-8000-000000000001', context: { userId: 'Practitioner/doc-1', patientId: PATIENT_ID }, ...extra };

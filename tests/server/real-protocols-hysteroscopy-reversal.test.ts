@@ -68,8 +68,11 @@ const resourceOf = (a: { resource?: unknown } | undefined) => a?.resource as Res
 const codesOf = (r: Resource | undefined) => ((r as ServiceRequest | undefined)?.code?.coding ?? []).map((c) => `${c.system}|${c.code}`);
 /** What a collect-information Task asks for: the engine's (input DataRequirement) or a protocol activity's (reasonCode). */
 const taskCodes = (t: Resource | undefined) => [
-  ...((t as Task | undefined)?.input ?? []).flatMap((i) => i.valueDataRequirement?.codeFilter ?? []).flatMap((f) => f.code ?? []).map((c) => `${c.system}|${c.code}`),
-  ...(((t as Task | undefined)?.reasonCode?.coding ?? []).map((c) => `${c.system}|${c.code}`)),
+  ...((t as Task | undefined)?.input ?? [])
+    .flatMap((i) => i.valueDataRequirement?.codeFilter ?? [])
+    .flatMap((f) => f.code ?? [])
+    .map((c) => `${c.system}|${c.code}`),
+  ...((t as Task | undefined)?.reasonCode?.coding ?? []).map((c) => `${c.system}|${c.code}`),
 ];
 
 describe('infertility-hysteroscopy: order-select / order-sign', () => {
@@ -147,7 +150,9 @@ describe('infertility-hysteroscopy: order-select / order-sign', () => {
     expect(cards).toHaveLength(1);
     expect(cards[0]?.indicator).toBe('warning');
     expect(cards[0]?.summary).toBe('Hysteroscopy is not indicated by the protocol for this patient now');
-    expect(cards[0]?.detail).toContain('- **Hysteroscopy in the infertility work-up**\n  - not applicable: condition "HYS-I1..I7: at least one indication for hysteroscopy" is false');
+    expect(cards[0]?.detail).toContain(
+      '- **Hysteroscopy in the infertility work-up**\n  - not applicable: condition "HYS-I1..I7: at least one indication for hysteroscopy" is false',
+    );
     expect(cards[0]?.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: 'delete', resourceId: 'ServiceRequest/draft-hys' });
   });
 
@@ -169,7 +174,10 @@ describe('infertility-hysteroscopy: patient-view', () => {
   it('indicated: proposes the hysteroscopy in its window with the pre-operative work-up, no warning', async () => {
     const { cards } = await callService(SERVICE, scenario('hys-i2-previous-myomectomy-day-5'));
     expect(cards.every((c) => c.indicator === 'info')).toBe(true);
-    const created = cards.flatMap((c) => c.suggestions ?? []).flatMap((x) => x.actions ?? []).map(resourceOf);
+    const created = cards
+      .flatMap((c) => c.suggestions ?? [])
+      .flatMap((x) => x.actions ?? [])
+      .map(resourceOf);
     const hys = created.find((r) => codesOf(r).includes(`${SCT}|233545006`)) as ServiceRequest | undefined;
     expect(hys?.occurrencePeriod).toEqual({ start: '2026-05-21', end: '2026-05-25' });
     expect(hys?.intent).toBe('proposal');
@@ -198,7 +206,12 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
   it('eligible, booked inside the day 3-7 window: no card', async () => {
     const s = scenario('tr-eligible-day-4');
     // Day 4: the day 3-7 window from 2 days after today (admission 1-2 days before cannot be in the past, SAFE-5).
-    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }));
+    const { cards } = await orderCall(
+      TR,
+      'order-sign',
+      s,
+      draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }),
+    );
     expect(cards).toEqual([]);
   });
 
@@ -212,7 +225,12 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
 
   it('age 40 today (TR-I2): the reversal must not be performed, the card names the age rule', async () => {
     const s = scenario('tr-age-40-today');
-    const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }));
+    const { cards } = await orderCall(
+      TR,
+      'order-sign',
+      s,
+      draftOrder('draft-tr', s.patientId, LOCAL, 'tubal-reanastomosis-open-microsurgical', { occurrenceDateTime: '2026-07-16' }),
+    );
     expect(cards).toHaveLength(1);
     // SAFE-7: an ineligible patient is told which rule excludes her - a do-not-perform decision.
     expect(cards[0]?.indicator).toBe('critical');
@@ -236,9 +254,15 @@ describe('tubal-reanastomosis: order-select / order-sign', () => {
 
   it('heart failure (TR-I4): critical, whether the draft carries the technique code or only ICD-9-CM 66.73', async () => {
     const s = scenario('tr-ci-heart-failure');
-    for (const [system, code] of [[LOCAL, 'tubal-reanastomosis-open-microsurgical'], [ICD9, '66.73']] as const) {
+    for (const [system, code] of [
+      [LOCAL, 'tubal-reanastomosis-open-microsurgical'],
+      [ICD9, '66.73'],
+    ] as const) {
       const { cards } = await orderCall(TR, 'order-sign', s, draftOrder('draft-tr', s.patientId, system, code, { occurrenceDateTime: '2026-07-15' }));
-      expect(cards.map((c) => c.indicator), code).toEqual(['critical']);
+      expect(
+        cards.map((c) => c.indicator),
+        code,
+      ).toEqual(['critical']);
       expect(cards[0]?.summary).toMatch(/should not be performed: TR-I4: Do not perform the reversal: contraindication to surgery$/);
       expect(cards[0]?.detail).toContain('evidence: Condition: Heart failure');
       expect(cards[0]?.suggestions?.[0]?.actions?.[0]).toMatchObject({ type: 'delete', resourceId: 'ServiceRequest/draft-tr' });
@@ -258,7 +282,10 @@ describe('tubal-reanastomosis: patient-view', () => {
     const warnings = cards.filter((c) => c.indicator === 'warning');
     expect(warnings.map((c) => c.summary.slice(0, 40))).toEqual(['Tubal hydrotubation (saline patency test', 'Hysterosalpingography should not be perf']);
     for (const w of warnings) expect(w.suggestions).toBeUndefined();
-    const proposed = cards.flatMap((c) => c.suggestions ?? []).flatMap((x) => x.actions ?? []).flatMap((a) => codesOf(resourceOf(a)));
+    const proposed = cards
+      .flatMap((c) => c.suggestions ?? [])
+      .flatMap((x) => x.actions ?? [])
+      .flatMap((a) => codesOf(resourceOf(a)));
     for (const code of [`${SCT}|305408004`, `${SCT}|29303009`, `${SCT}|399208008`, 'http://loinc.org|57021-8']) expect(proposed).toContain(code);
   });
 
@@ -311,7 +338,10 @@ describe('prefetch templates on a real FHIR server', () => {
   it('find a pregnancy status by its value (`value-concept`): "not pregnant" today clears the hysteroscopy', async () => {
     const { cards } = await callService('infertility-hysteroscopy-patient-view', scenario('hys-pregnancy-status-not-pregnant'));
     expect(cards.some((c) => c.summary.includes('record'))).toBe(false);
-    const created = cards.flatMap((c) => c.suggestions ?? []).flatMap((x) => x.actions ?? []).map(resourceOf);
+    const created = cards
+      .flatMap((c) => c.suggestions ?? [])
+      .flatMap((x) => x.actions ?? [])
+      .map(resourceOf);
     expect(created.some((r) => codesOf(r).includes(`${SCT}|233545006`))).toBe(true);
   });
 

@@ -36,7 +36,8 @@ describe('real protocols', () => {
       ['hysterosalpingography', 'infertility-hysteroscopy', 'tubal-reanastomosis'].flatMap((p) => [`${p}-patient-view`, `${p}-order-select`, `${p}-order-sign`]),
     );
     expect(templates['patient']).toBe('Patient/{{context.patientId}}');
-    for (const template of Object.values(templates)) expect(template).toMatch(/^(Patient\/\{\{context\.patientId\}\}|[A-Za-z]+\?patient=\{\{context\.patientId\}\}(&[a-z:_-]+=[^&]+)*)$/);
+    for (const template of Object.values(templates))
+      expect(template).toMatch(/^(Patient\/\{\{context\.patientId\}\}|[A-Za-z]+\?patient=\{\{context\.patientId\}\}(&[a-z:_-]+=[^&]+)*)$/);
   });
 
   it('patient-view: proposes the HSG (preselected) in the 5-7 day window', async () => {
@@ -69,13 +70,22 @@ describe('real protocols', () => {
 
   it('order-sign: an HSG draft for a patient with an iodine allergy gets a critical card', async () => {
     const draft: ServiceRequest = {
-      resourceType: 'ServiceRequest', id: 'draft-hsg', status: 'draft', intent: 'order', subject: { reference: `Patient/${REAL_PATIENT_ID}` },
-      code: { coding: [{ system: 'http://snomed.info/sct', code: '168884001' }] }, occurrenceDateTime: '2026-11-26',
+      resourceType: 'ServiceRequest',
+      id: 'draft-hsg',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: `Patient/${REAL_PATIENT_ID}` },
+      code: { coding: [{ system: 'http://snomed.info/sct', code: '168884001' }] },
+      occurrenceDateTime: '2026-11-26',
     };
     const body = call('order-sign', hsgCandidateWithIodineAllergy, { draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft }] } });
     const res = await h.post('/cds-services/hysterosalpingography-order-sign', body);
     const { cards } = checkCdsResponse(res.body);
     expect(cards.map((c) => c.indicator)).toEqual(['critical']);
-    expect(cards[0]?.suggestions?.[0]?.actions?.[0]).toEqual({ type: 'delete', description: 'Remove the draft order for Hysterosalpingography', resourceId: 'ServiceRequest/draft-hsg' });
+    expect(cards[0]?.suggestions?.[0]?.actions?.[0]).toEqual({
+      type: 'delete',
+      description: 'Remove the draft order for Hysterosalpingography',
+      resourceId: 'ServiceRequest/draft-hsg',
+    });
   });
 });

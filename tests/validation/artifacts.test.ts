@@ -28,10 +28,10 @@ function isBundleFile(file: string): boolean {
   }
 }
 
-const files = [
-  ...jsonFilesUnder(join(PROJECT_ROOT, 'examples')),
-  ...jsonFilesUnder(join(PROJECT_ROOT, 'tests', 'protocols')).filter(isBundleFile),
-].map((file) => ({ name: relative(PROJECT_ROOT, file), file }));
+const files = [...jsonFilesUnder(join(PROJECT_ROOT, 'examples')), ...jsonFilesUnder(join(PROJECT_ROOT, 'tests', 'protocols')).filter(isBundleFile)].map((file) => ({
+  name: relative(PROJECT_ROOT, file),
+  file,
+}));
 
 describe('examples/ and tests/protocols/** bundles', () => {
   it('are found and parse as JSON (none yet is fine)', () => {
@@ -43,7 +43,9 @@ describe('examples/ and tests/protocols/** bundles', () => {
     const problems = validateResources(resources).flatMap(({ resource, outcome }) =>
       (outcome.issue ?? [])
         .filter((i) => i.severity === 'error' || i.severity === 'fatal')
-        .map((i) => `${resource.resourceType}/${resource.id ?? '?'}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}${i.diagnostics ? ` (${i.diagnostics})` : ''}`),
+        .map(
+          (i) => `${resource.resourceType}/${resource.id ?? '?'}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}${i.diagnostics ? ` (${i.diagnostics})` : ''}`,
+        ),
     );
     expect(problems).toEqual([]);
   });

@@ -12,7 +12,9 @@ import { PROFILES_DIR } from '../../src/validation/validate.ts';
 
 ensureR4BaseLoaded();
 const definition = (url: string): StructureDefinition => {
-  const sd = readArtifacts([PROFILES_DIR]).map((a) => a.resource).find((r) => (r as StructureDefinition).url === url);
+  const sd = readArtifacts([PROFILES_DIR])
+    .map((a) => a.resource)
+    .find((r) => (r as StructureDefinition).url === url);
   expect(sd, url).toBeDefined();
   return sd as StructureDefinition;
 };
@@ -57,7 +59,12 @@ describe('apply-trace', () => {
   const patient: Patient = { resourceType: 'Patient', id: 'p', gender: 'female' };
 
   it('accepts every trace extension the engine writes', () => {
-    const result = applyPlanDefinition(plan, { subject: patient, data: buildPatientData([patient]) }, { now: '2025-03-08T09:00:00+08:00', traceExtension: true }, new KnowledgeBase([plan]));
+    const result = applyPlanDefinition(
+      plan,
+      { subject: patient, data: buildPatientData([patient]) },
+      { now: '2025-03-08T09:00:00+08:00', traceExtension: true },
+      new KnowledgeBase([plan]),
+    );
     const traces = (result.requestGroup.extension ?? []).filter((e) => e.url === TRACE_EXTENSION);
     expect(traces).toHaveLength(2);
     for (const ext of traces) expect(problems(ext, sd)).toEqual([]);
@@ -66,17 +73,38 @@ describe('apply-trace', () => {
   it.each([
     {
       name: 'a missing reason',
-      ext: { url: TRACE_EXTENSION, extension: [{ url: 'actionId', valueString: 'a' }, { url: 'applicability', valueCode: 'applicable' }] },
+      ext: {
+        url: TRACE_EXTENSION,
+        extension: [
+          { url: 'actionId', valueString: 'a' },
+          { url: 'applicability', valueCode: 'applicable' },
+        ],
+      },
       text: "Incorrect number of values provided for slice 'reason': expected 1..1, but found 0 @ Extension.extension",
     },
     {
       name: 'an unknown applicability',
-      ext: { url: TRACE_EXTENSION, extension: [{ url: 'actionId', valueString: 'a' }, { url: 'applicability', valueCode: 'maybe' }, { url: 'reason', valueString: 'r' }] },
+      ext: {
+        url: TRACE_EXTENSION,
+        extension: [
+          { url: 'actionId', valueString: 'a' },
+          { url: 'applicability', valueCode: 'maybe' },
+          { url: 'reason', valueString: 'r' },
+        ],
+      },
       text: "Constraint ip-trace-1 not met: applicability SHALL be 'applicable', 'not-applicable', 'missing-data' or 'error' @ Extension",
     },
     {
       name: 'a value on the complex extension',
-      ext: { url: TRACE_EXTENSION, valueString: 'x', extension: [{ url: 'actionId', valueString: 'a' }, { url: 'applicability', valueCode: 'error' }, { url: 'reason', valueString: 'r' }] },
+      ext: {
+        url: TRACE_EXTENSION,
+        valueString: 'x',
+        extension: [
+          { url: 'actionId', valueString: 'a' },
+          { url: 'applicability', valueCode: 'error' },
+          { url: 'reason', valueString: 'r' },
+        ],
+      },
       text: 'Invalid number of values: expected 0..0, but found 1 @ Extension.value[x]',
     },
   ])('rejects $name', ({ ext, text }) => {

@@ -55,7 +55,12 @@ const pregnancyStatus = obs(cc(LOINC, '82810-3'), { effectiveDateTime: '2025-03-
 const tubalLigation = {
   resourceType: 'Procedure',
   status: 'completed',
-  code: { coding: [{ system: SCT, code: '287664005' }, { system: LOCAL, code: 'tl-method-pomeroy' }] },
+  code: {
+    coding: [
+      { system: SCT, code: '287664005' },
+      { system: LOCAL, code: 'tl-method-pomeroy' },
+    ],
+  },
   subject: PATIENT,
   performedDateTime: '2015-06-01',
   bodySite: [cc(LOCAL, 'tube-segment-isthmic')],
@@ -65,7 +70,12 @@ const cavity = obs(cc(LOCAL, 'hsg-uterine-cavity'), { valueCodeableConcept: cc(L
 const side = (s: 'right' | 'left', value: string): Json => ({ code: cc(LOCAL, `tubal-patency-${s}`), valueCodeableConcept: cc(LOCAL, value) });
 const patency = obs(cc(LOCAL, 'tubal-patency-panel'), { method: cc(LOCAL, 'hycosy'), component: [side('right', 'patent'), side('left', 'blocked-distal')] });
 const semen = obs(
-  { coding: [{ system: LOCAL, code: 'semen-analysis-panel' }, { system: SCT, code: '5025004' }] },
+  {
+    coding: [
+      { system: LOCAL, code: 'semen-analysis-panel' },
+      { system: SCT, code: '5025004' },
+    ],
+  },
   { focus: [{ reference: 'RelatedPerson/partner-1' }], interpretation: [cc(V3_INTERPRETATION, 'N')] },
 );
 const requestGroup = { resourceType: 'RequestGroup', id: 'rg', status: 'draft', intent: 'proposal', subject: PATIENT };
@@ -139,7 +149,14 @@ export const PROFILE_CASES: ProfileCase[] = [
       { name: 'not a sterilisation code', resource: edit(tubalLigation, { code: cc(SCT, '233545006') }), expected: { key: 'ip-tl-1' } },
       {
         name: 'LOCAL code that is not a method',
-        resource: edit(tubalLigation, { code: { coding: [{ system: SCT, code: '287664005' }, { system: LOCAL, code: 'tube-segment-isthmic' }] } }),
+        resource: edit(tubalLigation, {
+          code: {
+            coding: [
+              { system: SCT, code: '287664005' },
+              { system: LOCAL, code: 'tube-segment-isthmic' },
+            ],
+          },
+        }),
         expected: { key: 'ip-tl-2' },
       },
       { name: 'bodySite LOCAL code that is not a segment', resource: edit(tubalLigation, { bodySite: [cc(LOCAL, 'tl-method-ring')] }), expected: { key: 'ip-tl-3' } },
@@ -211,7 +228,11 @@ export const PROFILE_CASES: ProfileCase[] = [
       { name: 'no instantiatesCanonical', resource: edit(carePlan, { instantiatesCanonical: undefined }), expected: missing('CarePlan.instantiatesCanonical') },
       { name: 'intent plan', resource: edit(carePlan, { intent: 'plan' }), expected: pattern('CarePlan.intent') },
       { name: 'no subject', resource: edit(carePlan, { subject: undefined }), expected: missing('CarePlan.subject') },
-      { name: 'RequestGroup not contained', resource: edit(carePlan, { contained: undefined, activity: [{ reference: { reference: 'RequestGroup/rg' } }] }), expected: { key: 'ip-cp-1' } },
+      {
+        name: 'RequestGroup not contained',
+        resource: edit(carePlan, { contained: undefined, activity: [{ reference: { reference: 'RequestGroup/rg' } }] }),
+        expected: { key: 'ip-cp-1' },
+      },
       {
         name: 'contained RequestGroup not referenced by an activity',
         resource: edit(carePlan, { activity: [{ reference: { reference: 'RequestGroup/elsewhere' } }] }),

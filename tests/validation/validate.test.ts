@@ -36,9 +36,7 @@ describe('validateResources', () => {
     const patient = { resourceType: 'Patient', meta: { profile: ['http://example.org/StructureDefinition/unknown'] }, gender: 'female' } as Resource;
     const [result] = validateResources([patient]);
     expect(isValid(result!.outcome)).toBe(true);
-    expect(result!.outcome.issue).toContainEqual(
-      expect.objectContaining({ severity: 'warning', code: 'not-supported', expression: ['Patient.meta.profile[0]'] }),
-    );
+    expect(result!.outcome.issue).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'not-supported', expression: ['Patient.meta.profile[0]'] }));
   });
 
   it('applies a module profile by code when meta.profile is absent, and not when inference is off', () => {
@@ -73,9 +71,7 @@ describe('validateResources', () => {
     const lmp = { ...lmpAsString, valueString: undefined, valueDateTime: '2025-03-01' } as Resource;
     const [p, o] = validateResources([patient, lmp], { profiles: [mustHaveNote] });
     expect(isValid(p!.outcome)).toBe(true);
-    expect(errors(o!.outcome)).toEqual([
-      expect.objectContaining({ details: { text: 'Missing required property' }, expression: ['Observation.note'] }),
-    ]);
+    expect(errors(o!.outcome)).toEqual([expect.objectContaining({ details: { text: 'Missing required property' }, expression: ['Observation.note'] })]);
     expect(checked(o!.outcome)).toContain(mustHaveNote.url);
   });
 
@@ -127,8 +123,14 @@ describe('validateResourceAgainst', () => {
     expect(errors(noFocus!.outcome)).toContainEqual(expect.objectContaining({ details: { text: 'Missing required property' }, expression: ['Observation.focus'] }));
     const [withFocus] = validateResources([{ ...semen, focus: [{ reference: 'RelatedPerson/partner' }] } as Resource]);
     expect(isValid(withFocus!.outcome)).toBe(true);
-    const pregnancy = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: LOINC, code: '2106-3' }] }, subject: PATIENT,
-      effectiveDateTime: '2025-03-01', valueCodeableConcept: { coding: [{ system: SCT, code: '260385009' }] } } as Resource;
+    const pregnancy = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: LOINC, code: '2106-3' }] },
+      subject: PATIENT,
+      effectiveDateTime: '2025-03-01',
+      valueCodeableConcept: { coding: [{ system: SCT, code: '260385009' }] },
+    } as Resource;
     expect(isValid(validateResources([pregnancy])[0]!.outcome)).toBe(true);
   });
 });

@@ -44,9 +44,7 @@ export function findPlan(knowledge: KnowledgeBase, ref: string): PlanDefinition 
     .filter((r) => r.resourceType === 'PlanDefinition')
     .map((r) => `${r.id} (${r.url}${r.version ? `|${r.version}` : ''})`)
     .sort();
-  throw new OperationOutcomeError(
-    outcome(issue('error', 'not-found', `no PlanDefinition '${ref}'; known plans: ${known.join(', ') || 'none'}`)),
-  );
+  throw new OperationOutcomeError(outcome(issue('error', 'not-found', `no PlanDefinition '${ref}'; known plans: ${known.join(', ') || 'none'}`)));
 }
 
 function explain(traces: ActionTrace[], io: CliIo, depth = 0): void {
@@ -89,10 +87,7 @@ export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
   const record = selectPatientCompartment(input, patient, where);
   for (const i of record.issues) io.stderr(`warning: ${i.diagnostics}\n`);
 
-  const result = withDataIssues(
-    applyPlanDefinition(plan, { subject: patient, data: buildPatientData(record.resources) }, { now, mode: args.mode }, knowledge),
-    record.issues,
-  );
+  const result = withDataIssues(applyPlanDefinition(plan, { subject: patient, data: buildPatientData(record.resources) }, { now, mode: args.mode }, knowledge), record.issues);
   const output = args.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) {
     throw new OperationOutcomeError(outcome(issue('error', 'exception', `the engine returned no ${args.mode === 'cpg' ? 'Bundle' : 'CarePlan'}`)));
@@ -120,7 +115,7 @@ export function registerApply(program: Command, io: CliIo, done: (code: Promise<
     .command('apply')
     .description('apply a PlanDefinition to one patient ($apply); prints the CarePlan (r4) or Bundle (cpg)')
     .requiredOption('--plan <id|canonical>', 'PlanDefinition id, url or url|version')
-    .option('--data <file|->', 'the patient\'s data: Bundle, JSON array, NDJSON or one resource; - reads stdin')
+    .option('--data <file|->', "the patient's data: Bundle, JSON array, NDJSON or one resource; - reads stdin")
     .option('--patient <id>', 'the subject Patient id (needed with --server, or when --data holds several patients)')
     .option('--now <datetime>', 'the evaluation time, ISO 8601 with offset (default: the current time, printed)')
     .option('--mode <mode>', 'r4 (CarePlan with contained requests) or cpg (Bundle, RequestGroup first)', 'r4')

@@ -50,7 +50,9 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
   const now = resolveNow(args.now, io);
   const workers = args.workers ?? availableParallelism();
   io.stderr(`batch: ${plans.length} plan(s), ${workers} worker(s)\n`);
-  const bar = io.isTTY ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {patients} patients', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = io.isTTY
+    ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {patients} patients', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined;
   let phase = '';
   const started = Date.now();
   try {
@@ -88,7 +90,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
   program
     .command('batch')
     .description('apply plans to every patient of a FHIR Bulk Data export (folder of NDJSON): streaming, all cores; writes CarePlan.ndjson + OperationOutcome.ndjson')
-    .requiredOption('--in <dir>', 'folder with the export\'s .ndjson files (Patient.ndjson, Observation.ndjson, ...)')
+    .requiredOption('--in <dir>', "folder with the export's .ndjson files (Patient.ndjson, Observation.ndjson, ...)")
     .requiredOption('--out <dir>', 'folder for CarePlan.ndjson (Bundle.ndjson in cpg mode) and OperationOutcome.ndjson')
     .option('--plan <id|canonical...>', 'plans to apply (default: every top-level plan)')
     .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)

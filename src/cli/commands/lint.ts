@@ -45,7 +45,9 @@ export async function runLint(raw: { paths: string[]; knowledge?: string[] }, io
 export function registerLint(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
   program
     .command('lint')
-    .description('check PlanDefinitions, ActivityDefinitions, Libraries, ValueSets: FHIRPath parses and names real R4 elements, canonicals resolve, codes are ours, ids unique, relatedActions sound')
+    .description(
+      'check PlanDefinitions, ActivityDefinitions, Libraries, ValueSets: FHIRPath parses and names real R4 elements, canonicals resolve, codes are ours, ids unique, relatedActions sound',
+    )
     .argument('[paths...]', 'artifact files or folders (default: profiles/ and plandefinitions/)')
     .option('--knowledge <paths...>', 'artifacts that canonicals may resolve to (default: profiles/ and plandefinitions/)')
     .action((paths: string[], options: { knowledge?: string[] }) => done(runLint({ paths, ...options }, io)));

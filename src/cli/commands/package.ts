@@ -11,8 +11,7 @@ import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { parseOptions } from '../options.ts';
 import { readArtifactPaths } from './lint.ts';
 
-const projectVersion = (): string =>
-  (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const projectVersion = (): string => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const PackageArgs = z.object({
   out: z.string().min(1).default('infertility-protocols.tgz'),

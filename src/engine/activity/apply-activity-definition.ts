@@ -16,7 +16,10 @@ const expressionSchema = z.looseObject({ language: z.string(), expression: z.str
 
 const activityDefinitionSchema = z.looseObject({
   resourceType: z.literal('ActivityDefinition'),
-  id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'id must be 1-64 of A-Z a-z 0-9 - .').optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9\-.]{1,64}$/, 'id must be 1-64 of A-Z a-z 0-9 - .')
+    .optional(),
   kind: z.string().optional(),
   dynamicValue: z.array(z.looseObject({ path: z.string(), expression: expressionSchema })).optional(),
 });
@@ -33,11 +36,7 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): void {
   }
 }
 
-export function applyActivityDefinition(
-  ad: ActivityDefinition,
-  context: ApplyContext,
-  options: ApplyOptions,
-): { resource: Resource; outcome: OperationOutcome } {
+export function applyActivityDefinition(ad: ActivityDefinition, context: ApplyContext, options: ApplyOptions): { resource: Resource; outcome: OperationOutcome } {
   const resolved = parseApplyOptions(options);
   check(activityDefinitionSchema, ad, 'ActivityDefinition');
   check(contextSchema, context, 'context');

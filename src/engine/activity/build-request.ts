@@ -48,9 +48,7 @@ function reportUnplaced(m: MapContext, kind: string): void {
 
 function reportMissingRequired(m: MapContext, resource: Record<string, unknown>, kind: string): void {
   for (const element of REQUIRED_ELEMENTS[kind] ?? []) {
-    const present = element.endsWith('[x]')
-      ? Object.keys(resource).some((k) => k.startsWith(element.slice(0, -3)))
-      : resource[element] !== undefined;
+    const present = element.endsWith('[x]') ? Object.keys(resource).some((k) => k.startsWith(element.slice(0, -3))) : resource[element] !== undefined;
     if (!present) m.report('warning', 'required', `the generated ${kind} has no ${element}, which R4 requires`);
   }
 }

@@ -222,9 +222,7 @@ function deviceRequest(m: MapContext): DeviceRequest {
   m.use('participant', ad.participant);
   // The device is the coded product when there is one, else the AD code (spec map: code -> code).
   // productReference points to a Medication or Substance, never a Device, so it cannot be used.
-  const device = ad.productCodeableConcept
-    ? { codeCodeableConcept: m.use('product', ad.productCodeableConcept) }
-    : { codeCodeableConcept: m.use('code', ad.code) };
+  const device = ad.productCodeableConcept ? { codeCodeableConcept: m.use('product', ad.productCodeableConcept) } : { codeCodeableConcept: m.use('code', ad.code) };
   return compact<DeviceRequest>({
     resourceType: 'DeviceRequest',
     id: m.input.id,

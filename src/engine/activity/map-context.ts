@@ -4,16 +4,7 @@
  * ActivityDefinition elements the mapper placed, so that elements a kind has no room for are
  * reported instead of silently dropped.
  */
-import type {
-  ActivityDefinition,
-  CodeableConcept,
-  OperationOutcomeIssue,
-  Period,
-  PlanDefinitionAction,
-  Reference,
-  Resource,
-  Timing,
-} from '@medplum/fhirtypes';
+import type { ActivityDefinition, CodeableConcept, OperationOutcomeIssue, Period, PlanDefinitionAction, Reference, Resource, Timing } from '@medplum/fhirtypes';
 import { issue, outcome, OperationOutcomeError } from '../../errors/operation-outcome.ts';
 import type { Variables } from '../expression.ts';
 import { concreteTiming } from '../timing.ts';
@@ -48,25 +39,10 @@ export function referenceTo(resource: Resource | undefined): OpenReference | und
 }
 
 /** The ActivityDefinition elements whose mapping the ledger tracks. */
-export type MappedElement =
-  | 'code'
-  | 'priority'
-  | 'doNotPerform'
-  | 'timing'
-  | 'location'
-  | 'participant'
-  | 'product'
-  | 'quantity'
-  | 'dosage'
-  | 'bodySite'
-  | 'description';
+export type MappedElement = 'code' | 'priority' | 'doNotPerform' | 'timing' | 'location' | 'participant' | 'product' | 'quantity' | 'dosage' | 'bodySite' | 'description';
 
 /** Where a concrete timing ended up; the mapper asks for the shapes its kind can hold. */
-export type Occurrence =
-  | { occurrenceDateTime: string }
-  | { occurrencePeriod: Period }
-  | { occurrenceTiming: Timing }
-  | Record<string, never>;
+export type Occurrence = { occurrenceDateTime: string } | { occurrencePeriod: Period } | { occurrenceTiming: Timing } | Record<string, never>;
 
 export type OccurrenceShape = 'DateTime' | 'Period' | 'Timing';
 

@@ -4,16 +4,7 @@
  * shared out of band, from an allow-listed `iss`, with `aud` = the endpoint being called, not
  * expired, and a `jti` never seen before (replay).
  */
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
 import type { TrustedIssuer } from '../config.ts';
 import { ReplayCache } from './replay-cache.ts';

@@ -14,7 +14,10 @@ const feedbackItem = z
   .object({
     card: z.string().min(1),
     outcome: z.enum(['accepted', 'overridden']),
-    acceptedSuggestions: z.array(z.object({ id: z.string().min(1) })).min(1).optional(),
+    acceptedSuggestions: z
+      .array(z.object({ id: z.string().min(1) }))
+      .min(1)
+      .optional(),
     overrideReason: z
       .object({ reason: coding.optional(), userComment: z.string().min(1).optional() })
       .refine((r) => r.reason || r.userComment, 'an overrideReason needs a reason, a userComment, or both (cds-fb-3)')
@@ -52,10 +55,7 @@ export type FeedbackMatch = { ok: true; records: FeedbackRecord[] } | { ok: fals
  * retention window) and its accepted suggestions to that card's suggestions. All or nothing: one
  * unmatched item refuses the request, so a batch is never half recorded.
  */
-export function matchFeedback(
-  items: FeedbackItem[],
-  context: { serviceId: string; client?: string; receivedAt: string; issued: IssuedCards },
-): FeedbackMatch {
+export function matchFeedback(items: FeedbackItem[], context: { serviceId: string; client?: string; receivedAt: string; issued: IssuedCards }): FeedbackMatch {
   const problems: { path: string; message: string }[] = [];
   const records: FeedbackRecord[] = [];
   items.forEach((item, i) => {

@@ -87,12 +87,7 @@ function sameOrigin(a: string, b: string): boolean {
 }
 
 /** Runs one query; a read that finds nothing gives null, a search gives the matching resources. */
-export async function runQuery(
-  query: PrefetchQuery,
-  patientId: string,
-  options: FhirFetchOptions,
-  startUrl?: string,
-): Promise<Resource[] | null> {
+export async function runQuery(query: PrefetchQuery, patientId: string, options: FhirFetchOptions, startUrl?: string): Promise<Resource[] | null> {
   let url: string | undefined = startUrl ?? queryUrl(options.baseUrl, query, patientId, options.now);
   const found: Resource[] = [];
   for (let page = 0; url && page < options.maxPages; page++) {

@@ -83,7 +83,15 @@ function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery, 
  * The part of one key's resources that is the patient's record. Another patient's resource is a
  * client error (400) rather than something to drop quietly: the client sent the wrong chart.
  */
-function patientsOwn(list: Resource[], patient: Patient, key: string, fetched: boolean, entries: Entries, fhirServer: string | undefined, notUsed: OperationOutcomeIssue[]): Resource[] {
+function patientsOwn(
+  list: Resource[],
+  patient: Patient,
+  key: string,
+  fetched: boolean,
+  entries: Entries,
+  fhirServer: string | undefined,
+  notUsed: OperationOutcomeIssue[],
+): Resource[] {
   const bases = fhirServer ? [fhirServer] : [];
   const checked = selectPatientCompartment(list, patient, { entries, bases });
   checked.dropped.forEach((d, i) => {
@@ -140,9 +148,7 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
   if (missing.length > 0 || pending.length > 0) {
     if (!request.fhirServer) {
       const keys = [...missing.map((q) => q.key), ...pending.map((p) => `${p.query.key} (further pages)`)];
-      throw preconditionFailed(
-        `prefetch does not carry ${keys.map((k) => `'${k}'`).join(', ')} and the request has no fhirServer to read them from`,
-      );
+      throw preconditionFailed(`prefetch does not carry ${keys.map((k) => `'${k}'`).join(', ')} and the request has no fhirServer to read them from`);
     }
     assertAllowedServer(request.fhirServer, options.allowedFhirServers);
     const fetchOptions: FhirFetchOptions = { baseUrl: request.fhirServer, timeoutMs: options.timeoutMs, maxPages: options.maxPages, now };

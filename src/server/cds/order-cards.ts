@@ -66,9 +66,7 @@ function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, wha
   const windowText = periodLabel(window) as string;
   const requested = days ? (days.start === days.end ? days.start : `${days.start} to ${days.end}`) : undefined;
   const card: CdsCard = {
-    summary: truncateSummary(
-      requested ? `${what} on ${requested} is outside the protocol window: schedule it ${windowText}` : `${what}: schedule it ${windowText}`,
-    ),
+    summary: truncateSummary(requested ? `${what} on ${requested} is outside the protocol window: schedule it ${windowText}` : `${what}: schedule it ${windowText}`),
     detail: explainLeaves(view, [proposal]) + footer(view.plan),
     indicator: requested ? 'warning' : 'info',
     source: sourceOf(view.plan),
@@ -98,7 +96,12 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string,
     if (gate && gate.applicability !== 'applicable') gates.set(gate.actionId, gate);
   }
   // One bullet per gate, its trace nested under it (GFM nests on two-space indentation).
-  const reasons = [...gates.values()].map((t) => `- **${escapeMarkdown(t.title ?? t.actionId)}**${traceLines(t).map((l) => `\n  - ${l}`).join('')}`);
+  const reasons = [...gates.values()].map(
+    (t) =>
+      `- **${escapeMarkdown(t.title ?? t.actionId)}**${traceLines(t)
+        .map((l) => `\n  - ${l}`)
+        .join('')}`,
+  );
   const card: CdsCard = {
     summary: truncateSummary(`${what} is not indicated by the protocol for this patient now`),
     detail:

@@ -113,9 +113,7 @@ function keyFor(requirement: DataRequirement, index: number, used: Set<string>):
 
 /** The queries for a plan: Patient first, then one per distinct DataRequirement search. */
 export function prefetchQueriesFor(requirements: DataRequirement[], knowledge: KnowledgeBase): PrefetchQuery[] {
-  const queries: PrefetchQuery[] = [
-    { key: PATIENT_KEY, resourceType: 'Patient', kind: 'read', params: [], template: `Patient/${PATIENT_TOKEN}` },
-  ];
+  const queries: PrefetchQuery[] = [{ key: PATIENT_KEY, resourceType: 'Patient', kind: 'read', params: [], template: `Patient/${PATIENT_TOKEN}` }];
   const used = new Set([PATIENT_KEY]);
   const byTemplate = new Map<string, PrefetchQuery>();
   requirements.forEach((requirement, index) => {

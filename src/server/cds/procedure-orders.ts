@@ -16,8 +16,7 @@ const PROCEDURE_CODES: Record<string, CodingMatcher> = {
   'infertility-hysteroscopy': (c) => c.system === SNOMED && (c.code === '233545006' || c.code === '88355005'),
   // Section C: the technique codes, plus ICD-9-CM 66.73 that the protocol's own "do not perform the
   // reversal" requests carry (they hold for every technique).
-  'tubal-reanastomosis': (c) =>
-    (c.system === LOCAL_SYSTEM && (c.code ?? '').startsWith('tubal-reanastomosis-')) || (c.system === ICD9_SYSTEM && c.code === '66.73'),
+  'tubal-reanastomosis': (c) => (c.system === LOCAL_SYSTEM && (c.code ?? '').startsWith('tubal-reanastomosis-')) || (c.system === ICD9_SYSTEM && c.code === '66.73'),
 };
 
 export function procedureMatcherFor(plan: PlanDefinition): CodingMatcher | undefined {

@@ -7,18 +7,7 @@
 import type { RequestGroupAction, Task } from '@medplum/fhirtypes';
 import type { ActionTrace } from '../../engine/types.ts';
 import type { CdsAction, CdsCard, CdsSuggestion, Indicator } from './card-types.ts';
-import {
-  OVERRIDE_REASONS,
-  explainLeaves,
-  footer,
-  linksFor,
-  planTitle,
-  reasonLines,
-  reasonSummary,
-  sourceOf,
-  suggestionOf,
-  traceLines,
-} from './card-parts.ts';
+import { OVERRIDE_REASONS, explainLeaves, footer, linksFor, planTitle, reasonLines, reasonSummary, sourceOf, suggestionOf, traceLines } from './card-parts.ts';
 import { bulletList, codingKeys, conceptLabel, escapeMarkdown, periodLabel, requestConcept, requestLabel, truncateSummary } from './render.ts';
 import { offeredInParallel } from './plan-choices.ts';
 import { selectionGroupOf, type Leaf, type ResultView } from './result-view.ts';
@@ -77,10 +66,7 @@ export function contraindicationCard(
   const first = all[0] as Leaf;
   const what = name ?? requestLabel(first.resource);
   const whys = [...new Set(all.map((l) => reasonSummary(view, l.resource)).filter((w): w is string => Boolean(w)))];
-  const detail = [
-    `**${escapeMarkdown(what)} should not be performed.**`,
-    ...all.map((l) => bulletList([...reasonLines(view, l.resource), ...traceLines(view.traceOf(l.action))])),
-  ];
+  const detail = [`**${escapeMarkdown(what)} should not be performed.**`, ...all.map((l) => bulletList([...reasonLines(view, l.resource), ...traceLines(view.traceOf(l.action))]))];
   if (alternatives.length > 0) detail.push(`**Alternative${alternatives.length > 1 ? 's' : ''}:**\n\n${explainLeaves(view, alternatives)}`);
   const card: CdsCard = {
     summary: truncateSummary(`${what} should not be performed${whys.length > 0 ? `: ${whys.join('; ')}` : ''}`),
@@ -125,28 +111,31 @@ function blockedActions(trace: ActionTrace[]): ActionTrace[] {
 
 export function missingDataCard(view: ResultView, tasks: Leaf[], baseUrl: string, indicator: Indicator, lead?: string): CdsCard {
   const labels = tasks.map((t) => taskLabel(t.resource as Task));
-  const blocked = blockedActions(view.result.trace).map(
-    (t) => `**${escapeMarkdown(t.title ?? t.actionId)}** cannot be decided: ${escapeMarkdown(t.reason)}`,
-  );
+  const blocked = blockedActions(view.result.trace).map((t) => `**${escapeMarkdown(t.title ?? t.actionId)}** cannot be decided: ${escapeMarkdown(t.reason)}`);
   const missing = view.result.missing.map(
     (m) => `${escapeMarkdown(m.inputId)}: ${escapeMarkdown(m.type)}${m.codes.length > 0 ? ` with code ${m.codes.map((c) => `\`${c}\``).join(' or ')}` : ''}`,
   );
   const summary = `${lead ?? planTitle(view.plan)}: record ${labels.length === 1 ? labels[0] : `${labels.length} missing items (${labels.join(', ')})`}`;
   const card: CdsCard = {
     summary: truncateSummary(summary),
-    detail: [
-      'The protocol needs data that is not in the record, and does not guess.',
-      blocked.length > 0 ? bulletList(blocked) : '',
-      missing.length > 0 ? `**Missing:**\n${bulletList(missing)}` : '',
-    ]
-      .filter(Boolean)
-      .join('\n\n') + footer(view.plan),
+    detail:
+      [
+        'The protocol needs data that is not in the record, and does not guess.',
+        blocked.length > 0 ? bulletList(blocked) : '',
+        missing.length > 0 ? `**Missing:**\n${bulletList(missing)}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n') + footer(view.plan),
     indicator,
     source: sourceOf(view.plan),
     suggestions: tasks.map((t) => suggestionOf(`Collect: ${taskLabel(t.resource as Task)}`, [t])),
     selectionBehavior: 'any',
   };
-  const links = linksFor(view.plan, tasks.map((t) => t.action), baseUrl);
+  const links = linksFor(
+    view.plan,
+    tasks.map((t) => t.action),
+    baseUrl,
+  );
   if (links.length > 0) card.links = links;
   return card;
 }

@@ -33,10 +33,7 @@ export interface ResultView {
 const SELECTION_GROUPS = new Set(['exactly-one', 'at-most-one']);
 
 export function isCollectInformation(resource: Resource): boolean {
-  return (
-    resource.resourceType === 'Task' &&
-    ((resource as Task).code?.coding ?? []).some((c) => c.system === CPG_ACTIVITY_TYPE_SYSTEM && c.code === 'collect-information')
-  );
+  return resource.resourceType === 'Task' && ((resource as Task).code?.coding ?? []).some((c) => c.system === CPG_ACTIVITY_TYPE_SYSTEM && c.code === 'collect-information');
 }
 
 function kindOf(resource: Resource): LeafKind {
@@ -94,8 +91,7 @@ export function buildResultView(plan: PlanDefinition, result: ApplyResult, data:
     data,
     leaves,
     choiceGroups,
-    traceOf: (action) =>
-      (action.id ? traces.get(action.id) : undefined) ?? tracesByResource.get(localId(action.resource?.reference) ?? ''),
+    traceOf: (action) => (action.id ? traces.get(action.id) : undefined) ?? tracesByResource.get(localId(action.resource?.reference) ?? ''),
     traceById: (actionId) => traces.get(actionId),
     recordEntry: (reference) => data.byReference(reference),
   };

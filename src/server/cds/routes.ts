@@ -68,10 +68,7 @@ export function registerCdsRoutes(app: FastifyInstance, options: CdsRoutesOption
     if (!byId.has(id)) throw unknownService(id);
     const parsed = feedbackRequestSchema.safeParse(request.body);
     if (!parsed.success) {
-      throw new HttpOutcomeError(
-        400,
-        outcome(...parsed.error.issues.map((i) => issue('error', 'invalid', `${['feedback', ...i.path.map(String)].join('.')}: ${i.message}`))),
-      );
+      throw new HttpOutcomeError(400, outcome(...parsed.error.issues.map((i) => issue('error', 'invalid', `${['feedback', ...i.path.map(String)].join('.')}: ${i.message}`))));
     }
     const matched = matchFeedback(parsed.data.feedback, {
       serviceId: id,

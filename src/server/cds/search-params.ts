@@ -25,7 +25,10 @@ let index: Map<string, Candidate> | undefined;
  * `Observation.valueCodeableConcept` (DataRequirement paths may use either).
  */
 function elementsOf(member: string): string[] {
-  const plain = member.trim().replace(/^\((.*)\)$/, '$1').trim();
+  const plain = member
+    .trim()
+    .replace(/^\((.*)\)$/, '$1')
+    .trim();
   const typed = /^(.*?)(?:\.ofType\(([A-Za-z]+)\)| as ([A-Za-z]+))$/.exec(plain);
   if (!typed) return [plain];
   const element = (typed[1] as string).trim();

@@ -43,8 +43,7 @@ const SERVICE_PLAN_TYPES = new Set(['clinical-protocol', 'eca-rule']);
 
 function isSubPlan(plan: PlanDefinition, plans: PlanDefinition[]): boolean {
   const canonicals = new Set([plan.url, plan.url && plan.version ? `${plan.url}|${plan.version}` : undefined].filter(Boolean));
-  const used = (actions: PlanDefinition['action']): boolean =>
-    (actions ?? []).some((a) => (a.definitionCanonical && canonicals.has(a.definitionCanonical)) || used(a.action));
+  const used = (actions: PlanDefinition['action']): boolean => (actions ?? []).some((a) => (a.definitionCanonical && canonicals.has(a.definitionCanonical)) || used(a.action));
   return plans.some((other) => other !== plan && used(other.action));
 }
 
@@ -55,11 +54,7 @@ export function buildServiceCatalog(knowledge: KnowledgeBase, engine: ProtocolEn
     .filter((p) => p.status !== 'retired');
   // Protocols are the services; a workflow-definition pathway that nests them would repeat their cards.
   const protocols = plans.filter((p) => (p.type?.coding ?? []).some((c) => SERVICE_PLAN_TYPES.has(c.code ?? '')));
-  const chosen = planIds
-    ? plans.filter((p) => planIds.includes(p.id))
-    : protocols.length > 0
-      ? protocols
-      : plans.filter((p) => !isSubPlan(p, plans));
+  const chosen = planIds ? plans.filter((p) => planIds.includes(p.id)) : protocols.length > 0 ? protocols : plans.filter((p) => !isSubPlan(p, plans));
   chosen.sort((a, b) => a.id.localeCompare(b.id));
   const services: CdsService[] = [];
   for (const plan of chosen) {

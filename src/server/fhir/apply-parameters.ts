@@ -42,8 +42,24 @@ export interface ApplyParameters {
 }
 
 const KNOWN = new Set([
-  'subject', 'planDefinition', 'activityDefinition', 'url', 'version', 'data', 'dataEndpoint', 'now', 'mode', 'encounter',
-  'practitioner', 'organization', 'userType', 'userLanguage', 'userTaskContext', 'setting', 'settingContext', 'parameters',
+  'subject',
+  'planDefinition',
+  'activityDefinition',
+  'url',
+  'version',
+  'data',
+  'dataEndpoint',
+  'now',
+  'mode',
+  'encounter',
+  'practitioner',
+  'organization',
+  'userType',
+  'userLanguage',
+  'userTaskContext',
+  'setting',
+  'settingContext',
+  'parameters',
 ]);
 
 /** The single value[x] of a parameter, whatever its type. */

@@ -32,12 +32,7 @@ function matches(artifact: Artifact, param: string, values: string[]): boolean {
   }
 }
 
-export function searchArtifacts(
-  knowledge: KnowledgeBase,
-  type: string,
-  query: Record<string, string | string[] | undefined>,
-  fhirBase: string,
-): Bundle {
+export function searchArtifacts(knowledge: KnowledgeBase, type: string, query: Record<string, string | string[] | undefined>, fhirBase: string): Bundle {
   const filters: [string, string[]][] = [];
   for (const [param, raw] of Object.entries(query)) {
     if (raw === undefined || IGNORED_PARAMS.has(param)) continue;

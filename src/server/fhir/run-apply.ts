@@ -72,7 +72,12 @@ function referenced(ref: string | undefined, data: Resource[], type: string): Re
 }
 
 /** The apply's context, and the issues of the data it left out (SAFE-1). */
-async function buildContext(params: ApplyParameters, queries: PrefetchQuery[], deps: RunApplyDeps, now: string): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
+async function buildContext(
+  params: ApplyParameters,
+  queries: PrefetchQuery[],
+  deps: RunApplyDeps,
+  now: string,
+): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
   const [subjectType, subjectId] = params.subject.split('/') as [string, string];
   const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now);
   const all = [...params.data, ...fromEndpoint];

@@ -81,7 +81,10 @@ const planScenario = z.object({
   when: z.object({
     apply: z.literal('PlanDefinition'),
     canonical: z.string().min(1),
-    options: z.object({ requestStatus: z.enum(['draft', 'active']), carePlanStatus: z.enum(['draft', 'active']) }).partial().default({}),
+    options: z
+      .object({ requestStatus: z.enum(['draft', 'active']), carePlanStatus: z.enum(['draft', 'active']) })
+      .partial()
+      .default({}),
   }),
   then: planThen,
 });

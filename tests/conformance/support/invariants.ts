@@ -46,7 +46,9 @@ const DATE_RE = new RegExp(`^${YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]
 const DATE_TIME_RE = new RegExp(
   `^${YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`,
 );
-const INSTANT_RE = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`);
+const INSTANT_RE = new RegExp(
+  `^${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`,
+);
 
 /** 2026-02-30 matches the regular expression but is not a day. */
 function isCalendarDay(value: string): boolean {
@@ -235,7 +237,9 @@ export function bundleViolations(bundle: Bundle): string[] {
   const group = entries[0]?.resource as RequestGroup | undefined;
   if (group?.resourceType === 'RequestGroup') problems.push(...intentViolations(group, (ref) => byUrl.get(ref), 'CPG'));
   problems.push(...statusOption(bundle, 'Bundle'));
-  for (const e of entries) if (e.resource) problems.push(...invalidDates(e.resource, `${e.resource.resourceType}/${e.resource.id}`), ...invertedPeriods(e.resource, `${e.resource.resourceType}/${e.resource.id}`));
+  for (const e of entries)
+    if (e.resource)
+      problems.push(...invalidDates(e.resource, `${e.resource.resourceType}/${e.resource.id}`), ...invertedPeriods(e.resource, `${e.resource.resourceType}/${e.resource.id}`));
   problems.push(...invalidDates(bundle, 'Bundle'));
   return problems;
 }

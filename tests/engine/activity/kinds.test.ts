@@ -140,7 +140,10 @@ describe('ActivityDefinition kinds', () => {
       code: snomed('183444007', 'Referral for further care'),
       priority: 'urgent',
       timingPeriod: { start: '2026-03-05T09:00:00+01:00', end: '2026-03-05T09:30:00+01:00' },
-      participant: [{ type: 'practitioner', role: nurse }, { type: 'patient', role: snomed('116154003', 'Patient') }],
+      participant: [
+        { type: 'practitioner', role: nurse },
+        { type: 'patient', role: snomed('116154003', 'Patient') },
+      ],
       location: theatre,
       description: 'HSG slot',
     });
@@ -284,13 +287,23 @@ describe('ActivityDefinition kinds', () => {
 
   it('RequestGroup (minimal): code, priority, author', () => {
     const { resource } = build(activity('RequestGroup', { code: { text: 'HSG bundle' }, priority: 'routine' }));
-    expect(resource).toMatchObject({ resourceType: 'RequestGroup', status: 'draft', intent: 'proposal', code: { text: 'HSG bundle' }, priority: 'routine', subject: { reference: 'Patient/p1' }, author: { reference: 'Practitioner/dr1' } });
+    expect(resource).toMatchObject({
+      resourceType: 'RequestGroup',
+      status: 'draft',
+      intent: 'proposal',
+      code: { text: 'HSG bundle' },
+      priority: 'routine',
+      subject: { reference: 'Patient/p1' },
+      author: { reference: 'Practitioner/dr1' },
+    });
   });
 
   it('an unsupported kind gives a not-supported error issue and a bare placeholder', () => {
     const { resource, issues } = build(activity('VisionPrescription', { code: { text: 'glasses' } }));
     expect(resource).toEqual({ resourceType: 'VisionPrescription', id: 'req1' });
-    expect(issues).toEqual([expect.objectContaining({ severity: 'error', code: 'not-supported', diagnostics: expect.stringContaining("kind 'VisionPrescription' is not supported") })]);
+    expect(issues).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'not-supported', diagnostics: expect.stringContaining("kind 'VisionPrescription' is not supported") }),
+    ]);
   });
 
   it('an unsupported kind throws in strict mode', () => {

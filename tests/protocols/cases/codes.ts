@@ -69,6 +69,22 @@ export const HSG_PREPARATION = [C.atropine, C.noIntercourseBefore, C.hsgDay, C.e
 /** HyCoSy keeps the care of HSG except what answers iodine or X-rays (SAFE-8). */
 export const HYCOSY_PREPARATION = [C.atropine, C.noIntercourseBefore, C.hsgDay, C.emptyBladder, C.noIntercourseAfter, C.noTubBath];
 export const HYS_WORKUP = [
-  C.cardioExam, C.pulmonaryExam, C.gynExam, C.cbc, C.urinalysis, C.liver, C.kidney, C.glucose, C.coagulation, C.hbv, C.hcv, C.hiv, C.syphilis, C.bloodGroup, C.leukorrhea, C.chlamydia, C.mycoplasma,
+  C.cardioExam,
+  C.pulmonaryExam,
+  C.gynExam,
+  C.cbc,
+  C.urinalysis,
+  C.liver,
+  C.kidney,
+  C.glucose,
+  C.coagulation,
+  C.hbv,
+  C.hcv,
+  C.hiv,
+  C.syphilis,
+  C.bloodGroup,
+  C.leukorrhea,
+  C.chlamydia,
+  C.mycoplasma,
 ];
 export const TR_WORKUP = [C.ecg, C.chestXray, C.cbc, C.leukorrhea, C.cervicalSmear];

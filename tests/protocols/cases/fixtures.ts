@@ -64,10 +64,8 @@ export function withStatus(resource: Resource, status: string, id?: string): Res
   return { ...resource, id: id ?? resource.id, status } as Resource;
 }
 
-export const lmpStart = (id: string, date: string): Resource =>
-  observation(id, LOINC, '8665-2', 'Last menstrual period start date', date, { valueDateTime: date });
-export const mensesEnd = (id: string, date: string): Resource =>
-  observation(id, LOCAL, 'menses-end-date', 'Date menstruation ended', date, { valueDateTime: date });
+export const lmpStart = (id: string, date: string): Resource => observation(id, LOINC, '8665-2', 'Last menstrual period start date', date, { valueDateTime: date });
+export const mensesEnd = (id: string, date: string): Resource => observation(id, LOCAL, 'menses-end-date', 'Date menstruation ended', date, { valueDateTime: date });
 /** A complete period: started `length` days before it ended. */
 export const period = (prefix: string, endDate: string, length = 5): Resource[] => [lmpStart(`${prefix}-start`, daysAfter(endDate, -length)), mensesEnd(`${prefix}-end`, endDate)];
 
@@ -79,22 +77,43 @@ export const pregnancyStatus = (id: string, date: string, pregnant: boolean): Re
   observation(id, LOINC, '82810-3', 'Pregnancy status', date, pregnant ? concept(SCT, '77386006', 'Pregnant') : concept(SCT, '60001007', 'Not pregnant'));
 
 /** A vaginal discharge routine: normal (N), abnormal (A) or indeterminate (IND, repeated: SAFE-3). */
-export const leukorrhea = (id: string, date: string, normal: boolean | 'indeterminate'): Resource => ({
-  ...observation(id, LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)', date, {}),
-  ...interpretation(normal === 'indeterminate' ? 'IND' : normal ? 'N' : 'A'),
-}) as Resource;
+export const leukorrhea = (id: string, date: string, normal: boolean | 'indeterminate'): Resource =>
+  ({
+    ...observation(id, LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)', date, {}),
+    ...interpretation(normal === 'indeterminate' ? 'IND' : normal ? 'N' : 'A'),
+  }) as Resource;
 export const iodineTest = (id: string, date: string, positive: boolean): Resource =>
-  observation(id, LOCAL, 'iodine-sensitivity-test', 'Iodine (contrast) sensitivity test', date, positive ? concept(SCT, '10828004', 'Positive') : concept(SCT, '260385009', 'Negative'));
+  observation(
+    id,
+    LOCAL,
+    'iodine-sensitivity-test',
+    'Iodine (contrast) sensitivity test',
+    date,
+    positive ? concept(SCT, '10828004', 'Positive') : concept(SCT, '260385009', 'Negative'),
+  );
 export const fitness = (id: string, date: string, fit: boolean): Resource =>
   observation(id, LOCAL, 'fit-for-procedure', 'Clinician assessment: fit for procedure (no serious systemic disease)', date, { valueBoolean: fit });
 export const regularity = (id: string, date: string, regular: boolean): Resource =>
-  observation(id, LOCAL, 'menstrual-regularity', 'Menstrual regularity', date, regular ? concept(SCT, '78456001', 'Normal menstrual cycle') : concept(LOCAL, 'irregular-menstrual-cycle', 'Irregular menstrual cycle'));
+  observation(
+    id,
+    LOCAL,
+    'menstrual-regularity',
+    'Menstrual regularity',
+    date,
+    regular ? concept(SCT, '78456001', 'Normal menstrual cycle') : concept(LOCAL, 'irregular-menstrual-cycle', 'Irregular menstrual cycle'),
+  );
 export const heavyBleedingNow = (id: string, date: string, heavy: boolean): Resource =>
   observation(id, LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding', date, { valueBoolean: heavy });
-export const constipationNow = (id: string, date: string): Resource =>
-  observation(id, LOCAL, 'constipation-now', 'Currently constipated', date, { valueBoolean: true });
+export const constipationNow = (id: string, date: string): Resource => observation(id, LOCAL, 'constipation-now', 'Currently constipated', date, { valueBoolean: true });
 export const hsgCavity = (id: string, date: string, value: 'normal' | 'filling-defect' | 'contour-abnormal'): Resource =>
-  observation(id, LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment', date, concept(LOCAL, value, value === 'normal' ? 'Normal' : value === 'filling-defect' ? 'Uterine cavity filling defect' : 'Uterine cavity contour abnormal'));
+  observation(
+    id,
+    LOCAL,
+    'hsg-uterine-cavity',
+    'HSG uterine cavity assessment',
+    date,
+    concept(LOCAL, value, value === 'normal' ? 'Normal' : value === 'filling-defect' ? 'Uterine cavity filling defect' : 'Uterine cavity contour abnormal'),
+  );
 
 export function tubalPatency(id: string, date: string, right: string, left: string): Resource {
   const side = (code: string, display: string, value: string) => ({
@@ -116,18 +135,25 @@ export const partner = (id = 'husband'): Resource =>
     gender: 'male',
   }) as Resource;
 
-export const semenAnalysis = (id: string, date: string, normal: boolean, partnerId = 'husband'): Resource => ({
-  ...observation(id, SCT, '5025004', 'Semen analysis, presence and motility of sperm', date, {}),
-  code: { coding: [{ system: SCT, code: '5025004', display: 'Semen analysis, presence and motility of sperm' }, { system: LOCAL, code: 'semen-analysis-panel', display: 'Semen analysis panel (WHO)' }] },
-  focus: [{ reference: `RelatedPerson/${partnerId}` }],
-  ...interpretation(normal ? 'N' : 'A'),
-}) as Resource;
+export const semenAnalysis = (id: string, date: string, normal: boolean, partnerId = 'husband'): Resource =>
+  ({
+    ...observation(id, SCT, '5025004', 'Semen analysis, presence and motility of sperm', date, {}),
+    code: {
+      coding: [
+        { system: SCT, code: '5025004', display: 'Semen analysis, presence and motility of sperm' },
+        { system: LOCAL, code: 'semen-analysis-panel', display: 'Semen analysis panel (WHO)' },
+      ],
+    },
+    focus: [{ reference: `RelatedPerson/${partnerId}` }],
+    ...interpretation(normal ? 'N' : 'A'),
+  }) as Resource;
 
 /** A lab/test result by code (work-up already done). */
-export const result = (id: string, system: string, code: string, display: string, date: string): Resource => ({
-  ...observation(id, system, code, display, date, {}),
-  ...interpretation('N'),
-}) as Resource;
+export const result = (id: string, system: string, code: string, display: string, date: string): Resource =>
+  ({
+    ...observation(id, system, code, display, date, {}),
+    ...interpretation('N'),
+  }) as Resource;
 
 export interface ConditionOptions {
   onset?: string;
@@ -155,7 +181,14 @@ export function condition(id: string, system: string, code: string, display: str
   return c as unknown as Resource;
 }
 
-export function procedure(id: string, system: string, code: string, display: string, performed: string, extraCodings: { system: string; code: string; display: string }[] = []): Resource {
+export function procedure(
+  id: string,
+  system: string,
+  code: string,
+  display: string,
+  performed: string,
+  extraCodings: { system: string; code: string; display: string }[] = [],
+): Resource {
   return {
     resourceType: 'Procedure',
     id,

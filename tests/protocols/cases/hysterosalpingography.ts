@@ -87,7 +87,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-infertility-day-6-all-ready',
     plan,
-    description: 'Infertile woman, day 6 after the menses, negative pregnancy test, no known allergy, normal discharge and negative iodine test this week: HSG on day 5-7 with atropine, instructions, aftercare and the alternatives.',
+    description:
+      'Infertile woman, day 6 after the menses, negative pregnancy test, no known allergy, normal discharge and negative iodine test this week: HSG on day 5-7 with atropine, instructions, aftercare and the alternatives.',
     rules: ['HSG-I1', 'HSG-T1', 'HSG-P1', 'HSG-P2', 'HSG-P3', 'HSG-P4', 'HSG-P5', 'HSG-A1', 'HSG-A2', 'HSG-ALT1', 'HSG-X1', 'HSG-C1'],
     now: NOW,
     resources: record(),
@@ -205,7 +206,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-leukorrhea-and-iodine-test-missing',
     plan,
-    description: 'Day 6 after the menses, no discharge examination and no iodine test on record: both are ordered today (never in the past), and the HSG is proposed from tomorrow to day 7 (SAFE-5).',
+    description:
+      'Day 6 after the menses, no discharge examination and no iodine test on record: both are ordered today (never in the past), and the HSG is proposed from tomorrow to day 7 (SAFE-5).',
     rules: ['HSG-C1', 'HSG-P3', 'SAFE-5'],
     now: NOW,
     resources: record({ omit: ['leukorrhea', 'iodine'] }),
@@ -278,7 +280,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-ci-menstruating-day-8-of-bleeding',
     plan,
-    description: 'Bleeding started 7 days ago (8th day of bleeding, the longest normal period) with no end: still menstruating, HSG contraindicated; the end of bleeding is asked for so that the window can be dated (SAFE-10).',
+    description:
+      'Bleeding started 7 days ago (8th day of bleeding, the longest normal period) with no end: still menstruating, HSG contraindicated; the end of bleeding is asked for so that the window can be dated (SAFE-10).',
     rules: ['HSG-C4', 'SAFE-10'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [lmpStart('lmp', daysAgo(NOW, 7))] }),
@@ -332,7 +335,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-ci-iodine-allergy-hycosy',
     plan,
-    description: 'Allergy to iodinated contrast: HSG contraindicated and HyCoSy (no iodine, no radiation) proposed in the same window, with the other non-iodine alternatives and the care of HSG (premedication, instructions, aftercare HSG-A1), but no iodine test and no X-ray conception advice (SAFE-8).',
+    description:
+      'Allergy to iodinated contrast: HSG contraindicated and HyCoSy (no iodine, no radiation) proposed in the same window, with the other non-iodine alternatives and the care of HSG (premedication, instructions, aftercare HSG-A1), but no iodine test and no X-ray conception advice (SAFE-8).',
     rules: ['HSG-C6', 'HSG-ALT1', 'SAFE-8'],
     now: NOW,
     resources: record({ omit: ['allergy', 'iodine'], extra: [allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media')] }),
@@ -369,7 +373,10 @@ export const HSG_CASES: CaseSpec[] = [
     description: 'Iodine allergy and a positive pregnancy test: two contraindications; HyCoSy is not offered (pregnancy rules it out too).',
     rules: ['HSG-C3', 'HSG-C6'],
     now: NOW,
-    resources: record({ omit: ['allergy', 'pregnancy'], extra: [allergy('iodine-allergy', SCT, '44588005', 'Iodine'), pregnancyTest('hcg', daysAgo(NOW, 0), 'positive', '2118-8')] }),
+    resources: record({
+      omit: ['allergy', 'pregnancy'],
+      extra: [allergy('iodine-allergy', SCT, '44588005', 'Iodine'), pregnancyTest('hcg', daysAgo(NOW, 0), 'positive', '2118-8')],
+    }),
     expect: { contraindicated: [ci(['Observation/hcg']), ci(['AllergyIntolerance/iodine-allergy'])], notProposed: notScheduled, tasks: [] },
   },
   {
@@ -379,7 +386,10 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['HSG-C1', 'HSG-C5'],
     now: NOW,
     resources: record({
-      extra: [condition('endometritis', SCT, '78623009', 'Endometritis', { onset: daysAgo(NOW, 5) }), procedure('caesarean', SCT, '11466000', 'Cesarean section', daysAgo(NOW, 30))],
+      extra: [
+        condition('endometritis', SCT, '78623009', 'Endometritis', { onset: daysAgo(NOW, 5) }),
+        procedure('caesarean', SCT, '11466000', 'Cesarean section', daysAgo(NOW, 30)),
+      ],
     }),
     expect: { contraindicated: [ci(['Condition/endometritis']), ci(['Procedure/caesarean'])], notProposed: notScheduled, tasks: [] },
   },
@@ -444,7 +454,10 @@ export const HSG_CASES: CaseSpec[] = [
     description: 'The end of the menses is recorded with a time and a +08:00 offset: the calendar date as recorded counts (day 6).',
     rules: ['HSG-T1'],
     now: NOW,
-    resources: record({ omit: ['menses'], extra: [lmpStart('menses-start', daysAgo(NOW, 11)), { ...mensesEnd('menses-end', daysAgo(NOW, 6)), valueDateTime: `${daysAgo(NOW, 6)}T20:30:00+08:00` } as Resource] }),
+    resources: record({
+      omit: ['menses'],
+      extra: [lmpStart('menses-start', daysAgo(NOW, 11)), { ...mensesEnd('menses-end', daysAgo(NOW, 6)), valueDateTime: `${daysAgo(NOW, 6)}T20:30:00+08:00` } as Resource],
+    }),
     expect: scheduled(),
   },
 
@@ -452,7 +465,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-day-7-workup-not-dated-in-past',
     plan,
-    description: 'Day 7 (the last window day) with no discharge exam and no iodine test: the tests would have to be done before the HSG, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
+    description:
+      'Day 7 (the last window day) with no discharge exam and no iodine test: the tests would have to be done before the HSG, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
     rules: ['SAFE-5', 'HSG-T1'],
     now: NOW,
     resources: record({ day: 7, omit: ['leukorrhea', 'iodine'] }),
@@ -470,7 +484,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-no-fitness-assessment-collected',
     plan,
-    description: 'No fitness assessment on record: it is collected; HSG is not proposed until it says fit, and is not contraindicated either (SAFE-4: the same gate as the other protocols).',
+    description:
+      'No fitness assessment on record: it is collected; HSG is not proposed until it says fit, and is not contraindicated either (SAFE-4: the same gate as the other protocols).',
     rules: ['SAFE-4', 'HSG-C2'],
     now: NOW,
     resources: record({ omit: ['fitness'] }),
@@ -547,7 +562,12 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['SAFE-10', 'HSG-C6'],
     now: NOW,
     resources: record({
-      extra: [{ ...allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media'), verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'refuted' }] } } as Resource],
+      extra: [
+        {
+          ...allergy('iodine-allergy', SCT, '426722004', 'Iodinated contrast media'),
+          verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'refuted' }] },
+        } as Resource,
+      ],
     }),
     expect: scheduled(),
   },
@@ -563,7 +583,8 @@ export const HSG_CASES: CaseSpec[] = [
   {
     name: 'hsg-positive-then-negative-pregnancy-held',
     plan,
-    description: 'A positive pregnancy test 5 days ago and a negative one yesterday: the safer reading holds the HSG (a positive in the 7-day look-back contraindicates; a pregnancy loss is for the clinician to confirm).',
+    description:
+      'A positive pregnancy test 5 days ago and a negative one yesterday: the safer reading holds the HSG (a positive in the 7-day look-back contraindicates; a pregnancy loss is for the clinician to confirm).',
     rules: ['SAFE-2', 'HSG-C3'],
     now: NOW,
     resources: record({ extra: [pregnancyTest('hcg-positive', daysAgo(NOW, 5), 'positive')] }),
@@ -575,7 +596,9 @@ export const HSG_CASES: CaseSpec[] = [
     description: 'An HSG 30 days ago found both tubes patent: the result is used, HSG is not repeated (SAFE-6).',
     rules: ['SAFE-6'],
     now: NOW,
-    resources: record({ extra: [procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 30)), tubalPatency('patency', daysAgo(NOW, 30), 'patent', 'patent')] }),
+    resources: record({
+      extra: [procedure('hsg-done', SCT, '168884001', 'Hysterosalpingography', daysAgo(NOW, 30)), tubalPatency('patency', daysAgo(NOW, 30), 'patent', 'patent')],
+    }),
     expect: { notProposed: [...notScheduled, C.ivfReferral], tasks: [] },
   },
   {
@@ -594,7 +617,12 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['SAFE-7', 'TR-F2'],
     now: NOW,
     resources: record({
-      extra: [condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 90), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } })],
+      extra: [
+        condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', {
+          onset: daysAgo(NOW, 90),
+          bodySite: { system: SCT, code: '51440002', display: 'Bilateral' },
+        }),
+      ],
     }),
     expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Condition/bilateral-blockage'] }], notProposed: notScheduled, tasks: [] },
   },
@@ -605,7 +633,13 @@ export const HSG_CASES: CaseSpec[] = [
     rules: ['SAFE-7', 'HSG-I1'],
     now: NOW,
     resources: record({
-      extra: [condition('suspected-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 20), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' }, verification: 'provisional' })],
+      extra: [
+        condition('suspected-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', {
+          onset: daysAgo(NOW, 20),
+          bodySite: { system: SCT, code: '51440002', display: 'Bilateral' },
+          verification: 'provisional',
+        }),
+      ],
     }),
     expect: { ...scheduled(), notProposed: [C.ivfReferral, C.hycosy] },
   },

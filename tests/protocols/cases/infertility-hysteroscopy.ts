@@ -95,14 +95,18 @@ function allWorkupDone(): Resource[] {
     ['chlamydia', LOINC, '21190-4', 'Chlamydia trachomatis DNA [Presence] in Cervix by NAA with probe detection'],
     ['mycoplasma', LOCAL, 'mycoplasma-ureaplasma-culture', 'Genital mycoplasma/ureaplasma culture'],
   ];
-  return [...exams.map(([id, system, code, display]) => procedure(id, system, code, display, date)), ...labs.map(([id, system, code, display]) => result(id, system, code, display, date))];
+  return [
+    ...exams.map(([id, system, code, display]) => procedure(id, system, code, display, date)),
+    ...labs.map(([id, system, code, display]) => result(id, system, code, display, date)),
+  ];
 }
 
 export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-i2-previous-myomectomy-day-5',
     plan,
-    description: 'Previous myomectomy, day 5 after the menses, negative pregnancy test, no work-up on record: hysteroscopy on day 3-10 with the full pre-operative examination and laboratory work-up.',
+    description:
+      'Previous myomectomy, day 5 after the menses, negative pregnancy test, no work-up on record: hysteroscopy on day 3-10 with the full pre-operative examination and laboratory work-up.',
     rules: ['HYS-I2', 'HYS-T1', 'HYS-P1', 'HYS-P2', 'HYS-F1'],
     now: NOW,
     resources: record(),
@@ -121,12 +125,16 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-i1-irregular-bleeding-any-time-after',
     plan,
-    description: 'Irregular abnormal uterine bleeding (ICD-10 N93.9) that stopped 25 days ago: any time after the bleeding stopped, so the window has no end; it is offered from tomorrow (the work-up runs today), never from day 1 in the past (SAFE-5).',
+    description:
+      'Irregular abnormal uterine bleeding (ICD-10 N93.9) that stopped 25 days ago: any time after the bleeding stopped, so the window has no end; it is offered from tomorrow (the work-up runs today), never from day 1 in the past (SAFE-5).',
     rules: ['HYS-I1', 'HYS-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 25, indication: [condition('aub', ICD10, 'N93.9', 'Abnormal uterine and vaginal bleeding, unspecified', { onset: '2026-02-01' })] }),
     expect: {
-      proposed: [{ code: C.hysteroscopy, occurrencePeriod: irregularWindow(25), reasonReference: ['Condition/aub'] }, { code: C.cbc, occurrencePeriod: WORKUP_TODAY }],
+      proposed: [
+        { code: C.hysteroscopy, occurrencePeriod: irregularWindow(25), reasonReference: ['Condition/aub'] },
+        { code: C.cbc, occurrencePeriod: WORKUP_TODAY },
+      ],
       tasks: [],
     },
     example: true,
@@ -134,7 +142,8 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-irregular-bleeding-now',
     plan,
-    description: 'Irregular bleeding (menstrual regularity irregular, previous myomectomy) that started 2 days ago and has not stopped: nothing is dated during the bleeding; the end of bleeding is asked for (SAFE-10).',
+    description:
+      'Irregular bleeding (menstrual regularity irregular, previous myomectomy) that started 2 days ago and has not stopped: nothing is dated during the bleeding; the end of bleeding is asked for (SAFE-10).',
     rules: ['HYS-T1', 'SAFE-10'],
     now: NOW,
     resources: record({ omit: ['menses'], extra: [regularity('regularity', '2026-04-01', false), ...period('previous', daysAgo(NOW, 40)), lmpStart('lmp', daysAgo(NOW, 2))] }),
@@ -192,7 +201,9 @@ export const HYS_CASES: CaseSpec[] = [
     description: 'A laparoscopy is planned but she had a hysteroscopy before: indication 5 does not apply, no hysteroscopy.',
     rules: ['HYS-I5'],
     now: NOW,
-    resources: record({ indication: [serviceRequest('laparoscopy', SCT, '73632009', 'Laparoscopy', 'active'), procedure('hysteroscopy-2024', SCT, '233545006', 'Hysteroscopy', '2024-05-02')] }),
+    resources: record({
+      indication: [serviceRequest('laparoscopy', SCT, '73632009', 'Laparoscopy', 'active'), procedure('hysteroscopy-2024', SCT, '233545006', 'Hysteroscopy', '2024-05-02')],
+    }),
     expect: none,
   },
   {
@@ -210,7 +221,9 @@ export const HYS_CASES: CaseSpec[] = [
     description: 'Failed IVF-ET and no previous hysteroscopy: indicated.',
     rules: ['HYS-I7'],
     now: NOW,
-    resources: record({ indication: [condition('failed-ivf', LOCAL, 'failed-ivf-et', 'Failed IVF-ET (no pregnancy after at least one embryo transfer)', { recorded: '2026-02-01' })] }),
+    resources: record({
+      indication: [condition('failed-ivf', LOCAL, 'failed-ivf-et', 'Failed IVF-ET (no pregnancy after at least one embryo transfer)', { recorded: '2026-02-01' })],
+    }),
     expect: scheduled(['Condition/failed-ivf']),
   },
   {
@@ -251,7 +264,10 @@ export const HYS_CASES: CaseSpec[] = [
     description: 'Abnormal bleeding indicates, but the bleeding is heavy now (observed today): hysteroscopy contraindicated.',
     rules: ['HYS-C2', 'HYS-I1'],
     now: NOW,
-    resources: record({ indication: [condition('aub', SCT, '44991000119100', 'Abnormal uterine bleeding', { onset: '2026-03-01' })], extra: [heavyBleedingNow('heavy-bleeding', daysAgo(NOW, 0), true)] }),
+    resources: record({
+      indication: [condition('aub', SCT, '44991000119100', 'Abnormal uterine bleeding', { onset: '2026-03-01' })],
+      extra: [heavyBleedingNow('heavy-bleeding', daysAgo(NOW, 0), true)],
+    }),
     expect: { contraindicated: [ci(['Observation/heavy-bleeding'])], ...none },
   },
   {
@@ -287,7 +303,10 @@ export const HYS_CASES: CaseSpec[] = [
     description: 'Chronic PID and a positive pregnancy test: both contraindications reported.',
     rules: ['HYS-C3', 'HYS-C4'],
     now: NOW,
-    resources: record({ omit: ['pregnancy'], extra: [condition('chronic-pid', SCT, '237044002', 'Chronic pelvic inflammatory disease', { onset: '2024-01-01' }), pregnancyTest('hcg', daysAgo(NOW, 0), 'positive')] }),
+    resources: record({
+      omit: ['pregnancy'],
+      extra: [condition('chronic-pid', SCT, '237044002', 'Chronic pelvic inflammatory disease', { onset: '2024-01-01' }), pregnancyTest('hcg', daysAgo(NOW, 0), 'positive')],
+    }),
     expect: { contraindicated: [ci(['Condition/chronic-pid']), ci(['Observation/hcg'])], ...none },
   },
   {
@@ -320,7 +339,8 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-day-10-workup-not-dated-in-past',
     plan,
-    description: 'Day 10 after the menses (last day of the window) with no work-up on record: the work-up must be back before the hysteroscopy, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
+    description:
+      'Day 10 after the menses (last day of the window) with no work-up on record: the work-up must be back before the hysteroscopy, which no longer fits this cycle; nothing is dated in the past, the next end of bleeding is collected (SAFE-5).',
     rules: ['HYS-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 10 }),
@@ -376,7 +396,11 @@ export const HYS_CASES: CaseSpec[] = [
         procedure('cardio-exam', SCT, '444733009', 'Preoperative cardiovascular examination', daysAgo(NOW, 3)),
       ],
     }),
-    expect: { proposed: [{ code: C.hysteroscopy }, { code: C.hiv }, { code: C.urinalysis }, { code: C.pulmonaryExam }], notProposed: [C.cbc, C.bloodGroup, C.cardioExam], tasks: [] },
+    expect: {
+      proposed: [{ code: C.hysteroscopy }, { code: C.hiv }, { code: C.urinalysis }, { code: C.pulmonaryExam }],
+      notProposed: [C.cbc, C.bloodGroup, C.cardioExam],
+      tasks: [],
+    },
   },
 
   // ---- safety faults found in review (issue #11): one case each, named after the fault ----
@@ -419,7 +443,8 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-no-fitness-assessment-workup-proposed',
     plan,
-    description: 'No fitness assessment on record: the examination and labs that inform it are proposed (today), the assessment is collected, and the hysteroscopy waits until it says fit (SAFE-4).',
+    description:
+      'No fitness assessment on record: the examination and labs that inform it are proposed (today), the assessment is collected, and the hysteroscopy waits until it says fit (SAFE-4).',
     rules: ['SAFE-4', 'HYS-P1'],
     now: NOW,
     resources: record({ omit: ['fitness'] }),
@@ -438,12 +463,16 @@ export const HYS_CASES: CaseSpec[] = [
   {
     name: 'hys-irregular-bleeding-not-dated-in-past',
     plan,
-    description: 'Irregular bleeding (regularity irregular) that stopped 12 days ago, previous myomectomy: "any time after the bleeding stops" is offered from tomorrow (after today\'s work-up), never from the day after the bleeding, which is in the past (SAFE-5).',
+    description:
+      'Irregular bleeding (regularity irregular) that stopped 12 days ago, previous myomectomy: "any time after the bleeding stops" is offered from tomorrow (after today\'s work-up), never from the day after the bleeding, which is in the past (SAFE-5).',
     rules: ['SAFE-5', 'HYS-T1'],
     now: NOW,
     resources: record({ day: 12, extra: [regularity('regularity', '2026-04-01', false)] }),
     expect: {
-      proposed: [{ code: C.hysteroscopy, occurrencePeriod: irregularWindow(12), reasonReference: ['Procedure/myomectomy'] }, ...HYS_WORKUP.map((code) => ({ code, occurrencePeriod: WORKUP_TODAY }))],
+      proposed: [
+        { code: C.hysteroscopy, occurrencePeriod: irregularWindow(12), reasonReference: ['Procedure/myomectomy'] },
+        ...HYS_WORKUP.map((code) => ({ code, occurrencePeriod: WORKUP_TODAY })),
+      ],
       tasks: [],
     },
   },

@@ -34,7 +34,8 @@ export const PATHWAY_CASES: CaseSpec[] = [
   {
     name: 'pathway-infertility-hsg-cavity-defect',
     plan,
-    description: 'Infertile woman (no ligation) whose HSG 40 days ago showed a filling defect, its tubal result not recorded: the HSG is not repeated, its tubal result is asked for (SAFE-6), and hysteroscopy is proposed for the cavity (HYS-I4) from tomorrow, after the work-up.',
+    description:
+      'Infertile woman (no ligation) whose HSG 40 days ago showed a filling defect, its tubal result not recorded: the HSG is not repeated, its tubal result is asked for (SAFE-6), and hysteroscopy is proposed for the cavity (HYS-I4) from tomorrow, after the work-up.',
     rules: ['HSG-I1', 'HYS-I4', 'SAFE-6', 'SAFE-7'],
     now: NOW,
     resources: [
@@ -87,7 +88,11 @@ export const PATHWAY_CASES: CaseSpec[] = [
       noKnownAllergy(),
       fitness('fitness', daysAgo(NOW, 2), true),
     ],
-    expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Observation/patency'] }], notProposed: [C.hsg, C.hycosy, C.lapChromopertubation, C.reversalLapAssisted], tasks: [] },
+    expect: {
+      proposed: [{ code: C.ivfReferral, reasonReference: ['Observation/patency'] }],
+      notProposed: [C.hsg, C.hycosy, C.lapChromopertubation, C.reversalLapAssisted],
+      tasks: [],
+    },
   },
   {
     name: 'pathway-failed-reversal-hsg',
@@ -121,7 +126,10 @@ export const PATHWAY_CASES: CaseSpec[] = [
       patient(birthDateFor(NOW, 38, 10)),
       procedure('ligation', SCT, '287664005', 'Ligation of bilateral fallopian tubes', '2014-06-01'),
       procedure('reversal', LOCAL, 'tubal-reanastomosis-laparoscopic', 'Laparoscopic tubal reanastomosis', daysAgo(NOW, 500)),
-      condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 30), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } }),
+      condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', {
+        onset: daysAgo(NOW, 30),
+        bodySite: { system: SCT, code: '51440002', display: 'Bilateral' },
+      }),
     ],
     expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Condition/bilateral-blockage'] }], notProposed: [C.hsg, C.lapChromopertubation], tasks: [] },
   },
@@ -129,7 +137,8 @@ export const PATHWAY_CASES: CaseSpec[] = [
   {
     name: 'pathway-hsg-and-hysteroscopy-share-workup-once',
     plan,
-    description: 'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5).',
+    description:
+      'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5).',
     rules: ['SAFE-6', 'HYS-I6', 'HSG-I1'],
     now: NOW,
     resources: [

@@ -18,7 +18,9 @@ export function loadCases(): LoadedCase[] {
   for (const plan of readdirSync(CASES_DIR).sort()) {
     const dir = join(CASES_DIR, plan);
     if (plan === 'cases' || !statSync(dir).isDirectory()) continue;
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const file = join(dir, name);
       const spec = CaseFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
       found.push({ plan, name: name.replace(/\.json$/, ''), file, spec });

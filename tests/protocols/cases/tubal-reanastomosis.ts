@@ -44,7 +44,10 @@ interface Options {
   extra?: Resource[];
 }
 
-const ligation = () => procedure('ligation', SCT, '287664005', 'Ligation of bilateral fallopian tubes', '2016-03-02', [{ system: LOCAL, code: 'tl-method-pomeroy', display: 'Fold ligation and cut (Pomeroy)' }]);
+const ligation = () =>
+  procedure('ligation', SCT, '287664005', 'Ligation of bilateral fallopian tubes', '2016-03-02', [
+    { system: LOCAL, code: 'tl-method-pomeroy', display: 'Fold ligation and cut (Pomeroy)' },
+  ]);
 
 function withoutBirthDate(r: Resource): Resource {
   const { birthDate: _omitted, ...rest } = r as Resource & { birthDate?: string };
@@ -99,7 +102,8 @@ function scheduled(day = 4): Expect {
 
 const none: Expect = { notProposed: [...TECHNIQUES, C.admission, C.semen, ...TR_WORKUP], tasks: [] };
 const ci = (reasonReference: string[]) => ({ code: C.reversalAny, reasonReference });
-const reversal = (daysBefore: number) => procedure('reversal', LOCAL, 'tubal-reanastomosis-lap-assisted-minilaparotomy', 'Laparoscopy-assisted mini-laparotomy tubal reanastomosis', daysAgo(NOW, daysBefore));
+const reversal = (daysBefore: number) =>
+  procedure('reversal', LOCAL, 'tubal-reanastomosis-lap-assisted-minilaparotomy', 'Laparoscopy-assisted mini-laparotomy tubal reanastomosis', daysAgo(NOW, daysBefore));
 /** Ineligible: the reversal is not performed and IVF is offered instead (SAFE-7). */
 const ineligible = (reasonReference: string[]): Expect => ({
   proposed: [{ code: C.ivfReferral, reasonReference: [...reasonReference, 'Procedure/ligation'] }],
@@ -128,7 +132,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-eligible-day-4',
     plan,
-    description: 'Sterilised woman of 35, regular cycles, fit, normal partner semen analysis, permit on file, negative pregnancy test, day 4 after the menses: the three techniques (choose one) from day 6 (2 days from today: admission first) to day 7, admission, work-up from today to the day before, intra-operative steps, post-operative advice, and no routine tubal flushing or HSG afterwards.',
+    description:
+      'Sterilised woman of 35, regular cycles, fit, normal partner semen analysis, permit on file, negative pregnancy test, day 4 after the menses: the three techniques (choose one) from day 6 (2 days from today: admission first) to day 7, admission, work-up from today to the day before, intra-operative steps, post-operative advice, and no routine tubal flushing or HSG afterwards.',
     rules: ['TR-I1', 'TR-I2', 'TR-I3', 'TR-I4', 'TR-I5', 'TR-W1', 'TR-T1', 'TR-P1', 'TR-S1', 'TR-S2', 'TR-S3', 'TR-O1', 'TR-A1', 'TR-A2', 'TR-A3', 'SAFE-5'],
     now: NOW,
     resources: record(),
@@ -138,7 +143,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-age-39-turns-40-tomorrow',
     plan,
-    description: 'She turns 40 tomorrow: under 40 today, but the surgery cannot be before the day after tomorrow (admission first), so every surgery day is on or after her 40th birthday: not eligible on the planned date (TR-I2); IVF offered instead.',
+    description:
+      'She turns 40 tomorrow: under 40 today, but the surgery cannot be before the day after tomorrow (admission first), so every surgery day is on or after her 40th birthday: not eligible on the planned date (TR-I2); IVF offered instead.',
     rules: ['TR-I2', 'SAFE-5', 'SAFE-7'],
     now: NOW,
     resources: record({ birthDate: birthDateFor(NOW, 40, 1) }),
@@ -210,7 +216,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-missing-fitness-and-menses',
     plan,
-    description: 'No fitness assessment in the last 30 days (one from 40 days ago) and no menstrual data: both are collected at once; the work-up that informs the assessment is proposed from today (SAFE-4), the surgery is not.',
+    description:
+      'No fitness assessment in the last 30 days (one from 40 days ago) and no menstrual data: both are collected at once; the work-up that informs the assessment is proposed from today (SAFE-4), the surgery is not.',
     rules: ['TR-I4', 'TR-T1', 'SAFE-4'],
     now: NOW,
     resources: record({ omit: ['fitness', 'menses'], extra: [fitness('fitness-old', daysAgo(NOW, 40), true)] }),
@@ -242,7 +249,14 @@ export const TR_CASES: CaseSpec[] = [
     rules: ['TR-W1', 'SAFE-5'],
     now: NOW,
     resources: record({ omit: ['semen'], extra: [semenAnalysis('semen-old', daysAgo(NOW, 120), true)] }),
-    expect: { ...scheduled(), proposed: [{ code: C.semen, occurrencePeriod: workup(4) }, { code: C.reversalLapAssisted, occurrencePeriod: window(4) }], notProposed: [] },
+    expect: {
+      ...scheduled(),
+      proposed: [
+        { code: C.semen, occurrencePeriod: workup(4) },
+        { code: C.reversalLapAssisted, occurrencePeriod: window(4) },
+      ],
+      notProposed: [],
+    },
   },
   {
     name: 'tr-semen-analysis-abnormal',
@@ -292,7 +306,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-window-day-7-last',
     plan,
-    description: 'Day 7 after the menses (last day of the window): admission 1-2 days before the surgery would be in the past, so the surgery no longer fits this cycle: the end of the next menses is collected; nothing dated in the past (SAFE-5).',
+    description:
+      'Day 7 after the menses (last day of the window): admission 1-2 days before the surgery would be in the past, so the surgery no longer fits this cycle: the end of the next menses is collected; nothing dated in the past (SAFE-5).',
     rules: ['TR-T1', 'SAFE-5'],
     now: NOW,
     resources: record({ day: 7 }),
@@ -329,12 +344,18 @@ export const TR_CASES: CaseSpec[] = [
         result('smear', 'http://loinc.org', '47528-5', 'Cytology report of Cervical or vaginal smear or scraping Cyto stain', '2024-06-01'),
       ],
     }),
-    expect: { proposed: [{ code: C.reversalOpen }, { code: C.cervicalSmear, occurrencePeriod: workup(4) }, { code: C.chestXray, occurrencePeriod: workup(4) }], notProposed: [C.ecg, C.cbc], contraindicated: POST_OP_DONT, tasks: [] },
+    expect: {
+      proposed: [{ code: C.reversalOpen }, { code: C.cervicalSmear, occurrencePeriod: workup(4) }, { code: C.chestXray, occurrencePeriod: workup(4) }],
+      notProposed: [C.ecg, C.cbc],
+      contraindicated: POST_OP_DONT,
+      tasks: [],
+    },
   },
   {
     name: 'tr-follow-up-13-months-no-pregnancy',
     plan,
-    description: 'Reversal 13 months ago and no pregnancy: assess tubal patency, HSG (through the HSG protocol: window from tomorrow, after the discharge and iodine tests, preparation) or laparoscopic chromopertubation (offered once, in the HSG choice); no new reversal.',
+    description:
+      'Reversal 13 months ago and no pregnancy: assess tubal patency, HSG (through the HSG protocol: window from tomorrow, after the discharge and iodine tests, preparation) or laparoscopic chromopertubation (offered once, in the HSG choice); no new reversal.',
     rules: ['TR-F1', 'HSG-I2', 'SAFE-6'],
     now: NOW,
     resources: followUp({ sinceDays: 395 }),
@@ -375,7 +396,12 @@ export const TR_CASES: CaseSpec[] = [
     now: NOW,
     resources: followUp({
       sinceDays: 420,
-      extra: [condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 60), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } })],
+      extra: [
+        condition('bilateral-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', {
+          onset: daysAgo(NOW, 60),
+          bodySite: { system: SCT, code: '51440002', display: 'Bilateral' },
+        }),
+      ],
     }),
     expect: { proposed: [{ code: C.ivfReferral, reasonReference: ['Condition/bilateral-blockage'] }], notProposed: [C.hsg, C.lapChromopertubation], tasks: [] },
     example: true,
@@ -392,7 +418,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-follow-up-one-tube-patent',
     plan,
-    description: 'Tubal patency assessed after the reversal: one tube patent, the other blocked. Not bilateral, so no IVF referral; patency is already known, so no new HSG or laparoscopy.',
+    description:
+      'Tubal patency assessed after the reversal: one tube patent, the other blocked. Not bilateral, so no IVF referral; patency is already known, so no new HSG or laparoscopy.',
     rules: ['TR-F2', 'TR-F1'],
     now: NOW,
     resources: followUp({ sinceDays: 420, extra: [tubalPatency('patency', daysAgo(NOW, 30), 'patent', 'blocked-distal')] }),
@@ -406,7 +433,12 @@ export const TR_CASES: CaseSpec[] = [
     now: NOW,
     resources: followUp({
       sinceDays: 400,
-      extra: [condition('old-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', { onset: daysAgo(NOW, 700), bodySite: { system: SCT, code: '51440002', display: 'Bilateral' } })],
+      extra: [
+        condition('old-blockage', SCT, '85078005', 'Female infertility due to occlusion of fallopian tube', {
+          onset: daysAgo(NOW, 700),
+          bodySite: { system: SCT, code: '51440002', display: 'Bilateral' },
+        }),
+      ],
     }),
     expect: { proposed: [{ code: C.hsg }, { code: C.lapChromopertubation }], notProposed: [C.ivfReferral], tasks: [] },
   },
@@ -427,7 +459,16 @@ export const TR_CASES: CaseSpec[] = [
     description: 'Pregnancy status "pregnant" recorded yesterday: the reversal is not performed.',
     rules: ['SAFE-2'],
     now: NOW,
-    resources: record({ omit: ['pregnancy'], extra: [{ ...pregnancyTest('status', daysAgo(NOW, 1), 'positive'), code: { coding: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] }, valueCodeableConcept: { coding: [{ system: SCT, code: '77386006', display: 'Pregnant' }] } } as Resource] }),
+    resources: record({
+      omit: ['pregnancy'],
+      extra: [
+        {
+          ...pregnancyTest('status', daysAgo(NOW, 1), 'positive'),
+          code: { coding: [{ system: 'http://loinc.org', code: '82810-3', display: 'Pregnancy status' }] },
+          valueCodeableConcept: { coding: [{ system: SCT, code: '77386006', display: 'Pregnant' }] },
+        } as Resource,
+      ],
+    }),
     expect: { ...none, contraindicated: [ci(['Observation/status'])] },
   },
   {
@@ -487,7 +528,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-40th-birthday-on-first-surgery-day',
     plan,
-    description: 'Under 40 today, but her 40th birthday falls on the first day the surgery could take place (day 6): no surgery date on or after it, so she is not eligible on the planned date (TR-I2); IVF offered instead, no work-up.',
+    description:
+      'Under 40 today, but her 40th birthday falls on the first day the surgery could take place (day 6): no surgery date on or after it, so she is not eligible on the planned date (TR-I2); IVF offered instead, no work-up.',
     rules: ['TR-I2', 'SAFE-5', 'SAFE-7'],
     now: NOW,
     resources: record({ birthDate: birthDateFor(NOW, 40, 2) }),
@@ -528,16 +570,22 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-no-fitness-assessment-workup-and-semen-proposed',
     plan,
-    description: 'No fitness assessment on record: the work-up that informs it and the partner semen analysis are proposed (dated before the surgery period), the assessment is collected, and the surgery is not proposed until it says fit (SAFE-4).',
+    description:
+      'No fitness assessment on record: the work-up that informs it and the partner semen analysis are proposed (dated before the surgery period), the assessment is collected, and the surgery is not proposed until it says fit (SAFE-4).',
     rules: ['SAFE-4', 'TR-I4', 'TR-W1'],
     now: NOW,
     resources: record({ omit: ['fitness', 'semen'] }),
-    expect: { proposed: [...TR_WORKUP.map((code) => ({ code, occurrencePeriod: workup(4) })), { code: C.semen, occurrencePeriod: workup(4) }], notProposed: [...TECHNIQUES, C.admission], tasks: [C.fitness] },
+    expect: {
+      proposed: [...TR_WORKUP.map((code) => ({ code, occurrencePeriod: workup(4) })), { code: C.semen, occurrencePeriod: workup(4) }],
+      notProposed: [...TECHNIQUES, C.admission],
+      tasks: [C.fitness],
+    },
   },
   {
     name: 'tr-fit-but-heart-failure-held',
     plan,
-    description: 'Assessed fit 5 days ago but an active heart failure is on the problem list: a clinician\'s "fit" never overrides an active serious systemic disease (SAFE-4, SAFE-10).',
+    description:
+      'Assessed fit 5 days ago but an active heart failure is on the problem list: a clinician\'s "fit" never overrides an active serious systemic disease (SAFE-4, SAFE-10).',
     rules: ['SAFE-4', 'SAFE-10', 'TR-I4'],
     now: NOW,
     resources: record({ extra: [condition('heart-failure', SCT, '84114007', 'Heart failure', { onset: daysAgo(NOW, 200) })] }),
@@ -564,10 +612,17 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-follow-up-chromopertubation-offered-once',
     plan,
-    description: 'One year after a reversal without pregnancy, the laparoscopic chromopertubation TR-F1 names is offered once (in the HSG protocol\'s choice), not twice (SAFE-6).',
+    description: "One year after a reversal without pregnancy, the laparoscopic chromopertubation TR-F1 names is offered once (in the HSG protocol's choice), not twice (SAFE-6).",
     rules: ['TR-F1', 'SAFE-6'],
     now: NOW,
     resources: followUp({ sinceDays: 400 }),
-    expect: { proposed: [{ code: C.hsg, occurrencePeriod: FOLLOW_UP_HSG }, { code: C.lapChromopertubation, reasonReference: ['Procedure/reversal'] }], notProposed: [...TECHNIQUES, C.ivfReferral], tasks: [] },
+    expect: {
+      proposed: [
+        { code: C.hsg, occurrencePeriod: FOLLOW_UP_HSG },
+        { code: C.lapChromopertubation, reasonReference: ['Procedure/reversal'] },
+      ],
+      notProposed: [...TECHNIQUES, C.ivfReferral],
+      tasks: [],
+    },
   },
 ];

@@ -52,10 +52,18 @@ export const cardSchema = z
     summary: nonEmpty.refine((s) => [...s].length < 140, 'summary must be under 140 characters'),
     detail: nonEmpty.optional(),
     indicator: z.enum(['info', 'warning', 'critical']),
-    source: z.strictObject({ label: nonEmpty, url: absoluteUrl.optional(), icon: absoluteUrl.optional(), topic: z.strictObject({ code: nonEmpty, system: nonEmpty, display: nonEmpty.optional() }).optional() }),
+    source: z.strictObject({
+      label: nonEmpty,
+      url: absoluteUrl.optional(),
+      icon: absoluteUrl.optional(),
+      topic: z.strictObject({ code: nonEmpty, system: nonEmpty, display: nonEmpty.optional() }).optional(),
+    }),
     suggestions: z.array(suggestion).min(1).optional(),
     selectionBehavior: z.enum(['at-most-one', 'any']).optional(),
-    overrideReasons: z.array(coding.required({ display: true })).min(1).optional(),
+    overrideReasons: z
+      .array(coding.required({ display: true }))
+      .min(1)
+      .optional(),
     links: z.array(link).min(1).optional(),
   })
   .refine((c) => !c.suggestions || c.selectionBehavior, 'selectionBehavior MUST be provided when suggestions are present')

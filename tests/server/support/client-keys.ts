@@ -36,7 +36,7 @@ export async function generateSigningKey(alg = 'ES384'): Promise<CryptoKey> {
 export async function startTestClient(iss = 'https://ehr.test.example/'): Promise<TestClient> {
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const kid = `kid-${randomUUID()}`;
-  const publicJwk = { ...(await exportJWK(publicKey)), kty: "EC", kid, alg: "ES384", use: "sig" };
+  const publicJwk = { ...(await exportJWK(publicKey)), kty: 'EC', kid, alg: 'ES384', use: 'sig' };
   let hits = 0;
   const server: Server = createServer((req, res) => {
     hits++;
@@ -63,9 +63,7 @@ export async function startTestClient(iss = 'https://ehr.test.example/'): Promis
         ...o.payload,
       };
       for (const k of o.omit ?? []) delete payload[k];
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid, jku: jwksUrl, ...o.header })
-        .sign(o.key ?? privateKey);
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid, jku: jwksUrl, ...o.header }).sign(o.key ?? privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
