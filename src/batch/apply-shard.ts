@@ -151,7 +151,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
           fail(patientId, lineFailure(locationOf(line), 'structure', `Patient/${patientId} appears more than once; the first one is used`));
           continue;
         }
-        patient = resource as Patient;
+        patient = resource;
       }
       resources.push(resource);
       resourceLines.push(line);
@@ -188,7 +188,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
       let output: CarePlan | Bundle | undefined;
       try {
         const result = withDataIssues(applyPlanDefinition(plan, { subject: patient, data }, { now: context.now, mode: context.mode }, context.knowledge), record.issues);
-        output = (context.mode === 'cpg' ? result.bundle : result.carePlan) as CarePlan | Bundle | undefined;
+        output = context.mode === 'cpg' ? result.bundle : result.carePlan;
         if (!output) throw new Error('the engine returned no result');
       } catch (err) {
         const reason = toOperationOutcome(err).issue?.[0]?.diagnostics ?? 'failed';

@@ -139,9 +139,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   try {
     // ---- 1. partition ----
     let t = performance.now();
-    dispatcher = new BoundedDispatcher<ChunkMessage>(workers, CHUNKS_PER_WORKER, (worker, chunk) =>
-      pool.post(worker, { type: 'chunk', fileIndex: chunk.fileIndex, firstLine: chunk.firstLine, data: chunk.data }, [chunk.data.buffer as ArrayBuffer]),
-    );
+    dispatcher = new BoundedDispatcher<ChunkMessage>(workers, CHUNKS_PER_WORKER, (worker, chunk) => {
+      pool.post(worker, { type: 'chunk', fileIndex: chunk.fileIndex, firstLine: chunk.firstLine, data: chunk.data }, [chunk.data.buffer as ArrayBuffer]);
+    });
     let read = 0;
     // Lines too long to read are failures found here, in input order: a sorted part like the workers'.
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;

@@ -104,7 +104,22 @@ function applyJob(paths: readonly string[], bytes: number, name: string, depth: 
   const failures = new LineFileWriter(failurePath);
   const badLines = new LineFileWriter(badLinePath);
   try {
-    const counts = applyShard(files, context, { output: (l) => output.write(l), failure: (l) => failures.write(l), badLine: (l) => badLines.write(l) }, timings);
+    const counts = applyShard(
+      files,
+      context,
+      {
+        output: (l) => {
+          output.write(l);
+        },
+        failure: (l) => {
+          failures.write(l);
+        },
+        badLine: (l) => {
+          badLines.write(l);
+        },
+      },
+      timings,
+    );
     result.patients += counts.patients;
     result.outputs += counts.outputs;
     result.failures += counts.failures;

@@ -28,12 +28,17 @@ export class WorkerPool {
     this.workers = setups.map((setup, index) => {
       const worker = new Worker(WORKER_URL, { workerData: setup });
       worker.on('message', (reply: FromWorker) => {
-        if (reply.type === 'chunk-done') return onChunkDone(index);
+        if (reply.type === 'chunk-done') {
+          onChunkDone(index);
+          return;
+        }
         const waiting = this.pending[index];
         this.pending[index] = undefined;
         waiting?.resolve(reply);
       });
-      worker.on('error', (err) => this.fail(`batch worker failed: ${err.message}`));
+      worker.on('error', (err) => {
+        this.fail(`batch worker failed: ${err.message}`);
+      });
       worker.on('exit', (code) => {
         if (code !== 0) this.fail(`batch worker stopped (exit code ${code})`);
       });

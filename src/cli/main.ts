@@ -31,7 +31,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
-      writeOut: (text) => io.stdout(text),
+      writeOut: (text) => {
+        io.stdout(text);
+      },
       // Commander's own error text is replaced by an OperationOutcome below; keep only the hint.
       writeErr: (text) => {
         if (!text.startsWith('error:')) io.stderr(text);

@@ -87,7 +87,9 @@ export async function clientFrom(options: ServerOptions, io: CliIo): Promise<Fhi
     baseUrl: options.server,
     timeoutMs: options.timeout,
     maxRetries: options.retries,
-    log: (m) => io.stderr(`${m}\n`),
+    log: (m) => {
+      io.stderr(`${m}\n`);
+    },
     ...(auth ? { auth } : {}),
   });
 }

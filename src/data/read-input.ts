@@ -82,7 +82,7 @@ function fromDocument(value: unknown, source: string, problems: InputProblem[], 
   const r = checkResource(value, source, problems);
   if (!r) return out;
   if (r.resourceType !== 'Bundle') return [r];
-  ((r as Bundle).entry ?? []).forEach((entry, i) => {
+  (r.entry ?? []).forEach((entry, i) => {
     if (entry?.resource === undefined) return;
     const location = `${source} entry[${i}]`;
     const inner = checkResource(entry.resource, location, problems);

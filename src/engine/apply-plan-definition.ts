@@ -95,7 +95,7 @@ export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext,
     options: resolved,
     clock,
     // A Group subject is referenced the same way; the narrower type keeps request fields assignable.
-    subjectRef: { reference: `${context.subject.resourceType}/${context.subject.id}` } as Reference<Patient>,
+    subjectRef: { reference: `${context.subject.resourceType}/${context.subject.id}` },
     issues: [],
     missing: new MissingDataCollector(knowledge),
     resources: [],
@@ -502,7 +502,7 @@ function copyActionElements(action: PlanDefinitionAction, state: ApplyState, tra
   const participants = resolveParticipants(action, state, trace);
   if (participants.length > 0) rg.participant = participants;
   copy(COPIED_LAST);
-  return rg as RequestGroupAction;
+  return rg;
 }
 
 function resolveParticipants(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): NonNullable<RequestGroupAction['participant']> {
@@ -538,7 +538,7 @@ function applyDefinition(
   const where = `PlanDefinition/${scope.plan.id ?? ''}#${trace.actionId}`;
   switch (definition.resourceType) {
     case 'ActivityDefinition': {
-      const kind = (definition as ActivityDefinition).kind;
+      const kind = definition.kind;
       if (!isSupportedKind(kind)) {
         fail(
           state,
@@ -550,7 +550,7 @@ function applyDefinition(
         return `its ActivityDefinition has the unsupported kind '${kind ?? ''}'`;
       }
       const request = buildRequest({
-        definition: definition as ActivityDefinition,
+        definition: definition,
         context: state.context,
         variables: scope.variables,
         id: resourceId,
@@ -564,7 +564,7 @@ function applyDefinition(
       // Plan overrides (R5 overlap rules): the action's timing and participants win over the AD's.
       const when = whenOf(rgAction, undefined);
       if (when && OCCURRENCE_TYPES.has(request.resourceType)) setOccurrence(request, when);
-      if (rgAction.participant?.length && request.resourceType === 'ServiceRequest') request.performer = rgAction.participant as ServiceRequest['performer'];
+      if (rgAction.participant?.length && request.resourceType === 'ServiceRequest') request.performer = rgAction.participant;
       if (hasIntent(request.resourceType)) request.intent = 'option';
       if (action.goalId?.length) {
         const goals = action.goalId
@@ -591,7 +591,7 @@ function applyDefinition(
       return request;
     }
     case 'PlanDefinition': {
-      const nested = definition as PlanDefinition;
+      const nested = definition;
       const canonical = canonicalOf(nested);
       if (state.planStack.includes(canonical) || state.planStack.length >= MAX_PLAN_DEPTH) {
         fail(state, 'error', 'processing', `${where}: nested PlanDefinition ${canonical} recurses (${[...state.planStack, canonical].join(' -> ')})`, where);
@@ -617,7 +617,7 @@ function applyDefinition(
       return group;
     }
     case 'Questionnaire': {
-      const q = definition as Questionnaire;
+      const q = definition;
       const task: Task = {
         resourceType: 'Task',
         id: resourceId,
@@ -888,7 +888,7 @@ function mergeRepeatedActivities(state: ApplyState, topActions: RequestGroupActi
     }
   };
   repoint(topActions);
-  for (const r of state.resources) if (r.resourceType === 'RequestGroup') repoint((r as RequestGroup).action);
+  for (const r of state.resources) if (r.resourceType === 'RequestGroup') repoint(r.action);
   for (const entry of state.byActionId.values()) {
     const target = entry.trace.resource ? replacedBy.get(entry.trace.resource) : undefined;
     if (target) {

@@ -409,7 +409,7 @@ export function coerceValue(value: unknown, type: string, target: string): unkno
       const unit = value['unit'];
       // A FHIRPath Quantity object (not converted to a string) carries its UCUM unit quoted.
       if (typeof unit === 'string' && value['system'] === undefined) {
-        const parsed = quantityFromText(`${value['value'] as number} ${unit}`);
+        const parsed = quantityFromText(`${value['value']} ${unit}`);
         if (parsed) return parsed;
       }
       return clone(value);
@@ -640,14 +640,23 @@ export function applyDynamicValues(args: ApplyDynamicValuesArgs): void {
       if (args.strict) throw new OperationOutcomeError(outcome(found));
       args.issues.push(found);
     };
-    if (!dynamicValue.path) return report('invalid', 'the dynamicValue has no path');
-    if (!dynamicValue.expression) return report('invalid', 'the dynamicValue has no expression');
+    if (!dynamicValue.path) {
+      report('invalid', 'the dynamicValue has no path');
+      return;
+    }
+    if (!dynamicValue.expression) {
+      report('invalid', 'the dynamicValue has no expression');
+      return;
+    }
 
     let target = args.target;
     let baseType = args.baseType;
     let path = rawPath.trim();
     if (ACTION_PREFIX.test(path)) {
-      if (!args.actionTarget) return report('invalid', 'the path targets the RequestGroup action, but this apply has none');
+      if (!args.actionTarget) {
+        report('invalid', 'the path targets the RequestGroup action, but this apply has none');
+        return;
+      }
       target = args.actionTarget;
       baseType = 'RequestGroup.action';
       path = path.replace(ACTION_PREFIX, '');
@@ -655,14 +664,21 @@ export function applyDynamicValues(args: ApplyDynamicValuesArgs): void {
     try {
       resolvePath(baseType, path);
     } catch (err) {
-      return report('invalid', err instanceof Error ? err.message : String(err));
+      report('invalid', err instanceof Error ? err.message : String(err));
+      return;
     }
     const evaluated = evaluateExpression(dynamicValue.expression, args.focus, args.variables, args.evaluators);
-    if (evaluated.error !== undefined || !evaluated.result) return report('processing', evaluated.error ?? 'no result');
+    if (evaluated.error !== undefined || !evaluated.result) {
+      report('processing', evaluated.error ?? 'no result');
+      return;
+    }
     try {
       setValueAtPath(target, baseType, path, evaluated.result);
     } catch (err) {
-      if (err instanceof DynamicValuePathError) return report('invalid', err.message);
+      if (err instanceof DynamicValuePathError) {
+        report('invalid', err.message);
+        return;
+      }
       throw err;
     }
   });

@@ -92,7 +92,7 @@ export function requirementCodings(requirement: DataRequirement, knowledge: Know
     if (filter.valueSet) {
       for (const key of knowledge.valueSetKeys(filter.valueSet) ?? []) {
         const bar = key.indexOf('|');
-        codings.push({ system: key.slice(0, bar) || undefined, code: key.slice(bar + 1) } as Coding);
+        codings.push({ system: key.slice(0, bar) || undefined, code: key.slice(bar + 1) });
       }
     }
   }

@@ -54,8 +54,8 @@ function rangeTiming(range: Range, birthDate: string | undefined, nowText: strin
   const unit = range.low?.code ?? range.high?.code ?? range.low?.unit ?? range.high?.unit;
   const fromBirth = unit === 'a' || unit === 'year' || unit === 'years';
   const anchor = fromBirth ? birthDate : nowText;
-  const start = range.low ? ageOffsets(range.low as Duration, anchor) : anchor;
-  const end = range.high ? ageOffsets(range.high as Duration, anchor) : undefined;
+  const start = range.low ? ageOffsets(range.low, anchor) : anchor;
+  const end = range.high ? ageOffsets(range.high, anchor) : undefined;
   if (!anchor || !start || (range.high && !end)) {
     return { timing: { timingRange: range }, note: 'timingRange kept as authored: no anchor date or not a calendar unit' };
   }
@@ -95,8 +95,8 @@ export function relatedWhen(related: RequestGroupActionRelatedAction, target: Wh
   const base: When = rel === 'concurrent' || target.start === target.end ? anchor : target;
   if (!BEFORE.has(rel) && !AFTER.has(rel)) return base;
   const sign = BEFORE.has(rel) ? -1 : 1;
-  const low = related.offsetDuration ?? (related.offsetRange?.low as Duration | undefined);
-  const high = related.offsetDuration ?? (related.offsetRange?.high as Duration | undefined);
+  const low = related.offsetDuration ?? related.offsetRange?.low;
+  const high = related.offsetDuration ?? related.offsetRange?.high;
   if (!low && !high) return base;
   // before: [start - high, end - low]; after: [start + low, end + high]
   const nearer = sign === -1 ? (high ?? low) : (low ?? high);
@@ -121,7 +121,7 @@ export function offsetText(related: RequestGroupActionRelatedAction): string {
 
 /** True when an offset is shorter than a day (and so cannot move a date-only value). */
 export function isSubDay(related: RequestGroupActionRelatedAction): boolean {
-  const d = related.offsetDuration ?? (related.offsetRange?.high as Duration | undefined);
+  const d = related.offsetDuration ?? related.offsetRange?.high;
   const ms = d ? durationMillis(d) : undefined;
   return ms !== undefined && ms < 864e5;
 }

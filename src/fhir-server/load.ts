@@ -61,7 +61,7 @@ export function conditionalUrl(resourceType: string, url: string, version: strin
 
 /** Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security). */
 export function comparableJson(resource: Resource): string {
-  const { id: _id, meta, ...rest } = resource as Resource & { meta?: Resource['meta'] };
+  const { id: _id, meta, ...rest } = resource;
   const kept: Record<string, unknown> = {};
   if (meta?.profile?.length) kept['profile'] = meta.profile;
   if (meta?.tag?.length) kept['tag'] = meta.tag;

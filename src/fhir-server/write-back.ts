@@ -61,7 +61,7 @@ export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bu
     }
   });
   const entry: BundleEntry[] = kept.map((e) => {
-    const { id: _id, meta: _meta, ...body } = e.resource as Resource & { meta?: unknown };
+    const { id: _id, meta: _meta, ...body } = e.resource;
     const cleaned = withoutDanglingExtensions(rewriteReferences(body, fullUrls), dropped) as Resource;
     return { fullUrl: own.get(e.resource)!, resource: cleaned, request: { method: 'POST', url: e.resource.resourceType } };
   });

@@ -110,12 +110,20 @@ class Linter {
     const contained = new Set(((resource as { contained?: Resource[] }).contained ?? []).map((c) => c.id));
     const visit = (value: unknown, type: ModelType, path: string): void => {
       if (Array.isArray(value)) {
-        value.forEach((v, i) => visit(v, type, `${path}[${i}]`));
+        value.forEach((v, i) => {
+          visit(v, type, `${path}[${i}]`);
+        });
         return;
       }
-      if (type.type === 'canonical' && typeof value === 'string') return this.canonical(file, path, value, contained);
+      if (type.type === 'canonical' && typeof value === 'string') {
+        this.canonical(file, path, value, contained);
+        return;
+      }
       if (!value || typeof value !== 'object') return;
-      if (type.type === 'Expression') return this.strayExpression(file, path, value as Expression, resource, scopeFor(path));
+      if (type.type === 'Expression') {
+        this.strayExpression(file, path, value as Expression, resource, scopeFor(path));
+        return;
+      }
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
         if (key === 'resourceType' || key.startsWith('_')) continue;
         if (type.type === 'Resource' || key === 'contained') {
@@ -163,19 +171,24 @@ class Linter {
 
   expression(file: string, path: string, expression: Expression | undefined, definition: Resource, variables: Map<string, VariableType>, strictVariables: boolean): void {
     this.handledExpressions.add(`${file}#${path}`);
-    if (!expression) return this.add('error', 'required', file, path, 'no expression');
+    if (!expression) {
+      this.add('error', 'required', file, path, 'no expression');
+      return;
+    }
     const language = expression.language ?? '';
     if (language !== FHIRPATH) {
-      return this.add('error', 'not-supported', file, `${path}.language`, `expression language '${language || '(none)'}' is not supported by the engine (only ${FHIRPATH})`);
+      this.add('error', 'not-supported', file, `${path}.language`, `expression language '${language || '(none)'}' is not supported by the engine (only ${FHIRPATH})`);
+      return;
     }
     if (!expression.expression) {
-      return this.add(
+      this.add(
         'error',
         'not-supported',
         file,
         path,
         `text/fhirpath expression without expression text${expression.reference ? ` (reference ${expression.reference} is not supported)` : ''}`,
       );
+      return;
     }
     const problems = checkFhirPath(expression.expression, { variables, focus: typeNamed(definition.resourceType), strictVariables });
     for (const p of problems) this.add(p.severity, p.code, file, `${path}.expression`, `${p.message} in: ${expression.expression}`);
@@ -186,12 +199,13 @@ class Linter {
   planDefinition(file: string, plan: PlanDefinition): void {
     const goalIds = new Set((plan.goal ?? []).map((g) => g.id).filter(Boolean));
     const actions: { action: PlanDefinitionAction; path: string }[] = [];
-    const collect = (list: PlanDefinitionAction[] | undefined, path: string) =>
+    const collect = (list: PlanDefinitionAction[] | undefined, path: string) => {
       (list ?? []).forEach((action, i) => {
         const p = `${path}.action[${i}]`;
         actions.push({ action, path: p });
         collect(action.action, p);
       });
+    };
     collect(plan.action, 'PlanDefinition');
 
     const byId = new Map<string, string>();
@@ -267,7 +281,9 @@ class Linter {
       });
       this.variableExtensions(file, plan, action.extension, path, variables);
       this.scopes.set(`${file}#${path}`, variables);
-      (action.condition ?? []).forEach((c, j) => this.expression(file, `${path}.condition[${j}].expression`, c.expression, plan, variables, true));
+      (action.condition ?? []).forEach((c, j) => {
+        this.expression(file, `${path}.condition[${j}].expression`, c.expression, plan, variables, true);
+      });
       const target = this.dynamicValueTarget(action);
       (action.dynamicValue ?? []).forEach((dv, j) => {
         const dvPath = `${path}.dynamicValue[${j}]`;
@@ -324,7 +340,10 @@ class Linter {
   }
 
   private dynamicValuePath(file: string, path: string, dvPath: string | undefined, target: string | undefined): void {
-    if (!dvPath) return this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
+    if (!dvPath) {
+      this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
+      return;
+    }
     const onAction = /^%?action\./.test(dvPath);
     const targetType = onAction ? 'RequestGroup' : target;
     if (!targetType) return;
@@ -460,8 +479,8 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Kno
   // Plans first: they record which action scopes each ActivityDefinition is evaluated in.
   const ordered = [...artifacts].sort((a, b) => rank(a.resource) - rank(b.resource));
   for (const { file, resource } of ordered) {
-    if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource as PlanDefinition);
-    if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource as ActivityDefinition);
+    if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource);
+    if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource);
   }
   for (const { file, resource } of ordered) {
     const fallback = new Map(BASE_VARIABLES(resource.resourceType));

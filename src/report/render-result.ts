@@ -36,7 +36,7 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
       let text = action.title ?? action.id ?? '';
       if (request?.resourceType === 'Task' && JSON.stringify(request.code).includes('collect-information')) {
         mark = '?';
-        text = `COLLECT ${(request.description as string | undefined) ?? text}`;
+        text = `COLLECT ${request.description ?? text}`;
       } else if (request?.doNotPerform === true) {
         mark = 'x';
         const reasons = [
@@ -46,8 +46,8 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
         text = `DO NOT PERFORM ${describeRequest(request)}${reasons.length ? ` - because: ${reasons.join(', ')}` : ''}`;
       } else if (request?.resourceType === 'RequestGroup') {
         // A nested protocol: show what it holds.
-        lines.push(`${pad}- ${text} (nested protocol ${((request.instantiatesCanonical as string[] | undefined) ?? [])[0] ?? ''})`);
-        walk(request.action as RequestGroupAction[] | undefined, depth + 1);
+        lines.push(`${pad}- ${text} (nested protocol ${(request.instantiatesCanonical ?? [])[0] ?? ''})`);
+        walk(request.action, depth + 1);
         walk(action.action, depth + 1);
         continue;
       } else if (request) {

@@ -45,7 +45,7 @@ function warningInvariants(sd: StructureDefinition): WarningInvariant[] {
   const root = sd.snapshot?.element?.[0];
   return (root?.constraint ?? [])
     .filter((c) => c.severity === 'warning' && c.source === sd.url && c.expression && c.key)
-    .map((c) => ({ key: c.key as string, human: c.human ?? c.key ?? '', atom: parseFhirPath(c.expression as string) }));
+    .map((c) => ({ key: c.key, human: c.human ?? c.key ?? '', atom: parseFhirPath(c.expression as string) }));
 }
 
 function medplumIssues(run: () => OperationOutcomeIssue[]): OperationOutcomeIssue[] {

@@ -59,10 +59,10 @@ function loadModuleProfiles(): Map<string, ModuleProfile> {
   const loaded = new Map<string, ModuleProfile>();
   for (const { file, resource } of readArtifacts([PROFILES_DIR])) {
     // Extension definitions (kind complex-type) are published for readers; resources are what we validate.
-    if (resource.resourceType !== 'StructureDefinition' || (resource as StructureDefinition).kind !== 'resource') continue;
+    if (resource.resourceType !== 'StructureDefinition' || resource.kind !== 'resource') continue;
     const parsed = ProfileFile.safeParse(resource);
     if (!parsed.success) throw badRequest(`${file}: not a StructureDefinition with url, type and snapshot (${parsed.error.message})`);
-    const sd = resource as StructureDefinition;
+    const sd = resource;
     const selector = selectors.get(parsed.data.url);
     const entry: ModuleProfile = { compiled: compileProfile(sd) };
     if (selector) entry.appliesWhen = parseFhirPath(selector);
@@ -145,7 +145,10 @@ function validateOne(resource: Resource, extra: CompiledProfile[], infer: boolea
   }
   for (const profile of extra) if (profile.type === resource.resourceType) applied.set(profile.url, profile);
 
-  for (const [url, profile] of applied) profile.validate(resource).forEach((found) => add(fromProfile(found, url)));
+  for (const [url, profile] of applied)
+    profile.validate(resource).forEach((found) => {
+      add(fromProfile(found, url));
+    });
 
   const checked = ['R4 base', ...applied.keys()].join(', ');
   issues.push(issue('information', 'informational', `Validated against: ${checked}`));

@@ -121,5 +121,7 @@ export function registerApply(program: Command, io: CliIo, done: (code: Promise<
     .option('--mode <mode>', 'r4 (CarePlan with contained requests) or cpg (Bundle, RequestGroup first)', 'r4')
     .option('--write', 'POST the result back to --server as one transaction')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/');
-  addServerOptions(command).action((options: ApplyArgs) => done(runApply(options, io)));
+  addServerOptions(command).action((options: ApplyArgs) => {
+    done(runApply(options, io));
+  });
 }

@@ -99,5 +99,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 8)')
     .option('--max-line-mb <mb>', 'a longer NDJSON line is reported (file:line, too-long) and skipped unread (default 64)')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
-    .action((options: BatchArgs) => done(runBatchCommand(options, io)));
+    .action((options: BatchArgs) => {
+      done(runBatchCommand(options, io));
+    });
 }

@@ -50,5 +50,7 @@ export function registerLint(program: Command, io: CliIo, done: (code: Promise<E
     )
     .argument('[paths...]', 'artifact files or folders (default: profiles/ and plandefinitions/)')
     .option('--knowledge <paths...>', 'artifacts that canonicals may resolve to (default: profiles/ and plandefinitions/)')
-    .action((paths: string[], options: { knowledge?: string[] }) => done(runLint({ paths, ...options }, io)));
+    .action((paths: string[], options: { knowledge?: string[] }) => {
+      done(runLint({ paths, ...options }, io));
+    });
 }

@@ -35,7 +35,13 @@ export async function runLoad(raw: LoadArgs, io: CliIo): Promise<ExitCode> {
   }
   const client = await clientFrom(args, io);
   io.stderr(`comparing ${artifacts.length} artifact(s) with ${client.baseUrl}\n`);
-  const report = await loadArtifacts(client, artifacts, { dryRun: args.dryRun, style: args.transactionStyle, log: (m) => io.stderr(`load: ${m}\n`) });
+  const report = await loadArtifacts(client, artifacts, {
+    dryRun: args.dryRun,
+    style: args.transactionStyle,
+    log: (m) => {
+      io.stderr(`load: ${m}\n`);
+    },
+  });
   writeJson(io, report);
   const verb = args.dryRun ? 'would create' : 'created';
   io.stderr(`load: ${verb} ${report.created.length}, ${args.dryRun ? 'would update' : 'updated'} ${report.updated.length}, unchanged ${report.unchanged.length}\n`);
@@ -54,5 +60,7 @@ export function registerLoad(program: Command, io: CliIo, done: (code: Promise<E
       'conditional: PUT Type?url=&version= per entry (idempotent); keyed: POST creates, PUT Type/id + If-Match updates (for servers that cap conditional entries per transaction, e.g. Medplum); auto: conditional, and keyed if the server refuses that transaction as a whole (400/422: nothing was written)',
       'auto',
     );
-  addServerOptions(command).action((options: LoadArgs) => done(runLoad(options, io)));
+  addServerOptions(command).action((options: LoadArgs) => {
+    done(runLoad(options, io));
+  });
 }

@@ -53,5 +53,7 @@ export function registerPackage(program: Command, io: CliIo, done: (code: Promis
     .option('--package-version <semver>', 'package version (default: the project version)')
     .option('--canonical <url>', 'package canonical (default: the common base of the artifact urls)')
     .option('--from <paths...>', 'artifact folders/files (default: profiles/ and plandefinitions/)')
-    .action((options: PackageArgs) => done(runPackage(options, io)));
+    .action((options: PackageArgs) => {
+      done(runPackage(options, io));
+    });
 }

@@ -63,7 +63,9 @@ export function registerServe(program: Command, io: CliIo, done: (code: Promise<
     .option('--feedback-file <file>', 'append CDS feedback to this NDJSON file')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--no-auth', 'DEVELOPMENT ONLY: accept calls without a signed JWT')
-    .action((flags: ServeFlags) => done(serve(flags, io)));
+    .action((flags: ServeFlags) => {
+      done(serve(flags, io));
+    });
 }
 
 /** Starts the server; resolves once it listens (the process then lives until SIGTERM/SIGINT). */

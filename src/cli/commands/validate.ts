@@ -44,7 +44,7 @@ export async function runValidate(raw: { files: string[]; profile?: string[] }, 
       const failed = (result.issue ?? []).some((x) => x.severity === 'error' || x.severity === 'fatal');
       if (failed) invalid++;
       const name = resource.id ? `${resource.resourceType}/${resource.id}` : `${resource.resourceType}[${i}]`;
-      entries.push({ fullUrl: `${base}#${name}`, resource: result as OperationOutcome });
+      entries.push({ fullUrl: `${base}#${name}`, resource: result });
     });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'collection', entry: entries };
@@ -59,5 +59,7 @@ export function registerValidate(program: Command, io: CliIo, done: (code: Promi
     .description('validate resources (artifacts or patient data: Bundle, array, NDJSON or one resource) against R4 and the module profiles, offline')
     .argument('<files...>', 'files to validate; - reads stdin')
     .option('--profile <canonicals...>', 'also validate against these module profiles')
-    .action((files: string[], options: { profile?: string[] }) => done(runValidate({ files, ...options }, io)));
+    .action((files: string[], options: { profile?: string[] }) => {
+      done(runValidate({ files, ...options }, io));
+    });
 }

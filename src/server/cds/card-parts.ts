@@ -121,7 +121,7 @@ export function reasonLines(view: ResultView, resource: Resource): string[] {
   const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[] };
   const lines: string[] = [];
   for (const concept of r.reasonCode ?? []) {
-    const label = conceptLabel(concept as never);
+    const label = conceptLabel(concept);
     if (label) lines.push(`reason: ${escapeMarkdown(label)}`);
   }
   for (const ref of r.reasonReference ?? []) {
@@ -133,7 +133,7 @@ export function reasonLines(view: ResultView, resource: Resource): string[] {
 
 export function reasonSummary(view: ResultView, resource: Resource): string | undefined {
   const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[] };
-  const code = conceptLabel((r.reasonCode?.[0] ?? undefined) as never);
+  const code = conceptLabel(r.reasonCode?.[0] ?? undefined);
   if (code) return code;
   const ref = r.reasonReference?.[0];
   const entry = ref?.reference ? view.recordEntry(ref.reference) : undefined;
@@ -152,7 +152,7 @@ export function toSuggestedResource(resource: Resource): Resource {
     }
     if (value && typeof value === 'object') {
       const obj = value as Record<string, unknown>;
-      if (typeof obj['reference'] === 'string' && (obj['reference'] as string).startsWith('#')) return undefined;
+      if (typeof obj['reference'] === 'string' && obj['reference'].startsWith('#')) return undefined;
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(obj)) {
         const s = strip(v);

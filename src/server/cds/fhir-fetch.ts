@@ -101,7 +101,7 @@ export async function runQuery(query: PrefetchQuery, patientId: string, options:
     }
     if (query.kind === 'read') return [resource];
     if (resource.resourceType !== 'Bundle') throw new FhirFetchError('structure', `the ${query.resourceType} search did not return a Bundle`);
-    const bundle = resource as Bundle;
+    const bundle = resource;
     for (const entry of bundle.entry ?? []) {
       // Searchset `include`/`outcome` entries are not the requested data.
       if (entry.resource && entry.search?.mode !== 'outcome') found.push(entry.resource);

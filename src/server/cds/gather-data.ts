@@ -61,7 +61,7 @@ function readPrefetch(value: Resource | null | undefined, query: PrefetchQuery, 
     return { state: 'provided', resources: [value] };
   }
   if (value.resourceType !== 'Bundle') throw badPrefetch(`prefetch '${query.key}' must be a searchset Bundle, got ${value.resourceType}`, query.key);
-  const bundle = value as Bundle;
+  const bundle = value;
   const resources: Resource[] = [];
   for (const [i, entry] of (bundle.entry ?? []).entries()) {
     const r = entry.resource;

@@ -93,7 +93,7 @@ export function parseHookRequest(body: unknown, expectedHook: HookName): ParseRe
   const request: HookRequest = {
     hook: expectedHook,
     hookInstance: r.hookInstance,
-    context: context.data as HookContext,
+    context: context.data,
     prefetch: (r.prefetch ?? {}) as Record<string, Resource | null>,
   };
   if (r.fhirServer) request.fhirServer = r.fhirServer.replace(/\/+$/, '');

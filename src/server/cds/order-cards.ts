@@ -123,7 +123,7 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string,
 }
 
 export function orderCards(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard[] {
-  const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch((l.resource as ServiceRequest).code, matcher));
+  const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch(l.resource.code, matcher));
   const what = orderLabel(order, related, view, knowledge);
   const contraindications = related.filter((l) => l.kind === 'contraindication');
   if (contraindications.length > 0) {

@@ -23,7 +23,7 @@ export function escapeMarkdown(text: string): string {
 }
 
 export function codingLabel(coding: Coding): string {
-  return coding.display ?? (coding.code ? `${coding.code}` : 'unnamed code');
+  return coding.display ?? (coding.code ? coding.code : 'unnamed code');
 }
 
 export function conceptLabel(concept: CodeableConcept | undefined): string | undefined {
@@ -38,7 +38,7 @@ export function codingKeys(concept: CodeableConcept | undefined): string[] {
 /** The element carrying "what is requested" for the request types the protocols produce. */
 export function requestConcept(resource: Resource): CodeableConcept | undefined {
   const r = resource as unknown as Record<string, unknown>;
-  return (r['code'] ?? r['medicationCodeableConcept'] ?? r['codeCodeableConcept'] ?? (r['category'] as CodeableConcept[] | undefined)?.[0]) as CodeableConcept | undefined;
+  return r['code'] ?? r['medicationCodeableConcept'] ?? r['codeCodeableConcept'] ?? (r['category'] as CodeableConcept[] | undefined)?.[0];
 }
 
 export function requestLabel(resource: Resource): string {

@@ -33,7 +33,7 @@ export interface ResultView {
 const SELECTION_GROUPS = new Set(['exactly-one', 'at-most-one']);
 
 export function isCollectInformation(resource: Resource): boolean {
-  return resource.resourceType === 'Task' && ((resource as Task).code?.coding ?? []).some((c) => c.system === CPG_ACTIVITY_TYPE_SYSTEM && c.code === 'collect-information');
+  return resource.resourceType === 'Task' && (resource.code?.coding ?? []).some((c) => c.system === CPG_ACTIVITY_TYPE_SYSTEM && c.code === 'collect-information');
 }
 
 function kindOf(resource: Resource): LeafKind {
@@ -83,7 +83,7 @@ export function buildResultView(plan: PlanDefinition, result: ApplyResult, data:
       walk(action.action, [...ancestors, action]);
     }
   };
-  walk((result.requestGroup as RequestGroup).action, []);
+  walk(result.requestGroup.action, []);
 
   return {
     plan,

@@ -87,7 +87,7 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
     if (all.length > 1) throw badRequest(`parameter '${name}' is given ${all.length} times`);
     return all[0];
   };
-  for (const p of params) if (!KNOWN.has(p.name as string)) throw badRequest(`unknown parameter '${p.name}'`);
+  for (const p of params) if (!KNOWN.has(p.name)) throw badRequest(`unknown parameter '${p.name}'`);
 
   const subject = stringValue(one('subject'), 'subject');
   if (!subject || !/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(subject)) throw badRequest("parameter 'subject' is required, as 'Patient/<id>'");
@@ -99,7 +99,7 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
     if (defParam.resource.resourceType !== definitionType) throw badRequest(`parameter '${defParam.name}' must be a ${definitionType}`);
     result.inlineDefinition = defParam.resource;
   } else if (defParam) {
-    result.definition = stringValue(defParam, defParam.name as string);
+    result.definition = stringValue(defParam, defParam.name);
   }
   const url = stringValue(one('url'), 'url');
   const version = stringValue(one('version'), 'version');
@@ -108,8 +108,8 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
   const data = one('data');
   if (data) {
     if (data.resource?.resourceType !== 'Bundle') throw badRequest("parameter 'data' must be a Bundle resource");
-    result.data = ((data.resource as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-    result.dataEntries = bundleEntries(data.resource as Bundle, `Parameters.parameter.where(name='data').resource`, "parameter 'data' ");
+    result.data = (data.resource.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    result.dataEntries = bundleEntries(data.resource, `Parameters.parameter.where(name='data').resource`, "parameter 'data' ");
   }
   const endpoint = one('dataEndpoint');
   if (endpoint) {
@@ -140,12 +140,12 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
     if (!p) continue;
     const v = valueOf(p);
     if (!v || typeof v !== 'object') throw badRequest(`parameter '${name}' must be a CodeableConcept`);
-    result.concepts[name] = v as CodeableConcept;
+    result.concepts[name] = v;
   }
   const libraryParams = one('parameters');
   if (libraryParams) {
     if (libraryParams.resource?.resourceType !== 'Parameters') throw badRequest("parameter 'parameters' must be a Parameters resource");
-    for (const p of (libraryParams.resource as Parameters).parameter ?? []) {
+    for (const p of libraryParams.resource.parameter ?? []) {
       if (p.name) result.parameters[p.name] = p.resource ?? valueOf(p);
     }
   }

@@ -96,7 +96,7 @@ async function buildContext(
   let record = resources;
   if (subject.resourceType === 'Patient') {
     const options = { bases: params.dataEndpoint ? [params.dataEndpoint.address] : [], ...(params.dataEntries ? { entries: params.dataEntries } : {}) };
-    ({ resources: record, issues } = selectPatientCompartment(resources, subject as Patient, options));
+    ({ resources: record, issues } = selectPatientCompartment(resources, subject, options));
   }
   const context: ApplyContext = { subject, data: deps.engine.buildPatientData(record), parameters: params.parameters };
   const encounter = referenced(params.encounter, record, 'Encounter');
