@@ -121,7 +121,12 @@ export function patientRecord(i: number): Resource[] {
 }
 
 function write(stream: WriteStream, text: string): Promise<void> | void {
-  if (!stream.write(text)) return new Promise((r) => stream.once('drain', () => r()));
+  if (!stream.write(text))
+    return new Promise((r) =>
+      stream.once('drain', () => {
+        r();
+      }),
+    );
 }
 
 /** One NDJSON file per resource type, as a Bulk Data export has them. */
@@ -134,7 +139,16 @@ export async function generate(dir: string, patients: number): Promise<void> {
       await write(file, `${JSON.stringify(resource)}\n`);
     }
   }
-  await Promise.all([...files.values()].map((s) => new Promise<void>((r) => s.end(() => r()))));
+  await Promise.all(
+    [...files.values()].map(
+      (s) =>
+        new Promise<void>((r) =>
+          s.end(() => {
+            r();
+          }),
+        ),
+    ),
+  );
 }
 
 // ---- ceilings ---------------------------------------------------------------------------------------

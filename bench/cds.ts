@@ -151,7 +151,11 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     ...(profileDir ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });
-  const { address } = await new Promise<{ address: string }>((resolve) => child.once('message', (m) => resolve(m as { address: string })));
+  const { address } = await new Promise<{ address: string }>((resolve) =>
+    child.once('message', (m) => {
+      resolve(m as { address: string });
+    }),
+  );
 
   const real = process.env['CDS_BENCH_PLAN'] !== 'fixture';
   let prefetch: Record<string, unknown>;

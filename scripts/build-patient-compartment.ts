@@ -45,7 +45,7 @@ export function derivePatientCompartmentLinks(): Record<string, Record<string, s
     for (const code of r.param) {
       const sp = byTypeAndCode.get(`${r.code}.${code}`);
       if (!sp) throw new Error(`${r.code}: the compartment names search parameter '${code}', which R4 does not define`);
-      params[code] = pathsOf(r.code as string, sp);
+      params[code] = pathsOf(r.code, sp);
     }
     links[r.code as string] = params;
   }

@@ -16,7 +16,7 @@ export function bulkExportOfExamples(): Map<string, string> {
     .sort()) {
     const bundle = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Bundle;
     for (const entry of bundle.entry ?? []) {
-      const resource = entry.resource as Resource | undefined;
+      const resource = entry.resource;
       if (!resource) continue;
       const lines = byType.get(resource.resourceType) ?? [];
       lines.push(JSON.stringify(resource));

@@ -162,7 +162,7 @@ export function vsInput(id: string, type: string, valueSetId: string, opts: Inpu
     id,
     type,
     codeFilter: [{ path: type === 'DocumentReference' ? 'type' : 'code', valueSet: vsUrl(valueSetId) }],
-  } as DataRequirement;
+  };
   return finish(req, opts, DATE_PATH[type] ?? 'date');
 }
 
@@ -171,7 +171,7 @@ export function vsInput(id: string, type: string, valueSetId: string, opts: Inpu
  * when the element is absent, asks for it with a collect-information Task instead of deciding.
  */
 export function patientElementRequired(id: string, element: string): DataRequirement {
-  return { id, type: 'Patient', mustSupport: [element], extension: [{ url: INPUT_REQUIRED, valueBoolean: true }] } as DataRequirement;
+  return { id, type: 'Patient', mustSupport: [element], extension: [{ url: INPUT_REQUIRED, valueBoolean: true }] };
 }
 
 /** Input whose codeFilter lists its codes (one concept, or a few codings of it). */
@@ -180,7 +180,7 @@ export function codeInput(id: string, type: string, codes: Coding[], opts: Input
     id,
     type,
     codeFilter: [{ path: type === 'DocumentReference' ? 'type' : 'code', code: codes }],
-  } as DataRequirement;
+  };
   return finish(req, opts, DATE_PATH[type] ?? 'date');
 }
 

@@ -358,7 +358,7 @@ function notEligible(id: string, ruleId: string, title: string, description: str
   return actions;
 }
 
-const TURNS_40_FIRST = `${'%bleedingEndKnown'} and %procedureFits.not() and %windowEnd.exists() and %procedureStart.toDate() <= %windowEnd.toDate() and %procedureStart.toDate() > (${LAST_DAY_UNDER_40})`;
+const TURNS_40_FIRST = `%bleedingEndKnown and %procedureFits.not() and %windowEnd.exists() and %procedureStart.toDate() <= %windowEnd.toDate() and %procedureStart.toDate() > (${LAST_DAY_UNDER_40})`;
 
 export const tubalReanastomosisPlan = planDefinition({
   id: 'tubal-reanastomosis',

@@ -70,7 +70,7 @@ function readerFailure(file: string, n: number): string {
   return lineFailure(`${file}:${n}`, 'structure', problems[0]!.message);
 }
 
-const outcome = (location: string, code: 'required' | 'not-found' | 'structure', message: string) => lineFailure(location, code, `${message}`);
+const outcome = (location: string, code: 'required' | 'not-found' | 'structure', message: string) => lineFailure(location, code, message);
 
 describe('batch: bad and unusual lines', () => {
   it("reports every bad line once, with the reader's wording and its file:line, in input order, whichever phase found it", async () => {

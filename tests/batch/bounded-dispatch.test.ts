@@ -85,6 +85,8 @@ describe('BoundedDispatcher (reader -> worker back-pressure)', () => {
 
   it('rejects an acknowledgement for nothing delivered', () => {
     const dispatcher = new BoundedDispatcher<number>(1, 1, () => {});
-    expect(() => dispatcher.acknowledge(0)).toThrow(/not given/);
+    expect(() => {
+      dispatcher.acknowledge(0);
+    }).toThrow(/not given/);
   });
 });

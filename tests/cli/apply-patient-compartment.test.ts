@@ -42,7 +42,7 @@ function twoPatients(): Bundle {
 /** The CarePlan without the SAFE-1 warnings (and the outcome they alone put there). */
 function withoutDataWarnings(carePlan: CarePlan): CarePlan {
   const copy = structuredClone(carePlan);
-  const oo = copy.contained?.find((r) => r.resourceType === 'OperationOutcome') as OperationOutcome | undefined;
+  const oo = copy.contained?.find((r) => r.resourceType === 'OperationOutcome');
   if (!oo) return copy;
   oo.issue = (oo.issue ?? []).filter((i) => !i.diagnostics?.includes('SAFE-1'));
   if (oo.issue.length === 0) {
@@ -70,7 +70,7 @@ describe('apply --data holding two patients (SAFE-1)', () => {
     const run = await cli([...hsg, '--data', '-', '--patient', B_ID], { stdin: input });
     const aEntries = aBundle.entry!.length;
     const oo = run.json.contained.find((r: Resource) => r.resourceType === 'OperationOutcome') as OperationOutcome;
-    const warnings = oo.issue!.filter((i) => i.diagnostics?.includes('SAFE-1'));
+    const warnings = oo.issue.filter((i) => i.diagnostics?.includes('SAFE-1'));
     expect(warnings).toHaveLength(aEntries);
     expect(warnings.every((i) => i.severity === 'warning' && i.code === 'processing')).toBe(true);
     const at = aBundle.entry!.findIndex((e) => e.resource?.id === A_ALLERGY);
@@ -94,7 +94,7 @@ describe('apply --data holding two patients (SAFE-1)', () => {
     const run = await cli([...hsg, '--data', '-', '--patient', B_ID, '--mode', 'cpg'], { stdin: input });
     const bundle = run.json as Bundle;
     const entry = bundle.entry!.find((e) => e.resource?.resourceType === 'OperationOutcome')!;
-    expect((entry.resource as OperationOutcome).issue!.filter((i) => i.diagnostics?.includes('SAFE-1'))).toHaveLength(aBundle.entry!.length);
+    expect((entry.resource as OperationOutcome).issue.filter((i) => i.diagnostics?.includes('SAFE-1'))).toHaveLength(aBundle.entry!.length);
     expect(JSON.stringify(bundle.entry![0]!.resource)).toContain(entry.fullUrl);
   });
 
@@ -148,7 +148,14 @@ describe("apply --server whose $everything returns another patient's record (SAF
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  );
 
   it("reads only pat-1's compartment and reports what it left out", async () => {
     const fromFile = await cli(['apply', '--plan', 'demo-protocol', '--knowledge', KNOWLEDGE, '--now', NOW, '--data', join(FIXTURES, 'patients/negative-test.json')]);

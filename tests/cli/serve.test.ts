@@ -11,7 +11,9 @@ function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
+      probe.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -22,17 +24,25 @@ describe('infertility-protocols serve (spawned)', () => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/infertility-protocols.js'), 'serve', '--port', String(port), '--log-level', 'silent', '--no-auth'], { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => {
+        resolve(code);
+      }),
+    );
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 20_000);
+        const timer = setTimeout(() => {
+          reject(new Error(`serve did not start: ${stderr}`));
+        }, 20_000);
         child.stderr.on('data', () => {
           if (stderr.includes('CDS Hooks discovery')) {
             clearTimeout(timer);
             resolve();
           }
         });
-        child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+        child.on('exit', (code) => {
+          reject(new Error(`serve exited with ${code}: ${stderr}`));
+        });
       });
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);

@@ -47,7 +47,7 @@ describe('the compartment table', () => {
 
 describe('reference forms that name the subject', () => {
   const bundleWith = (resources: Resource[], fullUrls: string[]): Map<Resource, EntryInfo> =>
-    bundleEntries({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource, i) => ({ resource, fullUrl: fullUrls[i]! })) } as Bundle, 'Bundle', '');
+    bundleEntries({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource, i) => ({ resource, fullUrl: fullUrls[i]! })) }, 'Bundle', '');
 
   it.each<[string, Reference]>([
     ['relative', { reference: 'Patient/bea' }],
@@ -129,7 +129,7 @@ describe('what is dropped and what is kept', () => {
 
   it('one warning issue per dropped resource, naming Type/id, where it was, and why', () => {
     const resources: Resource[] = [alice, bea, allergy('alice-iodine', { reference: 'Patient/alice' })];
-    const entries = bundleEntries({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) } as Bundle, 'Bundle', 'two.json ');
+    const entries = bundleEntries({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) }, 'Bundle', 'two.json ');
     const { issues } = selectPatientCompartment(resources, bea, { entries });
     expect(issues).toEqual([
       {

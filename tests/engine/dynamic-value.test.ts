@@ -65,7 +65,9 @@ describe('setValueAtPath', () => {
     setValueAtPath(target, 'ServiceRequest', 'note[0].text', ['first']);
     setValueAtPath(target, 'ServiceRequest', 'note[1].text', ['second']);
     expect(target['note']).toEqual([{ text: 'first' }, { text: 'second' }]);
-    expect(() => setValueAtPath(target, 'ServiceRequest', 'note[3].text', ['gap'])).toThrow(/indexes must be filled in order/);
+    expect(() => {
+      setValueAtPath(target, 'ServiceRequest', 'note[3].text', ['gap']);
+    }).toThrow(/indexes must be filled in order/);
     expect(target['note']).toHaveLength(2);
   });
 
@@ -119,7 +121,9 @@ describe('setValueAtPath', () => {
 
   it('refuses several values for a single-valued element and leaves the target untouched', () => {
     const target: Record<string, unknown> = {};
-    expect(() => setValueAtPath(target, 'ServiceRequest', 'occurrencePeriod.start', ['2026-01-01', '2026-01-02'])).toThrow(DynamicValuePathError);
+    expect(() => {
+      setValueAtPath(target, 'ServiceRequest', 'occurrencePeriod.start', ['2026-01-01', '2026-01-02']);
+    }).toThrow(DynamicValuePathError);
     expect(target).toEqual({});
   });
 
@@ -137,10 +141,16 @@ describe('setValueAtPath', () => {
     ['status.value', /primitive/],
     ['code.resolve()', /resolve\(\)/],
   ])('rejects the path %s, every time (resolutions are memoised, errors included)', (path, message) => {
-    expect(() => setValueAtPath({}, 'ServiceRequest', path, ['x'])).toThrow(message);
-    expect(() => setValueAtPath({}, 'ServiceRequest', path, ['x'])).toThrow(message);
+    expect(() => {
+      setValueAtPath({}, 'ServiceRequest', path, ['x']);
+    }).toThrow(message);
+    expect(() => {
+      setValueAtPath({}, 'ServiceRequest', path, ['x']);
+    }).toThrow(message);
     // The same path below another type is resolved on its own.
-    expect(() => setValueAtPath({}, 'Task', path, ['x'])).toThrow();
+    expect(() => {
+      setValueAtPath({}, 'Task', path, ['x']);
+    }).toThrow();
   });
 
   it('a memoised path still writes into each new target', () => {
@@ -159,7 +169,9 @@ describe('setValueAtPath', () => {
     ['quantityQuantity', 'five', /quantity/],
     ['code', 'HSG', /CodeableConcept/],
   ])('rejects %s = %j with the target type in the message', (path, value, message) => {
-    expect(() => setValueAtPath({}, 'ServiceRequest', path, [value])).toThrow(message);
+    expect(() => {
+      setValueAtPath({}, 'ServiceRequest', path, [value]);
+    }).toThrow(message);
   });
 
   it('coerces numbers, booleans and dates by the target type', () => {
@@ -168,8 +180,12 @@ describe('setValueAtPath', () => {
     setValueAtPath(target, 'MedicationRequest', 'doNotPerform', ['false']);
     setValueAtPath(target, 'MedicationRequest', 'dispenseRequest.numberOfRepeatsAllowed', [0]);
     expect(target).toEqual({ dosageInstruction: [{ sequence: 1 }], doNotPerform: false, dispenseRequest: { numberOfRepeatsAllowed: 0 } });
-    expect(() => setValueAtPath(target, 'MedicationRequest', 'dosageInstruction[0].sequence', [1.5])).toThrow(/whole number/);
-    expect(() => setValueAtPath(target, 'MedicationRequest', 'dosageInstruction[0].timing.repeat.frequency', [0])).toThrow(/at least 1/);
+    expect(() => {
+      setValueAtPath(target, 'MedicationRequest', 'dosageInstruction[0].sequence', [1.5]);
+    }).toThrow(/whole number/);
+    expect(() => {
+      setValueAtPath(target, 'MedicationRequest', 'dosageInstruction[0].timing.repeat.frequency', [0]);
+    }).toThrow(/at least 1/);
   });
 
   it('works on a backbone base type such as RequestGroup.action, including nested actions', () => {

@@ -45,7 +45,7 @@ describe('lintArtifacts', () => {
   ])('catches %s', (expression, message) => {
     const result = lintWith(withCondition(expression));
     expect(messages(result).join('\n')).toMatch(message);
-    expect(result.issue![0]!.expression![0]).toBe('changed.json#PlanDefinition.action[0].condition[0].expression.expression');
+    expect(result.issue[0]!.expression![0]).toBe('changed.json#PlanDefinition.action[0].condition[0].expression.expression');
   });
 
   it.each([

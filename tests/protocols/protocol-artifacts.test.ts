@@ -20,7 +20,7 @@ import { loadCases } from './cases/load.ts';
 const SOURCES = join(PROJECT_ROOT, 'plandefinitions', 'sources');
 const knowledge = loadKnowledgeBase();
 const built = buildArtifacts();
-const plans = PLANS as PlanDefinition[];
+const plans = PLANS;
 const activities = built.map((f) => f.resource).filter((r): r is ActivityDefinition => r.resourceType === 'ActivityDefinition');
 
 /** Rule ids of clinical-rules.md: the first cell of each table row, e.g. `| HSG-C6 |`, `| SAFE-3 |`. */
@@ -105,7 +105,10 @@ describe('protocol artifacts', () => {
 
   it('every rule maps to an action (cited in its documentation) and to at least one test case', () => {
     const cited = new Set<string>();
-    for (const plan of plans) walk(plan.action, (a) => (a.documentation ?? []).forEach((d) => d.display && cited.add(d.display)));
+    for (const plan of plans)
+      walk(plan.action, (a) => {
+        (a.documentation ?? []).forEach((d) => d.display && cited.add(d.display));
+      });
     const tested = new Set(loadCases().flatMap((c) => c.spec.rules));
     expect(
       ACTION_RULE_IDS.filter((id) => !cited.has(id)),
@@ -186,7 +189,7 @@ describe('protocol artifacts', () => {
     }
     for (const file of built) {
       if (file.resource.resourceType !== 'ValueSet') continue;
-      const vs = file.resource as ValueSet;
+      const vs = file.resource;
       for (const inc of vs.compose?.include ?? []) {
         for (const nested of inc.valueSet ?? []) expect(knowledge.resolve(nested, 'ValueSet'), `${vs.id} includes ${nested}`).toBeDefined();
         if (inc.system?.startsWith(BASE)) expect(knowledge.resolve(inc.system, 'CodeSystem'), `${vs.id} system ${inc.system}`).toBeDefined();
@@ -203,7 +206,7 @@ describe('protocol artifacts', () => {
     for (const m of text.matchAll(new RegExp(`"system":"${LOCAL.replace(/[/.]/g, '\\$&')}","code":"([^"]+)"`, 'g'))) used.add(m[1]!);
     for (const f of built) {
       if (f.resource.resourceType !== 'ValueSet') continue;
-      for (const inc of (f.resource as ValueSet).compose?.include ?? []) if (inc.system === LOCAL) for (const c of inc.concept ?? []) used.add(c.code!);
+      for (const inc of f.resource.compose?.include ?? []) if (inc.system === LOCAL) for (const c of inc.concept ?? []) used.add(c.code);
     }
     // Expressions: system = '<LOCAL>' and code = 'x' / code in ('x' | 'y').
     for (const m of text.matchAll(new RegExp(`system = '${LOCAL.replace(/[/.]/g, '\\$&')}' and code (?:= '([^']+)'|in \\(([^)]*)\\))`, 'g'))) {
@@ -215,7 +218,7 @@ describe('protocol artifacts', () => {
   });
 
   it('every artifact is valid R4', () => {
-    const problems = validateResources(built.map((f) => f.resource as Resource)).flatMap(({ resource, outcome }) =>
+    const problems = validateResources(built.map((f) => f.resource)).flatMap(({ resource, outcome }) =>
       (outcome.issue ?? [])
         .filter((i) => i.severity === 'error' || i.severity === 'fatal')
         .map((i) => `${resource.resourceType}/${resource.id}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}`),

@@ -55,7 +55,7 @@ function referencedIds(group: RequestGroup, contained: Map<string, Resource>): S
         const id = ref.slice(1);
         ids.add(id);
         const nested = contained.get(id);
-        if (nested?.resourceType === 'RequestGroup') walk((nested as RequestGroup).action);
+        if (nested?.resourceType === 'RequestGroup') walk(nested.action);
       }
       walk(a.action);
     }
@@ -85,7 +85,9 @@ describe('clinical test cases', () => {
     expect(new Set(cases.map((c) => c.plan))).toEqual(new Set(['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy', 'infertility-work-up-pathway']));
   });
 
-  it.each(cases.map((c) => ({ ...c, label: `${c.plan}/${c.name}` })))('$label', (c) => checkCase(c));
+  it.each(cases.map((c) => ({ ...c, label: `${c.plan}/${c.name}` })))('$label', (c) => {
+    checkCase(c);
+  });
 
   it.each(examples)('example $name applies as its test case', ({ name, file }) => {
     const c = cases.find((x) => x.name === name);

@@ -212,7 +212,7 @@ export const INVARIANTS: Invariant[] = [
       const texts = [
         ...(a.carePlan.note ?? []).map((n) => n.text),
         ...a.view.groups.flatMap((g: RequestGroup) => (g.note ?? []).map((n) => n.text)),
-        ...[...a.view.contained.values(), a.result.outcome as OperationOutcome]
+        ...[...a.view.contained.values(), a.result.outcome]
           .filter((r): r is OperationOutcome => r?.resourceType === 'OperationOutcome')
           .flatMap((oo) => (oo.issue ?? []).flatMap((i) => [i.diagnostics, i.details?.text, ...(i.details?.coding ?? []).map((c) => c.display)])),
       ].filter((t): t is string => typeof t === 'string');

@@ -142,7 +142,9 @@ function spansOf(r: AnyRequest): DatedSpan[] {
   timing('occurrenceTiming', r.occurrenceTiming);
   period('executionPeriod', r.executionPeriod);
   period('restriction.period', r.restriction?.period);
-  (r.dosageInstruction ?? []).forEach((d, i) => timing(`dosageInstruction[${i}].timing`, d.timing));
+  (r.dosageInstruction ?? []).forEach((d, i) => {
+    timing(`dosageInstruction[${i}].timing`, d.timing);
+  });
   period('dispenseRequest.validityPeriod', r.dispenseRequest?.validityPeriod);
   return out;
 }
@@ -169,7 +171,7 @@ export function viewOf(carePlan: CarePlan): PlanView {
         const ref = a.resource?.reference;
         if (ref?.startsWith('#')) {
           const target = contained.get(ref.slice(1));
-          if (target?.resourceType === 'RequestGroup') walkGroup(target as RequestGroup);
+          if (target?.resourceType === 'RequestGroup') walkGroup(target);
           else if (!owner.has(ref.slice(1))) {
             owner.set(ref.slice(1), g.id ?? '');
             actionOf.set(ref.slice(1), a);
@@ -184,7 +186,7 @@ export function viewOf(carePlan: CarePlan): PlanView {
     [...contained.values()].find((r): r is RequestGroup => r.resourceType === 'RequestGroup' && r.id === 'requestgroup') ??
     [...contained.values()].find((r): r is RequestGroup => r.resourceType === 'RequestGroup');
   if (root) walkGroup(root);
-  for (const r of contained.values()) if (r.resourceType === 'RequestGroup') walkGroup(r as RequestGroup);
+  for (const r of contained.values()) if (r.resourceType === 'RequestGroup') walkGroup(r);
   const requests: RequestInfo[] = [...contained.values()]
     .filter((r): r is AnyRequest => REQUEST_TYPES.has(r.resourceType))
     .map((r) => {
@@ -290,13 +292,13 @@ export function withoutWarnings(carePlan: CarePlan): CarePlan {
   const dropped = new Set<string>();
   cp.contained = (cp.contained ?? []).flatMap((r): Resource[] => {
     if (r.resourceType !== 'OperationOutcome') return [r];
-    const oo = r as OperationOutcome;
+    const oo = r;
     const issue = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
     if (issue.length === 0) {
       dropped.add(`#${oo.id}`);
       return [];
     }
-    return [{ ...oo, issue } as OperationOutcome];
+    return [{ ...oo, issue }];
   });
   if (dropped.size === 0) return cp;
   const strip = (v: unknown): unknown => {

@@ -133,7 +133,7 @@ function arbCaseWith(w: number): fc.Arbitrary<GenCase> {
     ),
     pregnancy: pick(
       w,
-      fc.constant([{ kind: 'test' as const, positive: false, daysAgo: 1, status: 'final' as ObsStatus }]),
+      fc.constant([{ kind: 'test' as const, positive: false, daysAgo: 1, status: 'final' }]),
       fc.array(
         fc.record({
           kind: fc.constantFrom('test' as const, 'status' as const),
@@ -156,11 +156,7 @@ function arbCaseWith(w: number): fc.Arbitrary<GenCase> {
     ),
     leukorrhea: pick(
       w,
-      fc.oneof(
-        { withCrossShrink: true },
-        none,
-        fc.record({ result: fc.constant('N' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: fc.constant('final' as ObsStatus) }),
-      ),
+      fc.oneof({ withCrossShrink: true }, none, fc.record({ result: fc.constant('N' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: fc.constant('final') })),
       fc.record({ result: fc.constantFrom('N' as const, 'A' as const, 'A' as const, 'IND' as const), daysAgo: fc.integer({ min: 0, max: 10 }), status: obsStatus }),
     ),
     fitness: pick(

@@ -33,7 +33,7 @@ async function applyPlan(...parameter: unknown[]) {
 /** The CarePlan without the SAFE-1 warnings (and the outcome they alone put there). */
 function withoutDataWarnings(carePlan: CarePlan): CarePlan {
   const copy = structuredClone(carePlan);
-  const oo = copy.contained?.find((r) => r.resourceType === 'OperationOutcome') as OperationOutcome | undefined;
+  const oo = copy.contained?.find((r) => r.resourceType === 'OperationOutcome');
   if (!oo) return copy;
   oo.issue = (oo.issue ?? []).filter((i) => !SAFE1.test(i.diagnostics ?? ''));
   if (oo.issue.length === 0) {

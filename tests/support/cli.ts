@@ -49,7 +49,9 @@ export function spawnCli(args: string[], stdin?: string): Promise<CliRun> {
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: parse(stdout) }));
+    child.on('close', (code) => {
+      resolve({ code: code ?? -1, stdout, stderr, json: parse(stdout) });
+    });
     child.stdin.end(stdin ?? '');
   });
 }

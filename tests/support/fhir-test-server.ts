@@ -290,10 +290,16 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
 
   async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
-    const oauthError = (status: number, error: string, description: string) => send(res, status, { error, error_description: description }, { 'content-type': 'application/json' });
-    if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'client_credentials only');
+    const oauthError = (status: number, error: string, description: string) => {
+      send(res, status, { error, error_description: description }, { 'content-type': 'application/json' });
+    };
+    if (form.get('grant_type') !== 'client_credentials') {
+      oauthError(400, 'unsupported_grant_type', 'client_credentials only');
+      return;
+    }
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
-      return oauthError(400, 'invalid_request', 'client_assertion_type must be jwt-bearer');
+      oauthError(400, 'invalid_request', 'client_assertion_type must be jwt-bearer');
+      return;
     }
     try {
       const key = await smartKey();
@@ -302,13 +308,18 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
         subject: options.smart!.clientId,
         audience: `${origin}${TOKEN_PATH}`,
       });
-      if (!payload.jti || usedJti.has(payload.jti)) return oauthError(400, 'invalid_client', 'jti missing or replayed');
+      if (!payload.jti || usedJti.has(payload.jti)) {
+        oauthError(400, 'invalid_client', 'jti missing or replayed');
+        return;
+      }
       if (!payload.exp || payload.exp - Math.floor(Date.now() / 1000) > 300) {
-        return oauthError(400, 'invalid_client', 'exp must be at most 5 minutes ahead');
+        oauthError(400, 'invalid_client', 'exp must be at most 5 minutes ahead');
+        return;
       }
       usedJti.add(payload.jti);
     } catch (err) {
-      return oauthError(401, 'invalid_client', (err as Error).message);
+      oauthError(401, 'invalid_client', (err as Error).message);
+      return;
     }
     const token = randomBytes(24).toString('base64url');
     issuedTokens.add(token);
@@ -325,7 +336,7 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
   async function handleFhir(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.slice(BASE_PATH.length).replace(/^\/+/, '');
     if (path === '.well-known/smart-configuration') {
-      return send(
+      send(
         res,
         200,
         {
@@ -336,12 +347,15 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
         },
         { 'content-type': 'application/json' },
       );
+      return;
     }
     if (!authorized(req)) {
-      return send(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'Unauthorized' }] }, { 'www-authenticate': 'Bearer' });
+      send(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'Unauthorized' }] }, { 'www-authenticate': 'Bearer' });
+      return;
     }
     if (req.method === 'GET' && path === 'metadata') {
-      return send(res, 200, capabilityStatement(everything, Boolean(options.smart), `${origin}${TOKEN_PATH}`));
+      send(res, 200, capabilityStatement(everything, Boolean(options.smart), `${origin}${TOKEN_PATH}`));
+      return;
     }
     const method = (req.method ?? 'GET') as FhirRequest['method'];
     let body: unknown;
@@ -350,7 +364,8 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
       try {
         body = JSON.parse(raw);
       } catch {
-        return sendOutcome(res, badRequest('Request body is not valid JSON'));
+        sendOutcome(res, badRequest('Request body is not valid JSON'));
+        return;
       }
     }
     const query = new URLSearchParams(url.search);
@@ -374,7 +389,10 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
       result = [normalizeOperationOutcome(err)];
     }
     const [outcome, resource] = result;
-    if (!resource) return sendOutcome(res, outcome);
+    if (!resource) {
+      sendOutcome(res, outcome);
+      return;
+    }
     let payload: Resource = resource;
     const selfUrl = new URL(`${origin}${BASE_PATH}/${routed}`);
     if (payload.resourceType === 'Bundle' && payload.type === 'searchset') {
@@ -402,7 +420,8 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
         await readBody(req);
         const code = failure.status === 429 ? 'throttled' : 'exception';
         const simulated: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: `simulated ${failure.status}` }] };
-        return send(res, failure.status, simulated, headers);
+        send(res, failure.status, simulated, headers);
+        return;
       }
       if (url.pathname === TOKEN_PATH && req.method === 'POST' && options.smart) return handleToken(req, res);
       if (url.pathname === BASE_PATH || url.pathname.startsWith(`${BASE_PATH}/`)) return handleFhir(req, res, url);
@@ -414,7 +433,9 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
       });
     if (simulate.delayMs > 0) {
       const timer = setTimeout(run, simulate.delayMs);
-      res.on('close', () => clearTimeout(timer));
+      res.on('close', () => {
+        clearTimeout(timer);
+      });
     } else void run();
   });
   server.on('connection', (socket) => {
@@ -433,7 +454,9 @@ export async function startFhirTestServer(options: FhirTestServerOptions = {}): 
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

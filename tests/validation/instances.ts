@@ -31,7 +31,7 @@ export interface ProfileCase {
 
 type Json = Record<string, unknown>;
 const cc = (system: string, code: string): Json => ({ coding: [{ system, code }] });
-const obs = (code: Json, rest: Json): Resource => ({ resourceType: 'Observation', status: 'final', code, subject: PATIENT, ...rest }) as Resource;
+const obs = (code: Json, rest: Json): Resource => ({ resourceType: 'Observation', status: 'final', code, subject: PATIENT, ...rest });
 /** A copy of `r` with `changes` applied; a key set to undefined is removed. */
 function edit(r: Resource, changes: Json): Resource {
   const copy: Json = { ...structuredClone(r) };

@@ -30,7 +30,7 @@ describe('profiles/StructureDefinition-*.json', () => {
     expect(sd.kind).toBe(sd.type === 'Extension' ? 'complex-type' : 'resource');
     if (sd.type === 'Extension') expect(sd.context?.length).toBeGreaterThan(0);
     expect(sd.baseDefinition).toBe(`http://hl7.org/fhir/StructureDefinition/${sd.type}`);
-    const base = r4BaseDefinition(sd.type!);
+    const base = r4BaseDefinition(sd.type);
     const snapshot = sd.snapshot?.element ?? [];
     const differential = sd.differential?.element ?? [];
     expect(differential.length).toBeGreaterThan(1);
@@ -56,7 +56,7 @@ describe('profiles/StructureDefinition-*.json', () => {
   it('put every invariant on the root element, attributed to the profile', () => {
     for (const spec of PROFILE_SPECS) {
       const sd = definitions.find((d) => d.id === spec.id)!;
-      const root = sd.snapshot!.element![0]!;
+      const root = sd.snapshot!.element[0]!;
       for (const inv of spec.invariants) {
         expect(root.constraint).toContainEqual(expect.objectContaining({ key: inv.key, expression: inv.expression, source: profileUrl(spec) }));
       }
@@ -80,7 +80,7 @@ describe('snapshot generator', () => {
 
   it('narrows cardinality and types', () => {
     const sd = build([{ id: 'Observation.value[x]', path: 'Observation.value[x]', min: 1, type: [{ code: 'dateTime' }] }]);
-    const value = sd.snapshot!.element!.find((e) => e.id === 'Observation.value[x]')!;
+    const value = sd.snapshot!.element.find((e) => e.id === 'Observation.value[x]')!;
     expect(value).toMatchObject({ min: 1, max: '1', type: [{ code: 'dateTime' }], base: { min: 0, max: '1' } });
   });
 
@@ -104,7 +104,7 @@ describe('snapshot generator', () => {
       { id: 'Observation.component', path: 'Observation.component', slicing: { discriminator: [{ type: 'pattern', path: 'code' }], rules: 'open' } },
       { id: 'Observation.component:a', path: 'Observation.component', sliceName: 'a', min: 1, max: '1' },
     ]);
-    const ids = sd.snapshot!.element!.map((e) => e.id!);
+    const ids = sd.snapshot!.element.map((e) => e.id!);
     const start = ids.indexOf('Observation.component:a');
     expect(start).toBeGreaterThan(ids.indexOf('Observation.component.referenceRange'));
     expect(ids.slice(start)).toEqual([
@@ -118,8 +118,8 @@ describe('snapshot generator', () => {
       'Observation.component:a.interpretation',
       'Observation.component:a.referenceRange',
     ]);
-    expect(sd.snapshot!.element![start]).toMatchObject({ sliceName: 'a', min: 1, max: '1', path: 'Observation.component' });
-    expect(sd.snapshot!.element![start]!.slicing).toBeUndefined();
+    expect(sd.snapshot!.element[start]).toMatchObject({ sliceName: 'a', min: 1, max: '1', path: 'Observation.component' });
+    expect(sd.snapshot!.element[start]!.slicing).toBeUndefined();
   });
 
   it('is deterministic', () => {

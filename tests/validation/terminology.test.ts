@@ -45,7 +45,7 @@ describe('LOCAL codes used by the profiles', () => {
   it('are defined in the LOCAL CodeSystem when it is present in profiles/', () => {
     const codeSystem = readArtifacts([PROFILES_DIR])
       .map((a) => a.resource)
-      .find((r): r is CodeSystem => r.resourceType === 'CodeSystem' && (r as CodeSystem).url === LOCAL);
+      .find((r): r is CodeSystem => r.resourceType === 'CodeSystem' && r.url === LOCAL);
     const defined = new Set(flatten(codeSystem?.concept));
     const undefinedCodes = codeSystem ? [...used].filter((c) => !defined.has(c)).sort() : [];
     expect(undefinedCodes).toEqual([]);

@@ -28,7 +28,7 @@ describe('validateResources', () => {
   });
 
   it('catches a malformed primitive', () => {
-    const [result] = validateResources([{ resourceType: 'Patient', birthDate: '1990-02-30' } as Resource]);
+    const [result] = validateResources([{ resourceType: 'Patient', birthDate: '1990-02-30' }]);
     expect(errors(result!.outcome)[0]).toMatchObject({ details: { text: 'Invalid date value' }, expression: ['Patient.birthDate'] });
   });
 
@@ -66,7 +66,7 @@ describe('validateResources', () => {
   it("applies the caller's profiles to resources of their type only", () => {
     const mustHaveNote: StructureDefinition = structuredClone(moduleProfileDefinitions().find((sd) => sd.url === LMP_URL)!);
     mustHaveNote.url = 'http://example.org/StructureDefinition/obs-with-note';
-    mustHaveNote.snapshot!.element!.find((e) => e.id === 'Observation.note')!.min = 1;
+    mustHaveNote.snapshot!.element.find((e) => e.id === 'Observation.note')!.min = 1;
     const patient = { resourceType: 'Patient', gender: 'female' } as Resource;
     const lmp = { ...lmpAsString, valueString: undefined, valueDateTime: '2025-03-01' } as Resource;
     const [p, o] = validateResources([patient, lmp], { profiles: [mustHaveNote] });
@@ -97,7 +97,7 @@ describe('validateResourceAgainst', () => {
   });
 
   it('rejects a resource of another type', () => {
-    const outcome = validateResourceAgainst({ resourceType: 'Procedure', status: 'completed', subject: PATIENT } as Resource, LMP_URL);
+    const outcome = validateResourceAgainst({ resourceType: 'Procedure', status: 'completed', subject: PATIENT }, LMP_URL);
     expect(errors(outcome)[0]?.diagnostics).toBe('Resource type Procedure does not match the profile type Observation');
   });
 

@@ -28,7 +28,10 @@ function errorLines(outcome: OperationOutcome, where: string): string[] {
 export function referencesIn(value: unknown, path = ''): { path: string; reference: string }[] {
   const found: { path: string; reference: string }[] = [];
   const walk = (v: unknown, p: string) => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${p}[${i}]`));
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        walk(x, `${p}[${i}]`);
+      });
     else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         if (k === 'reference' && typeof x === 'string') found.push({ path: `${p}.reference`, reference: x });
@@ -81,7 +84,12 @@ function elementType(owner: string, name: string): { type: string; path: string 
 export function invalidDates(resource: Resource, where: string): string[] {
   const problems: string[] = [];
   const walk = (value: unknown, owner: string, path: string) => {
-    if (Array.isArray(value)) return value.forEach((v, i) => walk(v, owner, `${path}[${i}]`));
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        walk(v, owner, `${path}[${i}]`);
+      });
+      return;
+    }
     if (!value || typeof value !== 'object') return;
     const obj = value as Record<string, unknown>;
     if (typeof obj.resourceType === 'string' && path !== '') owner = obj.resourceType;
@@ -110,7 +118,12 @@ export function invalidDates(resource: Resource, where: string): string[] {
 export function invertedPeriods(resource: Resource, where: string): string[] {
   const problems: string[] = [];
   const walk = (v: unknown, p: string) => {
-    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${p}[${i}]`));
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        walk(x, `${p}[${i}]`);
+      });
+      return;
+    }
     if (!v || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
     if (typeof o.start === 'string' && typeof o.end === 'string' && /Period$|period$/.test(p.replace(/\[\d+\]$/, ''))) {
@@ -168,7 +181,7 @@ function intentViolations(group: RequestGroup, lookup: (ref: string) => Resource
       seen.add(r);
       const intent = (r as { intent?: string }).intent;
       if (hasIntent(r.resourceType) && intent !== 'option') problems.push(`${where}: ${r.resourceType}/${r.id} inside the RequestGroup has intent '${intent ?? ''}', not 'option'`);
-      if (r.resourceType === 'RequestGroup') visit(r as RequestGroup);
+      if (r.resourceType === 'RequestGroup') visit(r);
     }
   };
   visit(group);

@@ -84,7 +84,7 @@ export function actionPaths(actions: RequestGroupAction[] | undefined, view: App
   return (actions ?? []).flatMap((a) => {
     const path = `${prefix}${a.id ?? a.title ?? '?'}`;
     const nested = a.resource?.reference ? view.resolve(a.resource.reference) : undefined;
-    const inner = nested?.resourceType === 'RequestGroup' ? (nested as RequestGroup).action : undefined;
+    const inner = nested?.resourceType === 'RequestGroup' ? nested.action : undefined;
     return [path, ...actionPaths(a.action, view, `${path}/`), ...actionPaths(inner, view, `${path}/`)];
   });
 }
@@ -93,7 +93,7 @@ export function findAction(actions: RequestGroupAction[] | undefined, id: string
   for (const a of actions ?? []) {
     if (a.id === id) return a;
     const nested = a.resource?.reference ? view.resolve(a.resource.reference) : undefined;
-    const inner = nested?.resourceType === 'RequestGroup' ? (nested as RequestGroup).action : undefined;
+    const inner = nested?.resourceType === 'RequestGroup' ? nested.action : undefined;
     const found = findAction(a.action, id, view) ?? findAction(inner, id, view);
     if (found) return found;
   }
@@ -171,7 +171,9 @@ export function checkPlanThen(view: ApplyView, scenario: PlanScenario): void {
   if (then.goals) {
     const goals = view.resources.filter((r): r is Goal => r.resourceType === 'Goal');
     expect(goals.length, label('number of Goals')).toBe(then.goals.length);
-    then.goals.forEach((g, i) => expectShape(goals[i], g, label(`Goal ${i}`)));
+    then.goals.forEach((g, i) => {
+      expectShape(goals[i], g, label(`Goal ${i}`));
+    });
   }
   if (then.trace) {
     const byId = new Map(flatTrace(view.result.trace).map((t) => [t.actionId, t.applicability] as const));

@@ -38,8 +38,7 @@ export function birthDateFor(now: string, years: number, inDays = 0): string {
   return birthday.toISOString().slice(0, 10);
 }
 
-export const patient = (birthDate: string): Resource =>
-  ({ resourceType: 'Patient', id: PATIENT_ID, gender: 'female', birthDate, name: [{ family: 'Test', given: ['Case'] }] }) as Resource;
+export const patient = (birthDate: string): Resource => ({ resourceType: 'Patient', id: PATIENT_ID, gender: 'female', birthDate, name: [{ family: 'Test', given: ['Case'] }] });
 
 function observation(id: string, system: string, code: string, display: string, date: string, value: Record<string, unknown>): Resource {
   return {
@@ -50,7 +49,7 @@ function observation(id: string, system: string, code: string, display: string, 
     subject,
     effectiveDateTime: date,
     ...value,
-  } as Resource;
+  };
 }
 
 const concept = (system: string, code: string, display: string) => ({ valueCodeableConcept: { coding: [{ system, code, display }] } });
@@ -77,11 +76,10 @@ export const pregnancyStatus = (id: string, date: string, pregnant: boolean): Re
   observation(id, LOINC, '82810-3', 'Pregnancy status', date, pregnant ? concept(SCT, '77386006', 'Pregnant') : concept(SCT, '60001007', 'Not pregnant'));
 
 /** A vaginal discharge routine: normal (N), abnormal (A) or indeterminate (IND, repeated: SAFE-3). */
-export const leukorrhea = (id: string, date: string, normal: boolean | 'indeterminate'): Resource =>
-  ({
-    ...observation(id, LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)', date, {}),
-    ...interpretation(normal === 'indeterminate' ? 'IND' : normal ? 'N' : 'A'),
-  }) as Resource;
+export const leukorrhea = (id: string, date: string, normal: boolean | 'indeterminate'): Resource => ({
+  ...observation(id, LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)', date, {}),
+  ...interpretation(normal === 'indeterminate' ? 'IND' : normal ? 'N' : 'A'),
+});
 export const iodineTest = (id: string, date: string, positive: boolean): Resource =>
   observation(
     id,
@@ -126,14 +124,13 @@ export function tubalPatency(id: string, date: string, right: string, left: stri
   } as Resource;
 }
 
-export const partner = (id = 'husband'): Resource =>
-  ({
-    resourceType: 'RelatedPerson',
-    id,
-    patient: subject,
-    relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'HUSB', display: 'husband' }] }],
-    gender: 'male',
-  }) as Resource;
+export const partner = (id = 'husband'): Resource => ({
+  resourceType: 'RelatedPerson',
+  id,
+  patient: subject,
+  relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'HUSB', display: 'husband' }] }],
+  gender: 'male',
+});
 
 export const semenAnalysis = (id: string, date: string, normal: boolean, partnerId = 'husband'): Resource =>
   ({
@@ -149,11 +146,10 @@ export const semenAnalysis = (id: string, date: string, normal: boolean, partner
   }) as Resource;
 
 /** A lab/test result by code (work-up already done). */
-export const result = (id: string, system: string, code: string, display: string, date: string): Resource =>
-  ({
-    ...observation(id, system, code, display, date, {}),
-    ...interpretation('N'),
-  }) as Resource;
+export const result = (id: string, system: string, code: string, display: string, date: string): Resource => ({
+  ...observation(id, system, code, display, date, {}),
+  ...interpretation('N'),
+});
 
 export interface ConditionOptions {
   onset?: string;
@@ -196,7 +192,7 @@ export function procedure(
     code: { coding: [{ system, code, display }, ...extraCodings] },
     subject,
     performedDateTime: performed,
-  } as Resource;
+  };
 }
 
 export function allergy(id: string, system: string, code: string, display: string, status: 'active' | 'resolved' = 'active'): Resource {
@@ -207,29 +203,33 @@ export function allergy(id: string, system: string, code: string, display: strin
     verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
     code: { coding: [{ system, code, display }] },
     patient: subject,
-  } as Resource;
+  };
 }
 
-export const noKnownAllergy = (id = 'nka'): Resource =>
-  ({
-    resourceType: 'AllergyIntolerance',
-    id,
-    clinicalStatus: { coding: [{ system: ALLERGY_CLINICAL, code: 'active' }] },
-    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
-    code: { coding: [{ system: SCT, code: '716186003', display: 'No known allergy' }] },
-    patient: subject,
-  }) as Resource;
+export const noKnownAllergy = (id = 'nka'): Resource => ({
+  resourceType: 'AllergyIntolerance',
+  id,
+  clinicalStatus: { coding: [{ system: ALLERGY_CLINICAL, code: 'active' }] },
+  verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
+  code: { coding: [{ system: SCT, code: '716186003', display: 'No known allergy' }] },
+  patient: subject,
+});
 
-export const serviceRequest = (id: string, system: string, code: string, display: string, status: 'active' | 'draft'): Resource =>
-  ({ resourceType: 'ServiceRequest', id, status, intent: 'order', code: { coding: [{ system, code, display }] }, subject }) as Resource;
+export const serviceRequest = (id: string, system: string, code: string, display: string, status: 'active' | 'draft'): Resource => ({
+  resourceType: 'ServiceRequest',
+  id,
+  status,
+  intent: 'order',
+  code: { coding: [{ system, code, display }] },
+  subject,
+});
 
-export const recanalizationPermit = (id: string, date: string): Resource =>
-  ({
-    resourceType: 'DocumentReference',
-    id,
-    status: 'current',
-    type: { coding: [{ system: LOCAL, code: 'recanalization-permit', display: 'Family-planning recanalization permit' }] },
-    subject,
-    date: `${date}T08:00:00Z`,
-    content: [{ attachment: { contentType: 'application/pdf', title: 'Recanalization permit' } }],
-  }) as Resource;
+export const recanalizationPermit = (id: string, date: string): Resource => ({
+  resourceType: 'DocumentReference',
+  id,
+  status: 'current',
+  type: { coding: [{ system: LOCAL, code: 'recanalization-permit', display: 'Family-planning recanalization permit' }] },
+  subject,
+  date: `${date}T08:00:00Z`,
+  content: [{ attachment: { contentType: 'application/pdf', title: 'Recanalization permit' } }],
+});

@@ -74,5 +74,5 @@ export function bundleOf(spec: Pick<CaseSpec, 'resources' | 'now' | 'name'>): Bu
     type: 'collection',
     timestamp: spec.now,
     entry: spec.resources.map((resource) => ({ fullUrl: `https://example.org/fhir/${resource.resourceType}/${resource.id}`, resource })),
-  } as Bundle;
+  };
 }

@@ -51,7 +51,7 @@ const ligation = () =>
 
 function withoutBirthDate(r: Resource): Resource {
   const { birthDate: _omitted, ...rest } = r as Resource & { birthDate?: string };
-  return rest as Resource;
+  return rest;
 }
 
 /** A woman of 35 sterilised in 2016 (Pomeroy), eligible in every respect, negative pregnancy test yesterday, on day 4 after her menses. */

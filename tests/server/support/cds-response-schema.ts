@@ -15,7 +15,9 @@ export function assertNoNullOrEmpty(value: unknown, path = '$'): void {
   if (value === null) throw new Error(`${path} is null`);
   if (typeof value === 'string' && value.length === 0) throw new Error(`${path} is an empty string`);
   if (Array.isArray(value)) {
-    value.forEach((v, i) => assertNoNullOrEmpty(v, `${path}[${i}]`));
+    value.forEach((v, i) => {
+      assertNoNullOrEmpty(v, `${path}[${i}]`);
+    });
     return;
   }
   if (value && typeof value === 'object') {
@@ -102,5 +104,7 @@ export function checkCdsResponse(body: unknown): CheckedResponse {
 function assertNoNullOrEmptyExceptCards(body: unknown): void {
   const { cards, ...rest } = body as { cards?: unknown[] };
   if (Object.keys(rest).length > 0) assertNoNullOrEmpty(rest);
-  (cards ?? []).forEach((c, i) => assertNoNullOrEmpty(c, `$.cards[${i}]`));
+  (cards ?? []).forEach((c, i) => {
+    assertNoNullOrEmpty(c, `$.cards[${i}]`);
+  });
 }

@@ -65,6 +65,11 @@ export async function startTestClient(iss = 'https://ehr.test.example/'): Promis
       for (const k of o.omit ?? []) delete payload[k];
       return new SignJWT(payload).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid, jku: jwksUrl, ...o.header }).sign(o.key ?? privateKey);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }

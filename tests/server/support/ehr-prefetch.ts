@@ -27,11 +27,11 @@ export async function prefetchFromFhirServer(fhir: FhirTestServer, templates: Re
       const body = (await res.json()) as Resource;
       first ??= body;
       if (body.resourceType !== 'Bundle') break;
-      entries.push(...((body as Bundle).entry ?? []));
-      url = (body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+      entries.push(...(body.entry ?? []));
+      url = body.link?.find((l) => l.relation === 'next')?.url;
     }
     if (!first) prefetch[key] = null;
-    else if (first.resourceType === 'Bundle') prefetch[key] = { resourceType: 'Bundle', type: 'searchset', total: entries.length, entry: entries } as Bundle;
+    else if (first.resourceType === 'Bundle') prefetch[key] = { resourceType: 'Bundle', type: 'searchset', total: entries.length, entry: entries };
     else prefetch[key] = first;
   }
   fhir.requests.length = 0;
