@@ -414,3 +414,10 @@ export const activityDefinitions: { folder: string; resource: ActivityDefinition
   folder: spec.folder,
   resource: activityDefinition(spec),
 }));
+
+/** The primary code of an ActivityDefinition above (its first coding): what a draft order for it carries. */
+export function primaryCode(id: string): Coding {
+  const code = AD_SPECS.find((spec) => spec.id === id)?.code?.[0];
+  if (!code) throw new Error(`no ActivityDefinition '${id}' with a code`);
+  return code;
+}

@@ -7,12 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { activityDefinitions } from './activities.ts';
-import { hysterosalpingographyPlan } from './hysterosalpingography.ts';
-import { hysteroscopyPlan } from './infertility-hysteroscopy.ts';
+import { hysterosalpingography } from './hysterosalpingography.ts';
+import { hysteroscopy } from './infertility-hysteroscopy.ts';
 import { pathwayPlan } from './pathway.ts';
+import type { Procedure } from './procedure.ts';
 import { renderReadme, type CaseRef } from './readme.ts';
 import { codeSystems, valueSets } from './terminology.ts';
-import { tubalReanastomosisPlan } from './tubal-reanastomosis.ts';
+import { tubalReanastomosis } from './tubal-reanastomosis.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -22,14 +23,20 @@ export interface BuiltFile {
   resource: Resource;
 }
 
-export const PLANS = [tubalReanastomosisPlan, hysterosalpingographyPlan, hysteroscopyPlan, pathwayPlan];
+/**
+ * The procedures (each one `defineProcedure` module: its PlanDefinition, its own ActivityDefinitions
+ * and the CDS hooks it is served on). A new procedure is added here and nowhere in src/.
+ */
+export const PROCEDURES: Procedure[] = [tubalReanastomosis, hysterosalpingography, hysteroscopy];
+
+export const PLANS = [...PROCEDURES.map((p) => p.plan), pathwayPlan];
 
 export function buildArtifacts(): BuiltFile[] {
   const files: BuiltFile[] = [];
   for (const cs of codeSystems) files.push({ path: `profiles/CodeSystem-${cs.id}.json`, resource: cs });
   for (const vs of valueSets) files.push({ path: `profiles/ValueSet-${vs.id}.json`, resource: vs });
   for (const plan of PLANS) files.push({ path: `plandefinitions/${plan.id}/PlanDefinition-${plan.id}.json`, resource: plan });
-  for (const { folder, resource } of activityDefinitions) {
+  for (const { folder, resource } of [...activityDefinitions, ...PROCEDURES.flatMap((p) => p.activities)]) {
     files.push({ path: `plandefinitions/${folder}/ActivityDefinition-${resource.id}.json`, resource });
   }
   return files;

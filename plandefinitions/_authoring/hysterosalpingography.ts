@@ -83,13 +83,13 @@ import {
   safety,
   SYSTEMIC_EVIDENCE,
   SYSTEMIC_INPUTS,
-  WORKUP_DATES,
   workupAction,
   workupNeedVariables,
   bleedingNowTask,
   type Workup,
 } from './logic.ts';
-import { planDefinition } from './plan.ts';
+import { primaryCode } from './activities.ts';
+import { defineProcedure } from './procedure.ts';
 import { vsCodings } from './terminology.ts';
 
 const WINDOW_START = 5;
@@ -583,8 +583,9 @@ function schedule(prefix: string, isHsg: boolean): Action[] {
   ];
 }
 
-export const hysterosalpingographyPlan = planDefinition({
+export const hysterosalpingography = defineProcedure({
   id: 'hysterosalpingography',
+  orderCodes: [primaryCode('hysterosalpingography')],
   title: 'Hysterosalpingography (HSG) in the infertility work-up',
   description:
     'Hysterosalpingography for infertility (tubal factor, uterine cavity) or after a tubal reversal without pregnancy: a recent result is used rather than repeated (both tubes blocked: IVF referral), contraindication screen, timing 5-7 days after the menses are clean, iodine sensitivity test, atropine premedication, patient instructions before and after, conception advice, and the alternatives (HyCoSy when iodine allergy, saline hydrotubation, laparoscopic chromopertubation).',
@@ -659,3 +660,5 @@ export const hysterosalpingographyPlan = planDefinition({
     },
   ],
 });
+
+export const hysterosalpingographyPlan = hysterosalpingography.plan;

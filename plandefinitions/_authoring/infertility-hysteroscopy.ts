@@ -16,7 +16,7 @@
  *              |- hys-bleeding-now -> collect the end of bleeding (SAFE-10)
  *              `- window passed / end of bleeding unknown -> collect the menses end date
  */
-import type { Coding, DataRequirement } from '@medplum/fhirtypes';
+import type { DataRequirement } from '@medplum/fhirtypes';
 import { citations } from './citations.ts';
 import {
   ACTIVE_CONDITION,
@@ -77,7 +77,8 @@ import {
   workupNeedVariables,
   type Workup,
 } from './logic.ts';
-import { planDefinition } from './plan.ts';
+import { primaryCode } from './activities.ts';
+import { defineProcedure } from './procedure.ts';
 
 const WINDOW_START = 3;
 const WINDOW_END = 10;
@@ -480,8 +481,10 @@ function windowActions(): Action[] {
   ];
 }
 
-export const hysteroscopyPlan = planDefinition({
+export const hysteroscopy = defineProcedure({
   id: 'infertility-hysteroscopy',
+  // Section C: the hysteroscopy the protocol orders, and the diagnostic hysteroscopy code an EHR may order it with.
+  orderCodes: [primaryCode('hysteroscopy'), coding(SCT, '88355005', 'Diagnostic hysteroscopy')],
   title: 'Hysteroscopy in the infertility work-up',
   description:
     "Hysteroscopy for infertility: the seven indications (any of), the contraindications (the text's four, with the shared pregnancy, genital inflammation and fitness rules), timing 3-10 days after the menses (irregular bleeding: any time after it stops), pre-operative examination and laboratory tests.",
@@ -589,3 +592,5 @@ export const hysteroscopyPlan = planDefinition({
     },
   ],
 });
+
+export const hysteroscopyPlan = hysteroscopy.plan;

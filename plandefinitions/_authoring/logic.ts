@@ -22,7 +22,6 @@ import {
   interpretationNormal,
   justify,
   LOCAL,
-  LOINC,
   NOT_REFUTED,
   performedDate,
   PROCEDURE_DONE,

@@ -92,7 +92,8 @@ import {
   workupNeedVariables,
   type Workup,
 } from './logic.ts';
-import { planDefinition } from './plan.ts';
+import { primaryCode } from './activities.ts';
+import { defineProcedure } from './procedure.ts';
 
 const WINDOW_START = 3;
 const WINDOW_END = 7;
@@ -360,8 +361,11 @@ function notEligible(id: string, ruleId: string, title: string, description: str
 
 const TURNS_40_FIRST = `%bleedingEndKnown and %procedureFits.not() and %windowEnd.exists() and %procedureStart.toDate() <= %windowEnd.toDate() and %procedureStart.toDate() > (${LAST_DAY_UNDER_40})`;
 
-export const tubalReanastomosisPlan = planDefinition({
+export const tubalReanastomosis = defineProcedure({
   id: 'tubal-reanastomosis',
+  // Section C: each technique, and ICD-9-CM 66.73, the code of the protocol's own "do not perform
+  // the reversal" requests (they hold for every technique).
+  orderCodes: [...TECHNIQUES.map((t) => primaryCode(t.id)), primaryCode('tubal-reanastomosis')],
   title: 'Tubal ligation reversal (tubal reanastomosis)',
   description:
     'Reversal of tubal sterilisation: eligibility (under 40 on the planned date, regular menstruation, good health, family-planning permit) with pregnancy, genital inflammation and fitness screened as for every procedure, partner semen analysis, pre-operative work-up, surgery 3-7 days after the menses with admission, the choice of technique, intra-operative patency test and anti-adhesion agent, post-operative advice, and the one-year follow-up (no pregnancy: HSG protocol with its alternatives; both tubes blocked: IVF referral).',
@@ -688,3 +692,5 @@ export const tubalReanastomosisPlan = planDefinition({
     },
   ],
 });
+
+export const tubalReanastomosisPlan = tubalReanastomosis.plan;
