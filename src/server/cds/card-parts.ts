@@ -2,14 +2,14 @@
  * Pieces shared by every card: source, links, override reasons, the "why" markdown taken from the
  * trace, and suggestion actions carrying the proposed resources.
  */
-import type { PlanDefinition, Reference, RelatedArtifact, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import type { Reference, RelatedArtifact, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import type { ActionTrace } from '../../engine/types.ts';
-import type { CdsAction, CdsCoding, CdsLink, CdsSource, CdsSuggestion } from './card-types.ts';
+import type { CdsAction, CdsCoding, CdsLink, CdsSuggestion } from './card-types.ts';
+import type { ProtocolFacts } from './protocol-facts.ts';
 import { bulletList, conceptLabel, escapeMarkdown, evidenceLabel, periodLabel, requestLabel } from './render.ts';
 import type { Leaf, ResultView } from './result-view.ts';
 
 export const OVERRIDE_REASON_SYSTEM = 'http://infertility-protocols.org/fhir/CodeSystem/cds-override-reason';
-export const TOPIC_SYSTEM = 'http://infertility-protocols.org/fhir/CodeSystem/cds-topic';
 
 /** Offered when a clinician dismisses a warning or critical card (CDS Hooks requires a display). */
 export const OVERRIDE_REASONS: CdsCoding[] = [
@@ -19,26 +19,10 @@ export const OVERRIDE_REASONS: CdsCoding[] = [
   { system: OVERRIDE_REASON_SYSTEM, code: 'patient-declined', display: 'Patient declined the recommendation' },
 ];
 
-export function canonicalOf(plan: PlanDefinition): string {
-  return plan.version ? `${plan.url}|${plan.version}` : (plan.url ?? `PlanDefinition/${plan.id}`);
-}
+// The card text that is the same for every call of a protocol is derived once (protocol-facts.ts).
+export { canonicalOf, footer, planTitle, sourceOf, TOPIC_SYSTEM } from './protocol-facts.ts';
 
-export function planTitle(plan: PlanDefinition): string {
-  return plan.title ?? plan.name ?? plan.id ?? 'protocol';
-}
-
-/**
- * `url` is the plan's canonical url; its version goes into the label because `url|version` is not
- * a URL a browser can GET (CDS Hooks: source.url is an absolute URL).
- */
-export function sourceOf(plan: PlanDefinition): CdsSource {
-  const source: CdsSource = { label: plan.version ? `${planTitle(plan)} (v${plan.version})` : planTitle(plan) };
-  if (plan.url && /^https?:\/\//.test(plan.url)) source.url = plan.url;
-  if (plan.id) source.topic = { system: TOPIC_SYSTEM, code: plan.id, display: planTitle(plan) };
-  return source;
-}
-
-export function linksFor(plan: PlanDefinition, actions: RequestGroupAction[], baseUrl: string): CdsLink[] {
+export function linksFor(facts: ProtocolFacts, actions: RequestGroupAction[], baseUrl: string): CdsLink[] {
   const links: CdsLink[] = [];
   const seen = new Set<string>();
   const add = (label: string, url: string) => {
@@ -51,7 +35,7 @@ export function linksFor(plan: PlanDefinition, actions: RequestGroupAction[], ba
     const url = doc.url ?? doc.document?.url;
     if (url) add(doc.display ?? doc.label ?? doc.citation ?? 'Reference', url);
   }
-  if (plan.id) add(`Protocol definition: ${planTitle(plan)}`, `${baseUrl}/fhir/PlanDefinition/${encodeURIComponent(plan.id)}`);
+  if (facts.plan.id) add(`Protocol definition: ${facts.title}`, `${baseUrl}/fhir/PlanDefinition/${encodeURIComponent(facts.plan.id)}`);
   return links;
 }
 
@@ -62,13 +46,25 @@ function resultText(result: unknown[] | undefined): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+const isTrue = (result: unknown[] | undefined): boolean => result?.length === 1 && result[0] === true;
+
+/**
+ * Whether the action's reason sentence already names this condition by its expression: a
+ * condition without a description that decided the action (true when it applies; not true when
+ * it does not). One with a description is named by it, so its expression is still worth a line.
+ */
+function quotedByReason(trace: ActionTrace, c: ActionTrace['conditions'][number]): boolean {
+  if (c.error !== undefined || c.description !== undefined) return false;
+  if (trace.applicability === 'applicable') return isTrue(c.result);
+  return (trace.applicability === 'not-applicable' || trace.applicability === 'error') && !isTrue(c.result);
+}
+
 /** The trace of one action as markdown lines: reason, conditions with results, data read. */
 export function traceLines(trace: ActionTrace | undefined): string[] {
   if (!trace) return [];
   const lines = [escapeMarkdown(trace.reason)];
   for (const c of trace.conditions) {
-    // The engine's reason sentence usually quotes the deciding condition already.
-    if (!c.error && trace.reason.includes(c.expression)) continue;
+    if (quotedByReason(trace, c)) continue;
     lines.push(`condition \`${c.expression.replace(/`/g, "'")}\` gave ${escapeMarkdown(resultText(c.result))}${c.error ? ` (${escapeMarkdown(c.error)})` : ''}`);
   }
   if (trace.inputs.length > 0) lines.push(`data read: ${trace.inputs.map((i) => `${escapeMarkdown(i.id)} (${i.count})`).join(', ')}`);
@@ -110,10 +106,6 @@ export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
   });
   const why = gates.length > 0 ? [`**Why:**\n${bulletList(gates)}`] : [];
   return [...why, ...blocks].join('\n\n');
-}
-
-export function footer(plan: PlanDefinition): string {
-  return `\n\n---\nProtocol \`${canonicalOf(plan)}\`.`;
 }
 
 /** The record entries a contraindication cites (reasonReference), rendered one per line. */

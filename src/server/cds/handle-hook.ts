@@ -11,13 +11,11 @@ import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
 import { withUuids } from './card-ids.ts';
-import { footer, sourceOf } from './card-parts.ts';
 import type { CdsCard, CdsResponse } from './card-types.ts';
 import { gatherData, notUsedDataCard, type GatherOptions } from './gather-data.ts';
 import { parseHookRequest, type HookRequest } from './hook-request.ts';
 import { orderCards } from './order-cards.ts';
 import { draftProcedureOrders } from './procedure-orders.ts';
-import { choiceGroupsOf } from './plan-choices.ts';
 import { patientViewCards } from './recommendation-cards.ts';
 import { bulletList, escapeMarkdown, truncateSummary } from './render.ts';
 import { buildResultView } from './result-view.ts';
@@ -50,16 +48,16 @@ function practitionerOf(userId: string): Practitioner | undefined {
 
 /** Expression errors make actions silently inapplicable; the clinician must know the check is partial. */
 function evaluationErrorCard(service: CdsService, o: OperationOutcome): CdsCard | undefined {
-  const errors = (o.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  const errors = o.issue.filter((i) => i.severity === 'error' || i.severity === 'fatal');
   if (errors.length === 0) return undefined;
   return {
     summary: truncateSummary(`${service.title}: part of the protocol could not be evaluated; its advice may be incomplete`),
     detail:
       `${errors.length} rule${errors.length > 1 ? 's' : ''} failed and ${errors.length > 1 ? 'were' : 'was'} treated as not applicable:\n\n` +
       bulletList(errors.map((i) => `${escapeMarkdown(i.diagnostics ?? i.code)}${i.expression?.length ? ` (at \`${i.expression[0]}\`)` : ''}`)) +
-      footer(service.plan),
+      service.facts.footer,
     indicator: 'warning',
-    source: sourceOf(service.plan),
+    source: service.facts.source,
   };
 }
 
@@ -74,8 +72,8 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   const timings: HookTimings = { dataMs: 0, applyMs: 0, cardsMs: 0 };
 
   let orders: ServiceRequest[] = [];
-  if (service.procedure) {
-    orders = draftProcedureOrders(request.context.draftOrders, service.hook === 'order-select' ? request.context.selections : undefined, service.procedure);
+  if (service.orderCheck) {
+    orders = draftProcedureOrders(request.context.draftOrders, service.hook === 'order-select' ? request.context.selections : undefined, service.orderCheck.codes);
     // Nothing this protocol checks is being ordered: no data needed, no card.
     if (orders.length === 0) return { response: { cards: [] }, timings };
   }
@@ -95,14 +93,14 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   timings.applyMs = performance.now() - t;
 
   t = performance.now();
-  const view = buildResultView(service.plan, result, data, choiceGroupsOf(service.plan, deps.knowledge));
+  const view = buildResultView(service.facts, result, data);
   const cards: CdsCard[] = [];
   const errorCard = evaluationErrorCard(service, result.outcome);
   if (errorCard) cards.push(errorCard);
   const notUsedCard = notUsedDataCard(service.plan, service.title, gathered.notUsed);
   if (notUsedCard) cards.push(notUsedCard);
-  if (service.procedure) {
-    for (const order of orders) cards.push(...orderCards(view, order, service.procedure, deps.knowledge, deps.baseUrl));
+  if (service.orderCheck) {
+    for (const order of orders) cards.push(...orderCards(view, order, service.orderCheck, deps.baseUrl));
   } else {
     cards.push(...patientViewCards(view, deps.baseUrl));
   }

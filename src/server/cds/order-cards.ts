@@ -8,14 +8,14 @@
  * - not indicated -> warning card with the protocol's reason;
  * - indicated and in the window -> no card (silence is the right answer).
  */
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import type { Period, ServiceRequest } from '@medplum/fhirtypes';
 import type { ActionTrace } from '../../engine/types.ts';
 import type { CdsAction, CdsCard } from './card-types.ts';
-import { OVERRIDE_REASONS, explainLeaves, footer, linksFor, sourceOf, traceLines } from './card-parts.ts';
+import { OVERRIDE_REASONS, explainLeaves, linksFor, traceLines } from './card-parts.ts';
 import { alternativesOf, contraindicationCard, missingDataCard } from './recommendation-cards.ts';
-import { codesMatch, procedureActionPaths, protocolNameFor, requestedDays, sameProcedure, type CodingMatcher } from './procedure-orders.ts';
-import { bulletList, escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
+import { requestedDays, sameProcedure } from './procedure-orders.ts';
+import { hasCode, protocolNameFor, type OrderCheck } from './protocol-facts.ts';
+import { escapeMarkdown, periodLabel, requestLabel, truncateSummary } from './render.ts';
 import type { Leaf, ResultView } from './result-view.ts';
 
 function draftReference(order: ServiceRequest): string | undefined {
@@ -31,13 +31,13 @@ function deleteDraft(order: ServiceRequest, what: string): CdsAction[] {
  * The order's name: its own display or text, else the protocol's request for the same coding,
  * else the protocol's ActivityDefinition for it; never a bare code when a name is known.
  */
-function orderLabel(order: ServiceRequest, related: Leaf[], view: ResultView, knowledge: KnowledgeBase): string {
+function orderLabel(order: ServiceRequest, related: Leaf[], view: ResultView): string {
   const own = order.code?.text ?? order.code?.coding?.find((c) => c.display)?.display;
   if (own) return own;
   const same = related.find((l) => sameProcedure((l.resource as ServiceRequest).code, order.code));
   return (
     (same ? requestLabel(same.resource) : undefined) ??
-    protocolNameFor(view.plan, knowledge, order.code) ??
+    protocolNameFor(view.facts, order.code) ??
     // Another coding of the same procedure (diagnostic vs operative hysteroscopy): the protocol's name.
     (related[0] ? requestLabel(related[0].resource) : undefined) ??
     requestLabel(order)
@@ -67,9 +67,9 @@ function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, wha
   const requested = days ? (days.start === days.end ? days.start : `${days.start} to ${days.end}`) : undefined;
   const card: CdsCard = {
     summary: truncateSummary(requested ? `${what} on ${requested} is outside the protocol window: schedule it ${windowText}` : `${what}: schedule it ${windowText}`),
-    detail: explainLeaves(view, [proposal]) + footer(view.plan),
+    detail: explainLeaves(view, [proposal]) + view.facts.footer,
     indicator: requested ? 'warning' : 'info',
-    source: sourceOf(view.plan),
+    source: view.facts.source,
   };
   if (order.id) {
     card.suggestions = [
@@ -82,15 +82,15 @@ function timingCard(view: ResultView, order: ServiceRequest, proposal: Leaf, wha
     card.selectionBehavior = 'at-most-one';
   }
   if (requested) card.overrideReasons = OVERRIDE_REASONS;
-  const links = linksFor(view.plan, [proposal.action], baseUrl);
+  const links = linksFor(view.facts, [proposal.action], baseUrl);
   if (links.length > 0) card.links = links;
   return card;
 }
 
-function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard {
+function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string, check: OrderCheck, baseUrl: string): CdsCard {
   // Per way of ordering the procedure, the deepest evaluated step: the gate that stopped it.
   const gates = new Map<string, ActionTrace>();
-  for (const path of procedureActionPaths(view.plan, knowledge, matcher)) {
+  for (const path of check.actionPaths) {
     const traced = path.map((id) => view.traceById(id)).filter((t) => t !== undefined);
     const gate = traced[traced.length - 1];
     if (gate && gate.applicability !== 'applicable') gates.set(gate.actionId, gate);
@@ -107,9 +107,9 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string,
     detail:
       `The protocol's conditions for ${escapeMarkdown(what)} are not met.\n\n` +
       (reasons.length > 0 ? reasons.join('\n') : 'No applicable action of the protocol orders this procedure.') +
-      footer(view.plan),
+      view.facts.footer,
     indicator: 'warning',
-    source: sourceOf(view.plan),
+    source: view.facts.source,
     overrideReasons: OVERRIDE_REASONS,
   };
   const remove = deleteDraft(order, what);
@@ -117,14 +117,14 @@ function notIndicatedCard(view: ResultView, order: ServiceRequest, what: string,
     card.suggestions = [{ label: `Remove the ${what} order`, actions: remove }];
     card.selectionBehavior = 'at-most-one';
   }
-  const links = linksFor(view.plan, [], baseUrl);
+  const links = linksFor(view.facts, [], baseUrl);
   if (links.length > 0) card.links = links;
   return card;
 }
 
-export function orderCards(view: ResultView, order: ServiceRequest, matcher: CodingMatcher, knowledge: KnowledgeBase, baseUrl: string): CdsCard[] {
-  const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && codesMatch(l.resource.code, matcher));
-  const what = orderLabel(order, related, view, knowledge);
+export function orderCards(view: ResultView, order: ServiceRequest, check: OrderCheck, baseUrl: string): CdsCard[] {
+  const related = view.leaves.filter((l) => l.resource.resourceType === 'ServiceRequest' && hasCode(l.resource.code, check.codes));
+  const what = orderLabel(order, related, view);
   const contraindications = related.filter((l) => l.kind === 'contraindication');
   if (contraindications.length > 0) {
     // Alternatives that every contraindication leaves open (HyCoSy gets round an iodine allergy, not a pregnancy).
@@ -148,5 +148,5 @@ export function orderCards(view: ResultView, order: ServiceRequest, matcher: Cod
   }
   const tasks = view.leaves.filter((l) => l.kind === 'collect');
   if (tasks.length > 0) return [missingDataCard(view, tasks, baseUrl, 'warning', `Cannot check the ${what} order`)];
-  return [notIndicatedCard(view, order, what, matcher, knowledge, baseUrl)];
+  return [notIndicatedCard(view, order, what, check, baseUrl)];
 }

@@ -7,10 +7,24 @@
 import type { RequestGroupAction, Task } from '@medplum/fhirtypes';
 import type { ActionTrace } from '../../engine/types.ts';
 import type { CdsAction, CdsCard, CdsSuggestion, Indicator } from './card-types.ts';
-import { OVERRIDE_REASONS, explainLeaves, footer, linksFor, planTitle, reasonLines, reasonSummary, sourceOf, suggestionOf, traceLines } from './card-parts.ts';
+import { OVERRIDE_REASONS, explainLeaves, linksFor, reasonLines, reasonSummary, suggestionOf, traceLines } from './card-parts.ts';
 import { bulletList, codingKeys, conceptLabel, escapeMarkdown, periodLabel, requestConcept, requestLabel, truncateSummary } from './render.ts';
-import { offeredInParallel } from './plan-choices.ts';
+import type { ChoiceGroupCodes } from './protocol-facts.ts';
 import { selectionGroupOf, type Leaf, type ResultView } from './result-view.ts';
+
+/**
+ * True when a choice group offering `candidateGroupCodes` is interchangeable with one the plan
+ * offers `blocked` in: some plan choice group has an option with a blocked code and shares another
+ * option with the candidate group (HSG vs HyCoSy: both groups also offer hydrotubation and the
+ * laparoscopic dye test).
+ */
+function offeredInParallel(groups: readonly ChoiceGroupCodes[], blocked: Set<string>, candidateGroupCodes: Set<string>): boolean {
+  return groups.some((options) => {
+    const hasBlocked = options.some((codes) => [...codes].some((k) => blocked.has(k)));
+    if (!hasBlocked) return false;
+    return options.some((codes) => ![...codes].some((k) => blocked.has(k)) && [...codes].some((k) => candidateGroupCodes.has(k)));
+  });
+}
 
 /**
  * Proposals offered as the way around a contraindication: requests of the same kind (another
@@ -42,7 +56,7 @@ export function alternativesOf(view: ResultView, contraindication: Leaf): Leaf[]
     if (group) return choice === group;
     // A top-level contraindication has no parent: everything would be its "sibling".
     if (!parent || !leaf.ancestors.includes(parent)) return false;
-    return offeredInParallel(view.choiceGroups, blocked, codesOf(choice));
+    return offeredInParallel(view.facts.choiceGroups, blocked, codesOf(choice));
   });
 }
 
@@ -70,9 +84,9 @@ export function contraindicationCard(
   if (alternatives.length > 0) detail.push(`**Alternative${alternatives.length > 1 ? 's' : ''}:**\n\n${explainLeaves(view, alternatives)}`);
   const card: CdsCard = {
     summary: truncateSummary(`${what} should not be performed${whys.length > 0 ? `: ${whys.join('; ')}` : ''}`),
-    detail: detail.join('\n\n') + footer(view.plan),
+    detail: detail.join('\n\n') + view.facts.footer,
     indicator,
-    source: sourceOf(view.plan),
+    source: view.facts.source,
   };
   if (alternatives.length > 0) {
     card.suggestions = alternatives.map((alt) => {
@@ -85,7 +99,7 @@ export function contraindicationCard(
     card.selectionBehavior = 'at-most-one';
   }
   card.overrideReasons = OVERRIDE_REASONS;
-  const links = linksFor(view.plan, [...all.map((l) => l.action), ...alternatives.map((a) => a.action)], baseUrl);
+  const links = linksFor(view.facts, [...all.map((l) => l.action), ...alternatives.map((a) => a.action)], baseUrl);
   if (links.length > 0) card.links = links;
   return card;
 }
@@ -115,7 +129,7 @@ export function missingDataCard(view: ResultView, tasks: Leaf[], baseUrl: string
   const missing = view.result.missing.map(
     (m) => `${escapeMarkdown(m.inputId)}: ${escapeMarkdown(m.type)}${m.codes.length > 0 ? ` with code ${m.codes.map((c) => `\`${c}\``).join(' or ')}` : ''}`,
   );
-  const summary = `${lead ?? planTitle(view.plan)}: record ${labels.length === 1 ? labels[0] : `${labels.length} missing items (${labels.join(', ')})`}`;
+  const summary = `${lead ?? view.facts.title}: record ${labels.length === 1 ? labels[0] : `${labels.length} missing items (${labels.join(', ')})`}`;
   const card: CdsCard = {
     summary: truncateSummary(summary),
     detail:
@@ -125,14 +139,14 @@ export function missingDataCard(view: ResultView, tasks: Leaf[], baseUrl: string
         missing.length > 0 ? `**Missing:**\n${bulletList(missing)}` : '',
       ]
         .filter(Boolean)
-        .join('\n\n') + footer(view.plan),
+        .join('\n\n') + view.facts.footer,
     indicator,
-    source: sourceOf(view.plan),
+    source: view.facts.source,
     suggestions: tasks.map((t) => suggestionOf(`Collect: ${taskLabel(t.resource as Task)}`, [t])),
     selectionBehavior: 'any',
   };
   const links = linksFor(
-    view.plan,
+    view.facts,
     tasks.map((t) => t.action),
     baseUrl,
   );
@@ -186,17 +200,17 @@ export function proposalCards(view: ResultView, proposals: Leaf[], baseUrl: stri
     const preferred = leaves.find((l) => l.action.precheckBehavior === 'yes') ?? first;
     const choiceWindow = periodLabel((preferred.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
     const summary = choice
-      ? `${planTitle(view.plan)}: choose ${title}${choiceWindow ? `, ${choiceWindow}` : ''}`
-      : `${planTitle(view.plan)}: ${title}${window ? `, ${window}` : ''}${leaves.length > 1 ? ` (${leaves.length} orders)` : ''}`;
+      ? `${view.facts.title}: choose ${title}${choiceWindow ? `, ${choiceWindow}` : ''}`
+      : `${view.facts.title}: ${title}${window ? `, ${window}` : ''}${leaves.length > 1 ? ` (${leaves.length} orders)` : ''}`;
     const card: CdsCard = {
       summary: truncateSummary(summary),
-      detail: explainLeaves(view, leaves) + footer(view.plan),
+      detail: explainLeaves(view, leaves) + view.facts.footer,
       indicator: 'info',
-      source: sourceOf(view.plan),
+      source: view.facts.source,
       suggestions,
       selectionBehavior: choice ? 'at-most-one' : 'any',
     };
-    const links = linksFor(view.plan, [groupAction, ...leaves.map((l) => l.action)], baseUrl);
+    const links = linksFor(view.facts, [groupAction, ...leaves.map((l) => l.action)], baseUrl);
     if (links.length > 0) card.links = links;
     cards.push(card);
   }

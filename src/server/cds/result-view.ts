@@ -2,10 +2,10 @@
  * A read-only view over one $apply result for card building: the RequestGroup's actions with the
  * resource each one proposes, its trace (why), and what kind of recommendation it is.
  */
-import type { PlanDefinition, RequestGroup, RequestGroupAction, Resource, Task } from '@medplum/fhirtypes';
+import type { PlanDefinition, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import type { PatientData } from '../../data/patient-data.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM, type ActionTrace, type ApplyResult } from '../../engine/types.ts';
-import type { ChoiceGroupCodes } from './plan-choices.ts';
+import type { ProtocolFacts } from './protocol-facts.ts';
 
 export type LeafKind = 'proposal' | 'contraindication' | 'collect';
 
@@ -18,12 +18,12 @@ export interface Leaf {
 }
 
 export interface ResultView {
+  /** What the protocol's artifacts say, derived once (choice groups, order checks, card text). */
+  facts: ProtocolFacts;
   plan: PlanDefinition;
   result: ApplyResult;
   data: PatientData;
   leaves: Leaf[];
-  /** The plan's choice groups (what it treats as interchangeable), for alternatives. */
-  choiceGroups: ChoiceGroupCodes[];
   traceOf(action: RequestGroupAction): ActionTrace | undefined;
   traceById(actionId: string): ActionTrace | undefined;
   /** A resource of the patient's record named by a reference (`Type/id`). */
@@ -59,7 +59,7 @@ export function selectionGroupOf(leaf: Leaf): RequestGroupAction | undefined {
   return undefined;
 }
 
-export function buildResultView(plan: PlanDefinition, result: ApplyResult, data: PatientData, choiceGroups: ChoiceGroupCodes[] = []): ResultView {
+export function buildResultView(facts: ProtocolFacts, result: ApplyResult, data: PatientData): ResultView {
   const byId = new Map<string, Resource>();
   for (const r of result.resources) if (r.id) byId.set(r.id, r);
   const traces = new Map<string, ActionTrace>();
@@ -86,11 +86,11 @@ export function buildResultView(plan: PlanDefinition, result: ApplyResult, data:
   walk(result.requestGroup.action, []);
 
   return {
-    plan,
+    facts,
+    plan: facts.plan,
     result,
     data,
     leaves,
-    choiceGroups,
     traceOf: (action) => (action.id ? traces.get(action.id) : undefined) ?? tracesByResource.get(localId(action.resource?.reference) ?? ''),
     traceById: (actionId) => traces.get(actionId),
     recordEntry: (reference) => data.byReference(reference),

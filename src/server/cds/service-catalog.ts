@@ -1,16 +1,17 @@
 /**
- * The CDS services this server offers, derived once from the knowledge base at start-up: for each
- * top-level PlanDefinition a `patient-view` service, and, when the protocol orders a procedure the
- * service can recognise in draft orders, `order-select` and `order-sign` services. Prefetch
- * templates come from the plan's own data requirements (exactly what its logic reads).
+ * The CDS services this server offers, derived once from the knowledge base at start-up. Each
+ * protocol (a PlanDefinition of type clinical-protocol or eca-rule, or one whose top-level actions
+ * declare hook triggers) is served on the hooks its `named-event` triggers name (patient-view when
+ * it names none); an order hook also needs the procedure codes its trigger's data carries
+ * (protocol-facts.ts). Prefetch templates come from the plan's own data requirements (exactly what
+ * its logic reads). Nothing here knows a protocol: a new one is served by loading its artifacts.
  */
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import type { HookName } from './hook-request.ts';
-import { procedureMatcherFor, type CodingMatcher } from './procedure-orders.ts';
 import { prefetchQueriesFor, templatesOf, type PrefetchQuery } from './prefetch-templates.ts';
-import { planTitle } from './card-parts.ts';
+import { hookTriggers, protocolFacts, type OrderCheck, type ProtocolFacts } from './protocol-facts.ts';
 
 export interface CdsService {
   id: string;
@@ -18,11 +19,13 @@ export interface CdsService {
   title: string;
   description: string;
   plan: PlanDefinition;
+  /** What the protocol's artifacts say, derived once for all its services. */
+  facts: ProtocolFacts;
   queries: PrefetchQuery[];
   prefetch: Record<string, string>;
   usageRequirements: string;
-  /** order hooks: recognises the plan's procedure in draft orders. */
-  procedure?: CodingMatcher;
+  /** order hooks: the drafts the service checks (the procedure's codes) and where the plan proposes it. */
+  orderCheck?: OrderCheck;
 }
 
 /** The discovery entry, exactly the CDS Hooks fields (no internals). */
@@ -53,38 +56,32 @@ export function buildServiceCatalog(knowledge: KnowledgeBase, engine: ProtocolEn
     .filter((r): r is PlanDefinition & { id: string } => r.resourceType === 'PlanDefinition' && Boolean(r.id))
     .filter((p) => p.status !== 'retired');
   // Protocols are the services; a workflow-definition pathway that nests them would repeat their cards.
-  const protocols = plans.filter((p) => (p.type?.coding ?? []).some((c) => SERVICE_PLAN_TYPES.has(c.code ?? '')));
+  const protocols = plans.filter((p) => (p.type?.coding ?? []).some((c) => SERVICE_PLAN_TYPES.has(c.code ?? '')) || hookTriggers(p).length > 0);
   const chosen = planIds ? plans.filter((p) => planIds.includes(p.id)) : protocols.length > 0 ? protocols : plans.filter((p) => !isSubPlan(p, plans));
   chosen.sort((a, b) => a.id.localeCompare(b.id));
   const services: CdsService[] = [];
   for (const plan of chosen) {
+    const facts = protocolFacts(plan, knowledge);
     const queries = prefetchQueriesFor(engine.dataRequirementsOf(plan, knowledge), knowledge);
     const prefetch = templatesOf(queries);
-    const title = planTitle(plan);
-    const about = plan.description ? ` ${plan.description.split(/\n/)[0]}` : '';
-    services.push({
-      id: `${plan.id}-patient-view`,
-      hook: 'patient-view',
-      title,
-      description: `Applies the ${title} protocol when the chart is opened: proposed orders with their time window, contraindications with alternatives, and data to collect.${about}`,
-      plan,
-      queries,
-      prefetch,
-      usageRequirements: USAGE,
-    });
-    const procedure = procedureMatcherFor(plan);
-    if (!procedure) continue;
-    for (const hook of ['order-select', 'order-sign'] as const) {
+    const { title } = facts;
+    const about = plan.description ? ` ${plan.description.split(/\n/)[0] ?? ''}` : '';
+    for (const hook of facts.hooks) {
+      const common = { id: `${plan.id}-${hook}`, hook, plan, facts, queries, prefetch, usageRequirements: USAGE };
+      const orderCheck = hook === 'patient-view' ? undefined : facts.orderChecks[hook];
+      if (!orderCheck) {
+        services.push({
+          ...common,
+          title,
+          description: `Applies the ${title} protocol when the chart is opened: proposed orders with their time window, contraindications with alternatives, and data to collect.${about}`,
+        });
+        continue;
+      }
       services.push({
-        id: `${plan.id}-${hook}`,
-        hook,
+        ...common,
         title: `${title}: order check`,
         description: `Checks a draft order for the procedure of the ${title} protocol: contraindications, the time window, missing data and indication.`,
-        plan,
-        queries,
-        prefetch,
-        usageRequirements: USAGE,
-        procedure,
+        orderCheck,
       });
     }
   }
