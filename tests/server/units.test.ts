@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
 import { prefetchQueriesFor, templatesOf } from '../../src/server/cds/prefetch-templates.ts';
 import { lookbackStart, queryUrl } from '../../src/server/cds/fhir-fetch.ts';
-import { searchParamFor } from '../../src/server/cds/search-params.ts';
+import { searchParamFor } from '../../src/server/search-params.ts';
 import { IssuedCards } from '../../src/server/cds/issued-cards.ts';
 import { FeedbackStore, type FeedbackRecord } from '../../src/server/cds/feedback.ts';
 import { escapeMarkdown, truncateSummary } from '../../src/server/cds/render.ts';
@@ -158,11 +158,11 @@ describe('card text', () => {
   it('keeps summaries under 140 characters, cutting at a word and never inside a surrogate pair', () => {
     const long = `${'word '.repeat(40)}end`;
     const cut = truncateSummary(long);
-    expect([...cut].length).toBeLessThan(140);
+    expect(Array.from(cut).length).toBeLessThan(140);
     expect(cut.endsWith('word…')).toBe(true);
     const emoji = '😀'.repeat(200);
     const cutEmoji = truncateSummary(emoji);
-    expect([...cutEmoji].length).toBe(139);
+    expect(Array.from(cutEmoji).length).toBe(139);
     expect(cutEmoji.slice(0, -1)).toBe('😀'.repeat(138));
     expect(truncateSummary('  short   text ')).toBe('short text');
   });
@@ -192,7 +192,7 @@ describe('ids and time', () => {
 describe('serve command and config', () => {
   it('registers `serve` with its flags on a commander program', () => {
     const program = new Command();
-    registerServe(program, { stdout: () => {}, stderr: () => {}, readStdin: async () => '', isTTY: false, env: {}, clock: () => new Date(0) }, () => {});
+    registerServe(program, { stdout: () => {}, stderr: () => {}, readStdin: () => Promise.resolve(''), isTTY: false, env: {}, clock: () => new Date(0) }, () => {});
     const serve = program.commands.find((c) => c.name() === 'serve');
     expect(serve?.options.map((o) => o.long)).toEqual(['--config', '--port', '--host', '--base-url', '--cors-origin', '--feedback-file', '--log-level', '--no-auth']);
   });

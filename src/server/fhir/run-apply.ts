@@ -3,14 +3,14 @@
  * and/or a data endpoint read with the plan's own data requirements), runs the engine, and gives
  * the CarePlan (r4) or Bundle (cpg), or the ActivityDefinition's resource.
  */
-import type { ActivityDefinition, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, OperationOutcomeIssue, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { withDataIssues, withDataIssuesOnResource } from '../../data/data-issues.ts';
 import { selectPatientCompartment } from '../../data/patient-compartment.ts';
 import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
 import { issue, notFound, outcome, badRequest } from '../../errors/operation-outcome.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
-import { prefetchQueriesFor, type PrefetchQuery } from '../cds/prefetch-templates.ts';
+import { PATIENT_READ, requirementQueries, type RequirementQuery } from '../requirement-queries.ts';
 import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
@@ -44,7 +44,7 @@ export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>
   return found;
 }
 
-async function readFromEndpoint(params: ApplyParameters, queries: PrefetchQuery[], patientId: string, deps: RunApplyDeps, now: string): Promise<Resource[]> {
+async function readFromEndpoint(params: ApplyParameters, queries: RequirementQuery[], patientId: string, deps: RunApplyDeps, now: string): Promise<Resource[]> {
   const endpoint = params.dataEndpoint;
   if (!endpoint) return [];
   const allowed = deps.fetch.allowedFhirServers;
@@ -74,7 +74,7 @@ function referenced(ref: string | undefined, data: Resource[], type: string): Re
 /** The apply's context, and the issues of the data it left out (SAFE-1). */
 async function buildContext(
   params: ApplyParameters,
-  queries: PrefetchQuery[],
+  queries: RequirementQuery[],
   deps: RunApplyDeps,
   now: string,
 ): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
@@ -114,7 +114,7 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
 }
 
 export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
-  const queries = params.dataEndpoint ? prefetchQueriesFor(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
+  const queries = params.dataEndpoint ? requirementQueries(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
   const options = optionsOf(params, deps);
   const { context, issues } = await buildContext(params, queries, deps, options.now);
   const result = withDataIssues(deps.engine.apply(plan, context, options, deps.knowledge), issues);
@@ -124,11 +124,10 @@ export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, d
 }
 
 export async function applyActivity(activity: ActivityDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
-  const patientQuery: PrefetchQuery[] = [{ key: 'patient', resourceType: 'Patient', kind: 'read', params: [], template: '' }];
   const options = optionsOf(params, deps);
-  const { context, issues } = await buildContext(params, params.dataEndpoint ? patientQuery : [], deps, options.now);
+  const { context, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now);
   const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options);
   // A request built with failed dynamic values would be a half-written result: refuse it.
-  if ((result.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
+  if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
   return withDataIssuesOnResource(resource, issues);
 }

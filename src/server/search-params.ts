@@ -43,7 +43,7 @@ function buildIndex(): Map<string, Candidate> {
     const sp = entry.resource;
     if (!sp?.code || !sp.expression || (sp.type !== 'token' && sp.type !== 'date')) continue;
     const members = sp.expression.split(' | ');
-    for (const base of sp.base ?? []) {
+    for (const base of sp.base) {
       const own = members.map(elementsOf).filter((names) => (names[0] as string).startsWith(`${base}.`));
       for (const element of own.flat()) {
         const key = `${sp.type} ${element}`;
