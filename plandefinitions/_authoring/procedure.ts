@@ -113,8 +113,8 @@ export interface SimpleProcedureSpec extends Omit<ProcedureSpec, 'action' | 'ord
     documentation?: RelatedArtifact[];
   };
   contraindications: Omit<ContraindicationSpec, 'procedure'>[];
-  /** When to perform it: FHIRPath dates of the order's occurrencePeriod, and the rule it encodes. */
-  window: { ruleId: string; start: string; end: string; description: string; documentation?: RelatedArtifact[] };
+  /** When to perform it: FHIRPath dates of the order's occurrencePeriod, the rule it encodes and its source. */
+  window: { ruleId: string; start: string; end: string; description: string; documentation: RelatedArtifact[] };
   /** Further actions beside the order when no contraindication holds (work-up, instructions). */
   alongside?: Action[];
 }
@@ -127,7 +127,7 @@ export function defineSimpleProcedure(spec: SimpleProcedureSpec): Procedure {
   const order: Action = {
     id: `${spec.id}-order`,
     title: procedure.title,
-    ...(window.documentation ? { documentation: window.documentation } : {}),
+    documentation: window.documentation,
     definitionCanonical: adCanonical(procedure.id),
     dynamicValue: [
       { path: 'occurrencePeriod.start', expression: fhirpath(window.start, `${window.ruleId}: ${window.description}`) },
@@ -137,7 +137,7 @@ export function defineSimpleProcedure(spec: SimpleProcedureSpec): Procedure {
   };
   const top: Action = {
     id: spec.id,
-    title: spec.title,
+    title: procedure.title,
     ...(indication.documentation ? { documentation: indication.documentation } : {}),
     input: inputs,
     ...(variables?.length ? { extension: variables } : {}),
@@ -147,6 +147,7 @@ export function defineSimpleProcedure(spec: SimpleProcedureSpec): Procedure {
       {
         id: `${spec.id}-plan`,
         title: `No contraindication: plan the ${procedure.title}`,
+        documentation: contraindications.flatMap((c) => c.documentation),
         condition: [applicability(none, contraindications.length > 0 ? `${ruleIds}: no contraindication is recorded` : 'no contraindication is defined')],
         action: [order, ...alongside],
       },
