@@ -29,8 +29,8 @@ beforeAll(async () => {
   issued = await issueCards('1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b');
 });
 afterAll(async () => {
-  await h?.close();
-  await otherClient?.close();
+  await h.close();
+  await otherClient.close();
 });
 
 async function issueCards(hookInstance: string): Promise<CheckedResponse> {

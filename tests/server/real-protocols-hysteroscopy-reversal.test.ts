@@ -32,8 +32,8 @@ beforeAll(async () => {
   templates = Object.fromEntries(discovery.services.map((s) => [s.id, s.prefetch ?? {}]));
 });
 afterAll(async () => {
-  await h?.close();
-  await fhir?.close();
+  await h.close();
+  await fhir.close();
 });
 
 const HOOK_INSTANCE = '3f1d2c4b-5a69-4e7f-8a9b-0c1d2e3f4a5b';

@@ -10,7 +10,7 @@ export const SUMMARY_MAX = 139;
 /** Cuts at a word boundary when possible, never inside a surrogate pair, and marks the cut. */
 export function truncateSummary(text: string, max = SUMMARY_MAX): string {
   const clean = text.replace(/\s+/g, ' ').trim();
-  const chars = [...clean];
+  const chars = Array.from(clean);
   if (chars.length <= max) return clean;
   const head = chars.slice(0, max - 1).join('');
   const space = head.lastIndexOf(' ');
