@@ -25,7 +25,7 @@ import { issue, OperationOutcomeError, outcome } from '../errors/operation-outco
 import { makeClock, R4_MODEL, type Clock } from '../fhirpath/fhirpath-engine.ts';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { buildRequest, isSupportedKind } from './activity/index.ts';
-import { applyDynamicValues } from './dynamic-value.ts';
+import { applyDynamicValues } from './dynamic-value/index.ts';
 import { FHIRPATH, baseVariables, evaluateExpression, expressionText, type Variables } from './expression.ts';
 import { buildGoal } from './goals.ts';
 import { filterByRequirement, isRequiredInput, satisfiesRequirement } from './inputs.ts';

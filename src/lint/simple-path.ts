@@ -1,44 +1,29 @@
 /**
- * dynamicValue.path is "Simple FHIRPath" (R4 PlanDefinition/ActivityDefinition): element names,
- * optional [index], ofType(Type) and extension('url'). This checks the grammar and that each step
- * exists on the target type, e.g. `occurrence.ofType(Period).start` on ServiceRequest.
+ * dynamicValue.path is "Simple FHIRPath" (R4 PlanDefinition/ActivityDefinition). The path is read
+ * by the engine's own parser (src/fhirpath/simple-path.ts), so lint accepts exactly the paths the
+ * engine can write; this adds the check that each step exists on the target type, e.g.
+ * `occurrence.ofType(Period).start` on ServiceRequest, with "did you mean" hints.
  */
+import { parseSimplePath, SimplePathSyntaxError, type SimplePathStep } from '../fhirpath/simple-path.ts';
 import { isPrimitive, memberType, narrowChoice, suggestMember, typeNamed, type ModelType } from './fhir-model.ts';
 
-export type PathStep = { kind: 'element'; name: string; index?: number } | { kind: 'ofType'; type: string } | { kind: 'extension'; url: string };
-
-/** Splits a Simple FHIRPath; returns an error message for anything outside the subset. */
-export function parseSimplePath(path: string): PathStep[] | string {
-  const steps: PathStep[] = [];
-  let rest = path;
-  while (rest.length > 0) {
-    let m: RegExpExecArray | null;
-    if ((m = /^ofType\(([A-Za-z][A-Za-z0-9.]*)\)/.exec(rest))) steps.push({ kind: 'ofType', type: m[1]! });
-    else if ((m = /^extension\('([^']+)'\)/.exec(rest))) steps.push({ kind: 'extension', url: m[1]! });
-    else if ((m = /^([A-Za-z][A-Za-z0-9_]*)(?:\[(\d+)\])?/.exec(rest))) {
-      steps.push(m[2] !== undefined ? { kind: 'element', name: m[1]!, index: Number(m[2]) } : { kind: 'element', name: m[1]! });
-    } else {
-      return `'${path}' is not Simple FHIRPath (allowed: names, [n], ofType(T), extension('url'), joined by '.'); stopped at '${rest}'`;
-    }
-    rest = rest.slice(m[0].length);
-    if (rest.startsWith('.')) {
-      rest = rest.slice(1);
-      if (rest.length === 0) return `'${path}' ends with '.'`;
-    } else if (rest.length > 0) {
-      return `'${path}' is not Simple FHIRPath: expected '.' before '${rest}'`;
-    }
-  }
-  return steps.length ? steps : `empty path`;
-}
+export { parseSimplePath } from '../fhirpath/simple-path.ts';
 
 /** Problems with `path` as a target on `targetType` (e.g. ServiceRequest); empty when fine. */
 export function checkSimplePath(path: string, targetType: string): string[] {
-  const steps = parseSimplePath(path);
-  if (typeof steps === 'string') return [steps];
+  let steps: SimplePathStep[];
+  try {
+    steps = parseSimplePath(path);
+  } catch (err) {
+    if (err instanceof SimplePathSyntaxError) return [err.message];
+    throw err;
+  }
   let current: ModelType | undefined = typeNamed(targetType);
   if (!current) return [`target type ${targetType} is not an R4 type`];
   for (const step of steps) {
     if (!current) return [];
+    // An indexer picks an item of a list; the item has the element's type.
+    if (step.kind === 'index') continue;
     if (step.kind === 'extension') {
       current = typeNamed('Extension');
       continue;

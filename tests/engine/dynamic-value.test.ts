@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPatientData } from '../../src/data/patient-data.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { makeClock } from '../../src/fhirpath/fhirpath-engine.ts';
-import { applyDynamicValues, DynamicValuePathError, setValueAtPath, type DynamicValue } from '../../src/engine/dynamic-value.ts';
+import { applyDynamicValues, DynamicValuePathError, setValueAtPath, type DynamicValue } from '../../src/engine/dynamic-value/index.ts';
 import { baseVariables } from '../../src/engine/expression.ts';
 import type { ExpressionEvaluator } from '../../src/engine/types.ts';
 
@@ -303,7 +303,7 @@ describe('applyDynamicValues', () => {
       thrown = err;
     }
     expect(thrown).toBeInstanceOf(OperationOutcomeError);
-    expect((thrown as OperationOutcomeError).outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'processing' });
+    expect((thrown as OperationOutcomeError).outcome.issue[0]).toMatchObject({ severity: 'error', code: 'processing' });
   });
 
   it('routes action. and %action. paths to the RequestGroup action', () => {

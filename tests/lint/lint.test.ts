@@ -16,7 +16,7 @@ function lintWith(changed: Resource, extra: Resource[] = []): OperationOutcome {
 }
 
 const messages = (o: OperationOutcome, severity = 'error') =>
-  (o.issue ?? [])
+  o.issue
     .filter((i) => i.severity === severity)
     // diagnostics = "<file>: <path>: <message>"; expression = "<file>#<path>"
     .map((i) => `${i.expression?.[0]} ${i.diagnostics?.slice(i.expression![0]!.length + 3)}`);
@@ -91,7 +91,8 @@ describe('lintArtifacts', () => {
     const found = messages(lintWith(p));
     expect(found).toEqual([
       expect.stringMatching(/dynamicValue\[0\]\.path 'occurrence.ofType\(Period\).strt': Period has no element 'strt' \(did you mean 'start'\?\)/),
-      expect.stringMatching(/dynamicValue\[4\]\.path 'reasonReference.where\(x\)' is not Simple FHIRPath/),
+      // The engine's own parser reads the path, so lint reports what the engine would refuse, in its words.
+      expect.stringMatching(/dynamicValue\[4\]\.path 'reasonReference.where\(x\)' is not a Simple FHIRPath path: the function where\(\) is not allowed/),
       expect.stringMatching(/dynamicValue\[5\]\.path 'occurrence.start': choose the type of ServiceRequest.occurrence with ofType/),
     ]);
   });

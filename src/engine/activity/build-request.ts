@@ -5,7 +5,7 @@
  * OperationOutcome issues; only strict mode throws.
  */
 import type { ActivityDefinition, Resource } from '@medplum/fhirtypes';
-import { applyDynamicValues } from '../dynamic-value.ts';
+import { applyDynamicValues } from '../dynamic-value/index.ts';
 import { KIND_MAPPERS, REQUIRED_ELEMENTS } from './kinds.ts';
 import { MapContext, type MappedElement, type RequestBuildInput } from './map-context.ts';
 
