@@ -3,7 +3,8 @@
  * `runCli` is the whole program as a function of argv and I/O, so tests run it in-process.
  */
 import { Command, CommanderError } from 'commander';
-import { OperationOutcomeError, issue, outcome, toOperationOutcome } from '../errors/operation-outcome.ts';
+import { EXIT, exitCodeOf, type ExitCode } from '../errors/exit-code.ts';
+import { badRequest, toOperationOutcome } from '../errors/operation-outcome.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerBatch } from './commands/batch.ts';
 import { registerLint } from './commands/lint.ts';
@@ -11,12 +12,12 @@ import { registerLoad } from './commands/load.ts';
 import { registerPackage } from './commands/package.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerValidate } from './commands/validate.ts';
-import { EXIT, exitCodeOf, processIo, writeJson, type CliIo, type ExitCode } from './io.ts';
+import { processIo, writeJson, type CliIo } from './io.ts';
 
 function failure(io: CliIo, err: unknown): ExitCode {
   const result = toOperationOutcome(err);
   writeJson(io, result);
-  const first = result.issue?.find((i) => i.severity === 'error' || i.severity === 'fatal');
+  const first = result.issue.find((i) => i.severity === 'error' || i.severity === 'fatal');
   io.stderr(`error: ${first?.diagnostics ?? first?.code ?? 'failed'}\n`);
   return exitCodeOf(result, 'failure');
 }
@@ -50,7 +51,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     if (!running) {
       // No command given: show the help, which is a usage error when nothing was asked.
       io.stderr(program.helpInformation());
-      return failure(io, new OperationOutcomeError(outcome(issue('error', 'invalid', 'no command given'))));
+      return failure(io, badRequest('no command given'));
     }
     return await running;
   } catch (err) {
@@ -58,10 +59,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
       // Help shown because nothing usable was asked (e.g. no command) is a usage error.
       if (err.code === 'commander.help') {
-        return err.exitCode === 0 ? EXIT.ok : failure(io, new OperationOutcomeError(outcome(issue('error', 'invalid', 'no command given'))));
+        return err.exitCode === 0 ? EXIT.ok : failure(io, badRequest('no command given'));
       }
       const message = err.message.replace(/^error: /, '');
-      return failure(io, new OperationOutcomeError(outcome(issue('error', 'invalid', message))));
+      return failure(io, badRequest(message));
     }
     return failure(io, err);
   }

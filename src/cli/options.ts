@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import { SMART_ALGORITHMS, SmartBackendAuth, bearerFromEnv, readPrivateKey } from '../fhir-server/auth.ts';
 import { FhirClient } from '../fhir-server/client.ts';
 import { isDateTimeWithOffset } from '../fhirpath/fhirpath-engine.ts';
@@ -61,15 +61,15 @@ export function addServerOptions(command: Command): Command {
 }
 
 export async function clientFrom(options: ServerOptions, io: CliIo): Promise<FhirClient> {
-  if (!options.server) throw new OperationOutcomeError(outcome(issue('error', 'required', '--server is required')));
+  if (!options.server) throw outcomeError('required', '--server is required');
   if (options.bearerEnv && (options.smartClientId || options.smartKey)) {
-    throw new OperationOutcomeError(outcome(issue('error', 'invalid', 'use either --bearer-env or --smart-client-id/--smart-key, not both')));
+    throw outcomeError('invalid', 'use either --bearer-env or --smart-client-id/--smart-key, not both');
   }
   let auth;
   if (options.bearerEnv) auth = bearerFromEnv(options.bearerEnv, io.env);
   else if (options.smartClientId || options.smartKey) {
     if (!options.smartClientId || !options.smartKey) {
-      throw new OperationOutcomeError(outcome(issue('error', 'required', 'SMART backend services needs both --smart-client-id and --smart-key')));
+      throw outcomeError('required', 'SMART backend services needs both --smart-client-id and --smart-key');
     }
     const { key, alg, kid } = await readPrivateKey(options.smartKey, options.smartAlg);
     auth = new SmartBackendAuth({

@@ -1,17 +1,54 @@
 /**
- * Errors as FHIR OperationOutcomes. Every edge (CLI, HTTP, loader) maps an OperationOutcomeError to
- * its exit code / HTTP status in one place, from the issue code, using the tables below.
+ * Errors as FHIR OperationOutcomes: the one error type every layer throws when it cannot do what
+ * it was asked. The edges turn it into an answer in one place each: `httpStatusOf`
+ * (src/errors/http-status.ts) for the HTTP server, `exitCodeOf` (src/errors/exit-code.ts) for the
+ * CLI. Both read the issue codes; an error adds only what the code cannot say (below).
  */
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 
 export type IssueCode = OperationOutcomeIssue['code'];
 export type IssueSeverity = OperationOutcomeIssue['severity'];
 
+export interface OperationOutcomeErrorOptions {
+  cause?: unknown;
+  /**
+   * The failure is another server's (a FHIR server this program called): the HTTP status that
+   * server answered, when it answered. The HTTP mapping answers such errors as a gateway (502 /
+   * 504), never with the other server's own 4xx, which would blame our caller's credentials.
+   */
+  upstream?: { status?: number };
+  /**
+   * An HTTP status a protocol prescribes whatever the issue code: CDS Hooks' 412 ("unable to
+   * obtain the data it needs: SHALL respond 412 Precondition Failed", see `preconditionFailed`).
+   * Nothing else should set it: choosing a status is the mapping's job. (The deprecated
+   * `HttpOutcomeError` of src/server/http-errors.ts still does, until its last users move.)
+   */
+  status?: number;
+}
+
 export class OperationOutcomeError extends Error {
   readonly outcome: OperationOutcome;
-  constructor(outcome: OperationOutcome, cause?: unknown) {
-    super(outcome.issue?.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ') ?? 'error', { cause });
+  readonly upstream: { status?: number } | undefined;
+  readonly prescribedStatus: number | undefined;
+
+  constructor(outcome: OperationOutcome, options: OperationOutcomeErrorOptions = {}) {
+    super(outcome.issue.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; '), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OperationOutcomeError';
     this.outcome = outcome;
+    this.upstream = options.upstream;
+    this.prescribedStatus = options.status;
+  }
+
+  /** The code of the first error issue (else of the first issue): what went wrong, in one word. */
+  get code(): IssueCode {
+    const first = this.outcome.issue.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? this.outcome.issue[0];
+    return first?.code ?? 'exception';
+  }
+
+  /** The first error issue's sentence (the error's own summary, without the issues that follow it). */
+  get summary(): string {
+    const first = this.outcome.issue.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? this.outcome.issue[0];
+    return first?.diagnostics ?? first?.details?.text ?? this.message;
   }
 }
 
@@ -32,39 +69,12 @@ export function outcomeError(code: IssueCode, diagnostics: string, expression?: 
 export const badRequest = (diagnostics: string, expression?: string[]) => outcomeError('invalid', diagnostics, expression);
 export const notFound = (diagnostics: string) => outcomeError('not-found', diagnostics);
 export const notSupported = (diagnostics: string) => outcomeError('not-supported', diagnostics);
+export const forbidden = (diagnostics: string) => outcomeError('forbidden', diagnostics);
+export const unauthorized = (diagnostics: string) => outcomeError('login', diagnostics);
 
-/** HTTP status for an outcome: the most severe mapping among its error issues. */
-export function httpStatusOf(o: OperationOutcome): number {
-  const codes = (o.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => i.code);
-  if (codes.length === 0) return 200;
-  const table: Partial<Record<string, number>> = {
-    invalid: 400,
-    structure: 400,
-    required: 400,
-    value: 400,
-    invariant: 422,
-    'business-rule': 422,
-    security: 401,
-    login: 401,
-    unknown: 401,
-    forbidden: 403,
-    suppressed: 403,
-    'not-found': 404,
-    deleted: 410,
-    'not-supported': 400,
-    duplicate: 409,
-    conflict: 409,
-    'too-costly': 413,
-    'too-long': 413,
-    throttled: 429,
-    timeout: 504,
-    transient: 503,
-    incomplete: 502,
-    exception: 500,
-    processing: 422,
-    informational: 200,
-  };
-  return Math.max(...codes.map((c) => table[c ?? 'exception'] ?? 500));
+/** CDS Hooks: the data the service needs cannot be obtained -> 412, whatever the reason's code. */
+export function preconditionFailed(code: IssueCode, diagnostics: string): OperationOutcomeError {
+  return new OperationOutcomeError(outcome(issue('error', code, diagnostics)), { status: 412 });
 }
 
 /** Wraps anything thrown into an OperationOutcome without leaking a stack trace. */
@@ -73,3 +83,6 @@ export function toOperationOutcome(err: unknown): OperationOutcome {
   const message = err instanceof Error ? err.message : String(err);
   return outcome(issue('error', 'exception', message));
 }
+
+// The HTTP mapping is read from here too (it imports nothing of this module: no cycle).
+export { httpStatusOf } from './http-status.ts';

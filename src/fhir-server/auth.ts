@@ -8,15 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import { z } from 'zod';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { outcomeError } from '../errors/operation-outcome.ts';
 import type { AccessTokenProvider } from './client.ts';
 
-const authError = (code: 'login' | 'invalid', text: string) => new OperationOutcomeError(outcome(issue('error', code, text)));
+const authError = (code: 'login' | 'invalid', text: string) => outcomeError(code, text);
 
 export function bearerFromEnv(variable: string, env: NodeJS.ProcessEnv = process.env): AccessTokenProvider {
   const token = env[variable];
   if (!token) throw authError('invalid', `environment variable ${variable} (named by --bearer-env) is empty or not set`);
-  return { token: async () => token };
+  return { token: () => Promise.resolve(token) };
 }
 
 export const SMART_ALGORITHMS = ['RS384', 'ES384'] as const;
@@ -124,7 +124,7 @@ export class SmartBackendAuth implements AccessTokenProvider {
       response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new OperationOutcomeError(outcome(issue('error', 'transient', `authorization server ${url} unreachable: ${cause}`)));
+      throw outcomeError('transient', `authorization server ${url} unreachable: ${cause}`);
     }
     const text = await response.text();
     let body: unknown;

@@ -1,24 +1,41 @@
 /**
- * A small FHIR R4 REST client on global fetch: standard REST only (no vendor extensions), so it
- * talks to HAPI, Medplum, Azure, Google and the like.
+ * THE FHIR R4 REST client of this program, on global fetch: the CLI (apply --server, load,
+ * write-back), the loader and the HTTP server's reads (CDS `fhirServer`, $apply `dataEndpoint`)
+ * all go through it. Standard REST only (no vendor extensions), so it talks to HAPI, Medplum,
+ * Azure, Google and the like.
  *
  * Failure policy (the part integration teams ask about):
- * - every attempt has a timeout;
+ * - every attempt has a timeout (reading the body included);
  * - 429, 5xx, timeouts and network errors are retried with exponential backoff, honouring
  *   Retry-After - but only for requests that are safe to repeat (GET, PUT, conditional-update
  *   transactions). A request that may already have taken effect (POST of new resources) is
- *   retried only when the server certainly did not process it: 429, or a refused connection;
- * - everything that still fails becomes an OperationOutcomeError whose first issue says, in one
- *   sentence, what was asked of which server and what came back, followed by the server's own
- *   OperationOutcome issues when it sent any.
+ *   retried only when the server certainly did not process it: 429, or a refused connection.
+ *   The CDS service asks for no retries (a hook call has a second or two);
+ * - credentials: a bearer token from an AccessTokenProvider (a fixed token, or SMART backend
+ *   services); a 401 asks a renewable provider for a new token once;
+ * - no redirects are followed and no next link to another origin: the token would go with them;
+ * - searchset paging stops at `maxPages` pages and on a next link seen before; an answer larger
+ *   than `maxResponseBytes` is not read: both are failures (too-costly), never a silently
+ *   truncated record;
+ * - everything that still fails becomes an OperationOutcomeError marked `upstream` (another
+ *   server failed) whose first issue says, in one sentence, what was asked of which server and
+ *   what came back, followed by the server's own OperationOutcome issues when it sent any.
  */
 import type { Bundle, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { OperationOutcomeError, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
+import { issueCodeForStatus } from '../errors/http-status.ts';
+import { OperationOutcomeError, issue, outcome, outcomeError, type IssueCode } from '../errors/operation-outcome.ts';
 
 export interface AccessTokenProvider {
   /** A bearer token; `refresh` asks for a new one after the server rejected the current one. */
   token(refresh?: boolean): Promise<string>;
+  /** false: the token cannot change, so a 401 is final (default: renewable, asked again once). */
+  readonly renewable?: boolean;
+}
+
+/** A token given by someone else (e.g. a CDS client's fhirAuthorization): used as is, never renewed. */
+export function fixedToken(token: string): AccessTokenProvider {
+  return { token: () => Promise.resolve(token), renewable: false };
 }
 
 export interface FhirClientOptions {
@@ -32,6 +49,10 @@ export interface FhirClientOptions {
   backoffMs?: number;
   /** A Retry-After longer than this is not waited for: the request fails instead. Default 120 s. */
   maxRetryAfterMs?: number;
+  /** Most pages one search follows. Default 10,000. */
+  maxPages?: number;
+  /** Largest response body read, bytes. Default 256 MiB. */
+  maxResponseBytes?: number;
   /** Human progress messages (the CLI sends them to stderr). */
   log?: (message: string) => void;
 }
@@ -53,9 +74,11 @@ const ResourceShape = z.looseObject({ resourceType: z.string() });
 
 /** Searches one command runs against a server at once: quicker than one by one, gentle on the server (429s are retried anyway). */
 export const SEARCH_CONCURRENCY = 8;
-const MAX_PAGES = 10_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /** Seconds or an HTTP date, per RFC 9110; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
@@ -66,24 +89,13 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-/** The server answered with an HTTP error status (after any retries); `status` says which. */
-export class FhirHttpError extends OperationOutcomeError {
-  readonly status: number;
-  constructor(status: number, found: OperationOutcome) {
-    super(found);
-    this.status = status;
-  }
+/** Another server's failure, as the one error type (see OperationOutcomeError.upstream). */
+function upstreamError(o: OperationOutcome, status?: number, cause?: unknown): OperationOutcomeError {
+  return new OperationOutcomeError(o, { upstream: status === undefined ? {} : { status }, ...(cause === undefined ? {} : { cause }) });
 }
 
-function issueCodeForStatus(status: number): IssueCode {
-  if (status === 401) return 'login';
-  if (status === 403) return 'forbidden';
-  if (status === 404 || status === 410) return 'not-found';
-  if (status === 409 || status === 412) return 'conflict';
-  if (status === 422) return 'processing';
-  if (status === 429) return 'throttled';
-  if (status >= 500) return status === 503 || status === 502 ? 'transient' : 'exception';
-  return 'invalid';
+function failed(code: IssueCode, diagnostics: string, status?: number): OperationOutcomeError {
+  return upstreamError(outcome(issue('error', code, diagnostics)), status);
 }
 
 function isOperationOutcome(value: unknown): value is OperationOutcome {
@@ -92,7 +104,35 @@ function isOperationOutcome(value: unknown): value is OperationOutcome {
 
 function networkCause(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+/** The body as text, or undefined when it is larger than `limit` bytes (then it is not read further). */
+async function readBody(response: Response, limit: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.body) return '';
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export class FhirClient {
@@ -104,7 +144,7 @@ export class FhirClient {
   constructor(options: FhirClientOptions) {
     const base = z.url({ protocol: /^https?$/ }).safeParse(options.baseUrl);
     if (!base.success) {
-      throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--server must be an http(s) URL, got '${options.baseUrl}'`)));
+      throw outcomeError('invalid', `the FHIR server base must be an http(s) URL, got '${options.baseUrl}'`);
     }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
@@ -113,6 +153,8 @@ export class FhirClient {
       maxRetries: 4,
       backoffMs: 500,
       maxRetryAfterMs: 120_000,
+      maxPages: 10_000,
+      maxResponseBytes: 256 * 1024 * 1024,
       ...options,
       baseUrl: this.baseUrl,
     };
@@ -123,7 +165,7 @@ export class FhirClient {
     if (!/^https?:\/\//.test(pathOrUrl)) return `${this.baseUrl}/${pathOrUrl.replace(/^\/+/, '')}`;
     // A next link to another host would receive our bearer token: refuse it.
     if (new URL(pathOrUrl).origin !== this.origin) {
-      throw new OperationOutcomeError(outcome(issue('error', 'security', `refusing to follow ${pathOrUrl}: it is not on the server ${this.origin}`)));
+      throw failed('security', `refusing to follow ${pathOrUrl}: it is not on the server ${this.origin} (the token is not sent elsewhere)`);
     }
     return pathOrUrl;
   }
@@ -132,21 +174,26 @@ export class FhirClient {
     const url = this.resolve(pathOrUrl);
     const idempotent = options.idempotent ?? (method === 'GET' || method === 'PUT' || method === 'DELETE');
     const what = `${method} ${url}`;
+    const auth = this.opts.auth;
     let refreshedToken = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: 'application/fhir+json', ...options.headers };
       if (options.body !== undefined) headers['content-type'] = 'application/fhir+json';
-      if (this.opts.auth) headers['authorization'] = `Bearer ${await this.opts.auth.token()}`;
+      if (auth) headers['authorization'] = `Bearer ${await auth.token()}`;
       let response: Response;
+      let text: string | undefined;
       try {
         response = await fetch(url, {
           method,
           headers,
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          body: options.body === undefined ? null : JSON.stringify(options.body),
+          // A redirect would carry the token to wherever it points: never followed.
+          redirect: 'manual',
           signal: AbortSignal.timeout(this.opts.timeoutMs),
         });
+        text = await readBody(response, this.opts.maxResponseBytes);
       } catch (err) {
-        const timedOut = (err as Error).name === 'TimeoutError';
+        const timedOut = isTimeout(err);
         const cause = timedOut ? `no answer within ${this.opts.timeoutMs} ms` : networkCause(err);
         // A refused connection never reached the server, so even a POST is safe to repeat.
         const retryable = idempotent || cause === 'ECONNREFUSED';
@@ -155,7 +202,7 @@ export class FhirClient {
           continue;
         }
         const tries = attempt + 1;
-        throw new OperationOutcomeError(
+        throw upstreamError(
           outcome(
             issue(
               'error',
@@ -163,10 +210,20 @@ export class FhirClient {
               `FHIR server ${this.baseUrl} ${timedOut ? 'timed out' : 'unreachable'}: ${what}: ${cause} (${tries} attempt${tries > 1 ? 's' : ''})`,
             ),
           ),
+          undefined,
           err,
         );
       }
-      const text = await response.text();
+      if (text === undefined) {
+        throw failed('too-costly', `FHIR server ${this.baseUrl} answered ${what} with more than ${this.opts.maxResponseBytes} bytes; not read`, response.status);
+      }
+      if (response.status >= 300 && response.status < 400) {
+        throw failed(
+          'not-supported',
+          `FHIR server ${this.baseUrl} answered ${what} with a redirect (HTTP ${response.status}) to ${response.headers.get('location') ?? 'nowhere'}; redirects are not followed (the token would go with them): use the final base URL`,
+          response.status,
+        );
+      }
       let body: unknown;
       if (text.length > 0) {
         try {
@@ -175,9 +232,9 @@ export class FhirClient {
           body = undefined;
         }
       }
-      if (response.status === 401 && this.opts.auth && !refreshedToken) {
+      if (response.status === 401 && auth && auth.renewable !== false && !refreshedToken) {
         refreshedToken = true;
-        await this.opts.auth.token(true);
+        await auth.token(true);
         attempt--;
         continue;
       }
@@ -192,7 +249,7 @@ export class FhirClient {
       }
       if (response.status >= 400) throw this.httpError(what, response, body, attempt + 1);
       if (text.length > 0 && body === undefined) {
-        throw new OperationOutcomeError(outcome(issue('error', 'exception', `FHIR server answered ${what} with HTTP ${response.status} but a body that is not JSON`)));
+        throw failed('exception', `FHIR server answered ${what} with HTTP ${response.status} but a body that is not JSON`, response.status);
       }
       return { status: response.status, headers: response.headers, body: body as T };
     }
@@ -206,8 +263,8 @@ export class FhirClient {
     await sleep(delay);
   }
 
-  private httpError(what: string, response: Response, body: unknown, tries: number): FhirHttpError {
-    const serverIssues: OperationOutcomeIssue[] = isOperationOutcome(body) ? (body.issue ?? []) : [];
+  private httpError(what: string, response: Response, body: unknown, tries: number): OperationOutcomeError {
+    const serverIssues: OperationOutcomeIssue[] = isOperationOutcome(body) ? body.issue : [];
     const detail = serverIssues
       .map((i) => i.diagnostics ?? i.details?.text)
       .filter(Boolean)
@@ -218,14 +275,14 @@ export class FhirClient {
       issueCodeForStatus(response.status),
       `FHIR server ${this.baseUrl} answered ${what} with HTTP ${response.status} ${response.statusText}${retried}${detail ? `: ${detail}` : ''}`,
     );
-    return new FhirHttpError(response.status, outcome(first, ...serverIssues.map((i) => ({ ...i, severity: i.severity ?? 'error' }))));
+    return upstreamError(outcome(first, ...serverIssues), response.status);
   }
 
   async capabilities(): Promise<CapabilityStatement> {
     if (!this.capabilityStatement) {
-      const { body } = await this.request<CapabilityStatement>('GET', 'metadata');
+      const { body } = await this.request<CapabilityStatement | undefined>('GET', 'metadata');
       if (body?.resourceType !== 'CapabilityStatement') {
-        throw new OperationOutcomeError(outcome(issue('error', 'exception', `FHIR server ${this.baseUrl}/metadata did not return a CapabilityStatement`)));
+        throw failed('exception', `FHIR server ${this.baseUrl}/metadata did not return a CapabilityStatement`);
       }
       this.capabilityStatement = body;
     }
@@ -236,7 +293,7 @@ export class FhirClient {
   async supportsOperation(type: string, operation: string): Promise<boolean> {
     const cs = await this.capabilities();
     return (cs.rest ?? []).some((rest) =>
-      (rest.resource ?? []).some((r) => r.type === type && (r.operation ?? []).some((op) => op.name === operation || op.definition?.endsWith(`/${type}-${operation}`))),
+      (rest.resource ?? []).some((r) => r.type === type && (r.operation ?? []).some((op) => op.name === operation || op.definition.endsWith(`/${type}-${operation}`))),
     );
   }
 
@@ -244,41 +301,56 @@ export class FhirClient {
     const { body } = await this.request<T>('GET', `${type}/${encodeURIComponent(id)}`);
     const parsed = ResourceShape.safeParse(body);
     if (!parsed.success || parsed.data.resourceType !== type) {
-      throw new OperationOutcomeError(outcome(issue('error', 'exception', `FHIR server returned something other than a ${type} for ${type}/${id}`)));
+      throw failed('exception', `FHIR server ${this.baseUrl} returned something other than a ${type} for ${type}/${id}`);
     }
     return body;
   }
 
-  /** Every resource of a searchset, following Bundle.link next until the last page. */
+  /** read, or undefined when the server says there is no such resource (404, 410). */
+  async readIfExists<T extends Resource>(type: string, id: string): Promise<T | undefined> {
+    try {
+      return await this.read<T>(type, id);
+    } catch (err) {
+      const status = err instanceof OperationOutcomeError ? err.upstream?.status : undefined;
+      if (status === 404 || status === 410) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Every resource of a searchset, following Bundle.link next (same origin only) until the last
+   * page; more than `maxPages` pages, or a next link seen before, is a failure (too-costly).
+   * Included resources and OperationOutcome warnings are not returned.
+   */
   async searchAll(pathWithQuery: string): Promise<Resource[]> {
     const found: Resource[] = [];
     const seen = new Set<string>();
     let next: string | undefined = pathWithQuery;
     for (let page = 0; next; page++) {
-      if (page >= MAX_PAGES || seen.has(next)) {
-        throw new OperationOutcomeError(outcome(issue('error', 'too-costly', `paging ${pathWithQuery} did not end (page ${page}, next ${next})`)));
+      if (page >= this.opts.maxPages) {
+        throw failed('too-costly', `FHIR server ${this.baseUrl}: the search ${pathWithQuery} has more than ${this.opts.maxPages} pages; not read further`);
       }
+      if (seen.has(next)) throw failed('too-costly', `FHIR server ${this.baseUrl}: paging ${pathWithQuery} did not end (page ${page} links back to ${next})`);
       seen.add(next);
-      const { body }: { body: Bundle } = await this.request<Bundle>('GET', next);
+      const { body }: { body: Bundle | undefined } = await this.request<Bundle | undefined>('GET', next);
       if (body?.resourceType !== 'Bundle') {
-        throw new OperationOutcomeError(outcome(issue('error', 'exception', `FHIR server answered ${next} with something other than a Bundle`)));
+        throw failed('exception', `FHIR server ${this.baseUrl} answered ${next} with something other than a Bundle`);
       }
       for (const entry of body.entry ?? []) {
-        // Included resources and OperationOutcome warnings are not the patient's data.
         if (entry.resource && entry.search?.mode !== 'outcome' && entry.resource.resourceType !== 'OperationOutcome') {
           found.push(entry.resource);
         }
       }
-      next = body.link?.find((l: { relation?: string }) => l.relation === 'next')?.url;
+      next = body.link?.find((l) => l.relation === 'next')?.url;
     }
     return found;
   }
 
   /** POSTs a transaction Bundle; `idempotent` when every entry is a conditional/keyed update. */
   async transaction(bundle: Bundle, idempotent: boolean): Promise<Bundle> {
-    const { body } = await this.request<Bundle>('POST', '', { body: bundle, idempotent });
+    const { body } = await this.request<Bundle | undefined>('POST', '', { body: bundle, idempotent });
     if (body?.resourceType !== 'Bundle' || body.type !== 'transaction-response') {
-      throw new OperationOutcomeError(outcome(issue('error', 'exception', `FHIR server did not answer the transaction with a transaction-response Bundle`)));
+      throw failed('exception', `FHIR server ${this.baseUrl} did not answer the transaction with a transaction-response Bundle`);
     }
     return body;
   }

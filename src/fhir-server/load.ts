@@ -13,10 +13,10 @@
  *   so a change made in between fails the transaction (412) instead of being overwritten.
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
 import pMap from 'p-map';
-import { FhirHttpError, SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
+import { SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
 
 type Canonical = Resource & { url?: string; version?: string };
 
@@ -202,7 +202,8 @@ export async function loadArtifacts(
   try {
     response = await post(used);
   } catch (err) {
-    if (style !== 'auto' || !(err instanceof FhirHttpError) || !REFUSED_AS_A_WHOLE.has(err.status)) throw err;
+    const refusedStatus = err instanceof OperationOutcomeError ? err.upstream?.status : undefined;
+    if (style !== 'auto' || !(err instanceof OperationOutcomeError) || refusedStatus === undefined || !REFUSED_AS_A_WHOLE.has(refusedStatus)) throw err;
     fallback = err.message;
     options.log?.(`the server refused the conditional transaction (${fallback}); nothing was written, sending the same changes as keyed entries`);
     used = 'keyed';
@@ -211,7 +212,7 @@ export async function loadArtifacts(
     } catch (second) {
       if (!(second instanceof OperationOutcomeError)) throw second;
       const first = issue('information', 'informational', `before that, the conditional transaction was refused: ${fallback}`);
-      throw new OperationOutcomeError(outcome(...(second.outcome.issue ?? []), first));
+      throw new OperationOutcomeError(outcome(...second.outcome.issue, first), { ...(second.upstream ? { upstream: second.upstream } : {}), cause: second });
     }
   }
   const changed = plan.filter((i) => i.action !== 'unchanged');
@@ -224,7 +225,7 @@ export async function loadArtifacts(
     if (status.startsWith('201')) created.push(label(item));
     else if (status.startsWith('200')) updated.push(label(item));
     else {
-      throw new OperationOutcomeError(outcome(issue('error', 'exception', `transaction answered ${status || 'no status'} for ${label(item)}`)));
+      throw outcomeError('exception', `transaction answered ${status || 'no status'} for ${label(item)}`);
     }
   });
   return { ...report, transaction: 'posted', style: used, ...(fallback ? { fallback } : {}), created, updated };

@@ -10,7 +10,7 @@
  */
 import type { DataRequirement, Patient, Resource } from '@medplum/fhirtypes';
 import { patientCompartmentParams } from '../data/patient-compartment.ts';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { outcomeError } from '../errors/operation-outcome.ts';
 import pMap from 'p-map';
 import { SEARCH_CONCURRENCY, type FhirClient } from './client.ts';
 
@@ -29,7 +29,7 @@ function searchFor(type: string, patientId: string): string {
   // Prefer the plain `patient` / `subject` parameters every server implements.
   const param = ['patient', 'subject'].find((p) => params.includes(p)) ?? params[0];
   if (!param) {
-    throw new OperationOutcomeError(outcome(issue('error', 'not-supported', `${type} is not in the Patient compartment, so a patient's ${type} records cannot be searched`)));
+    throw outcomeError('not-supported', `${type} is not in the Patient compartment, so a patient's ${type} records cannot be searched`);
   }
   return `${type}?${new URLSearchParams({ [param]: `Patient/${patientId}` }).toString()}`;
 }
@@ -46,7 +46,7 @@ function dedupe(resources: Resource[]): Resource[] {
 
 export async function fetchPatientRecord(client: FhirClient, patientId: string, requirements: readonly DataRequirement[]): Promise<PatientRecord> {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
-    throw new OperationOutcomeError(outcome(issue('error', 'invalid', `--patient '${patientId}' is not a valid FHIR id`)));
+    throw outcomeError('invalid', `--patient '${patientId}' is not a valid FHIR id`);
   }
   const patient = await client.read<Patient>('Patient', patientId);
   if (await client.supportsOperation('Patient', 'everything')) {

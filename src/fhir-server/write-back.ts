@@ -14,7 +14,7 @@
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import type { FhirClient } from './client.ts';
 
 export interface WriteBackInput {
@@ -45,7 +45,7 @@ export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bu
       : ((result as Bundle).entry ?? []).filter((e) => e.resource).map((e) => ({ resource: e.resource!, ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}) }));
   const kept = entries.filter((e) => !NOT_PERSISTED.has(e.resource.resourceType));
   if (kept.length === 0) {
-    throw new OperationOutcomeError(outcome(issue('error', 'processing', 'the apply result has no resources to write')));
+    throw outcomeError('processing', 'the apply result has no resources to write');
   }
   // Every name an entry may be referenced by (its fullUrl, Type/id) maps to its transaction fullUrl.
   const fullUrls = new Map<string, string>();
@@ -82,7 +82,7 @@ export async function writeBack(client: FhirClient, input: WriteBackInput): Prom
   const created = (response.entry ?? []).map((e, i) => {
     const location = e.response?.location ?? '';
     const match = /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(location);
-    if (!e.response?.status?.startsWith('201') || !match) {
+    if (!e.response?.status.startsWith('201') || !match) {
       throw new OperationOutcomeError(
         outcome(issue('error', 'exception', `transaction entry ${i} answered ${e.response?.status ?? 'no status'} (location ${location || 'none'})`)),
       );

@@ -1,63 +1,79 @@
 /**
  * The one place where anything thrown while serving a request becomes an HTTP answer: always an
- * OperationOutcome (application/fhir+json), never a stack trace. Fastify's own errors (body too
- * large, malformed JSON, wrong media type) are mapped to the matching FHIR issue codes.
+ * OperationOutcome (application/fhir+json), never a stack trace, with the status from the one
+ * mapping (`httpStatusOf`, src/errors/http-status.ts). Fastify's own errors (body too large,
+ * malformed JSON, wrong media type, a request that fails its route schema) are first turned into
+ * the matching FHIR issues, then mapped like any other.
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import type { OperationOutcome } from '@medplum/fhirtypes';
-import { OperationOutcomeError, httpStatusOf, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { OperationOutcomeError, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
+import { CONTENT_TYPE_LOCATION, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
 
-/** An OperationOutcomeError that carries its HTTP status (e.g. CDS Hooks' 412). */
-export class HttpOutcomeError extends OperationOutcomeError {
-  readonly status: number;
-  constructor(status: number, o: OperationOutcome) {
-    super(o);
-    this.status = status;
-  }
-}
+/**
+ * Deprecated: an OperationOutcomeError with a status chosen by its thrower. Kept (as a
+ * constructor of the one error type, not a class of its own) so that modules not yet moved to the
+ * mapping compile; use the helpers of src/errors/operation-outcome.ts (badRequest, notFound,
+ * forbidden, preconditionFailed...) and let `httpStatusOf` choose the status.
+ */
+export const HttpOutcomeError = function HttpOutcomeError(status: number, o: OperationOutcome): OperationOutcomeError {
+  return new OperationOutcomeError(o, { status });
+} as unknown as new (status: number, o: OperationOutcome) => OperationOutcomeError;
+/** Deprecated: see the constructor. */
+export type HttpOutcomeError = OperationOutcomeError;
 
-const FASTIFY_CODES: Record<string, { code: IssueCode; status: number }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'too-long', status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'not-supported', status: 415 },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'structure', status: 400 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'structure', status: 400 },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'structure', status: 400 },
-};
+const FHIR_JSON = 'application/fhir+json';
 
 export function sendOutcome(reply: FastifyReply, status: number, body: OperationOutcome): FastifyReply {
-  return reply.code(status).type('application/fhir+json').send(body);
+  return reply.code(status).type(FHIR_JSON).send(body);
+}
+
+/** Fastify's request errors as FHIR issues. */
+function fastifyIssues(err: FastifyError): OperationOutcomeIssue[] | undefined {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    // A route schema refused the request: one issue per problem, naming the part and the field.
+    const part = err.validationContext ?? 'request';
+    return err.validation.map((v) => issue('error', 'invalid', `${[part, ...v.instancePath.split('/').filter(Boolean)].join('.')}: ${v.message}`));
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return [issue('error', 'too-long', 'the request body is larger than the configured limit')];
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [{ ...issue('error', 'not-supported', 'unsupported Content-Type (use application/json or application/fhir+json)'), location: [CONTENT_TYPE_LOCATION] }];
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return [issue('error', 'structure', 'the request body is empty')];
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return [issue('error', 'structure', 'the request body is not valid JSON')];
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError) return [issue('error', 'structure', 'the request body is not valid JSON')];
+  // Any other refusal of the request by Fastify (4xx): its message, coded from its status.
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    const code: IssueCode = issueCodeForStatus(err.statusCode);
+    return [issue('error', code, err.message)];
+  }
+  return undefined;
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
-    if (err instanceof HttpOutcomeError) return sendOutcome(reply, err.status, err.outcome);
-    if (err instanceof OperationOutcomeError) return sendOutcome(reply, httpStatusOf(err.outcome), err.outcome);
-    const fastifyErr = err as FastifyError;
-    const mapped = fastifyErr.code ? FASTIFY_CODES[fastifyErr.code] : undefined;
-    if (mapped) return sendOutcome(reply, mapped.status, outcome(issue('error', mapped.code, requestErrorText(fastifyErr))));
-    if (err instanceof SyntaxError || fastifyErr.statusCode === 400) {
-      return sendOutcome(reply, 400, outcome(issue('error', 'structure', 'the request body is not valid JSON')));
-    }
-    if (typeof fastifyErr.statusCode === 'number' && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
-      return sendOutcome(reply, fastifyErr.statusCode, outcome(issue('error', 'invalid', fastifyErr.message)));
+    if (err instanceof OperationOutcomeError) return sendOutcome(reply, httpStatusOf(err), err.outcome);
+    const issues = fastifyIssues(err as FastifyError);
+    if (issues) {
+      const o = outcome(...issues);
+      return sendOutcome(reply, httpStatusOf(o), o);
     }
     // Unexpected: log the class of failure (no body, no identifiers), answer a generic outcome.
     request.log.error({ err: { type: err.name, message: err.message } }, 'unhandled error');
-    return sendOutcome(reply, 500, outcome(issue('error', 'exception', 'internal error while processing the request')));
+    const o = outcome(issue('error', 'exception', 'internal error while processing the request'));
+    return sendOutcome(reply, httpStatusOf(o), o);
   });
 
-  app.setNotFoundHandler((request, reply) => sendOutcome(reply, 404, outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0]}`))));
-}
-
-function requestErrorText(err: FastifyError): string {
-  switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'the request body is larger than the configured limit';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'unsupported Content-Type (use application/json or application/fhir+json)';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'the request body is empty';
-    default:
-      return 'the request body is not valid JSON';
-  }
+  app.setNotFoundHandler((request, reply) => {
+    const o = outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
+    return sendOutcome(reply, httpStatusOf(o), o);
+  });
 }

@@ -22,8 +22,8 @@ beforeAll(async () => {
   h = await startHarness({ fhirRequestTimeoutMs: 500 });
 });
 afterAll(async () => {
-  await h?.close();
-  await fhir?.close();
+  await h.close();
+  await fhir.close();
 });
 beforeEach(() => {
   fhir.requests.length = 0;
@@ -113,10 +113,13 @@ describe('prefetch missing or partial', () => {
     expect(res.body.issue[0]).toMatchObject({ code: 'timeout', diagnostics: expect.stringContaining('500 ms') });
   });
 
-  it('412 when the FHIR server refuses the token', async () => {
+  it('412 when the FHIR server refuses the token (asked once: a given token is not renewed)', async () => {
     const res = await h.post(SERVICE, call({ fhirServer: fhir.baseUrl, fhirAuthorization: fhirAuthorization('wrong-token') }));
     expect(res.status).toBe(412);
-    expect(res.body.issue[0].code).toBe('security');
+    // The one FHIR client codes a 401 as login (it was the generic 'security' before the clients were merged).
+    expect(res.body.issue[0]).toMatchObject({ code: 'login', diagnostics: expect.stringContaining('HTTP 401') });
+    expect(res.body.issue[0].diagnostics).not.toContain('wrong-token');
+    expect(fhir.requests.filter((r) => r.url.includes('/Patient/'))).toHaveLength(1);
   });
 
   it('412 when the patient does not exist on the FHIR server', async () => {

@@ -12,7 +12,7 @@ import { withDataIssues } from '../../data/data-issues.ts';
 import { findSubject, selectPatientCompartment, type CompartmentOptions } from '../../data/patient-compartment.ts';
 import { parseInput } from '../../data/read-input.ts';
 import { applyPlanDefinition, buildPatientData, dataRequirementsOf, type ActionTrace, type ApplyResult } from '../../engine/index.ts';
-import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
+import { outcomeError } from '../../errors/operation-outcome.ts';
 import { fetchPatientRecord } from '../../fhir-server/patient-record.ts';
 import { writeBack } from '../../fhir-server/write-back.ts';
 import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
@@ -44,7 +44,7 @@ export function findPlan(knowledge: KnowledgeBase, ref: string): PlanDefinition 
     .filter((r) => r.resourceType === 'PlanDefinition')
     .map((r) => `${r.id} (${r.url}${r.version ? `|${r.version}` : ''})`)
     .sort();
-  throw new OperationOutcomeError(outcome(issue('error', 'not-found', `no PlanDefinition '${ref}'; known plans: ${known.join(', ') || 'none'}`)));
+  throw outcomeError('not-found', `no PlanDefinition '${ref}'; known plans: ${known.join(', ') || 'none'}`);
 }
 
 function explain(traces: ActionTrace[], io: CliIo, depth = 0): void {
@@ -90,7 +90,7 @@ export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
   const result = withDataIssues(applyPlanDefinition(plan, { subject: patient, data: buildPatientData(record.resources) }, { now, mode: args.mode }, knowledge), record.issues);
   const output = args.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) {
-    throw new OperationOutcomeError(outcome(issue('error', 'exception', `the engine returned no ${args.mode === 'cpg' ? 'Bundle' : 'CarePlan'}`)));
+    throw outcomeError('exception', `the engine returned no ${args.mode === 'cpg' ? 'Bundle' : 'CarePlan'}`);
   }
   io.stderr(`applied ${plan.url ?? plan.id}${plan.version ? `|${plan.version}` : ''} to Patient/${patient.id} at ${now}:\n`);
   explain(result.trace, io);

@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
+import { outcomeError } from '../../errors/operation-outcome.ts';
 import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
 import { DEFAULT_ARTIFACT_DIRS, readArtifacts, type LoadedArtifact } from '../../knowledge/load-artifacts.ts';
 import { lintArtifacts } from '../../lint/index.ts';
@@ -19,7 +19,7 @@ const LintArgs = z.object({
 export function readArtifactPaths(paths: string[]): LoadedArtifact[] {
   const found = readArtifacts(paths);
   if (found.length === 0) {
-    throw new OperationOutcomeError(outcome(issue('error', 'not-found', `no FHIR JSON resources in ${paths.join(', ')}`)));
+    throw outcomeError('not-found', `no FHIR JSON resources in ${paths.join(', ')}`);
   }
   return found.map((a) => ({ ...a, file: relative(process.cwd(), a.file) || a.file }));
 }
@@ -32,14 +32,21 @@ export function lintPaths(paths: string[], knowledgePaths?: string[]): Operation
   return lintArtifacts(artifacts, knowledge);
 }
 
-export async function runLint(raw: { paths: string[]; knowledge?: string[] }, io: CliIo): Promise<ExitCode> {
+function lint(raw: { paths: string[]; knowledge?: string[] }, io: CliIo): ExitCode {
   const args = parseOptions(LintArgs, raw);
   const result = lintPaths(args.paths, args.knowledge);
   writeJson(io, result);
-  const errors = (result.issue ?? []).filter((i) => i.severity === 'error').length;
-  const warnings = (result.issue ?? []).filter((i) => i.severity === 'warning').length;
+  const errors = result.issue.filter((i) => i.severity === 'error').length;
+  const warnings = result.issue.filter((i) => i.severity === 'warning').length;
   io.stderr(`lint: ${errors} error(s), ${warnings} warning(s)\n`);
   return exitCodeOf(result, 'findings');
+}
+
+/** The command's run (synchronous work; a throw becomes the promise's rejection). */
+export function runLint(raw: { paths: string[]; knowledge?: string[] }, io: CliIo): Promise<ExitCode> {
+  return new Promise((resolve) => {
+    resolve(lint(raw, io));
+  });
 }
 
 export function registerLint(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {

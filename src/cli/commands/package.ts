@@ -22,7 +22,7 @@ const PackageArgs = z.object({
 });
 export type PackageArgs = z.input<typeof PackageArgs>;
 
-export async function runPackage(raw: PackageArgs, io: CliIo): Promise<ExitCode> {
+function buildPackage(raw: PackageArgs, io: CliIo): ExitCode {
   const args = parseOptions(PackageArgs, raw);
   const artifacts = readArtifactPaths(args.from ?? DEFAULT_ARTIFACT_DIRS);
   const files = buildFhirPackage(artifacts, {
@@ -42,6 +42,13 @@ export async function runPackage(raw: PackageArgs, io: CliIo): Promise<ExitCode>
   });
   io.stderr(`package: ${files.length - 2} resource(s) written to ${args.out}\n`);
   return EXIT.ok;
+}
+
+/** The command's run (synchronous work; a throw becomes the promise's rejection). */
+export function runPackage(raw: PackageArgs, io: CliIo): Promise<ExitCode> {
+  return new Promise((resolve) => {
+    resolve(buildPackage(raw, io));
+  });
 }
 
 export function registerPackage(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {

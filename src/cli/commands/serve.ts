@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { toOperationOutcome } from '../../errors/operation-outcome.ts';
+import { outcomeError, toOperationOutcome } from '../../errors/operation-outcome.ts';
 import type { ServerConfigInput } from '../../server/config.ts';
 import { closeOnSignals, startServer } from '../../server/start.ts';
 import { EXIT, exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
@@ -26,12 +26,12 @@ function readConfigFile(path: string): ServerConfigInput {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw outcomeError('not-found', `cannot read config file ${path}: ${(err as Error).message}`);
   }
   try {
     return JSON.parse(text) as ServerConfigInput;
   } catch (err) {
-    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw outcomeError('structure', `config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
 }
 

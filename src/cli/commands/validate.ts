@@ -6,10 +6,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import type { Bundle, OperationOutcome, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { parseResources } from '../../data/read-input.ts';
-import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
+import { outcomeError } from '../../errors/operation-outcome.ts';
 import { loadKnowledgeBase } from '../../knowledge/load-artifacts.ts';
 import { validateResources } from '../../validation/validate.ts';
 import { EXIT, readTextArgument, writeJson, type CliIo, type ExitCode } from '../io.ts';
@@ -25,7 +25,7 @@ function profilesFor(canonicals: string[] | undefined): StructureDefinition[] {
   const knowledge = loadKnowledgeBase();
   return canonicals.map((c) => {
     const sd = knowledge.resolve<StructureDefinition>(c, 'StructureDefinition');
-    if (!sd) throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--profile ${c}: no such StructureDefinition in profiles/`)));
+    if (!sd) throw outcomeError('not-found', `--profile ${c}: no such StructureDefinition in profiles/`);
     return sd;
   });
 }
@@ -41,7 +41,7 @@ export async function runValidate(raw: { files: string[]; profile?: string[] }, 
     const base = file === '-' ? 'urn:stdin' : pathToFileURL(resolve(file)).href;
     validateResources(resources, { profiles }).forEach(({ resource, outcome: result }, i) => {
       total++;
-      const failed = (result.issue ?? []).some((x) => x.severity === 'error' || x.severity === 'fatal');
+      const failed = result.issue.some((x) => x.severity === 'error' || x.severity === 'fatal');
       if (failed) invalid++;
       const name = resource.id ? `${resource.resourceType}/${resource.id}` : `${resource.resourceType}[${i}]`;
       entries.push({ fullUrl: `${base}#${name}`, resource: result });

@@ -5,7 +5,7 @@
  * expired, and a `jti` never seen before (replay).
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
+import { OperationOutcomeError, outcomeError } from '../../errors/operation-outcome.ts';
 import type { TrustedIssuer } from '../config.ts';
 import { ReplayCache } from './replay-cache.ts';
 
@@ -35,7 +35,7 @@ export interface VerifyRequest {
 }
 
 export function unauthorized(diagnostics: string): OperationOutcomeError {
-  return new OperationOutcomeError(outcome(issue('error', 'login', diagnostics)));
+  return outcomeError('login', diagnostics);
 }
 
 export class ClientJwtVerifier {

@@ -8,13 +8,12 @@
  * (data/patient-compartment.ts): one of another patient -> 400 naming the key and the resource;
  * one whose patient cannot be established is not used, and a warning card says so.
  */
-import type { Bundle, OperationOutcome, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { selectPatientCompartment, type EntryInfo } from '../../data/patient-compartment.ts';
-import { issue, outcome } from '../../errors/operation-outcome.ts';
-import { HttpOutcomeError } from '../http-errors.ts';
+import { OperationOutcomeError, forbidden, preconditionFailed, badRequest } from '../../errors/operation-outcome.ts';
 import { footer, sourceOf } from './card-parts.ts';
 import type { CdsCard } from './card-types.ts';
-import { FhirFetchError, runQuery, type FhirFetchOptions } from './fhir-fetch.ts';
+import { readerFor, runQueryWith } from './fhir-fetch.ts';
 import type { HookRequest } from './hook-request.ts';
 import type { PrefetchQuery } from './prefetch-templates.ts';
 import { bulletList, escapeMarkdown, truncateSummary } from './render.ts';
@@ -31,19 +30,17 @@ export interface GatheredData {
 export interface GatherOptions {
   timeoutMs: number;
   maxPages: number;
+  /** Largest answer read from fhirServer, bytes. */
+  maxResponseBytes?: number;
   allowedFhirServers: string[];
 }
 
-function preconditionFailed(diagnostics: string, code: 'required' | 'timeout' | 'transient' | 'security' | 'structure' | 'not-found' = 'required'): HttpOutcomeError {
-  return new HttpOutcomeError(412, outcome(issue('error', code, diagnostics)));
-}
-
-function badPrefetch(diagnostics: string, key: string): HttpOutcomeError {
-  return new HttpOutcomeError(400, outcome(issue('error', 'invalid', diagnostics, [`prefetch.${key}`])));
+function badPrefetch(diagnostics: string, key: string): OperationOutcomeError {
+  return badRequest(diagnostics, [`prefetch.${key}`]);
 }
 
 function hasErrors(o: OperationOutcome): boolean {
-  return (o.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal');
+  return o.issue.some((i) => i.severity === 'error' || i.severity === 'fatal');
 }
 
 type Prefetched = { state: 'provided'; resources: Resource[]; next?: string } | { state: 'absent' };
@@ -123,7 +120,7 @@ export function notUsedDataCard(plan: PlanDefinition, title: string, notUsed: Op
 
 function assertAllowedServer(fhirServer: string, allowed: string[]): void {
   if (allowed.length > 0 && !allowed.some((prefix) => fhirServer.startsWith(prefix.replace(/\/+$/, '')))) {
-    throw new HttpOutcomeError(403, outcome(issue('error', 'forbidden', 'fhirServer is not one of the FHIR servers this service may call')));
+    throw forbidden('fhirServer is not one of the FHIR servers this service may call');
   }
 }
 
@@ -148,30 +145,38 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
   if (missing.length > 0 || pending.length > 0) {
     if (!request.fhirServer) {
       const keys = [...missing.map((q) => q.key), ...pending.map((p) => `${p.query.key} (further pages)`)];
-      throw preconditionFailed(`prefetch does not carry ${keys.map((k) => `'${k}'`).join(', ')} and the request has no fhirServer to read them from`);
+      throw preconditionFailed('required', `prefetch does not carry ${keys.map((k) => `'${k}'`).join(', ')} and the request has no fhirServer to read them from`);
     }
-    assertAllowedServer(request.fhirServer, options.allowedFhirServers);
-    const fetchOptions: FhirFetchOptions = { baseUrl: request.fhirServer, timeoutMs: options.timeoutMs, maxPages: options.maxPages, now };
-    if (request.accessToken) fetchOptions.accessToken = request.accessToken;
+    const fhirServer = request.fhirServer;
+    assertAllowedServer(fhirServer, options.allowedFhirServers);
+    const reader = readerFor({
+      baseUrl: fhirServer,
+      timeoutMs: options.timeoutMs,
+      maxPages: options.maxPages,
+      ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...(request.accessToken ? { accessToken: request.accessToken } : {}),
+    });
+    const unobtainable = (why: string) => `could not read the patient's data from fhirServer: ${why}`;
     try {
-      const results = await Promise.all(missing.map((q) => runQuery(q, patientId, fetchOptions)));
+      const results = await Promise.all(missing.map((q) => runQueryWith(reader, q, patientId, now)));
       missing.forEach((q, i) => {
         byKey.set(q.key, results[i] ?? []);
         fetched.push(q.key);
       });
       for (const { query, next } of pending) {
-        if (!next.startsWith(request.fhirServer)) throw new FhirFetchError('security', `prefetch '${query.key}' pages from another server than fhirServer`);
-        const rest = await runQuery({ ...query, kind: 'search' }, patientId, { ...fetchOptions, baseUrl: request.fhirServer }, next);
+        if (!next.startsWith(fhirServer)) throw preconditionFailed('security', unobtainable(`prefetch '${query.key}' pages from another server than fhirServer`));
+        const rest = await runQueryWith(reader, { ...query, kind: 'search' }, patientId, now, next);
         byKey.get(query.key)?.push(...(rest ?? []));
       }
     } catch (err) {
-      if (err instanceof FhirFetchError) throw preconditionFailed(`could not read the patient's data from fhirServer: ${err.message}`, err.code as never);
+      // Whatever the FHIR server did (down, slow, refused, too much), the data cannot be had: 412.
+      if (err instanceof OperationOutcomeError && err.upstream) throw preconditionFailed(err.code, unobtainable(err.summary));
       throw err;
     }
   }
 
   const patient = byKey.get('patient')?.[0] as Patient | undefined;
-  if (!patient) throw preconditionFailed(`Patient/${patientId} is not available (prefetch 'patient' is null and fhirServer has no such patient)`, 'not-found');
+  if (!patient) throw preconditionFailed('not-found', `Patient/${patientId} is not available (prefetch 'patient' is null and fhirServer has no such patient)`);
   if (patient.id && patient.id !== patientId) throw badPrefetch(`prefetch 'patient' is Patient/${patient.id}, context.patientId is ${patientId}`, 'patient');
 
   const subject: Patient = { ...patient, id: patient.id ?? patientId };

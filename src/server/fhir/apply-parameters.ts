@@ -3,7 +3,7 @@
  * plus the CPG `data`, `dataEndpoint` and `parameters`, and this module's `now` and `mode`).
  */
 import { z } from 'zod';
-import type { Bundle, CodeableConcept, Endpoint, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { CodeableConcept, Endpoint, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors/operation-outcome.ts';
 import type { OutputMode } from '../../engine/types.ts';
 import { bundleEntries, type EntryInfo } from '../../data/patient-compartment.ts';
