@@ -1,23 +1,26 @@
 /**
  * The HTTP application: validated config in, Fastify instance out (not listening). Wires the
  * knowledge base, the engine, JWT verification, CORS, body limit, access logs without patient
- * data, error mapping, /healthz, the CDS Hooks endpoints and the FHIR endpoints.
+ * data, error mapping, /healthz, and the two route plugins - the CDS Hooks endpoints and the FHIR
+ * endpoints - whose request schemas are zod schemas (fastify-type-provider-zod).
+ * Tests drive it with `app.inject()`; `start.ts` makes it listen.
  */
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Patient, PlanDefinition } from '@medplum/fhirtypes';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
 import { IssuedCards } from './cds/issued-cards.ts';
-import { registerCdsRoutes, type Authenticate } from './cds/routes.ts';
+import { cdsRoutes, type Authenticate } from './cds/routes.ts';
 import { buildServiceCatalog } from './cds/service-catalog.ts';
 import { formatNow } from './clock.ts';
 import { serverConfigSchema, type ServerConfig, type ServerConfigInput } from './config.ts';
 import type { ProtocolEngine } from './engine-port.ts';
 import { capabilityStatement } from './fhir/capability-statement.ts';
-import { registerFhirRoutes } from './fhir/routes.ts';
+import { fhirRoutes } from './fhir/routes.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
@@ -85,6 +88,8 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   });
   // JSON only: text/plain (a Fastify default) would reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installErrorHandling(app);
 
@@ -105,7 +110,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   });
 
   if (config.corsOrigins.length > 0) {
-    app.register(cors, {
+    void app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
       methods: ['GET', 'POST', 'OPTIONS'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
@@ -126,10 +131,15 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate = (request, audiences, singleUse) => verifier.verify({ authorization: request.headers.authorization, audiences, singleUse });
   } else {
     app.log.warn('AUTHENTICATION IS DISABLED: any caller can invoke the CDS services and $apply. Never run like this with real patient data.');
-    authenticate = async () => undefined;
+    authenticate = () => Promise.resolve(undefined);
   }
 
-  const gather = { timeoutMs: config.fhirRequestTimeoutMs, maxPages: config.fhirMaxPages, allowedFhirServers: config.allowedFhirServers };
+  const gather = {
+    timeoutMs: config.fhirRequestTimeoutMs,
+    maxPages: config.fhirMaxPages,
+    maxResponseBytes: config.fhirMaxResponseBytes,
+    allowedFhirServers: config.allowedFhirServers,
+  };
   const services = buildServiceCatalog(knowledge, engine, config.planIds);
   warmUp(
     services.map((s) => s.plan),
@@ -137,7 +147,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     knowledge,
     formatNow(clock(), config.utcOffset),
   );
-  registerCdsRoutes(app, {
+  void app.register(cdsRoutes, {
     services,
     deps: { engine, knowledge, clock, utcOffset: config.utcOffset, baseUrl: config.baseUrl, gather },
     feedback,
@@ -149,7 +159,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
 
   const fhirBase = `${config.baseUrl}/fhir`;
   const types = [...new Set(knowledge.all().map((r) => r.resourceType))];
-  registerFhirRoutes(app, {
+  void app.register(fhirRoutes, {
     knowledge,
     fhirBase,
     types,
@@ -158,6 +168,6 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate,
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', services: services.length }));
+  app.get('/healthz', () => ({ status: 'ok', services: services.length }));
   return { app, config, feedback, issued };
 }

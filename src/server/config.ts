@@ -61,6 +61,12 @@ export const serverConfigSchema = z
     fhirRequestTimeoutMs: z.number().int().min(1).max(60_000).default(3000),
     /** Most pages followed for one search on the client's FHIR server. */
     fhirMaxPages: z.number().int().min(1).max(100).default(10),
+    /** Largest answer read from the client's FHIR server, bytes (more: the data cannot be had, 412). */
+    fhirMaxResponseBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(32 * 1024 * 1024),
     /** If non-empty, `fhirServer` must start with one of these (SSRF guard). */
     allowedFhirServers: z.array(z.url()).default([]),
     /** Offset used to write `now` (it decides which calendar day "today" is for the protocols). */

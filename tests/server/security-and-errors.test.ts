@@ -1,11 +1,11 @@
 /**
- * Every refusal path over real HTTP: JWT checks (missing, forged, expired, wrong aud, unknown
+ * Every refusal path through the real server (Fastify inject(), real signed JWTs): JWT checks (missing, forged, expired, wrong aud, unknown
  * issuer, replayed jti, symmetric alg, foreign jku), malformed or oversized bodies, unknown
  * services, invalid hook requests, CORS. Every error body is an OperationOutcome.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { startHarness, BASE_URL, type Harness } from './support/harness.ts';
+import { startHarness, BASE_URL, type CallResult, type Harness } from './support/harness.ts';
 import { generateSigningKey } from './support/client-keys.ts';
 import { PATIENT_ID, mensesEnd, negativeTest, prefetchFor } from './fixtures/hsg-fixture.ts';
 import { checkCdsResponse } from './support/cds-response-schema.ts';
@@ -18,7 +18,7 @@ const body = () => ({
   prefetch: prefetchFor([mensesEnd, negativeTest]),
 });
 
-function expectOutcome(res: { status: number; body: any; headers: Headers }, status: number, code: string, text?: RegExp): void {
+function expectOutcome(res: CallResult, status: number, code: string, text?: RegExp): void {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
   expect(res.body.resourceType).toBe('OperationOutcome');
@@ -174,8 +174,7 @@ describe('request errors', () => {
 
 describe('CORS', () => {
   it('answers the preflight for an allowed origin, with Authorization allowed', async () => {
-    const res = await fetch(`${h.server.address}${SERVICE}`, {
-      method: 'OPTIONS',
+    const res = await h.request('OPTIONS', SERVICE, {
       headers: { origin: 'https://ehr.example.org', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
     });
     expect(res.status).toBe(204);
@@ -185,7 +184,7 @@ describe('CORS', () => {
   });
 
   it('gives no allow-origin to another origin', async () => {
-    const res = await fetch(`${h.server.address}/cds-services`, { headers: { origin: 'https://evil.example' } });
+    const res = await h.request('GET', '/cds-services', { headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
