@@ -44,7 +44,7 @@ function withoutDataWarnings(carePlan: CarePlan): CarePlan {
   const copy = structuredClone(carePlan);
   const oo = copy.contained?.find((r) => r.resourceType === 'OperationOutcome');
   if (!oo) return copy;
-  oo.issue = (oo.issue ?? []).filter((i) => !i.diagnostics?.includes('SAFE-1'));
+  oo.issue = oo.issue.filter((i) => !i.diagnostics?.includes('SAFE-1'));
   if (oo.issue.length === 0) {
     copy.contained = copy.contained!.filter((r) => r !== oo);
     copy.extension = (copy.extension ?? []).filter((e) => e.valueReference?.reference !== `#${oo.id}`);

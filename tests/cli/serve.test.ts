@@ -23,7 +23,7 @@ describe('infertility-protocols serve (spawned)', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [join(ROOT, 'bin/infertility-protocols.js'), 'serve', '--port', String(port), '--log-level', 'silent', '--no-auth'], { cwd: ROOT });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code) => {
         resolve(code);
@@ -61,8 +61,8 @@ describe('infertility-protocols serve (spawned)', () => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/infertility-protocols.js'), 'serve', ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
     expect(JSON.parse(stdout).resourceType).toBe('OperationOutcome');

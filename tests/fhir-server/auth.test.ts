@@ -68,8 +68,8 @@ describe('SMART backend services', () => {
     const client = await smartClient(wrongPemFile);
     const err = await client.capabilities().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationOutcomeError);
-    expect((err as OperationOutcomeError).outcome.issue?.[0]).toMatchObject({ code: 'login' });
-    expect((err as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/refused \(HTTP 401\): invalid_client/);
+    expect((err as OperationOutcomeError).outcome.issue[0]).toMatchObject({ code: 'login' });
+    expect((err as OperationOutcomeError).outcome.issue[0]?.diagnostics).toMatch(/refused \(HTTP 401\): invalid_client/);
   });
 
   it('a missing or unreadable key file is an input error', async () => {
@@ -82,8 +82,8 @@ describe('SMART backend services', () => {
   it('without credentials the server answers 401 and the client says so', async () => {
     const client = new FhirClient({ baseUrl: smartServer.baseUrl, maxRetries: 0 });
     const err = (await client.request('GET', 'Patient').catch((e: unknown) => e)) as OperationOutcomeError;
-    expect(err.outcome.issue?.[0]).toMatchObject({ code: 'login' });
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 401/);
+    expect(err.outcome.issue[0]).toMatchObject({ code: 'login' });
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/HTTP 401/);
   });
 });
 
@@ -97,7 +97,7 @@ describe('bearer token from the environment', () => {
     const client = new FhirClient({ baseUrl: bearerServer.baseUrl, auth: bearerFromEnv('T', { T: 'wrong' }) });
     bearerServer.requests.length = 0;
     const err = (await client.request('GET', 'Patient').catch((e: unknown) => e)) as OperationOutcomeError;
-    expect(err.outcome.issue?.[0]?.code).toBe('login');
+    expect(err.outcome.issue[0]?.code).toBe('login');
     expect(bearerServer.requests).toHaveLength(2); // the original and one re-ask after refreshing the token
   });
 

@@ -1,3 +1,5 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
@@ -82,15 +84,15 @@ describe('FhirClient', () => {
     server.simulate.failures = Array.from({ length: 10 }, () => ({ status: 500 }));
     const err = await failure(client().request('GET', 'Observation'));
     expect(server.requests).toHaveLength(4);
-    expect(err.outcome.issue?.[0]?.code).toBe('exception');
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/answered GET .*Observation with HTTP 500 .*after 4 attempts: simulated 500/);
+    expect(err.outcome.issue[0]?.code).toBe('exception');
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/answered GET .*Observation with HTTP 500 .*after 4 attempts: simulated 500/);
   });
 
   it('does not wait for a Retry-After longer than allowed', async () => {
     server.simulate.failures = [{ status: 429, retryAfter: '3600' }];
     const err = await failure(client().request('GET', 'Observation'));
     expect(server.requests).toHaveLength(1);
-    expect(err.outcome.issue?.[0]?.code).toBe('throttled');
+    expect(err.outcome.issue[0]?.code).toBe('throttled');
   });
 
   it('does not repeat a non-idempotent POST after a 500 (it may have taken effect)', async () => {
@@ -109,30 +111,71 @@ describe('FhirClient', () => {
   it('times out a slow server and reports it as a timeout', async () => {
     server.simulate.delayMs = 1_000;
     const err = await failure(client({ timeoutMs: 150, maxRetries: 1 }).request('GET', 'metadata'));
-    expect(err.outcome.issue?.[0]?.code).toBe('timeout');
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/no answer within 150 ms \(2 attempts\)/);
+    expect(err.outcome.issue[0]?.code).toBe('timeout');
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/no answer within 150 ms \(2 attempts\)/);
   });
 
   it('reports a server that drops connections as unreachable', async () => {
     server.simulate.down = true;
     const err = await failure(client({ maxRetries: 1 }).request('GET', 'metadata'));
-    expect(err.outcome.issue?.[0]?.code).toBe('transient');
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/unreachable/);
+    expect(err.outcome.issue[0]?.code).toBe('transient');
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/unreachable/);
   });
 
   it('reports a port nobody listens on as unreachable (ECONNREFUSED)', async () => {
     const port = await closedPort();
     const c = new FhirClient({ baseUrl: `http://127.0.0.1:${port}/fhir`, backoffMs: 1, maxRetries: 1 });
     const err = await failure(c.request('GET', 'metadata'));
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/unreachable: GET .*metadata: ECONNREFUSED \(2 attempts\)/);
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/unreachable: GET .*metadata: ECONNREFUSED \(2 attempts\)/);
   });
 
   it('passes the server OperationOutcome of a 4xx through, after its own summary', async () => {
     const err = await failure(client().read('Patient', 'does-not-exist'));
-    expect(err.outcome.issue?.[0]?.code).toBe('not-found');
-    expect(err.outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 404/);
-    expect(err.outcome.issue?.length).toBeGreaterThan(1);
+    expect(err.outcome.issue[0]?.code).toBe('not-found');
+    expect(err.outcome.issue[0]?.diagnostics).toMatch(/HTTP 404/);
+    expect(err.outcome.issue.length).toBeGreaterThan(1);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it("marks every failure as another server's (upstream), with the status it answered", async () => {
+    const err = await failure(client().read('Patient', 'does-not-exist'));
+    expect(err.upstream).toEqual({ status: 404 });
+    server.simulate.down = true;
+    expect((await failure(client({ maxRetries: 0 }).request('GET', 'metadata'))).upstream).toEqual({});
+  });
+
+  it('does not read an answer larger than maxResponseBytes (too-costly), and does not retry it', async () => {
+    const err = await failure(client({ maxResponseBytes: 1024 }).request('GET', 'metadata'));
+    expect(err.outcome.issue[0]).toMatchObject({ code: 'too-costly', diagnostics: expect.stringContaining('more than 1024 bytes') });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('stops a search at maxPages pages instead of returning a truncated result', async () => {
+    const err = await failure(client({ maxPages: 2 }).searchAll('Observation?subject=Patient/p1'));
+    expect(err.outcome.issue[0]).toMatchObject({ code: 'too-costly', diagnostics: expect.stringContaining('more than 2 pages') });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('does not follow a redirect (the token would go with it)', async () => {
+    const hits: string[] = [];
+    const redirecting = createHttpServer((req, res) => {
+      hits.push(`${req.url ?? ''} ${req.headers.authorization ?? ''}`);
+      res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/fhir`;
+      const c = new FhirClient({ baseUrl: base, maxRetries: 2, backoffMs: 1, auth: { token: () => Promise.resolve('t0k') } });
+      const err = await failure(c.request('GET', 'Patient/1'));
+      expect(err.outcome.issue[0]).toMatchObject({ code: 'not-supported', diagnostics: expect.stringMatching(/redirect \(HTTP 302\).*not followed/) });
+      expect(hits).toEqual(['/fhir/Patient/1 Bearer t0k']);
+    } finally {
+      await new Promise<void>((resolve) =>
+        redirecting.close(() => {
+          resolve();
+        }),
+      );
+    }
   });
 
   it('refuses a next link that points to another origin (it would leak the token)', () => {

@@ -71,7 +71,7 @@ describe('loading the real artifacts into a FHIR server', () => {
     const written = server.repo.allResources().filter((r): r is CarePlan => r.resourceType === 'CarePlan');
     expect(written).toHaveLength(1);
     const carePlan = written[0]!;
-    expect(carePlan.subject?.reference).toBe(`Patient/${patient.id}`);
+    expect(carePlan.subject.reference).toBe(`Patient/${patient.id}`);
     const requests = (carePlan.contained ?? []).filter((r): r is ServiceRequest => r.resourceType === 'ServiceRequest');
     const hsg = requests.find((r) => r.code?.coding?.some((c) => c.code === '168884001'));
     expect(hsg?.doNotPerform).toBe(true);

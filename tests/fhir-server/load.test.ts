@@ -88,7 +88,7 @@ describe('load', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(OperationOutcomeError);
-    expect((error as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 400/);
+    expect((error as OperationOutcomeError).outcome.issue[0]?.diagnostics).toMatch(/HTTP 400/);
     expect(JSON.stringify((error as OperationOutcomeError).outcome)).toMatch(/notAnElement/);
     expect(server.repo.allResources()).toHaveLength(0);
   });
@@ -106,7 +106,7 @@ describe('load', () => {
     writeFileSync(join(dir, 'zz-copy.json'), readFileSync(join(dir, 'codesystem-demo.json')));
     writeFileSync(join(dir, 'zz-nourl.json'), JSON.stringify({ resourceType: 'Library', id: 'x', status: 'draft', type: { text: 't' } }));
     const err = await loadArtifacts(client, readArtifacts([dir]), { dryRun: true }).catch((e: unknown) => e);
-    expect((err as OperationOutcomeError).outcome.issue?.map((i) => i.diagnostics)).toEqual([
+    expect((err as OperationOutcomeError).outcome.issue.map((i) => i.diagnostics)).toEqual([
       expect.stringMatching(/zz-copy\.json: CodeSystem .*demo-codes\|1\.0\.0 is also defined in .*codesystem-demo\.json/),
       expect.stringMatching(/zz-nourl\.json: Library\/x has no url/),
     ]);
@@ -134,7 +134,7 @@ describe('load', () => {
   it('keyed style: POST creates and PUT Type/id + If-Match updates, beyond the 8-entry cap Medplum puts on conditional transactions', async () => {
     const dir = sixteenArtifacts();
     const conditional = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'conditional' }).catch((e: unknown) => e);
-    expect((conditional as OperationOutcomeError).outcome.issue?.[0]?.diagnostics).toMatch(/HTTP 400.*too many entries/);
+    expect((conditional as OperationOutcomeError).outcome.issue[0]?.diagnostics).toMatch(/HTTP 400.*too many entries/);
     expect(server.repo.allResources()).toHaveLength(0);
 
     const first = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'keyed' });
@@ -176,7 +176,7 @@ describe('load', () => {
       // 500 is retried by the client (maxRetries 2): fail every attempt.
       other.simulate.failures.push(...Array.from({ length: 3 }, () => ({ status, method: 'POST' })));
       const err = await loadArtifacts(otherClient, readArtifacts([KNOWLEDGE]), { dryRun: false }).catch((e: unknown) => e);
-      expect((err as OperationOutcomeError).outcome.issue?.[0]?.diagnostics, String(status)).toMatch(new RegExp(`HTTP ${status}`));
+      expect((err as OperationOutcomeError).outcome.issue[0]?.diagnostics, String(status)).toMatch(new RegExp(`HTTP ${status}`));
       expect(other.requests.filter((r) => r.method === 'POST').length, String(status)).toBe(status === 500 ? 3 : 1);
       expect(other.repo.allResources(), String(status)).toHaveLength(0);
     }
@@ -186,9 +186,9 @@ describe('load', () => {
     const dir = sixteenArtifacts();
     server.simulate.failures.push({ status: 400, method: 'POST' }, { status: 422, method: 'POST' });
     const err = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false }).catch((e: unknown) => e);
-    const diagnostics = (err as OperationOutcomeError).outcome.issue?.map((i) => i.diagnostics);
-    expect(diagnostics?.[0]).toMatch(/HTTP 422/);
-    expect(diagnostics?.at(-1)).toMatch(/before that, the conditional transaction was refused: .*HTTP 400/);
+    const diagnostics = (err as OperationOutcomeError).outcome.issue.map((i) => i.diagnostics);
+    expect(diagnostics[0]).toMatch(/HTTP 422/);
+    expect(diagnostics.at(-1)).toMatch(/before that, the conditional transaction was refused: .*HTTP 400/);
     expect(server.repo.allResources()).toHaveLength(0);
   });
 

@@ -1,6 +1,7 @@
 /**
- * The FHIR endpoints over real HTTP: CapabilityStatement, read/search of the artifacts, and
- * PlanDefinition / ActivityDefinition $apply with a data Bundle or a data endpoint.
+ * The FHIR endpoints through the real server (inject(), real JWTs, a real FHIR server as data
+ * endpoint): CapabilityStatement, read/search of the artifacts, and PlanDefinition /
+ * ActivityDefinition $apply with a data Bundle or a data endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CapabilityStatement, CarePlan, RequestGroup, Resource, ServiceRequest } from '@medplum/fhirtypes';
@@ -117,6 +118,27 @@ describe('PlanDefinition/$apply', () => {
     const rg = (res.body as CarePlan).contained?.find((r): r is RequestGroup => r.resourceType === 'RequestGroup');
     expect(rg?.action?.[0]?.action?.map((a) => a.id)).toEqual(['hsg-contraindicated', 'hycosy']);
     expect(fhir.requests.every((r) => r.authorization === 'Bearer tok')).toBe(true);
+  });
+
+  it("answers a dataEndpoint's failure as a gateway: 502 when it refuses the token (not our caller's 401), 502 when down", async () => {
+    const endpoint = (token: string) => ({ resourceType: 'Endpoint', status: 'active', address: fhir.baseUrl, header: [`Authorization: Bearer ${token}`] });
+    const call = (token: string) =>
+      parameters(
+        { name: 'subject', valueString: `Patient/${PATIENT_ID}` },
+        { name: 'dataEndpoint', resource: endpoint(token) },
+        { name: 'now', valueDateTime: '2026-11-23T09:00:00Z' },
+      );
+    const refused = await h.post('/fhir/PlanDefinition/hysterosalpingography/$apply', call('wrong'), { token: await applyToken() });
+    expect(refused.status).toBe(502);
+    expect(refused.body.issue[0]).toMatchObject({ code: 'login', diagnostics: expect.stringContaining('HTTP 401') });
+    fhir.simulate.down = true;
+    try {
+      const down = await h.post('/fhir/PlanDefinition/hysterosalpingography/$apply', call('tok'), { token: await applyToken() });
+      expect(down.status).toBe(502);
+      expect(down.body.issue[0].code).toBe('transient');
+    } finally {
+      fhir.simulate.down = false;
+    }
   });
 
   it('needs a JWT for $apply (patient data), with aud = <base>/fhir', async () => {

@@ -133,8 +133,26 @@ describe('request errors', () => {
     expectOutcome(await h.post(SERVICE, big), 413, 'too-long');
   });
 
-  it('a non-JSON media type -> 415', async () => {
-    expectOutcome(await h.post(SERVICE, undefined, { rawBody: 'hook=patient-view', headers: { 'content-type': 'text/plain' } }), 415, 'not-supported');
+  it('a non-JSON media type -> 415, the issue located at the Content-Type header', async () => {
+    const res = await h.post(SERVICE, undefined, { rawBody: 'hook=patient-view', headers: { 'content-type': 'text/plain' } });
+    expectOutcome(res, 415, 'not-supported');
+    expect(res.body.issue[0].location).toEqual(['http.Content-Type']);
+  });
+
+  it("a body that fails the route's schema -> 400 naming the part and the field", async () => {
+    const { hookInstance: _dropped, ...withoutInstance } = body();
+    expectOutcome(await h.post(SERVICE, withoutInstance), 400, 'invalid', /^body\.hookInstance: /);
+  });
+
+  it('checks the JWT before reading the body: no token and a malformed, oversized or wrongly typed body -> 401', async () => {
+    expectOutcome(await h.post(SERVICE, undefined, { token: null, rawBody: '{"hook": ' }), 401, 'login');
+    expectOutcome(await h.post(SERVICE, { ...body(), padding: 'x'.repeat(70 * 1024) }, { token: null }), 401, 'login');
+    expectOutcome(await h.post(SERVICE, undefined, { token: null, rawBody: 'x', headers: { 'content-type': 'text/plain' } }), 401, 'login');
+    expectOutcome(await h.post(SERVICE, { hook: 'patient-view' }, { token: null }), 401, 'login');
+  });
+
+  it('an unknown service is 404 even when the body is not a hook request (the service is checked before the body)', async () => {
+    expectOutcome(await h.post('/cds-services/no-such-service', { not: 'a hook request' }), 404, 'not-found');
   });
 
   it('an unknown service -> 404', async () => {

@@ -51,7 +51,7 @@ const link = z.strictObject({ label: nonEmpty, url: absoluteUrl, type: z.enum(['
 export const cardSchema = z
   .strictObject({
     uuid: uuid.optional(),
-    summary: nonEmpty.refine((s) => [...s].length < 140, 'summary must be under 140 characters'),
+    summary: nonEmpty.refine((s) => Array.from(s).length < 140, 'summary must be under 140 characters'),
     detail: nonEmpty.optional(),
     indicator: z.enum(['info', 'warning', 'critical']),
     source: z.strictObject({

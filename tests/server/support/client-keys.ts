@@ -54,7 +54,8 @@ export async function startTestClient(iss = 'https://ehr.test.example/'): Promis
     jwksHits: () => hits,
     async sign(aud, o = {}) {
       const now = Math.floor(Date.now() / 1000);
-      const payload: JWTPayload = {
+      const omitted = new Set(o.omit ?? []);
+      const claims: JWTPayload = {
         iss,
         aud,
         iat: now - (o.issuedAgo ?? 0),
@@ -62,7 +63,7 @@ export async function startTestClient(iss = 'https://ehr.test.example/'): Promis
         jti: randomUUID(),
         ...o.payload,
       };
-      for (const k of o.omit ?? []) delete payload[k];
+      const payload = Object.fromEntries(Object.entries(claims).filter(([k]) => !omitted.has(k))) as JWTPayload;
       return new SignJWT(payload).setProtectedHeader({ alg: 'ES384', typ: 'JWT', kid, jku: jwksUrl, ...o.header }).sign(o.key ?? privateKey);
     },
     close: () =>

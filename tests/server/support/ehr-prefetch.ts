@@ -5,7 +5,7 @@
  * call ... using the parameterized prefetch template"): all pages merged, a missing read -> null.
  * A template naming a search parameter the server does not know fails here, not in production.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { FhirTestServer } from '../../support/fhir-test-server.ts';
 
 export async function loadRecord(fhir: FhirTestServer, record: Resource[]): Promise<void> {
