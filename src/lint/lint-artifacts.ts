@@ -15,40 +15,22 @@
  *   relatedAction targets exist and form no cycle; goalIds name goals of the plan;
  * - every PlanDefinition action carries documentation (the source it comes from).
  */
-import type {
-  ActivityDefinition,
-  DataRequirement,
-  Extension,
-  Expression,
-  OperationOutcome,
-  OperationOutcomeIssue,
-  PlanDefinition,
-  PlanDefinitionAction,
-  Resource,
-} from '@medplum/fhirtypes';
-import { codingKey } from '../data/patient-data.ts';
+import type { ActivityDefinition, Extension, Expression, OperationOutcome, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
 import { VARIABLE_EXTENSION } from '../engine/types.ts';
 import { issue } from '../errors/operation-outcome.ts';
 import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
 import { parseCanonical } from '../knowledge/knowledge-base.ts';
+import { checkDataRequirement } from './data-requirement.ts';
+import { engineVariables } from './engine-variables.ts';
 import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
 import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhir-model.ts';
+import { sortFindings, toIssue, type Code, type Finding, type FindingSink, type Severity } from './findings.ts';
+import { checkRelatedActionCycles } from './related-action-cycles.ts';
 import { checkSimplePath } from './simple-path.ts';
 
 export interface LintArtifact {
   file: string;
   resource: Resource;
-}
-
-type Severity = 'error' | 'warning' | 'information';
-type Code = OperationOutcomeIssue['code'];
-
-interface Finding {
-  severity: Severity;
-  code: Code;
-  file: string;
-  path: string;
-  message: string;
 }
 
 const FHIRPATH = 'text/fhirpath';
@@ -57,7 +39,7 @@ const EXTERNAL_CANONICAL_PREFIXES = ['http://hl7.org/fhir/', 'http://terminology
 
 type Canonical = Resource & { url?: string; version?: string };
 
-class Linter {
+class Linter implements FindingSink {
   readonly findings: Finding[] = [];
   private readonly knowledge: KnowledgeBase;
   private readonly allValueSetKeys: Set<string>;
@@ -130,7 +112,7 @@ class Linter {
           // Contained resources are walked with their own type.
           const items = Array.isArray(child) ? child : [child];
           items.forEach((item, i) => {
-            const t = typeNamed((item as Resource)?.resourceType ?? '');
+            const t = typeNamed(resourceTypeOf(item));
             if (t) visit(item, t, `${path}.${key}[${i}]`);
           });
           continue;
@@ -150,7 +132,7 @@ class Linter {
     if (EXTERNAL_CANONICAL_PREFIXES.some((p) => canonical.startsWith(p))) return;
     if (this.knowledge.resolve(canonical)) return;
     const { url, version } = parseCanonical(canonical);
-    const other = this.knowledge.resolve(url) as Canonical | undefined;
+    const other = this.knowledge.resolve<Canonical>(url);
     this.add(
       'error',
       'not-found',
@@ -175,7 +157,8 @@ class Linter {
       this.add('error', 'required', file, path, 'no expression');
       return;
     }
-    const language = expression.language ?? '';
+    // Read from a file: a missing language is reported, not assumed (the type says it is there).
+    const language = (expression as { language?: string }).language ?? '';
     if (language !== FHIRPATH) {
       this.add('error', 'not-supported', file, `${path}.language`, `expression language '${language || '(none)'}' is not supported by the engine (only ${FHIRPATH})`);
       return;
@@ -233,41 +216,10 @@ class Linter {
         }
       });
     }
-    this.relatedActionCycles(file, actions);
-    const planVariables = new Map(BASE_VARIABLES(plan.resourceType));
+    checkRelatedActionCycles(this, file, actions);
+    const planVariables = new Map(engineVariables(plan.resourceType));
     this.variableExtensions(file, plan, plan.extension, 'PlanDefinition', planVariables);
     this.actions(file, plan, plan.action, 'PlanDefinition', planVariables);
-  }
-
-  private relatedActionCycles(file: string, actions: { action: PlanDefinitionAction; path: string }[]): void {
-    const edges = new Map<string, string[]>();
-    const pathOf = new Map<string, string>();
-    for (const { action, path } of actions) {
-      if (!action.id) continue;
-      pathOf.set(action.id, path);
-      edges.set(
-        action.id,
-        (action.relatedAction ?? []).map((r) => r.actionId).filter((t) => t !== action.id),
-      );
-    }
-    const state = new Map<string, 'visiting' | 'done'>();
-    const reported = new Set<string>();
-    const dfs = (id: string, stack: string[]): void => {
-      state.set(id, 'visiting');
-      for (const next of edges.get(id) ?? []) {
-        if (!edges.has(next)) continue;
-        if (state.get(next) === 'visiting') {
-          const cycle = [...stack.slice(stack.indexOf(next)), next];
-          const key = [...cycle].slice(0, -1).sort().join(',');
-          if (!reported.has(key)) {
-            reported.add(key);
-            this.add('error', 'invariant', file, `${pathOf.get(next)}.relatedAction`, `relatedAction cycle: ${cycle.join(' -> ')}`);
-          }
-        } else if (!state.has(next)) dfs(next, [...stack, next]);
-      }
-      state.set(id, 'done');
-    };
-    for (const id of [...edges.keys()].sort()) if (!state.has(id)) dfs(id, [id]);
   }
 
   private actions(file: string, plan: PlanDefinition, list: PlanDefinitionAction[] | undefined, parentPath: string, parentVariables: Map<string, VariableType>): void {
@@ -276,7 +228,7 @@ class Linter {
       const variables = new Map(parentVariables);
       (action.input ?? []).forEach((input, j) => {
         const inputPath = `${path}.input[${j}]`;
-        this.dataRequirement(file, inputPath, input);
+        checkDataRequirement(this, this.knowledge, this.allValueSetKeys, file, inputPath, input);
         if (input.id) variables.set(input.id, typeNamed(input.type) ?? 'unknown');
       });
       this.variableExtensions(file, plan, action.extension, path, variables);
@@ -291,7 +243,7 @@ class Linter {
         this.expression(file, `${dvPath}.expression`, dv.expression, plan, variables, true);
       });
       if (action.definitionCanonical) {
-        const definition = this.knowledge.resolve(action.definitionCanonical) as Canonical | undefined;
+        const definition = this.knowledge.resolve<Canonical>(action.definitionCanonical);
         if (definition?.resourceType === 'ActivityDefinition' && definition.url) {
           const scopes = this.activityScopes.get(definition.url) ?? [];
           scopes.push(variables);
@@ -333,7 +285,7 @@ class Linter {
 
   private dynamicValueTarget(action: PlanDefinitionAction): string | undefined {
     if (!action.definitionCanonical) return undefined;
-    const definition = this.knowledge.resolve(action.definitionCanonical) as (Canonical & { kind?: string }) | undefined;
+    const definition = this.knowledge.resolve<Canonical & { kind?: string }>(action.definitionCanonical);
     if (definition?.resourceType === 'ActivityDefinition') return definition.kind;
     if (definition?.resourceType === 'PlanDefinition') return 'RequestGroup';
     return undefined;
@@ -351,54 +303,6 @@ class Linter {
     for (const problem of checkSimplePath(checkedPath, targetType)) this.add('error', 'invalid', file, `${path}.path`, problem);
   }
 
-  private dataRequirement(file: string, path: string, requirement: DataRequirement): void {
-    const type = typeNamed(requirement.type);
-    if (!type || !isResourceTypeName(requirement.type)) {
-      this.add('error', 'value', file, `${path}.type`, `input type '${requirement.type}' is not an R4 resource type`);
-      return;
-    }
-    (requirement.codeFilter ?? []).forEach((filter, k) => {
-      const filterPath = `${path}.codeFilter[${k}]`;
-      if (filter.path && !memberType(type, filter.path.split('.')[0]!)) {
-        this.add('error', 'not-found', file, `${filterPath}.path`, `${requirement.type} has no element '${filter.path}'`);
-      }
-      let keys: Set<string> | undefined;
-      if (filter.valueSet) {
-        keys = this.knowledge.valueSetKeys(filter.valueSet);
-        // An unresolvable ValueSet is reported by the canonical walk; here only "cannot expand".
-        if (!keys && this.knowledge.resolve(filter.valueSet, 'ValueSet')) {
-          this.add(
-            'error',
-            'not-supported',
-            file,
-            `${filterPath}.valueSet`,
-            `ValueSet ${filter.valueSet} cannot be expanded offline (it uses a filter or a CodeSystem we do not have)`,
-          );
-        } else if (keys && keys.size === 0) {
-          this.add('error', 'value', file, `${filterPath}.valueSet`, `ValueSet ${filter.valueSet} expands to no codes, so the input can never match`);
-        }
-      }
-      (filter.code ?? []).forEach((coding, c) => {
-        const codePath = `${filterPath}.code[${c}]`;
-        const key = codingKey(coding.system, coding.code);
-        if (!coding.system || !coding.code) {
-          this.add('error', 'required', file, codePath, 'a codeFilter code needs both system and code');
-          return;
-        }
-        if (keys) {
-          if (!keys.has(key)) this.add('error', 'value', file, codePath, `${key} is not in ${filter.valueSet}, the ValueSet of the same filter`);
-          return;
-        }
-        const ownSystem = this.knowledge.resolve(coding.system, 'CodeSystem') as { concept?: unknown[] } | undefined;
-        if (ownSystem) {
-          if (!codeSystemHas(ownSystem, coding.code)) this.add('error', 'value', file, codePath, `code '${coding.code}' is not defined in our CodeSystem ${coding.system}`);
-        } else if (!this.allValueSetKeys.has(key)) {
-          this.add('warning', 'value', file, codePath, `${key} is in none of our ValueSets; add it to the ValueSet of this concept`);
-        }
-      });
-    });
-  }
-
   // ----- ActivityDefinition -----------------------------------------------------------------------
 
   activityDefinition(file: string, ad: ActivityDefinition): void {
@@ -407,20 +311,21 @@ class Linter {
     const users = (ad.url && this.activityScopes.get(ad.url)) || [];
     (ad.dynamicValue ?? []).forEach((dv, j) => {
       const path = `ActivityDefinition.dynamicValue[${j}]`;
-      const onAction = /^%?action\./.test(dv.path ?? '');
-      if (!dv.path) this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
-      else if (onAction) {
-        for (const problem of checkSimplePath(dv.path.replace(/^%?action\./, 'action.'), 'RequestGroup')) this.add('error', 'invalid', file, `${path}.path`, problem);
+      // Read from a file: a missing path is reported, not assumed (the type says it is there).
+      const dvPath = (dv as { path?: string }).path;
+      if (!dvPath) this.add('error', 'required', file, `${path}.path`, 'dynamicValue has no path');
+      else if (/^%?action\./.test(dvPath)) {
+        for (const problem of checkSimplePath(dvPath.replace(/^%?action\./, 'action.'), 'RequestGroup')) this.add('error', 'invalid', file, `${path}.path`, problem);
       } else if (isResourceTypeName(kind)) {
-        for (const problem of checkSimplePath(dv.path, kind)) this.add('error', 'invalid', file, `${path}.path`, problem);
+        for (const problem of checkSimplePath(dvPath, kind)) this.add('error', 'invalid', file, `${path}.path`, problem);
       }
       // Evaluated with the variables of each plan action that uses this definition: a variable
       // must be bound in all of them. Unused definitions get the engine variables only.
-      const scopes = users.length ? users : [new Map(BASE_VARIABLES('ActivityDefinition'))];
+      const scopes = users.length ? users : [new Map(engineVariables('ActivityDefinition'))];
       const before = this.findings.length;
       for (const variables of scopes) {
         const withContext = new Map(variables);
-        for (const [k, v] of BASE_VARIABLES('ActivityDefinition')) if (k === 'context' || k === 'resource' || k === 'rootResource') withContext.set(k, v);
+        for (const [k, v] of engineVariables('ActivityDefinition')) if (k === 'context' || k === 'resource' || k === 'rootResource') withContext.set(k, v);
         this.expression(file, `${path}.expression`, dv.expression, ad, withContext, users.length > 0);
       }
       // The same message once, however many actions use the definition.
@@ -437,42 +342,6 @@ class Linter {
   }
 }
 
-function codeSystemHas(cs: { concept?: unknown[] }, code: string): boolean {
-  const walk = (concepts: unknown[] | undefined): boolean => (concepts ?? []).some((c) => (c as { code?: string }).code === code || walk((c as { concept?: unknown[] }).concept));
-  return walk(cs.concept);
-}
-
-/** The variables the engine binds for every expression (see src/engine/expression.ts). */
-function BASE_VARIABLES(definitionType: string): [string, VariableType][] {
-  const t = (name: string): VariableType => typeNamed(name) ?? 'unknown';
-  return [
-    ['subject', t('Patient')],
-    ['patient', t('Patient')],
-    ['encounter', t('Encounter')],
-    ['practitioner', t('Practitioner')],
-    ['organization', t('Organization')],
-    ['userType', t('CodeableConcept')],
-    ['userLanguage', t('CodeableConcept')],
-    ['userTaskContext', t('CodeableConcept')],
-    ['setting', t('CodeableConcept')],
-    ['settingContext', t('CodeableConcept')],
-    ['now', 'unknown'],
-    ['today', 'unknown'],
-    ['sct', 'unknown'],
-    ['loinc', 'unknown'],
-    ['ucum', 'unknown'],
-    ['context', t(definitionType)],
-    ['resource', t(definitionType)],
-    ['rootResource', t(definitionType)],
-  ];
-}
-
-function toIssue(f: Finding): OperationOutcomeIssue {
-  return issue(f.severity, f.code, `${f.file}: ${f.path}: ${f.message}`, [`${f.file}#${f.path}`]);
-}
-
-const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, information: 2 };
-
 export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: KnowledgeBase): OperationOutcome {
   const linter = new Linter(knowledge);
   linter.uniqueness(artifacts);
@@ -483,16 +352,10 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Kno
     if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource);
   }
   for (const { file, resource } of ordered) {
-    const fallback = new Map(BASE_VARIABLES(resource.resourceType));
+    const fallback = new Map(engineVariables(resource.resourceType));
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));
   }
-  const findings = [...linter.findings].sort(
-    (a, b) =>
-      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-      a.file.localeCompare(b.file) ||
-      a.path.localeCompare(b.path, 'en', { numeric: true }) ||
-      a.message.localeCompare(b.message),
-  );
+  const findings = sortFindings(linter.findings);
   if (findings.length === 0) {
     return {
       resourceType: 'OperationOutcome',
@@ -500,6 +363,12 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Kno
     };
   }
   return { resourceType: 'OperationOutcome', issue: findings.map(toIssue) };
+}
+
+/** The resourceType of a contained item, '' when it is not a resource (a malformed file). */
+function resourceTypeOf(item: unknown): string {
+  const type = typeof item === 'object' && item !== null ? (item as { resourceType?: unknown }).resourceType : undefined;
+  return typeof type === 'string' ? type : '';
 }
 
 function rank(r: Resource): number {
