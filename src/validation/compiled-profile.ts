@@ -42,32 +42,34 @@ let keyCounter = 0;
 
 /** Medplum skips warning invariants; ours carry advice worth reporting, so evaluate them here. */
 function warningInvariants(sd: StructureDefinition): WarningInvariant[] {
-  const root = sd.snapshot?.element?.[0];
+  const root = sd.snapshot?.element[0];
   return (root?.constraint ?? [])
     .filter((c) => c.severity === 'warning' && c.source === sd.url && c.expression && c.key)
-    .map((c) => ({ key: c.key, human: c.human ?? c.key ?? '', atom: parseFhirPath(c.expression as string) }));
+    .map((c) => ({ key: c.key, human: (c as { human?: string }).human ?? c.key, atom: parseFhirPath(c.expression as string) }));
 }
 
 function medplumIssues(run: () => OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   try {
     return run();
   } catch (err) {
-    if (err instanceof MedplumOutcomeError) return err.outcome.issue ?? [];
-    return toOperationOutcome(err).issue ?? [];
+    if (err instanceof MedplumOutcomeError) return err.outcome.issue;
+    return toOperationOutcome(err).issue;
   }
 }
 
 export function compileProfile(sd: StructureDefinition): CompiledProfile {
   ensureR4BaseLoaded();
   const schema: InternalTypeSchema = parseStructureDefinition(sd);
-  const key = `urn:infertility-protocols:profile:${++keyCounter}:${sd.url ?? sd.name}`;
+  // A caller's StructureDefinition is not schema-checked: its url or type may be missing whatever the types say.
+  const declared: { url?: string; type?: string } = sd;
+  const key = `urn:infertility-protocols:profile:${++keyCounter}:${declared.url ?? sd.name}`;
   getAllDataTypes()[key] = schema;
-  const type = sd.type ?? schema.type;
+  const type = declared.type ?? schema.type;
   const warnings = warningInvariants(sd);
   const path = schema.path;
 
   return {
-    url: sd.url ?? key,
+    url: declared.url ?? key,
     type,
     definition: sd,
     validate(resource: Resource): OperationOutcomeIssue[] {
@@ -77,7 +79,7 @@ export function compileProfile(sd: StructureDefinition): CompiledProfile {
       const issues = medplumIssues(() => validateTypedValue({ type: key, value: resource }));
       const typed: TypedValue = toTypedValue(resource);
       for (const w of warnings) {
-        let holds = false;
+        let holds: boolean;
         try {
           const result = evalFhirPathTyped(w.atom, [typed], { '%resource': typed, '%rootResource': typed });
           holds = result.length === 1 && result[0]?.value === true;

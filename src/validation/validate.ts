@@ -4,7 +4,8 @@
  * Which profiles apply to a resource:
  *  1. every meta.profile we know (an unknown one is a warning: the resource is still checked
  *     against the base definition);
- *  2. every module profile whose `appliesWhen` matches (its code), even without meta.profile,
+ *  2. every module profile whose selector matches (its code; written into the generated profile,
+ *     see profile-selector.ts), even without meta.profile,
  *     because the protocols read data by code, not by declared profile; `inferProfiles: false`
  *     turns this off;
  *  3. the caller's `profiles` of the resource's type.
@@ -19,7 +20,7 @@ import { badRequest, issue, notFound, toOperationOutcome } from '../errors/opera
 import { PROJECT_ROOT, readArtifacts } from '../knowledge/load-artifacts.ts';
 import type { CompiledProfile } from './compiled-profile.ts';
 import { compileProfile } from './compiled-profile.ts';
-import { PROFILE_SPECS, profileUrl } from './profile-specs.ts';
+import { profileSelector } from './profile-selector.ts';
 import { ensureR4BaseLoaded } from './r4-definitions.ts';
 
 export const PROFILES_DIR = join(PROJECT_ROOT, 'profiles');
@@ -55,7 +56,6 @@ const callerProfiles = new WeakMap<StructureDefinition, CompiledProfile>();
 function loadModuleProfiles(): Map<string, ModuleProfile> {
   if (moduleProfiles) return moduleProfiles;
   ensureR4BaseLoaded();
-  const selectors = new Map(PROFILE_SPECS.map((s) => [profileUrl(s), s.appliesWhen]));
   const loaded = new Map<string, ModuleProfile>();
   for (const { file, resource } of readArtifacts([PROFILES_DIR])) {
     // Extension definitions (kind complex-type) are published for readers; resources are what we validate.
@@ -63,7 +63,7 @@ function loadModuleProfiles(): Map<string, ModuleProfile> {
     const parsed = ProfileFile.safeParse(resource);
     if (!parsed.success) throw badRequest(`${file}: not a StructureDefinition with url, type and snapshot (${parsed.error.message})`);
     const sd = resource;
-    const selector = selectors.get(parsed.data.url);
+    const selector = profileSelector(sd);
     const entry: ModuleProfile = { compiled: compileProfile(sd) };
     if (selector) entry.appliesWhen = parseFhirPath(selector);
     loaded.set(parsed.data.url, entry);
@@ -102,8 +102,8 @@ function baseIssues(resource: Resource): OperationOutcomeIssue[] {
   try {
     return validateResource(resource);
   } catch (err) {
-    if (err instanceof MedplumOutcomeError) return err.outcome.issue ?? [];
-    return toOperationOutcome(err).issue ?? [];
+    if (err instanceof MedplumOutcomeError) return err.outcome.issue;
+    return toOperationOutcome(err).issue;
   }
 }
 
@@ -127,7 +127,9 @@ function validateOne(resource: Resource, extra: CompiledProfile[], infer: boolea
     seen.add(key);
     issues.push(i);
   };
-  if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') {
+  // Callers pass parsed JSON: check it is a resource at all before trusting its type.
+  const candidate: unknown = resource;
+  if (typeof candidate !== 'object' || candidate === null || typeof (candidate as { resourceType?: unknown }).resourceType !== 'string') {
     return { resourceType: 'OperationOutcome', issue: [issue('error', 'structure', 'Not a FHIR resource (no resourceType)')] };
   }
 
@@ -177,5 +179,5 @@ export function validateResourceAgainst(resource: Resource, profileCanonical: st
 
 /** True when an outcome has no error or fatal issue. */
 export function isValid(outcome: OperationOutcome): boolean {
-  return !(outcome.issue ?? []).some((i) => i.severity === 'error' || i.severity === 'fatal');
+  return !outcome.issue.some((i) => i.severity === 'error' || i.severity === 'fatal');
 }

@@ -41,7 +41,7 @@ describe('examples/ and tests/protocols/** bundles', () => {
   it.each(files)('$name is valid R4 and conforms to the module profiles', ({ file }) => {
     const resources = readArtifacts([file]).map((a) => a.resource);
     const problems = validateResources(resources).flatMap(({ resource, outcome }) =>
-      (outcome.issue ?? [])
+      outcome.issue
         .filter((i) => i.severity === 'error' || i.severity === 'fatal')
         .map(
           (i) => `${resource.resourceType}/${resource.id ?? '?'}: ${i.details?.text ?? i.diagnostics} @ ${i.expression?.join(', ')}${i.diagnostics ? ` (${i.diagnostics})` : ''}`,

@@ -1,13 +1,13 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROFILE_SPECS, profileUrl } from '../../src/validation/profile-specs.ts';
+import { PROFILE_SPECS, profileUrl } from '../../profiles/_authoring/profile-specs.ts';
 import { isValid, moduleProfileDefinitions, validateResourceAgainst, validateResources } from '../../src/validation/validate.ts';
 import type { Expected } from './instances.ts';
 import { PROFILE_CASES } from './instances.ts';
 
 const URL_OF = (id: string): string => `http://infertility-protocols.org/fhir/StructureDefinition/${id}`;
-const errors = (o: OperationOutcome): OperationOutcomeIssue[] => (o.issue ?? []).filter((i) => i.severity === 'error');
+const errors = (o: OperationOutcome): OperationOutcomeIssue[] => o.issue.filter((i) => i.severity === 'error');
 
 function matches(found: OperationOutcomeIssue, expected: Expected): boolean {
   if (expected.key && !found.details?.text?.startsWith(`Constraint ${expected.key} not met`)) return false;
@@ -29,7 +29,7 @@ function medplumAccepts(resource: Resource, profile: StructureDefinition): boole
 
 let definitions: Map<string, StructureDefinition>;
 beforeAll(() => {
-  definitions = new Map(moduleProfileDefinitions().map((sd) => [sd.url ?? '', sd]));
+  definitions = new Map(moduleProfileDefinitions().map((sd) => [sd.url, sd]));
 });
 
 describe.each(PROFILE_CASES)('profile $id', ({ id, valid, violations }) => {
@@ -39,7 +39,7 @@ describe.each(PROFILE_CASES)('profile $id', ({ id, valid, violations }) => {
     // The same resource without meta.profile is matched to the profile by its code.
     const [result] = validateResources([resource]);
     expect(errors(result!.outcome)).toEqual([]);
-    expect(result!.outcome.issue?.at(-1)?.diagnostics).toContain(URL_OF(id));
+    expect(result!.outcome.issue.at(-1)?.diagnostics).toContain(URL_OF(id));
   });
 
   it.each(violations)('rejects: $name', ({ resource, expected }) => {
@@ -89,10 +89,10 @@ describe('warning invariants', () => {
     const lmp = PROFILE_CASES.find((c) => c.id === 'ip-lmp-start')!.valid[1]!;
     const outcome = validateResourceAgainst(lmp, URL_OF('ip-lmp-start'));
     expect(isValid(outcome)).toBe(true);
-    const warning = outcome.issue?.find((i) => i.severity === 'warning');
+    const warning = outcome.issue.find((i) => i.severity === 'warning');
     expect(warning?.details?.text).toMatch(/^Constraint ip-lmp-2 not met/);
     expect(warning?.expression).toEqual(['Observation']);
     const dateOnly = validateResourceAgainst(PROFILE_CASES[0]!.valid[0]!, URL_OF('ip-lmp-start'));
-    expect(dateOnly.issue?.filter((i) => i.severity === 'warning')).toEqual([]);
+    expect(dateOnly.issue.filter((i) => i.severity === 'warning')).toEqual([]);
   });
 });

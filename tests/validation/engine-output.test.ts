@@ -5,7 +5,7 @@
 import type { ActivityDefinition, Observation, Patient, PlanDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { applyPlanDefinition, buildPatientData, KnowledgeBase } from '../../src/engine/index.ts';
-import { LOINC, SCT } from '../../src/validation/profile-specs.ts';
+import { LOINC, SCT } from '../../profiles/_authoring/profile-specs.ts';
 import { isValid, validateResourceAgainst, validateResources } from '../../src/validation/validate.ts';
 
 const CAREPLAN_PROFILE = 'http://infertility-protocols.org/fhir/StructureDefinition/ip-protocol-careplan';
@@ -60,9 +60,9 @@ describe('engine output', () => {
     const carePlan = apply(records).carePlan;
     expect(carePlan).toBeDefined();
     const against = validateResourceAgainst(carePlan!, CAREPLAN_PROFILE);
-    expect(against.issue?.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(against.issue.filter((i) => i.severity === 'error')).toEqual([]);
     const [general] = validateResources([carePlan!]);
     expect(isValid(general!.outcome), JSON.stringify(general!.outcome.issue)).toBe(true);
-    expect(general!.outcome.issue?.at(-1)?.diagnostics).toContain(CAREPLAN_PROFILE);
+    expect(general!.outcome.issue.at(-1)?.diagnostics).toContain(CAREPLAN_PROFILE);
   });
 });

@@ -26,7 +26,7 @@ function problems(ext: Extension, sd: StructureDefinition): string[] {
     return [];
   } catch (err) {
     if (!(err instanceof OperationOutcomeError)) throw err;
-    return (err.outcome.issue ?? []).filter((i) => i.severity === 'error').map((i) => `${i.details?.text} @ ${i.expression?.[0]}`);
+    return err.outcome.issue.filter((i) => i.severity === 'error').map((i) => `${i.details?.text} @ ${i.expression?.[0]}`);
   }
 }
 

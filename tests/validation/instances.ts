@@ -4,7 +4,7 @@
  * Medplum message and element path of a structural check).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { LOCAL, LOINC, SCT, V3_INTERPRETATION } from '../../src/validation/profile-specs.ts';
+import { LOCAL, LOINC, SCT, V3_INTERPRETATION } from '../../profiles/_authoring/profile-specs.ts';
 
 export const PATIENT = { reference: 'Patient/pat-1' };
 
@@ -36,7 +36,7 @@ const obs = (code: Json, rest: Json): Resource => ({ resourceType: 'Observation'
 function edit(r: Resource, changes: Json): Resource {
   const copy: Json = { ...structuredClone(r) };
   for (const [k, v] of Object.entries(changes)) {
-    if (v === undefined) delete copy[k];
+    if (v === undefined) Reflect.deleteProperty(copy, k);
     else copy[k] = v;
   }
   return copy as unknown as Resource;

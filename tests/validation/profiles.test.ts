@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
-import type { ProfileSpec } from '../../src/validation/profile-specs.ts';
-import { PROFILE_SPECS, profileUrl } from '../../src/validation/profile-specs.ts';
+import type { ProfileSpec } from '../../profiles/_authoring/profile-specs.ts';
+import { PROFILE_SPECS, profileUrl } from '../../profiles/_authoring/profile-specs.ts';
 import { r4BaseDefinition } from '../../src/validation/r4-definitions.ts';
-import { buildProfile, serializeProfile } from '../../src/validation/snapshot.ts';
+import { buildProfile, serializeProfile } from '../../profiles/_authoring/build-profile.ts';
+import { profileSelector } from '../../src/validation/profile-selector.ts';
 import { PROFILES_DIR, isValid, validateResources } from '../../src/validation/validate.ts';
 
 const definitions = readArtifacts([PROFILES_DIR])
@@ -36,7 +37,7 @@ describe('profiles/StructureDefinition-*.json', () => {
     expect(differential.length).toBeGreaterThan(1);
     // Every base element is in the snapshot, in the base order.
     const unsliced = snapshot.filter((e) => !e.id?.includes(':')).map((e) => e.id);
-    expect(unsliced).toEqual(base.snapshot?.element?.map((e) => e.id));
+    expect(unsliced).toEqual(base.snapshot?.element.map((e) => e.id));
     // Every differential element is reflected in the snapshot.
     for (const diff of differential) {
       const target = snapshot.find((e) => e.id === diff.id);
@@ -44,6 +45,13 @@ describe('profiles/StructureDefinition-*.json', () => {
       const { constraint, ...rest } = diff;
       expect(target).toMatchObject(rest);
       for (const c of constraint ?? []) expect(target?.constraint).toContainEqual(c);
+    }
+  });
+
+  it('carry the selector the validator applies them by (the validator reads the generated files, not the specs)', () => {
+    for (const spec of PROFILE_SPECS) {
+      const sd = definitions.find((d) => d.id === spec.id)!;
+      expect(profileSelector(sd), spec.id).toBe(spec.appliesWhen);
     }
   });
 

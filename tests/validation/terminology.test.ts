@@ -6,7 +6,7 @@
 import type { CodeSystem, CodeSystemConcept } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
-import { LOCAL, PROFILE_SPECS } from '../../src/validation/profile-specs.ts';
+import { LOCAL, PROFILE_SPECS } from '../../profiles/_authoring/profile-specs.ts';
 import { PROFILES_DIR } from '../../src/validation/validate.ts';
 
 /** LOCAL codes in patterns / fixed values and in the invariant expressions. */
@@ -31,7 +31,7 @@ function localCodesUsed(): Set<string> {
   return codes;
 }
 
-const flatten = (concepts: CodeSystemConcept[] = []): string[] => concepts.flatMap((c) => [c.code ?? '', ...flatten(c.concept)]);
+const flatten = (concepts: CodeSystemConcept[] = []): string[] => concepts.flatMap((c) => [c.code, ...flatten(c.concept)]);
 
 describe('LOCAL codes used by the profiles', () => {
   const used = localCodesUsed();

@@ -1,13 +1,13 @@
 import type { OperationOutcome, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { OperationOutcomeError, httpStatusOf } from '../../src/errors/operation-outcome.ts';
-import { LOCAL, LOINC, SCT } from '../../src/validation/profile-specs.ts';
+import { LOCAL, LOINC, SCT } from '../../profiles/_authoring/profile-specs.ts';
 import { isValid, moduleProfileDefinitions, validateResourceAgainst, validateResources } from '../../src/validation/validate.ts';
 import { PATIENT } from './instances.ts';
 
 const LMP_URL = 'http://infertility-protocols.org/fhir/StructureDefinition/ip-lmp-start';
-const errors = (o: OperationOutcome) => (o.issue ?? []).filter((i) => i.severity === 'error');
-const checked = (o: OperationOutcome): string | undefined => o.issue?.at(-1)?.diagnostics;
+const errors = (o: OperationOutcome) => o.issue.filter((i) => i.severity === 'error');
+const checked = (o: OperationOutcome): string | undefined => o.issue.at(-1)?.diagnostics;
 
 const lmpAsString = {
   resourceType: 'Observation',

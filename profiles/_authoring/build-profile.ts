@@ -5,7 +5,8 @@
  * profiles a subset of the base ones), anything else is rejected rather than silently written.
  */
 import type { ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
-import { badRequest } from '../errors/operation-outcome.ts';
+import { badRequest } from '../../src/errors/operation-outcome.ts';
+import { PROFILE_APPLIES_WHEN_EXTENSION } from '../../src/validation/profile-selector.ts';
 import type { Invariant, ProfileSpec } from './profile-specs.ts';
 import { PROFILE_VERSION, PUBLISHER, profileUrl } from './profile-specs.ts';
 
@@ -61,7 +62,7 @@ function unfold(snapshot: ElementDefinition[], spec: ProfileSpec, id: string, re
   const copies = children.map((e) => {
     const copy = structuredClone(e);
     copy.id = parentId + (e.id ?? '').slice(rootPath.length);
-    copy.path = (parent.path ?? '') + (e.path ?? '').slice(rootPath.length);
+    copy.path = parent.path + e.path.slice(rootPath.length);
     return copy;
   });
   snapshot.splice(at + 1, 0, ...copies);
@@ -118,7 +119,7 @@ export function differentialOf(spec: ProfileSpec): ElementDefinition[] {
 }
 
 export function buildProfile(spec: ProfileSpec, base: StructureDefinition, resolveType?: TypeResolver): StructureDefinition {
-  if (base.type !== spec.type || !base.snapshot?.element?.length) {
+  if (base.type !== spec.type || !base.snapshot?.element.length) {
     throw badRequest(`Profile ${spec.id}: base ${base.url} is not a ${spec.type} definition with a snapshot`);
   }
   const differential = differentialOf(spec);
@@ -135,6 +136,8 @@ export function buildProfile(spec: ProfileSpec, base: StructureDefinition, resol
     resourceType: 'StructureDefinition',
     id: spec.id,
     text: narrative(spec),
+    // The validator picks the profile for resources that do not declare it by this selector.
+    ...(spec.appliesWhen ? { extension: [{ url: PROFILE_APPLIES_WHEN_EXTENSION, valueString: spec.appliesWhen }] } : {}),
     url: profileUrl(spec),
     version: PROFILE_VERSION,
     name: spec.name,

@@ -1,8 +1,10 @@
 /**
  * The module's profiles as data: what each one constrains on top of its R4 base type. This is the
  * single source of the differentials; `scripts/build-profiles.ts` turns it into StructureDefinitions
- * with snapshots (profiles/StructureDefinition-*.json) and the validator reads `appliesWhen` to pick
- * the profile for a resource that does not declare one in meta.profile.
+ * with snapshots (profiles/StructureDefinition-*.json, by profiles/_authoring/build-profile.ts).
+ * `appliesWhen` is written into each generated profile (src/validation/profile-selector.ts), where
+ * the validator reads it to pick the profile for a resource that does not declare one in
+ * meta.profile: src/validation never reads these specs.
  *
  * Codes and representations follow terminology.md section C (binding contract). @medplum/core does
  * not enforce choice-type restrictions or bindings, so every restriction that matters to the
