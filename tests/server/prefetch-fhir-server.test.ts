@@ -119,7 +119,10 @@ describe('prefetch missing or partial', () => {
     // The one FHIR client codes a 401 as login (it was the generic 'security' before the clients were merged).
     expect(res.body.issue[0]).toMatchObject({ code: 'login', diagnostics: expect.stringContaining('HTTP 401') });
     expect(res.body.issue[0].diagnostics).not.toContain('wrong-token');
-    expect(fhir.requests.filter((r) => r.url.includes('/Patient/'))).toHaveLength(1);
+    // The reads run concurrently and the first refusal ends the call: whichever were sent, none was repeated.
+    const urls = fhir.requests.map((r) => r.url);
+    expect(urls.length).toBeGreaterThan(0);
+    expect(new Set(urls).size).toBe(urls.length);
   });
 
   it('412 when the patient does not exist on the FHIR server', async () => {
