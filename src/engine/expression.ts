@@ -20,7 +20,8 @@ export function expressionText(expression: Expression): string {
 }
 
 export function evaluateExpression(expression: Expression, focus: Resource, variables: Variables, evaluators: Record<string, ExpressionEvaluator> | undefined): EvaluationOutcome {
-  const language = expression.language ?? '';
+  // Authored JSON may omit the language (the type says it is there): reported as unsupported, not assumed.
+  const language = (expression as { language?: string }).language ?? '';
   const text = expression.expression;
   try {
     if (language === FHIRPATH) {

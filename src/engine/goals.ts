@@ -10,7 +10,8 @@ export function buildGoal(goal: PlanDefinitionGoal, index: number, id: string, s
     resourceType: 'Goal',
     id,
     lifecycleStatus: 'proposed',
-    description: goal.description ?? { text: goal.id ?? `Goal ${index + 1}` },
+    // Authored JSON may omit the description (the type says it is there): the goal is then named by its id.
+    description: (goal as { description?: PlanDefinitionGoal['description'] }).description ?? { text: goal.id ?? `Goal ${index + 1}` },
     subject,
   };
   if (goal.category) result.category = [goal.category];

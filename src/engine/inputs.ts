@@ -27,7 +27,7 @@ function valuesAt(resource: unknown, path: string): unknown[] {
       const keys = name in obj ? [name] : Object.keys(obj).filter((k) => k.startsWith(name) && /^[A-Z]/.test(k.slice(name.length)));
       for (const key of keys) {
         const v = obj[key];
-        if (Array.isArray(v)) next.push(...v);
+        if (Array.isArray(v)) next.push(...(v as unknown[]));
         else if (v !== undefined) next.push(v);
       }
     }

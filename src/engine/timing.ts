@@ -89,7 +89,8 @@ const ON_END = new Set(['before-end', 'concurrent-with-end', 'after-end', 'after
  * it). A sub-day offset cannot move a date-only value; the result then keeps the target's dates.
  */
 export function relatedWhen(related: RequestGroupActionRelatedAction, target: When): When | undefined {
-  const rel = related.relationship ?? 'concurrent';
+  // Authored JSON may omit the relationship (the type says it is there): read as concurrent.
+  const rel = (related as { relationship?: RequestGroupActionRelatedAction['relationship'] }).relationship ?? 'concurrent';
   const anchor: When = rel === 'concurrent' ? target : ON_END.has(rel) ? { start: target.end, end: target.end } : { start: target.start, end: target.start };
   // A window target keeps its width: "30 min before the start" of a 3-day window is itself a window.
   const base: When = rel === 'concurrent' || target.start === target.end ? anchor : target;

@@ -53,10 +53,10 @@ function apply(pd: PlanDefinition, data: Resource[] = [], options: Partial<Apply
   return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, ...data]) }, { now: NOW, ...options }, knowledge);
 }
 
-function contained<T extends Resource>(result: ApplyResult, id: string): T {
+function contained(result: ApplyResult, id: string): Resource {
   const found = result.carePlan?.contained?.find((r) => r.id === id);
   if (!found) throw new Error(`no contained ${id}`);
-  return found as T;
+  return found;
 }
 
 function rgActionIds(actions: RequestGroupAction[] | undefined): string[] {
@@ -83,11 +83,11 @@ describe('PlanDefinition/$apply - R4 output shape', () => {
     expect(cp.status).toBe('draft');
     expect(cp.subject).toEqual({ reference: 'Patient/p1' });
     expect(cp.activity).toEqual([{ reference: { reference: '#requestgroup' } }]);
-    const rg = contained<RequestGroup>(result, 'requestgroup');
+    const rg = contained(result, 'requestgroup') as RequestGroup;
     expect(rg.intent).toBe('proposal');
     expect(rg.instantiatesCanonical).toEqual(cp.instantiatesCanonical);
     expect(rg.action?.[0]).toMatchObject({ id: 'a1', title: 'Order A', resource: { reference: '#a1' } });
-    const request = contained<ServiceRequest>(result, 'a1');
+    const request = contained(result, 'a1') as ServiceRequest;
     expect(request.resourceType).toBe('ServiceRequest');
     expect(request.intent).toBe('option');
     expect(request.status).toBe('draft');
@@ -100,7 +100,7 @@ describe('PlanDefinition/$apply - R4 output shape', () => {
       ad('a'),
     ]);
     expect(result.carePlan?.status).toBe('active');
-    expect(contained<ServiceRequest>(result, 'a1').status).toBe('active');
+    expect((contained(result, 'a1') as ServiceRequest).status).toBe('active');
   });
 
   it('gives byte-identical output for the same input', () => {
@@ -130,7 +130,7 @@ describe('applicability conditions', () => {
     expect(byId['one-false']?.reason).toMatch(/"false" is false/);
     expect(byId['empty']?.reason).toMatch(/empty/);
     expect(byId['non-boolean']?.applicability).toBe('not-applicable');
-    expect(result.outcome.issue?.some((i) => i.severity === 'warning' && /non-Boolean/.test(i.diagnostics ?? ''))).toBe(true);
+    expect(result.outcome.issue.some((i) => i.severity === 'warning' && /non-Boolean/.test(i.diagnostics ?? ''))).toBe(true);
   });
 
   it('carries start/stop conditions to the RequestGroup action without evaluating them', () => {
@@ -141,7 +141,7 @@ describe('applicability conditions', () => {
       { kind: 'start', expression: fp('this is not evaluated(') },
       { kind: 'stop', expression: fp('false') },
     ]);
-    expect(result.outcome.issue?.[0]?.severity).toBe('information');
+    expect(result.outcome.issue[0]?.severity).toBe('information');
   });
 
   it("explains an applicable action with the conditions' descriptions when they have one", () => {
@@ -173,7 +173,7 @@ describe('applicability conditions', () => {
     const result = apply(pd);
     expect(rgActionIds(result.requestGroup.action)).toEqual(['g', 'g/child', 'broken']);
     expect(result.trace[1]?.applicability).toBe('error');
-    expect(result.outcome.issue?.some((i) => /variable %bad failed/.test(i.diagnostics ?? ''))).toBe(true);
+    expect(result.outcome.issue.some((i) => /variable %bad failed/.test(i.diagnostics ?? ''))).toBe(true);
   });
 
   it('computes the named expressions its conditions need first, and the others only once the action applies', () => {
@@ -197,29 +197,29 @@ describe('applicability conditions', () => {
     expect(rgActionIds(notApplicable.requestGroup.action)).toEqual([]);
     expect(notApplicable.trace[0]?.reason).toMatch(/is false/);
     // Not applicable: nothing can read %late or %forChild, so they were not computed (no error about them).
-    expect(notApplicable.outcome.issue?.filter((i) => i.severity !== 'information')).toEqual([]);
+    expect(notApplicable.outcome.issue.filter((i) => i.severity !== 'information')).toEqual([]);
 
     const applicable_ = apply(plan([action('yes', 'true')]));
     // Applicable: %indicated read %base (computed first, through the dependency); %late and
     // %forChild were computed after the decision, in document order, and reach the child.
     expect(rgActionIds(applicable_.requestGroup.action)).toEqual(['yes', 'yes/yes-child']);
-    expect(applicable_.outcome.issue?.filter((i) => i.severity !== 'information').map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable %late failed/)]);
+    expect(applicable_.outcome.issue.filter((i) => i.severity !== 'information').map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable %late failed/)]);
   });
 
   it("reports a variable extension without a name, also when it is the action's only one and the action does not apply", () => {
     const unnamed = { url: 'http://hl7.org/fhir/StructureDefinition/variable', valueExpression: { language: 'text/fhirpath' as const, expression: 'true' } };
     const result = apply(plan([{ id: 'a', extension: [unnamed], condition: [applicable('false')] }]));
-    expect(result.outcome.issue?.map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable extension without a name/)]);
+    expect(result.outcome.issue.map((i) => i.diagnostics)).toEqual([expect.stringMatching(/variable extension without a name/)]);
   });
 
   it('records an expression error in a contained OperationOutcome and does not apply the action', () => {
     const result = apply(plan([{ id: 'broken', condition: [applicable('%undefinedVariable.exists()')] }, { id: 'fine' }]));
     expect(rgActionIds(result.requestGroup.action)).toEqual(['fine']);
     expect(result.trace[0]?.applicability).toBe('error');
-    const oo = contained<Resource>(result, 'outcome');
+    const oo = contained(result, 'outcome');
     expect(oo.resourceType).toBe('OperationOutcome');
     expect(result.carePlan?.extension).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-messages', valueReference: { reference: '#outcome' } }]);
-    const problem = result.outcome.issue?.[0];
+    const problem = result.outcome.issue[0];
     expect(problem?.severity).toBe('error');
     expect(problem?.diagnostics).toMatch(/PlanDefinition\/test-plan#broken/);
     expect(problem?.diagnostics).toMatch(/undefinedVariable/);
@@ -234,7 +234,7 @@ describe('applicability conditions', () => {
     const cql = { kind: 'applicability' as const, expression: { language: 'text/cql-identifier' as 'text/cql', expression: 'Is Eligible' } };
     const result = apply(plan([{ id: 'cql', condition: [cql] }]));
     expect(result.requestGroup.action).toBeUndefined();
-    expect(result.outcome.issue?.[0]?.diagnostics).toMatch(/unsupported expression language 'text\/cql-identifier'/);
+    expect(result.outcome.issue[0]?.diagnostics).toMatch(/unsupported expression language 'text\/cql-identifier'/);
     const plugged = apply(plan([{ id: 'cql', condition: [cql] }]), [], { evaluators: { 'text/cql-identifier': { evaluate: (e) => [e.expression === 'Is Eligible'] } } });
     expect(rgActionIds(plugged.requestGroup.action)).toEqual(['cql']);
   });
@@ -415,7 +415,7 @@ describe('inputs, missing data', () => {
     ]);
     expect(rgActionIds(apply(pd, [pregnant], {}, [vs]).requestGroup.action)).toEqual(['a']);
     const unknown = apply(pd, [pregnant]);
-    expect(unknown.outcome.issue?.[0]?.diagnostics).toMatch(/cannot be expanded/);
+    expect(unknown.outcome.issue[0]?.diagnostics).toMatch(/cannot be expanded/);
   });
 
   it('a ValueSet changed in the knowledge base after an apply is seen by the next apply (no stale code filter)', () => {
@@ -516,7 +516,7 @@ describe('inputs, missing data', () => {
       {},
       [ad('a')],
     );
-    expect(contained<ServiceRequest>(result, 'a1').supportingInfo).toEqual([{ reference: 'Observation/preg' }]);
+    expect((contained(result, 'a1') as ServiceRequest).supportingInfo).toEqual([{ reference: 'Observation/preg' }]);
   });
 });
 
@@ -531,15 +531,15 @@ describe('definitions', () => {
     );
     const k = ad('k', { url: 'urn:example:definitions:k' });
     const result = apply(pd, [], {}, [k]);
-    expect(contained<ServiceRequest>(result, 'c').code?.coding?.[0]?.code).toBe('local');
-    expect(contained<ServiceRequest>(result, 'k').instantiatesCanonical).toEqual(['urn:example:definitions:k|1.0.0']);
+    expect((contained(result, 'c') as ServiceRequest).code?.coding?.[0]?.code).toBe('local');
+    expect((contained(result, 'k') as ServiceRequest).instantiatesCanonical).toEqual(['urn:example:definitions:k|1.0.0']);
   });
 
   it('an unresolvable definition is an error issue and the action is not applied', () => {
     const result = apply(plan([{ id: 'x', definitionCanonical: 'http://example.org/ActivityDefinition/missing' }]));
     expect(result.requestGroup.action).toBeUndefined();
     expect(result.trace[0]?.applicability).toBe('error');
-    expect(result.outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'not-found' });
+    expect(result.outcome.issue[0]).toMatchObject({ severity: 'error', code: 'not-found' });
   });
 
   it('applies a nested PlanDefinition as a RequestGroup with intent option, and guards recursion', () => {
@@ -550,10 +550,10 @@ describe('definitions', () => {
     });
     const outer = plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/inner|1' }]);
     const result = apply(outer, [], {}, [inner, ad('a')]);
-    const nested = contained<RequestGroup>(result, 'sub');
+    const nested = contained(result, 'sub') as RequestGroup;
     expect(nested).toMatchObject({ resourceType: 'RequestGroup', intent: 'option', instantiatesCanonical: ['http://example.org/PlanDefinition/inner|1'] });
     expect(nested.action?.[0]?.resource).toEqual({ reference: '#sub.inner-a' });
-    expect(contained<ServiceRequest>(result, 'sub.inner-a').intent).toBe('option');
+    expect((contained(result, 'sub.inner-a') as ServiceRequest).intent).toBe('option');
 
     const emptyInner = plan([{ id: 'never', condition: [applicable('false')] }], { id: 'empty', url: 'http://example.org/PlanDefinition/empty', version: '1' });
     const none = apply(plan([{ id: 'sub', definitionCanonical: 'http://example.org/PlanDefinition/empty|1' }]), [], {}, [emptyInner]);
@@ -566,7 +566,7 @@ describe('definitions', () => {
 
     const selfRef = plan([{ id: 'loop', definitionCanonical: 'http://example.org/PlanDefinition/test-plan|2.0.0' }]);
     const looped = apply(selfRef);
-    expect(looped.outcome.issue?.[0]?.diagnostics).toMatch(/recurses/);
+    expect(looped.outcome.issue[0]?.diagnostics).toMatch(/recurses/);
     expect(looped.requestGroup.action).toBeUndefined();
     expect(looped.trace[0]?.applicability).toBe('error');
   });
@@ -583,7 +583,7 @@ describe('other definition kinds', () => {
       title: 'Fertility history',
     };
     const result = apply(plan([{ id: 'ask', definitionCanonical: 'http://example.org/Questionnaire/history|1' }]), [], {}, [q]);
-    const task = contained<Task>(result, 'ask');
+    const task = contained(result, 'ask') as Task;
     expect(task.code?.coding?.[0]?.code).toBe('collect-information');
     expect(task.input?.[0]?.valueCanonical).toBe('http://example.org/Questionnaire/history|1');
     expect(task.description).toBe('Fertility history');
@@ -596,7 +596,7 @@ describe('other definition kinds', () => {
     expect(result.resources).toEqual([]);
     expect(result.requestGroup.action).toBeUndefined();
     expect(result.trace[0]).toMatchObject({ applicability: 'error', reason: "not applied: its ActivityDefinition has the unsupported kind 'Contract'" });
-    expect(result.outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'not-supported' });
+    expect(result.outcome.issue[0]).toMatchObject({ severity: 'error', code: 'not-supported' });
   });
 
   it('a leaf action without a definition becomes a Task carrying its text, so the RequestGroup stays valid R4 (rqg-1)', () => {
@@ -605,7 +605,7 @@ describe('other definition kinds', () => {
         { id: 'advice', title: 'Post-operative advice', textEquivalent: 'No contraception is needed after surgery.', code: [{ text: 'advice' }], timingDateTime: '2026-12-01' },
       ]),
     );
-    const task = contained<Task>(result, 'advice');
+    const task = contained(result, 'advice') as Task;
     expect(task).toMatchObject({
       status: 'draft',
       intent: 'option',
@@ -616,7 +616,7 @@ describe('other definition kinds', () => {
     });
     expect(result.requestGroup.action?.[0]?.resource).toEqual({ reference: '#advice' });
     const checked = validateResources([result.carePlan!], { inferProfiles: false });
-    expect(checked[0]?.outcome.issue?.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(checked[0]?.outcome.issue.filter((i) => i.severity === 'error')).toEqual([]);
   });
 
   it('a definitionUri is kept as documentation and noted in the trace', () => {
@@ -662,10 +662,10 @@ describe('timing, relatedAction, participants and goals', () => {
       { id: 'follow-up', relatedAction: [{ actionId: 'hsg', relationship: 'after-end', offsetDuration: { value: 1, unit: 'month', code: 'mo' } }] },
     ]);
     const result = apply(pd, [menses('2026-11-20')], {}, [ad('hsg'), ad('atropine')]);
-    expect(contained<ServiceRequest>(result, 'hsg').occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
+    expect((contained(result, 'hsg') as ServiceRequest).occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
     const [, atropine, followUp] = result.requestGroup.action ?? [];
     expect(atropine?.timingPeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
-    expect(contained<ServiceRequest>(result, 'atropine').occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
+    expect((contained(result, 'atropine') as ServiceRequest).occurrencePeriod).toEqual({ start: '2026-11-25', end: '2026-11-27' });
     expect(result.trace[1]?.notes.join()).toMatch(/same day/);
     expect(followUp?.timingPeriod).toEqual({ start: '2026-12-25', end: '2026-12-27' });
   });
@@ -705,7 +705,7 @@ describe('timing, relatedAction, participants and goals', () => {
       ]),
     );
     expect(result.requestGroup.action?.map((a) => a.timingDateTime)).toEqual([undefined, undefined]);
-    expect(result.outcome.issue?.some((i) => /cycle/.test(i.diagnostics ?? ''))).toBe(true);
+    expect(result.outcome.issue.some((i) => /cycle/.test(i.diagnostics ?? ''))).toBe(true);
   });
 
   it('resolves participants to references', () => {
@@ -734,10 +734,10 @@ describe('timing, relatedAction, participants and goals', () => {
       },
     );
     const result = apply(pd, [], {}, [ad('a')]);
-    const goal = contained<Goal>(result, 'goal-pregnancy');
+    const goal = contained(result, 'goal-pregnancy') as Goal;
     expect(goal).toMatchObject({ lifecycleStatus: 'proposed', subject: { reference: 'Patient/p1' }, target: [{ dueDate: '2027-11-23' }] });
     expect(result.carePlan?.goal).toEqual([{ reference: '#goal-pregnancy' }]);
-    expect(contained<ServiceRequest>(result, 'surgery').extension).toContainEqual({
+    expect((contained(result, 'surgery') as ServiceRequest).extension).toContainEqual({
       url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal',
       valueReference: { reference: '#goal-pregnancy' },
     });
@@ -762,7 +762,7 @@ describe('dynamic values', () => {
       },
     ]);
     const result = apply(pd, [], {}, [def]);
-    const request = contained<ServiceRequest>(result, result.requestGroup.action![0]!.resource!.reference!.slice(1));
+    const request = contained(result, result.requestGroup.action![0]!.resource!.reference!.slice(1)) as ServiceRequest;
     expect(request.note).toEqual([{ text: 'a/a' }]);
     expect(request.priority).toBe('urgent');
     expect(request.occurrenceDateTime).toBe('2026-11-23');
@@ -788,12 +788,12 @@ describe('dynamic values', () => {
       },
     ]);
     const result = apply(pd, [], {}, [def]);
-    const request = contained<ServiceRequest>(result, 'a1');
+    const request = contained(result, 'a1') as ServiceRequest;
     expect(request.priority).toBe('urgent');
     expect(request.occurrencePeriod?.start).toBe('2026-11-23');
     expect(result.requestGroup.action?.[0]?.description).toBe('from the plan');
     expect(result.requestGroup.action?.[0]?.title).toBe('title from the AD');
-    expect(result.outcome.issue?.[0]?.severity).toBe('information');
+    expect(result.outcome.issue[0]?.severity).toBe('information');
   });
 
   it('sets reasonReference from resources and doNotPerform for a contraindicated procedure', () => {
@@ -815,7 +815,7 @@ describe('dynamic values', () => {
         ],
       },
     ]);
-    const request = contained<ServiceRequest>(apply(pd, [allergy], {}, [ad('hsg')]), 'hsg-ci');
+    const request = contained(apply(pd, [allergy], {}, [ad('hsg')]), 'hsg-ci') as ServiceRequest;
     expect(request.doNotPerform).toBe(true);
     expect(request.reasonReference).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
   });
@@ -867,10 +867,10 @@ describe('one request per activity (SAFE-6)', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]!.occurrencePeriod).toEqual({ start: '2026-11-24', end: '2026-11-26' });
     expect(requests[0]!.reasonReference?.map((r) => r.reference)).toEqual(['Condition/x', 'Condition/y']);
-    const group = contained<RequestGroup>(result, 'requestgroup');
+    const group = contained(result, 'requestgroup') as RequestGroup;
     expect(new Set(references(group.action))).toEqual(new Set([`#${requests[0]!.id}`]));
     expect(references(group.action)).toHaveLength(2);
-    expect(validateResources([result.carePlan!]).flatMap((v) => (v.outcome.issue ?? []).filter((i) => i.severity === 'error'))).toEqual([]);
+    expect(validateResources([result.carePlan!]).flatMap((v) => v.outcome.issue.filter((i) => i.severity === 'error'))).toEqual([]);
   });
 
   it('keeps uses whose dates do not overlap apart, and never merges do-not-perform requests', () => {

@@ -27,7 +27,7 @@ import type { MapContext } from './map-context.ts';
 
 /** Drops undefined members so the JSON carries only what was mapped (key order stays as written). */
 function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) Reflect.deleteProperty(value, key);
   return value;
 }
 

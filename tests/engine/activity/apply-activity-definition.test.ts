@@ -73,27 +73,27 @@ describe('applyActivityDefinition (standalone ActivityDefinition/$apply)', () =>
   it('strict mode throws the first error as an OperationOutcome', () => {
     const ad = hsg([{ path: 'occurrencePeriod.start', expression: fp('%lmp.value.(') }]);
     const outcome = outcomeOf(() => applyActivityDefinition(ad, ctx(), { now: NOW, strict: true }));
-    expect(outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'processing' });
+    expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'processing' });
   });
 
   it('requires now with a time zone offset', () => {
     for (const now of ['2026-03-01T09:00:00', '2026-03-01', 'yesterday']) {
       const outcome = outcomeOf(() => applyActivityDefinition(hsg(), ctx(), { now }));
-      expect(outcome.issue?.[0]).toMatchObject({ severity: 'error', code: 'invalid' });
-      expect(outcome.issue?.[0]?.diagnostics).toMatch(/now/);
+      expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'invalid' });
+      expect(outcome.issue[0]?.diagnostics).toMatch(/now/);
     }
   });
 
   it('rejects a malformed definition at the boundary', () => {
     const notAnAd = { resourceType: 'PlanDefinition', id: 'x', status: 'active' } as unknown as ActivityDefinition;
-    expect(outcomeOf(() => applyActivityDefinition(notAnAd, ctx(), { now: NOW })).issue?.[0]?.diagnostics).toMatch(/resourceType/);
+    expect(outcomeOf(() => applyActivityDefinition(notAnAd, ctx(), { now: NOW })).issue[0]?.diagnostics).toMatch(/resourceType/);
     const noPath = { ...hsg(), dynamicValue: [{ expression: fp("'x'") }] } as unknown as ActivityDefinition;
-    expect(outcomeOf(() => applyActivityDefinition(noPath, ctx(), { now: NOW })).issue?.[0]?.diagnostics).toMatch(/dynamicValue\.0\.path/);
+    expect(outcomeOf(() => applyActivityDefinition(noPath, ctx(), { now: NOW })).issue[0]?.diagnostics).toMatch(/dynamicValue\.0\.path/);
   });
 
   it('refuses an unsupported or missing kind instead of returning a placeholder', () => {
-    expect(outcomeOf(() => applyActivityDefinition(activity('Claim'), ctx(), { now: NOW })).issue?.[0]).toMatchObject({ code: 'not-supported' });
-    expect(outcomeOf(() => applyActivityDefinition(activity('Task', { kind: undefined }), ctx(), { now: NOW })).issue?.[0]).toMatchObject({ code: 'invalid' });
+    expect(outcomeOf(() => applyActivityDefinition(activity('Claim'), ctx(), { now: NOW })).issue[0]).toMatchObject({ code: 'not-supported' });
+    expect(outcomeOf(() => applyActivityDefinition(activity('Task', { kind: undefined }), ctx(), { now: NOW })).issue[0]).toMatchObject({ code: 'invalid' });
   });
 
   it('honours requestStatus', () => {
@@ -126,7 +126,7 @@ describe('buildRequest inside a PlanDefinition', () => {
   it('reports an unsupported expression language and keeps the mapped request', () => {
     const cql = { language: 'text/cql-identifier', expression: 'HSG Window' } as unknown as Expression;
     const { resource, issues } = build(hsg([{ path: 'occurrencePeriod.start', expression: cql }]));
-    expect(resource['code']).toEqual(snomed('168884001', 'Hysterosalpingography'));
+    expect((resource as { code?: unknown }).code).toEqual(snomed('168884001', 'Hysterosalpingography'));
     expect(issues).toEqual([expect.objectContaining({ code: 'processing', diagnostics: expect.stringContaining("unsupported expression language 'text/cql-identifier'") })]);
   });
 });
