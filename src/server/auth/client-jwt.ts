@@ -5,7 +5,7 @@
  * expired, and a `jti` never seen before (replay).
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { OperationOutcomeError, outcomeError } from '../../errors/operation-outcome.ts';
+import { unauthorized } from '../../errors/operation-outcome.ts';
 import type { TrustedIssuer } from '../config.ts';
 import { ReplayCache } from './replay-cache.ts';
 
@@ -34,9 +34,7 @@ export interface VerifyRequest {
   singleUse: boolean;
 }
 
-export function unauthorized(diagnostics: string): OperationOutcomeError {
-  return outcomeError('login', diagnostics);
-}
+export { unauthorized };
 
 export class ClientJwtVerifier {
   private readonly keys = new Map<string, JWTVerifyGetKey>();
