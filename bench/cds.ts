@@ -43,7 +43,7 @@ interface Stats {
 
 // ---------------------------------------------------------------- child: the server under test
 async function serve(): Promise<void> {
-  const jwk = JSON.parse(process.env['CDS_BENCH_JWK'] ?? '{}');
+  const jwk = JSON.parse(process.env['CDS_BENCH_JWK'] ?? '{}') as { kty: string; [key: string]: unknown };
   const stats: Stats = { applies: 0, applyMs: 0, requests: 0, handledMs: 0, rssMb: 0, heapMb: 0, issuedCards: 0 };
   const timed: ProtocolEngine = {
     ...projectEngine,

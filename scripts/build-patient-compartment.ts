@@ -36,7 +36,7 @@ export function derivePatientCompartmentLinks(): Record<string, Record<string, s
   for (const entry of bundle.entry ?? []) {
     const sp = entry.resource;
     if (sp?.resourceType !== 'SearchParameter') continue;
-    for (const base of sp.base ?? []) byTypeAndCode.set(`${base}.${sp.code}`, sp);
+    for (const base of sp.base) byTypeAndCode.set(`${base}.${sp.code}`, sp);
   }
   const links: Record<string, Record<string, string[]>> = {};
   for (const r of definition.resource ?? []) {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
 
 export function bulkExportOfExamples(): Map<string, string> {

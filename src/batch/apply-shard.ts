@@ -191,7 +191,7 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
         output = context.mode === 'cpg' ? result.bundle : result.carePlan;
         if (!output) throw new Error('the engine returned no result');
       } catch (err) {
-        const reason = toOperationOutcome(err).issue?.[0]?.diagnostics ?? 'failed';
+        const reason = toOperationOutcome(err).issue[0]?.diagnostics ?? 'failed';
         fail(patientId, lineFailure(`Patient/${patientId}`, 'processing', `applying ${canonical}: ${reason}`));
         now = performance.now();
         timings.engineMs += now - t;

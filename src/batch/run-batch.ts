@@ -183,9 +183,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       .map((shard) => ({ shard, paths: byShard.get(shard)!.map((s) => s.path), bytes: byShard.get(shard)!.reduce((sum, s) => sum + s.bytes, 0) }));
     const shardTotal = jobs.reduce((sum, j) => sum + j.bytes, 0);
     const timings: ApplyTimings = emptyApplyTimings();
-    const outputParts: string[][] = [];
-    const failureParts: string[][] = [];
-    const badLineParts: string[][] = [];
+    // Indexed by shard number: a shard that failed as a whole leaves a hole.
+    const outputParts: (string[] | undefined)[] = [];
+    const failureParts: (string[] | undefined)[] = [];
+    const badLineParts: (string[] | undefined)[] = [];
     const failedShards: { job: ShardJob; error: string }[] = [];
     let patients = 0;
     let applied = 0;
@@ -227,7 +228,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
         keptShards.push(lineFailure(kept, 'exception', `the whole shard failed (${error}); its lines are kept in this file (<file index> <line> <patient> <JSON>)`));
       }
     }
-    const inOrder = (parts: string[][]) => parts.flatMap((p) => p ?? []);
+    const inOrder = (parts: (string[] | undefined)[]) => parts.flatMap((p) => p ?? []);
     const partBytes = inOrder(outputParts)
       .concat(inOrder(failureParts))
       .reduce((sum, p) => sum + statSync(p).size, 0);

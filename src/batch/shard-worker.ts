@@ -158,7 +158,7 @@ function handle(message: ToWorker): FromWorker | undefined {
       } catch (err) {
         // Half-written parts of this shard go; its input files stay for the caller to keep.
         for (const part of [...result.outputParts, ...result.failureParts, ...result.badLineParts]) rmSync(part, { force: true });
-        return { type: 'applied', shard: job.shard, ok: false, error: toOperationOutcome(err).issue?.[0]?.diagnostics ?? String(err) };
+        return { type: 'applied', shard: job.shard, ok: false, error: toOperationOutcome(err).issue[0]?.diagnostics ?? String(err) };
       }
       // Applied: the shard's input is no longer needed, and the disk it held is given back now.
       for (const path of job.paths) rmSync(path, { force: true });

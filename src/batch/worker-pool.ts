@@ -36,7 +36,7 @@ export class WorkerPool {
         this.pending[index] = undefined;
         waiting?.resolve(reply);
       });
-      worker.on('error', (err) => {
+      worker.on('error', (err: Error) => {
         this.fail(`batch worker failed: ${err.message}`);
       });
       worker.on('exit', (code) => {

@@ -19,7 +19,7 @@ export function withDataIssues(result: ApplyResult, issues: readonly OperationOu
   const engineHadIssues = result.carePlan
     ? (result.carePlan.contained ?? []).includes(result.outcome)
     : (result.bundle?.entry ?? []).some((e) => e.resource?.resourceType === 'OperationOutcome');
-  result.outcome.issue = engineHadIssues ? [...issues, ...(result.outcome.issue ?? [])] : [...issues];
+  result.outcome.issue = engineHadIssues ? [...issues, ...result.outcome.issue] : [...issues];
   if (result.carePlan) result.carePlan = withCarePlanOutcome(result.carePlan, result.outcome, engineHadIssues);
   if (result.bundle) result.bundle = withBundleOutcome(result.bundle, result.outcome, issues);
   return result;
@@ -44,7 +44,7 @@ function withBundleOutcome(bundle: Bundle, operationOutcome: OperationOutcome, i
   if (existing) {
     // The bundle holds a rewritten copy of the engine's outcome.
     const copy = existing.resource as OperationOutcome;
-    copy.issue = [...issues, ...(copy.issue ?? [])];
+    copy.issue = [...issues, ...copy.issue];
     return bundle;
   }
   const requestGroup = entries[0]?.resource as RequestGroup | undefined;

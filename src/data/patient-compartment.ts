@@ -24,7 +24,7 @@
  * (`urn:uuid:`, `urn:oid:` or absolute), or a logical reference whose identifier (system and value)
  * is one of hers. `#contained` references are never patient references.
  */
-import type { Bundle, OperationOutcomeIssue, Patient, Reference, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient, Reference, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { PATIENT_COMPARTMENT_LINKS } from './patient-compartment-links.ts';
 
@@ -134,7 +134,8 @@ export function findSubject(resources: readonly Resource[], source: string, pati
 /** Entry info of a Bundle's resources; `expression` and `location` prefix the entry index. */
 export function bundleEntries(bundle: Bundle, expressionPrefix: string, locationPrefix: string): Map<Resource, EntryInfo> {
   const entries = new Map<Resource, EntryInfo>();
-  (bundle.entry ?? []).forEach((entry, i) => {
+  // A Bundle from outside is untrusted in shape: a null entry is skipped, not dereferenced.
+  ((bundle.entry ?? []) as (BundleEntry | null | undefined)[]).forEach((entry, i) => {
     if (!entry?.resource) return;
     const info: EntryInfo = { location: `${locationPrefix}entry[${i}]`, expression: `${expressionPrefix}.entry[${i}].resource` };
     if (entry.fullUrl) info.fullUrl = entry.fullUrl;
@@ -236,7 +237,7 @@ function referencesAt(resource: Resource, path: readonly string[]): Reference[] 
     const next: unknown[] = [];
     for (const v of values) {
       const child = v && typeof v === 'object' ? (v as Record<string, unknown>)[name] : undefined;
-      if (Array.isArray(child)) next.push(...child);
+      if (Array.isArray(child)) next.push(...(child as unknown[]));
       else if (child !== undefined && child !== null) next.push(child);
     }
     if (next.length === 0) return [];

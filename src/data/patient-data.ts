@@ -44,7 +44,8 @@ export function codingKey(system: string | undefined, code: string | undefined):
 
 function codingsOf(value: unknown): Coding[] {
   const list = Array.isArray(value) ? value : value ? [value] : [];
-  return list.flatMap((cc: CodeableConcept) => cc?.coding ?? []);
+  // Record data is untrusted in shape: a null in a list is skipped, not dereferenced.
+  return list.flatMap((cc: CodeableConcept | null | undefined) => cc?.coding ?? []);
 }
 
 const EMPTY: readonly Resource[] = Object.freeze([]);

@@ -3,7 +3,7 @@
  * (one resource per line, as FHIR Bulk Data exports it) or a single resource. Parsed and checked
  * at this trust boundary; every problem names the source and the line or entry it is on.
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { R4_MODEL } from '../fhirpath/fhirpath-engine.ts';
@@ -82,7 +82,8 @@ function fromDocument(value: unknown, source: string, problems: InputProblem[], 
   const r = checkResource(value, source, problems);
   if (!r) return out;
   if (r.resourceType !== 'Bundle') return [r];
-  (r.entry ?? []).forEach((entry, i) => {
+  // Untrusted in shape: a null entry is skipped, not dereferenced.
+  (r.entry ?? ([] as (BundleEntry | null | undefined)[])).forEach((entry: BundleEntry | null | undefined, i) => {
     if (entry?.resource === undefined) return;
     const location = `${source} entry[${i}]`;
     const inner = checkResource(entry.resource, location, problems);

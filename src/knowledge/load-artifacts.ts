@@ -36,7 +36,8 @@ export function readArtifacts(paths: string[] = DEFAULT_ARTIFACT_DIRS): LoadedAr
     } catch (err) {
       throw badRequest(`${relative(PROJECT_ROOT, file)}: malformed JSON (${(err as Error).message})`);
     }
-    const resource = parsed as Resource & { entry?: { resource?: Resource }[] };
+    // A file's JSON is untrusted in shape until checked: null, a scalar or an object without resourceType is skipped.
+    const resource = parsed as (Resource & { entry?: { resource?: Resource }[] }) | null;
     if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') continue;
     if (resource.resourceType === 'Bundle') {
       for (const entry of resource.entry ?? []) if (entry.resource) found.push({ file, resource: entry.resource });

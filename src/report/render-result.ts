@@ -19,10 +19,12 @@ function periodText(p: Period | undefined, dateTime?: string): string {
   return p.start ? ` from ${p.start}` : p.end ? ` by ${p.end}` : '';
 }
 
-function describeRequest(r: Resource & Record<string, unknown>): string {
-  const code = (r.code ?? r.medicationCodeableConcept ?? r.category) as CodeableConcept | CodeableConcept[] | undefined;
+function describeRequest(r: Resource): string {
+  // What the request is: code, medication or (CommunicationRequest) category; read generically.
+  const fields = r as unknown as Record<string, unknown>;
+  const code = (fields.code ?? fields.medicationCodeableConcept ?? fields.category) as CodeableConcept | CodeableConcept[] | undefined;
   const name = codeText(Array.isArray(code) ? code[0] : code);
-  return `${r.resourceType} ${name}${periodText(r.occurrencePeriod as Period | undefined, r.occurrenceDateTime as string | undefined)}`;
+  return `${r.resourceType} ${name}${periodText(fields.occurrencePeriod as Period | undefined, fields.occurrenceDateTime as string | undefined)}`;
 }
 
 export function renderResult(result: ApplyResult, heading: string): string[] {
@@ -73,7 +75,7 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
   };
   whyNot(result.trace);
   if (out.length > 0) lines.push('  checked, not proposed:', ...out);
-  const problems = (result.outcome.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'warning');
+  const problems = result.outcome.issue.filter((i) => i.severity === 'error' || i.severity === 'warning');
   for (const p of problems) lines.push(`  ! ${p.severity}: ${p.diagnostics}`);
   return lines;
 }

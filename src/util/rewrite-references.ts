@@ -1,6 +1,6 @@
 /** Returns a copy of `value` in which every `reference` found in `map` is replaced by its target. */
 export function rewriteReferences<T>(value: T, map: ReadonlyMap<string, string>): T {
-  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => rewriteReferences(v, map)) as T;
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
