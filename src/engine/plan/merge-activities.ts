@@ -6,7 +6,8 @@ import type { Period, Reference, RequestGroupAction, Resource } from '@medplum/f
 import { instantOf } from '../dates.ts';
 import type { ApplyState } from './apply-state.ts';
 
-type Dated = { start?: number; end?: number; startText?: string; endText?: string };
+/** A request's dates as a range; `unrangeable` when they are a Timing or a Task restriction, which cannot be intersected. */
+type Dated = { start?: number; end?: number; startText?: string; endText?: string; unrangeable?: true };
 
 /** The dates of a request as a range (undefined bound = open); undefined when it has no date. */
 function datesOf(request: Record<string, unknown>): Dated | undefined {
@@ -14,7 +15,7 @@ function datesOf(request: Record<string, unknown>): Dated | undefined {
   const at = request.occurrenceDateTime as string | undefined;
   if (at) return { start: instantOf(at), end: instantOf(at), startText: at, endText: at };
   if (period && (period.start || period.end)) return { start: instantOf(period.start), end: instantOf(period.end), startText: period.start, endText: period.end };
-  if (request.occurrenceTiming || (request.restriction as { period?: unknown } | undefined)?.period) return { startText: '\u0000timing' };
+  if (request.occurrenceTiming || (request.restriction as { period?: unknown } | undefined)?.period) return { unrangeable: true };
   return undefined;
 }
 
@@ -23,8 +24,8 @@ function commonDates(a: Dated | undefined, b: Dated | undefined): Dated | undefi
   if (!a && !b) return 'none';
   if (!a) return b;
   if (!b) return a;
-  // A Timing or a Task restriction is not a range we can intersect: only identical uses merge.
-  if (a.startText === '\u0000timing' || b.startText === '\u0000timing') return undefined;
+  // A Timing or a Task restriction is not a range we can intersect: such a use stays apart from any other dated use.
+  if (a.unrangeable || b.unrangeable) return undefined;
   const startFromA = a.start === undefined ? false : b.start === undefined ? true : a.start >= b.start;
   const endFromA = a.end === undefined ? false : b.end === undefined ? true : a.end <= b.end;
   const out: Dated = {
@@ -63,7 +64,7 @@ export function mergeRepeatedActivities(state: ApplyState, topActions: RequestGr
     }
     const common = commonDates(datesOf(first), datesOf(request));
     if (common === undefined) continue;
-    if (common !== 'none' && common.startText !== '\u0000timing' && !(first.occurrenceDateTime && first.occurrenceDateTime === request.occurrenceDateTime)) {
+    if (common !== 'none' && !common.unrangeable && !(first.occurrenceDateTime && first.occurrenceDateTime === request.occurrenceDateTime)) {
       // Kept as a Period (as the uses wrote it), so a merge never changes the shape of the request.
       delete first.occurrenceDateTime;
       const period: Period = {};
