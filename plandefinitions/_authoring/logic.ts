@@ -13,6 +13,7 @@ import {
   applicability,
   asDate,
   codeInput,
+  computableName,
   coding,
   effectiveDate,
   fhirpath,
@@ -425,11 +426,8 @@ export interface Workup {
   neededVariable?: string;
 }
 
-const pascal = (id: string): string =>
-  id
-    .split('-')
-    .map((p) => (p[0] ?? '').toUpperCase() + p.slice(1))
-    .join('');
+/** Input and variable names of a work-up item: its kebab-case id in PascalCase, as artifact names are. */
+const pascal = computableName;
 
 /** The input and named expression `%need<Id>` of a work-up item, declared where the procedure dates are. */
 export function workupInputs(items: Workup[]): DataRequirement[] {

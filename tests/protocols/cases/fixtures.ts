@@ -24,6 +24,9 @@ export function daysAgo(now: string, n: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The later of two YYYY-MM-DD dates (a window start that cannot be before a given day). */
+export const laterDate = (a: string, b: string): string => (a > b ? a : b);
+
 export function daysAfter(date: string, n: number): string {
   const d = new Date(`${date}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + n);

@@ -12,6 +12,7 @@ import {
   condition,
   constipationNow,
   daysAfter,
+  laterDate,
   daysAgo,
   fitness,
   ICD10,
@@ -61,9 +62,8 @@ function record(o: Options = {}): Resource[] {
   return [...r, ...(o.extra ?? [])];
 }
 
-const later = (a: string, b: string): string => (a > b ? a : b);
 /** Day 5..7 after the menses that ended on `end`; not before today, nor before tomorrow when a preparation test is pending (`lead` 1). */
-const windowFrom = (end: string, now = NOW, lead = 0) => ({ start: later(daysAfter(end, 5), daysAfter(now.slice(0, 10), lead)), end: daysAfter(end, 7) });
+const windowFrom = (end: string, now = NOW, lead = 0) => ({ start: laterDate(daysAfter(end, 5), daysAfter(now.slice(0, 10), lead)), end: daysAfter(end, 7) });
 const hsgProposed = (day = 6, now = NOW, lead = 0) => ({ code: C.hsg, occurrencePeriod: windowFrom(daysAgo(now, day), now, lead) });
 
 /** Everything a scheduled HSG brings (window on day `day`). */

@@ -9,6 +9,7 @@ import {
   birthDateFor,
   condition,
   daysAfter,
+  laterDate,
   daysAgo,
   fitness,
   heavyBleedingNow,
@@ -54,11 +55,10 @@ function record(o: Options = {}): Resource[] {
 }
 
 const TODAY = NOW.slice(0, 10);
-const later = (a: string, b: string): string => (a > b ? a : b);
 /** Day 3..10 after the menses, from tomorrow at the earliest while work-up is pending (`lead` 1). */
-const regularWindow = (day: number, lead = 1) => ({ start: later(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, lead)), end: daysAfter(daysAgo(NOW, day), 10) });
+const regularWindow = (day: number, lead = 1) => ({ start: laterDate(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, lead)), end: daysAfter(daysAgo(NOW, day), 10) });
 /** Irregular bleeding: from the day after it stopped, or tomorrow while work-up is pending; no end. */
-const irregularWindow = (day: number, lead = 1) => ({ start: later(daysAfter(daysAgo(NOW, day), 1), daysAfter(TODAY, lead)) });
+const irregularWindow = (day: number, lead = 1) => ({ start: laterDate(daysAfter(daysAgo(NOW, day), 1), daysAfter(TODAY, lead)) });
 /** Work-up: today only (the hysteroscopy can be from tomorrow). */
 const WORKUP_TODAY = { start: TODAY, end: TODAY };
 

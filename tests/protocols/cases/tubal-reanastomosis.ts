@@ -11,6 +11,7 @@ import {
   birthDateFor,
   condition,
   daysAfter,
+  laterDate,
   daysAgo,
   fitness,
   ICD10,
@@ -68,9 +69,8 @@ function record(o: Options = {}): Resource[] {
   return [...r, ...(o.extra ?? [])];
 }
 
-const later = (a: string, b: string): string => (a > b ? a : b);
 /** SAFE-5: day 3..7 after the menses that ended `day` days ago, from 2 days after today at the earliest. */
-const window = (day: number) => ({ start: later(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, 2)), end: daysAfter(daysAgo(NOW, day), 7) });
+const window = (day: number) => ({ start: laterDate(daysAfter(daysAgo(NOW, day), 3), daysAfter(TODAY, 2)), end: daysAfter(daysAgo(NOW, day), 7) });
 /** SAFE-5: work-up from today to the day before the surgery period. */
 const workup = (day: number) => ({ start: TODAY, end: daysAfter(window(day).start, -1) });
 const TECHNIQUES = [C.reversalOpen, C.reversalLaparoscopic, C.reversalLapAssisted];
