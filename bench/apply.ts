@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, Condition, Observation, Patient, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
-import { applyPlanDefinition, buildPatientData, KnowledgeBase } from '../src/engine/index.ts';
+import { applyPlanDefinition, buildPatientData, compileKnowledge } from '../src/engine/index.ts';
 import { clockVariables, compileFhirPath, makeClock } from '../src/fhirpath/fhirpath-engine.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -116,7 +116,7 @@ const fmt = (f: Figures) =>
   `${f.opsPerSecond.toFixed(0).padStart(8)} ops/s   p50 ${f.p50.toFixed(3).padStart(8)} ms   p99 ${f.p99.toFixed(3).padStart(8)} ms   heap ${f.heapMb.toFixed(1)} MB`;
 
 const plan = buildPlan();
-const knowledge = new KnowledgeBase([plan]);
+const knowledge = compileKnowledge([plan]);
 const baseline = baselineExpressions().map(compileFhirPath);
 
 console.log(`PlanDefinition/$apply benchmark - ${ACTIONS} actions, Node ${process.version}, ${SECONDS}s per scenario`);

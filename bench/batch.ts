@@ -26,7 +26,7 @@ import { runBatch, type BatchSummary } from '../src/batch/run-batch.ts';
 import { selectPlans } from '../src/cli/commands/batch.ts';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
 import { evaluationMeter } from '../src/fhirpath/fhirpath-engine.ts';
-import { DEFAULT_ARTIFACT_DIRS, loadKnowledgeBase } from '../src/knowledge/load-artifacts.ts';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../src/knowledge/load-artifacts.ts';
 
 const NOW = '2026-11-23T09:00:00+08:00';
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -155,7 +155,7 @@ export async function generate(dir: string, patients: number): Promise<void> {
 
 /** ms per patient of applyPlanDefinition alone (data parsed and indexed beforehand), per plan. */
 function engineCeilings(patients: number): { url: string; msPerPatient: number; fhirPathMs: number; fhirPathCalls: number }[] {
-  const knowledge = loadKnowledgeBase(knowledgePaths());
+  const knowledge = loadKnowledge(knowledgePaths());
   const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
   const records = Array.from({ length: patients }, (_, i) => {
     const resources = patientRecord(i);

@@ -7,13 +7,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
 import { renderResult } from '../src/report/render-result.ts';
 
 const DEFAULT_NOW = '2026-11-23T09:00:00Z';
 const PLANS = ['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy'];
 
-const knowledge = loadKnowledgeBase();
+const knowledge = loadKnowledge();
 const plans = PLANS.map((id) => knowledge.byId<PlanDefinition>('PlanDefinition', id)).filter((p): p is PlanDefinition => p !== undefined);
 const dir = join(PROJECT_ROOT, 'examples');
 const files = readdirSync(dir, { withFileTypes: true })

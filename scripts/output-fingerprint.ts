@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { generate } from '../bench/batch.ts';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
 
 const PLANS = ['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy', 'infertility-work-up-pathway'];
 const BATCH_PATIENTS = 2000;
@@ -36,7 +36,7 @@ function caseFiles(): string[] {
 
 /** `case plan mode sha` for every clinical case x protocol x mode. */
 function applyLines(): string[] {
-  const knowledge = loadKnowledgeBase();
+  const knowledge = loadKnowledge();
   const lines: string[] = [];
   for (const file of caseFiles()) {
     const spec = JSON.parse(readFileSync(file, 'utf8')) as { now: string; bundle: { entry: { resource: Resource }[] } };

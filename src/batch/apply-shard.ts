@@ -7,7 +7,7 @@
 import type { Bundle, CarePlan, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { withDataIssues } from '../data/data-issues.ts';
 import { selectPatientCompartment } from '../data/patient-compartment.ts';
-import { applyPlanDefinition, buildPatientData, type KnowledgeBase } from '../engine/index.ts';
+import { applyPlanDefinition, buildPatientData, type CompiledKnowledge } from '../engine/index.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { lineFailure } from './failures.ts';
@@ -18,7 +18,7 @@ import { parseResourceLine } from './resource-line.ts';
 
 export interface ShardContext {
   plans: readonly PlanDefinition[];
-  knowledge: KnowledgeBase;
+  knowledge: CompiledKnowledge;
   now: string;
   mode: 'r4' | 'cpg';
   /** Input file names by index (shard lines carry the index). */

@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PlanDefinition } from '@medplum/fhirtypes';
-import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
+import { loadKnowledge } from '../knowledge/load-artifacts.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { applyShard, emptyApplyTimings, type ApplyTimings, type ShardContext, type ShardCounts } from './apply-shard.ts';
 import { LineFileWriter } from './line-writer.ts';
@@ -54,7 +54,7 @@ export type FromWorker =
   | { type: 'applied'; shard: number; ok: false; error: string };
 
 const setup = workerData as WorkerSetup;
-const knowledge = loadKnowledgeBase(setup.knowledgePaths);
+const knowledge = loadKnowledge(setup.knowledgePaths);
 const plans = setup.planRefs.map((ref) => {
   const plan = ref.url
     ? knowledge.resolve<PlanDefinition>(ref.version ? `${ref.url}|${ref.version}` : ref.url, 'PlanDefinition')

@@ -14,7 +14,7 @@
  */
 import type { PlanDefinition, RequestGroup } from '@medplum/fhirtypes';
 import { makeClock } from '../fhirpath/fhirpath-engine.ts';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { baseVariables } from './expression.ts';
 import { buildGoal } from './goals.ts';
 import { MissingDataCollector } from './missing-data.ts';
@@ -28,7 +28,7 @@ import { processActions } from './plan/process-action.ts';
 import { resolveRelatedActions } from './plan/related-actions.ts';
 import type { ActionTrace, ApplyContext, ApplyOptions, ApplyResult } from './types.ts';
 
-export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext, options: ApplyOptions, knowledge: KnowledgeBase): ApplyResult {
+export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext, options: ApplyOptions, knowledge: CompiledKnowledge): ApplyResult {
   const resolved = parseApplyOptions(options);
   const clock = makeClock(resolved.now);
   checkApplyContext(context);

@@ -4,9 +4,9 @@
  * built from this, so they ask for exactly what the logic uses.
  */
 import type { DataRequirement, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 
-export function dataRequirementsOf(plan: PlanDefinition, knowledge: KnowledgeBase): DataRequirement[] {
+export function dataRequirementsOf(plan: PlanDefinition, knowledge: CompiledKnowledge): DataRequirement[] {
   const seen = new Map<string, DataRequirement>();
   const visited = new Set<PlanDefinition>();
   const visitPlan = (p: PlanDefinition) => {

@@ -1,9 +1,10 @@
 /**
- * Evaluating an R4 Expression: text/fhirpath natively (compiled once, cached), any other language
+ * Evaluating an R4 Expression: text/fhirpath natively (compiled with the knowledge), any other language
  * through a pluggable evaluator, and a clear "unsupported" error otherwise - never a silent skip.
  */
 import type { Expression, Resource } from '@medplum/fhirtypes';
-import { clockVariables, compileFhirPath, errorText, type Clock } from '../fhirpath/fhirpath-engine.ts';
+import { clockVariables, errorText, type Clock } from '../fhirpath/fhirpath-engine.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import type { ApplyContext, ExpressionEvaluator } from './types.ts';
 
 export const FHIRPATH = 'text/fhirpath';
@@ -19,7 +20,13 @@ export function expressionText(expression: Expression): string {
   return expression.expression ?? (expression.reference ? `reference ${expression.reference}` : '');
 }
 
-export function evaluateExpression(expression: Expression, focus: Resource, variables: Variables, evaluators: Record<string, ExpressionEvaluator> | undefined): EvaluationOutcome {
+export function evaluateExpression(
+  expression: Expression,
+  focus: Resource,
+  variables: Variables,
+  knowledge: CompiledKnowledge,
+  evaluators: Record<string, ExpressionEvaluator> | undefined,
+): EvaluationOutcome {
   // Authored JSON may omit the language (the type says it is there): reported as unsupported, not assumed.
   const language = (expression as { language?: string }).language ?? '';
   const text = expression.expression;
@@ -31,7 +38,7 @@ export function evaluateExpression(expression: Expression, focus: Resource, vari
       // (fhirpath.js reads no variable the expression does not name), since copying dozens of
       // variables per dynamic value was a measurable share of an apply.
       const scoped = variables.resource === focus || !text.includes('esource') ? variables : { ...variables, resource: focus, rootResource: focus };
-      return { result: compileFhirPath(text)(focus, scoped) };
+      return { result: knowledge.expression(text)(focus, scoped) };
     }
     const evaluator = evaluators?.[language];
     if (!evaluator) {

@@ -6,7 +6,7 @@
  */
 import type { Coding, DataRequirement, Extension, Resource } from '@medplum/fhirtypes';
 import { codeElementOf, codingKey, type PatientData } from '../data/patient-data.ts';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { addDuration, instantOf, isDateOnly } from './dates.ts';
 import { INPUT_REQUIRED_EXTENSION, type Issues } from './types.ts';
 import { issue } from '../errors/operation-outcome.ts';
@@ -78,14 +78,14 @@ export interface InputFilterDeps {
   data: PatientData;
   /** The apply's subject: an input of its type means the subject itself, not other records of that type. */
   subject: Resource;
-  knowledge: KnowledgeBase;
+  knowledge: CompiledKnowledge;
   nowText: string;
   issues: Issues;
   where: string;
 }
 
 /** The codes a requirement's codeFilters name (for Task.reasonCode and prefetch templates). */
-export function requirementCodings(requirement: DataRequirement, knowledge: KnowledgeBase): Coding[] {
+export function requirementCodings(requirement: DataRequirement, knowledge: CompiledKnowledge): Coding[] {
   const codings: Coding[] = [];
   for (const filter of requirement.codeFilter ?? []) {
     for (const c of filter.code ?? []) codings.push(c);
@@ -105,37 +105,11 @@ function endOf(value: string | undefined): number | undefined {
   return t !== undefined && value && isDateOnly(value) ? t + 864e5 - 1 : t;
 }
 
-type CodeFilter = NonNullable<DataRequirement['codeFilter']>[number];
-
-/** Per codeFilter (artifacts are not mutated while loaded): its coding keys, for the knowledge (and its revision) they were expanded with. */
-const filterKeyCache = new WeakMap<CodeFilter, { knowledge: KnowledgeBase; revision: number; keys: ReadonlySet<string> | undefined }>();
-
-/** The coding keys a codeFilter matches (its codes plus its ValueSet's expansion); undefined when the ValueSet cannot be expanded. */
-function filterKeys(filter: CodeFilter, knowledge: KnowledgeBase): ReadonlySet<string> | undefined {
-  const cached = filterKeyCache.get(filter);
-  if (cached && cached.knowledge === knowledge && cached.revision === knowledge.revision) return cached.keys;
-  let keys: Set<string> | undefined = new Set<string>((filter.code ?? []).map((c) => codingKey(c.system, c.code)));
-  if (filter.valueSet) {
-    const expanded = knowledge.valueSetKeys(filter.valueSet);
-    if (expanded) for (const k of expanded) keys.add(k);
-    else keys = undefined;
-  }
-  filterKeyCache.set(filter, { knowledge, revision: knowledge.revision, keys });
-  return keys;
-}
-
 type DateFilter = NonNullable<DataRequirement['dateFilter']>[number];
 
-/** Per dateFilter, the last look-back computed: a batch or a server applies many patients at one `now`. */
-const lookBackCache = new WeakMap<DateFilter, { nowText: string; bounds: [number | undefined, number | undefined] }>();
-
 /** [now - duration, now] in epoch ms. */
-function lookBack(filter: DateFilter, duration: NonNullable<DateFilter['valueDuration']>, nowText: string): [number | undefined, number | undefined] {
-  const cached = lookBackCache.get(filter);
-  if (cached?.nowText === nowText) return cached.bounds;
-  const bounds: [number | undefined, number | undefined] = [instantOf(addDuration(nowText, duration, -1)), instantOf(nowText)];
-  lookBackCache.set(filter, { nowText, bounds });
-  return bounds;
+function lookBack(duration: NonNullable<DateFilter['valueDuration']>, nowText: string): [number | undefined, number | undefined] {
+  return [instantOf(addDuration(nowText, duration, -1)), instantOf(nowText)];
 }
 
 /** Applies a DataRequirement to the subject's record. */
@@ -145,7 +119,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
   let candidates: readonly Resource[] = type === deps.subject.resourceType ? [deps.subject] : deps.data.byType(type);
   const filters = requirement.codeFilter ?? [];
   for (const [i, filter] of filters.entries()) {
-    const keys = filterKeys(filter, deps.knowledge);
+    const keys = deps.knowledge.codeFilterKeys(filter);
     if (!keys) {
       deps.issues.push(
         issue('error', 'not-found', `${deps.where}: ValueSet ${filter.valueSet} cannot be expanded locally (unknown, or defined by filters)`, [`${deps.where}.codeFilter[${i}]`]),
@@ -175,7 +149,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
     }
     if (filter.valueDuration) {
       // A Duration means "within the last <duration>" before now.
-      [from, to] = lookBack(filter, filter.valueDuration, deps.nowText);
+      [from, to] = lookBack(filter.valueDuration, deps.nowText);
     }
     candidates = candidates.filter((r) => {
       const range = dateRangeAt(r, path);

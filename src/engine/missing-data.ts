@@ -4,7 +4,7 @@
  * an app can fetch it and apply again. Never a guess either way.
  */
 import type { CodeableConcept, Coding, DataRequirement, Patient, Reference, RequestGroupAction, Task, ValueSet } from '@medplum/fhirtypes';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { requirementCodings } from './inputs.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM, type MissingInput } from './types.ts';
 
@@ -22,7 +22,7 @@ interface Pending {
 }
 
 /** What to collect, for people: a named code, else the ValueSet's title, else the type and input id. */
-function label(p: Pending, knowledge: KnowledgeBase): string {
+function label(p: Pending, knowledge: CompiledKnowledge): string {
   // An element of a resource with no code of its own (Patient.birthDate) is named by its path.
   if (p.requirement.mustSupport?.length && !p.requirement.codeFilter?.length) return elementNames(p.requirement);
   const filter = p.requirement.codeFilter?.[0];
@@ -42,9 +42,9 @@ function elementNames(requirement: DataRequirement): string {
 /** Collects missing inputs across the whole apply, one Task per input id. */
 export class MissingDataCollector {
   private readonly pending = new Map<string, Pending>();
-  private readonly knowledge: KnowledgeBase;
+  private readonly knowledge: CompiledKnowledge;
 
-  constructor(knowledge: KnowledgeBase) {
+  constructor(knowledge: CompiledKnowledge) {
     this.knowledge = knowledge;
   }
 

@@ -2,15 +2,15 @@
  * The one place the project touches fhirpath.js.
  *
  * - Always compiles against the R4 model (without it, `value` on choice types silently fails).
- * - Compiles each expression text once and caches the compiled function (parse is ~100 µs;
- *   evaluation over pre-indexed variables is ~2 µs, so re-parsing would dominate).
+ * - Compiling is pure and uncached here: parse is ~100 µs against ~2 µs for an evaluation over
+ *   pre-indexed variables, so each text must be compiled once - which `compileKnowledge` does for
+ *   every expression in the artifacts and keeps with the knowledge (no module-level cache).
  * - Replaces `today()` / `now()` / `timeOfDay()` so they read the injected clock carried in the
  *   evaluation's variables instead of the process clock: the same input gives the same output,
  *   whatever the machine's time zone or wall clock.
  */
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4/index.js';
-import { BoundedCache } from '../util/bounded-cache.ts';
 
 export const R4_MODEL = r4Model;
 
@@ -70,8 +70,6 @@ export type CompiledExpression = (focus: unknown, vars: Record<string, unknown>)
 
 export class FhirPathSyntaxError extends Error {}
 
-const cache = new BoundedCache<string, CompiledExpression>(20_000);
-
 /**
  * A bare string, integer or Boolean literal (dynamic values are often just `'http://loinc.org'`):
  * its value, without an evaluation. Anything else - escapes, decimals (fhirpath.js may keep their
@@ -93,42 +91,28 @@ function literalValue(expression: string): string | number | boolean | undefined
  */
 export const evaluationMeter = { enabled: false, ms: 0, calls: 0 };
 
-/** Compiles (once) and returns the evaluator for an expression; throws FhirPathSyntaxError. */
+/** Compiles an expression to its evaluator; throws FhirPathSyntaxError. */
 export function compileFhirPath(expression: string): CompiledExpression {
-  let compiled = cache.get(expression);
-  if (!compiled) {
-    const literal = literalValue(expression);
-    if (literal !== undefined) {
-      compiled = () => [literal];
-      cache.set(expression, compiled);
-      return compiled;
-    }
-    let fn: (focus: unknown, vars: Record<string, unknown>) => unknown;
-    try {
-      fn = fhirpath.compile(expression, r4Model, {
-        userInvocationTable: CLOCK_FUNCTIONS as never,
-      }) as typeof fn;
-    } catch (err) {
-      throw new FhirPathSyntaxError(errorText(err));
-    }
-    compiled = (focus, vars) => {
-      const started = evaluationMeter.enabled ? performance.now() : 0;
-      const result = fn(focus, vars);
-      if (evaluationMeter.enabled) {
-        evaluationMeter.ms += performance.now() - started;
-        evaluationMeter.calls++;
-      }
-      if (result instanceof Promise) throw new Error('asynchronous FHIRPath functions are not supported');
-      return result as unknown[];
-    };
-    cache.set(expression, compiled);
+  const literal = literalValue(expression);
+  if (literal !== undefined) return () => [literal];
+  let fn: (focus: unknown, vars: Record<string, unknown>) => unknown;
+  try {
+    fn = fhirpath.compile(expression, r4Model, {
+      userInvocationTable: CLOCK_FUNCTIONS as never,
+    }) as typeof fn;
+  } catch (err) {
+    throw new FhirPathSyntaxError(errorText(err));
   }
-  return compiled;
-}
-
-/** Number of distinct expressions compiled so far (exposed for tests and benchmarks). */
-export function compiledExpressionCount(): number {
-  return cache.size;
+  return (focus, vars) => {
+    const started = evaluationMeter.enabled ? performance.now() : 0;
+    const result = fn(focus, vars);
+    if (evaluationMeter.enabled) {
+      evaluationMeter.ms += performance.now() - started;
+      evaluationMeter.calls++;
+    }
+    if (result instanceof Promise) throw new Error('asynchronous FHIRPath functions are not supported');
+    return result as unknown[];
+  };
 }
 
 export interface Clock {

@@ -1,13 +1,13 @@
 /**
  * Reads the module's knowledge artifacts from disk: every JSON resource under `plandefinitions/`
- * and `profiles/` (or the folders given). I/O lives here, at the edge; the KnowledgeBase is pure.
+ * and `profiles/` (or the folders given). I/O lives here, at the edge; the CompiledKnowledge is pure.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../errors/operation-outcome.ts';
-import { KnowledgeBase } from './knowledge-base.ts';
+import { compileKnowledge, type CompiledKnowledge } from './compiled-knowledge.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_ARTIFACT_DIRS = [join(PROJECT_ROOT, 'profiles'), join(PROJECT_ROOT, 'plandefinitions')];
@@ -48,6 +48,6 @@ export function readArtifacts(paths: string[] = DEFAULT_ARTIFACT_DIRS): LoadedAr
   return found;
 }
 
-export function loadKnowledgeBase(paths: string[] = DEFAULT_ARTIFACT_DIRS): KnowledgeBase {
-  return new KnowledgeBase(readArtifacts(paths).map((a) => a.resource));
+export function loadKnowledge(paths: string[] = DEFAULT_ARTIFACT_DIRS): CompiledKnowledge {
+  return compileKnowledge(readArtifacts(paths).map((a) => a.resource));
 }

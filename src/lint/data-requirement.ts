@@ -5,14 +5,14 @@
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
 import { codingKey } from '../data/patient-data.ts';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { isResourceTypeName, memberType, typeNamed } from './fhir-model.ts';
 import type { FindingSink } from './findings.ts';
 
 /** `allValueSetKeys`: every system|code in any of our ValueSets. */
 export function checkDataRequirement(
   sink: FindingSink,
-  knowledge: KnowledgeBase,
+  knowledge: CompiledKnowledge,
   allValueSetKeys: ReadonlySet<string>,
   file: string,
   path: string,
@@ -28,7 +28,7 @@ export function checkDataRequirement(
     if (filter.path && !memberType(type, filter.path.split('.')[0]!)) {
       sink.add('error', 'not-found', file, `${filterPath}.path`, `${requirement.type} has no element '${filter.path}'`);
     }
-    let keys: Set<string> | undefined;
+    let keys: ReadonlySet<string> | undefined;
     if (filter.valueSet) {
       keys = knowledge.valueSetKeys(filter.valueSet);
       // An unresolvable ValueSet is reported by the canonical walk; here only "cannot expand".

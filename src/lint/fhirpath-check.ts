@@ -6,7 +6,7 @@
  * than guess.
  */
 import fhirpath from 'fhirpath';
-import { FhirPathSyntaxError, compileFhirPath } from '../fhirpath/fhirpath-engine.ts';
+import { FhirPathSyntaxError } from '../fhirpath/fhirpath-engine.ts';
 import { isPrimitive, isResourceTypeName, memberType, narrowChoice, suggestMember, typeNamed, type ModelType } from './fhir-model.ts';
 
 export interface ExpressionProblem {
@@ -206,10 +206,13 @@ function textOf(node: AstNode | undefined): string {
   return (node.children ?? []).map(textOf).join('.');
 }
 
-/** Parses with the engine's compiler, then type-checks; returns the problems found. */
-export function checkFhirPath(expression: string, scope: ExpressionScope): ExpressionProblem[] {
+/**
+ * Takes the expression as the knowledge compiled it (`compiled` throws its syntax error), then
+ * type-checks it; returns the problems found.
+ */
+export function checkFhirPath(expression: string, scope: ExpressionScope, compiled: (text: string) => unknown): ExpressionProblem[] {
   try {
-    compileFhirPath(expression);
+    compiled(expression);
   } catch (err) {
     const message = err instanceof FhirPathSyntaxError ? err.message : String(err);
     return [{ severity: 'error', code: 'invalid', message: `FHIRPath does not parse: ${message.split('\n')[0]}` }];

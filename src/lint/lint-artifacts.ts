@@ -18,8 +18,8 @@
 import type { ActivityDefinition, Extension, Expression, OperationOutcome, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
 import { VARIABLE_EXTENSION } from '../engine/types.ts';
 import { issue } from '../errors/operation-outcome.ts';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
-import { parseCanonical } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
+import { parseCanonical } from '../knowledge/compiled-knowledge.ts';
 import { checkDataRequirement } from './data-requirement.ts';
 import { engineVariables } from './engine-variables.ts';
 import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
@@ -41,13 +41,13 @@ type Canonical = Resource & { url?: string; version?: string };
 
 class Linter implements FindingSink {
   readonly findings: Finding[] = [];
-  private readonly knowledge: KnowledgeBase;
+  private readonly knowledge: CompiledKnowledge;
   private readonly allValueSetKeys: Set<string>;
   /** Variable scopes of the plan actions that use each ActivityDefinition (by canonical url). */
   readonly activityScopes = new Map<string, Map<string, VariableType>[]>();
   private readonly handledExpressions = new Set<string>();
 
-  constructor(knowledge: KnowledgeBase) {
+  constructor(knowledge: CompiledKnowledge) {
     this.knowledge = knowledge;
     this.allValueSetKeys = new Set();
     for (const r of knowledge.all()) {
@@ -173,7 +173,7 @@ class Linter implements FindingSink {
       );
       return;
     }
-    const problems = checkFhirPath(expression.expression, { variables, focus: typeNamed(definition.resourceType), strictVariables });
+    const problems = checkFhirPath(expression.expression, { variables, focus: typeNamed(definition.resourceType), strictVariables }, (text) => this.knowledge.expression(text));
     for (const p of problems) this.add(p.severity, p.code, file, `${path}.expression`, `${p.message} in: ${expression.expression}`);
   }
 
@@ -342,7 +342,7 @@ class Linter implements FindingSink {
   }
 }
 
-export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: KnowledgeBase): OperationOutcome {
+export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: CompiledKnowledge): OperationOutcome {
   const linter = new Linter(knowledge);
   linter.uniqueness(artifacts);
   // Plans first: they record which action scopes each ActivityDefinition is evaluated in.

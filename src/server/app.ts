@@ -9,8 +9,8 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Patient, PlanDefinition } from '@medplum/fhirtypes';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
-import { loadKnowledgeBase } from '../knowledge/load-artifacts.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
+import { loadKnowledge } from '../knowledge/load-artifacts.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
 import { IssuedCards } from './cds/issued-cards.ts';
@@ -48,10 +48,11 @@ export function parseServerConfig(input: ServerConfigInput): ServerConfig {
 }
 
 /**
- * Applies each plan once to an empty record so its FHIRPath expressions are compiled before the
- * first clinical call (cold: ~150 ms for a protocol; warm: a few ms).
+ * Applies each plan once to an empty record before the first clinical call. The expressions were
+ * compiled with the knowledge; this warms V8's JIT over the engine's own code paths, which would
+ * otherwise make the first real call several times slower than the rest.
  */
-function warmUp(plans: PlanDefinition[], engine: ProtocolEngine, knowledge: KnowledgeBase, now: string): void {
+function warmUp(plans: PlanDefinition[], engine: ProtocolEngine, knowledge: CompiledKnowledge, now: string): void {
   const subject: Patient = { resourceType: 'Patient', id: 'warm-up' };
   for (const plan of new Set(plans)) {
     try {
@@ -65,7 +66,7 @@ function warmUp(plans: PlanDefinition[], engine: ProtocolEngine, knowledge: Know
 export function buildServer(input: ServerConfigInput): CdsServer {
   const config = parseServerConfig(input);
   const clock = config.clock ?? (() => new Date());
-  const knowledge = config.knowledge ?? loadKnowledgeBase(config.artifactPaths);
+  const knowledge = config.knowledge ?? loadKnowledge(config.artifactPaths);
   const engine: ProtocolEngine = config.engine ?? projectEngine;
   const feedback = new FeedbackStore(config.feedbackFile);
   const issued = new IssuedCards({

@@ -3,7 +3,7 @@
  * file, CLI flags and test code all go through the same validation before a socket is opened.
  */
 import { z } from 'zod';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import type { ProtocolEngine } from './engine-port.ts';
 
 /** A JWK as published in a JWK Set; only public key material is accepted (see refine below). */
@@ -90,7 +90,7 @@ export const serverConfigSchema = z
     /** Clinical time for the protocols (tests, replays); the system clock when absent. JWTs are always checked against the system clock. */
     clock: z.custom<() => Date>((v) => typeof v === 'function').optional(),
     /** A loaded knowledge base (tests, embedding); loaded from artifactPaths when absent. */
-    knowledge: z.custom<KnowledgeBase>((v) => typeof v === 'object' && v !== null && 'resolve' in v).optional(),
+    knowledge: z.custom<CompiledKnowledge>((v) => typeof v === 'object' && v !== null && 'resolve' in v).optional(),
     /** The $apply engine; the project's engine when absent. */
     engine: z.custom<ProtocolEngine>((v) => typeof v === 'object' && v !== null && 'apply' in v).optional(),
     /** Where JSON log lines go (tests capture them); stdout when absent. */

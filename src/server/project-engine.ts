@@ -1,10 +1,9 @@
 /** The project's own $apply engine behind the server's engine port. */
-import { applyActivityDefinition, applyPlanDefinition, buildPatientData, dataRequirementsOf } from '../engine/index.ts';
+import { applyActivityDefinition, applyPlanDefinition, buildPatientData } from '../engine/index.ts';
 import type { ProtocolEngine } from './engine-port.ts';
 
 export const projectEngine: ProtocolEngine = {
   apply: applyPlanDefinition,
   applyActivity: applyActivityDefinition,
-  dataRequirementsOf,
   buildPatientData,
 };

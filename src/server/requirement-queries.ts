@@ -18,7 +18,7 @@
  */
 import type { DataRequirement, Duration } from '@medplum/fhirtypes';
 import { codeElementOf } from '../data/patient-data.ts';
-import type { KnowledgeBase } from '../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { searchParamFor } from './search-params.ts';
 
 export const PATIENT_TOKEN = '{{context.patientId}}';
@@ -51,7 +51,7 @@ function tokenParamFor(type: string, filter: NonNullable<DataRequirement['codeFi
   return searchParamFor(type, filter.path ?? codeElementOf(type) ?? 'code', 'token');
 }
 
-function tokenValues(filter: NonNullable<DataRequirement['codeFilter']>[number], knowledge: KnowledgeBase): { modifier: string; values: string[] } | undefined {
+function tokenValues(filter: NonNullable<DataRequirement['codeFilter']>[number], knowledge: CompiledKnowledge): { modifier: string; values: string[] } | undefined {
   const codes = (filter.code ?? []).filter((c) => c.code).map((c) => (c.system ? `${c.system}|${c.code}` : (c.code as string)));
   if (filter.valueSet) {
     const keys = knowledge.valueSetKeys(filter.valueSet);
@@ -77,7 +77,7 @@ interface BuiltQuery {
   lookback?: Lookback;
 }
 
-function queryOf(requirement: DataRequirement, knowledge: KnowledgeBase): BuiltQuery {
+function queryOf(requirement: DataRequirement, knowledge: CompiledKnowledge): BuiltQuery {
   const type = requirement.type;
   const params: [string, string][] = [];
   for (const filter of requirement.codeFilter ?? []) {
@@ -119,7 +119,7 @@ function keyFor(requirement: DataRequirement, index: number, used: Set<string>):
 export const PATIENT_READ: RequirementQuery = { key: PATIENT_KEY, resourceType: 'Patient', kind: 'read', params: [], template: `Patient/${PATIENT_TOKEN}` };
 
 /** The queries for a plan: Patient first, then one per distinct DataRequirement search. */
-export function requirementQueries(requirements: DataRequirement[], knowledge: KnowledgeBase): RequirementQuery[] {
+export function requirementQueries(requirements: DataRequirement[], knowledge: CompiledKnowledge): RequirementQuery[] {
   const queries: RequirementQuery[] = [{ ...PATIENT_READ }];
   const used = new Set([PATIENT_KEY]);
   const byTemplate = new Map<string, RequirementQuery>();

@@ -13,7 +13,7 @@ import type {
   ServiceRequest,
   Task,
 } from '@medplum/fhirtypes';
-import { applyPlanDefinition, buildPatientData, KnowledgeBase, type ApplyOptions, type ApplyResult } from '../../src/engine/index.ts';
+import { applyPlanDefinition, buildPatientData, type ApplyOptions, type ApplyResult, compileKnowledge } from '../../src/engine/index.ts';
 import { INPUT_REQUIRED_EXTENSION } from '../../src/engine/types.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { validateResources } from '../../src/validation/validate.ts';
@@ -49,7 +49,7 @@ function plan(actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = 
 }
 
 function apply(pd: PlanDefinition, data: Resource[] = [], options: Partial<ApplyOptions> = {}, definitions: Resource[] = []): ApplyResult {
-  const knowledge = new KnowledgeBase([pd, ...definitions]);
+  const knowledge = compileKnowledge([pd, ...definitions]);
   return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, ...data]) }, { now: NOW, ...options }, knowledge);
 }
 
@@ -111,7 +111,7 @@ describe('PlanDefinition/$apply - R4 output shape', () => {
   it('rejects a now without offset and a subject without id', () => {
     expect(() => apply(plan([]), [], { now: '2026-11-23' })).toThrow(OperationOutcomeError);
     const pd = plan([]);
-    expect(() => applyPlanDefinition(pd, { subject: { resourceType: 'Patient' }, data: buildPatientData([]) }, { now: NOW }, new KnowledgeBase([pd]))).toThrow(/subject/);
+    expect(() => applyPlanDefinition(pd, { subject: { resourceType: 'Patient' }, data: buildPatientData([]) }, { now: NOW }, compileKnowledge([pd]))).toThrow(/subject/);
   });
 });
 
@@ -259,7 +259,7 @@ describe('applicability conditions', () => {
         parameters: { threshold: 3 },
       },
       { now: NOW },
-      new KnowledgeBase([pd]),
+      compileKnowledge([pd]),
     );
     expect(rgActionIds(result.requestGroup.action)).toEqual(['context', 'subject', 'practitioner', 'user-type', 'parameter', 'today', 'encounter-absent']);
     expect(result.requestGroup.author).toEqual({ reference: 'Practitioner/dr1' });
@@ -429,10 +429,10 @@ describe('inputs, missing data', () => {
     const pd = plan([
       { id: 'a', input: [{ id: 'p', type: 'Observation', codeFilter: [{ path: 'code', valueSet: 'http://example.org/ValueSet/preg' }] }], condition: [applicable('%p.exists()')] },
     ]);
-    const knowledge = new KnowledgeBase([pd, vs('00000-0')]);
+    let knowledge = compileKnowledge([pd, vs('00000-0')]);
     const run = () => applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, pregnant]) }, { now: NOW }, knowledge);
     expect(rgActionIds(run().requestGroup.action)).toEqual([]);
-    knowledge.add(vs('82810-3'));
+    knowledge = knowledge.with([vs('82810-3')]);
     expect(rgActionIds(run().requestGroup.action)).toEqual(['a']);
   });
 
@@ -479,7 +479,7 @@ describe('inputs, missing data', () => {
     const birthDate = { id: 'birthDate', type: 'Patient', mustSupport: ['birthDate'], extension: [{ url: INPUT_REQUIRED_EXTENSION, valueBoolean: true }] };
     const pd = plan([{ id: 'age-gate', title: 'Under 40', input: [birthDate], condition: [applicable('%birthDate.birthDate > today() - 40 years')] }]);
     const noBirthDate: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female' };
-    const knowledge = new KnowledgeBase([pd]);
+    const knowledge = compileKnowledge([pd]);
     // Another Patient in the record (e.g. a partner) does not stand in for the subject.
     const other: Patient = { resourceType: 'Patient', id: 'other', birthDate: '1990-01-01' };
     const missing = applyPlanDefinition(pd, { subject: noBirthDate, data: buildPatientData([noBirthDate, other]) }, { now: NOW }, knowledge);
@@ -714,7 +714,7 @@ describe('timing, relatedAction, participants and goals', () => {
       pd,
       { subject: patient, data: buildPatientData([patient]), practitioner: { resourceType: 'Practitioner', id: 'dr1' } },
       { now: NOW },
-      new KnowledgeBase([pd]),
+      compileKnowledge([pd]),
     );
     expect(result.requestGroup.action?.[0]?.participant).toEqual([{ reference: 'Patient/p1' }, { reference: 'Practitioner/dr1' }]);
     expect(result.trace[0]?.notes.join()).toMatch(/device not resolved/);

@@ -6,6 +6,7 @@ import { makeClock } from '../../src/fhirpath/fhirpath-engine.ts';
 import { applyDynamicValues, DynamicValuePathError, setValueAtPath, type DynamicValue } from '../../src/engine/dynamic-value/index.ts';
 import { baseVariables } from '../../src/engine/expression.ts';
 import type { ExpressionEvaluator } from '../../src/engine/types.ts';
+import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
 
 const patient: Patient = { resourceType: 'Patient', id: 'p1', birthDate: '1990-05-01' };
 const lmp: Observation = { resourceType: 'Observation', id: 'lmp1', status: 'final', code: { text: 'LMP' }, valueDateTime: '2026-02-10' };
@@ -41,6 +42,7 @@ function run(
     baseType: opts.baseType ?? 'ServiceRequest',
     dynamicValues,
     focus: ad,
+    knowledge: compileKnowledge([ad]),
     variables: variables(),
     issues,
     strict: opts.strict ?? false,
@@ -333,6 +335,7 @@ describe('applyDynamicValues', () => {
       baseType: 'ServiceRequest',
       dynamicValues: [{ path: 'x + 1', expression: fp('1') }],
       focus: ad,
+      knowledge: compileKnowledge([ad]),
       variables: variables(),
       issues,
       strict: false,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
-import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
+import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { checkFhirPath, checkSimplePath, lintArtifacts } from '../../src/lint/index.ts';
 import { typeNamed } from '../../src/lint/fhir-model.ts';
@@ -12,7 +12,7 @@ const plan = () => structuredClone(artifacts.find((a) => a.resource.resourceType
 function lintWith(changed: Resource, extra: Resource[] = []): OperationOutcome {
   const others = artifacts.filter((a) => a.resource.resourceType !== changed.resourceType || a.resource.id !== changed.id);
   const all = [...others, { file: 'changed.json', resource: changed }, ...extra.map((r, i) => ({ file: `extra${i}.json`, resource: r }))];
-  return lintArtifacts(all, new KnowledgeBase(all.map((a) => a.resource)));
+  return lintArtifacts(all, compileKnowledge(all.map((a) => a.resource)));
 }
 
 const messages = (o: OperationOutcome, severity = 'error') =>
@@ -29,7 +29,7 @@ function withCondition(expression: string, language = 'text/fhirpath'): PlanDefi
 
 describe('lintArtifacts', () => {
   it('passes the fixture knowledge without findings', () => {
-    const result = lintArtifacts(artifacts, new KnowledgeBase(artifacts.map((a) => a.resource)));
+    const result = lintArtifacts(artifacts, compileKnowledge(artifacts.map((a) => a.resource)));
     expect(result.issue).toEqual([{ severity: 'information', code: 'informational', diagnostics: '4 artifacts checked, no problems found' }]);
   });
 
@@ -179,10 +179,26 @@ describe('lintArtifacts', () => {
 
 describe('checkFhirPath and checkSimplePath', () => {
   const scope = { variables: new Map([['obs', typeNamed('Observation')!]]), focus: typeNamed('PlanDefinition'), strictVariables: true };
+  const compiled = (text: string) => compileKnowledge([]).expression(text);
   it('types through where/first/ofType/as', () => {
-    expect(checkFhirPath("%obs.where(status = 'final').first().value.ofType(Quantity).unit", scope)).toEqual([]);
-    expect(checkFhirPath('(%obs.value as Quantity).unti', scope)[0]?.message).toMatch(/Quantity has no element 'unti'/);
-    expect(checkFhirPath('%obs.component.value.ofType(Quantity).value', scope)).toEqual([]);
+    expect(checkFhirPath("%obs.where(status = 'final').first().value.ofType(Quantity).unit", scope, compiled)).toEqual([]);
+    expect(checkFhirPath('(%obs.value as Quantity).unti', scope, compiled)[0]?.message).toMatch(/Quantity has no element 'unti'/);
+    expect(checkFhirPath('%obs.component.value.ofType(Quantity).value', scope, compiled)).toEqual([]);
+  });
+  it('reports the syntax error the knowledge found when it compiled the expression', () => {
+    const broken = "%obs.where(status = 'final'";
+    const plan: PlanDefinition = {
+      resourceType: 'PlanDefinition',
+      id: 'p',
+      url: 'urn:p',
+      status: 'draft',
+      action: [{ condition: [{ kind: 'applicability', expression: { language: 'text/fhirpath', expression: broken } }] }],
+    };
+    const knowledge = compileKnowledge([plan]);
+    const [finding] = knowledge.findings;
+    expect(finding).toMatchObject({ resource: 'PlanDefinition/p', path: 'action[0].condition[0].expression' });
+    const [problem] = checkFhirPath(broken, scope, (text) => knowledge.expression(text));
+    expect(problem?.message).toBe(`FHIRPath does not parse: ${finding!.message.split('\n')[0]}`);
   });
   it('accepts extension(url).value and choice-typed paths', () => {
     expect(checkSimplePath("extension('http://x').valueString", 'ServiceRequest')).toEqual([]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ActivityDefinition, CodeSystem, PlanDefinition, PlanDefinitionAction, Resource, ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { compileFhirPath } from '../../src/fhirpath/fhirpath-engine.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { validateResources } from '../../src/validation/validate.ts';
 import { buildArtifacts, PLANS, readme, serialize } from '../../plandefinitions/_authoring/build.ts';
 import { QUOTES } from '../../plandefinitions/_authoring/citations.ts';
@@ -18,7 +18,7 @@ import { caseOutputs } from './cases/build.ts';
 import { loadCases } from './cases/load.ts';
 
 const SOURCES = join(PROJECT_ROOT, 'plandefinitions', 'sources');
-const knowledge = loadKnowledgeBase();
+const knowledge = loadKnowledge();
 const built = buildArtifacts();
 const plans = PLANS;
 const activities = built.map((f) => f.resource).filter((r): r is ActivityDefinition => r.resourceType === 'ActivityDefinition');

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { CarePlan, CodeableConcept, Patient, PlanDefinition, Reference, RequestGroup, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { applyPlanDefinition, buildPatientData } from '../../src/engine/index.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { validateResources } from '../../src/validation/validate.ts';
 import { loadCases, type LoadedCase } from './cases/load.ts';
 import type { CaseFile } from './cases/schema.ts';
 
-const knowledge = loadKnowledgeBase();
+const knowledge = loadKnowledge();
 
 type AnyRequest = Resource & {
   doNotPerform?: boolean;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActivityDefinition, Patient, PlanDefinition } from '@medplum/fhirtypes';
-import { applyPlanDefinition, buildPatientData, KnowledgeBase } from '../../src/engine/index.ts';
+import { applyPlanDefinition, buildPatientData, compileKnowledge } from '../../src/engine/index.ts';
 import { INPUT_REQUIRED_EXTENSION } from '../../src/engine/types.ts';
 import { renderResult } from '../../src/report/render-result.ts';
 
@@ -53,7 +53,7 @@ const plan: PlanDefinition = {
 
 describe('renderResult', () => {
   it('shows proposed, do-not-perform (with reasons), what to collect, and why the rest is not proposed', () => {
-    const knowledge = new KnowledgeBase([plan, hsg]);
+    const knowledge = compileKnowledge([plan, hsg]);
     const result = applyPlanDefinition(plan, { subject: patient, data: buildPatientData([patient]) }, { now: '2026-11-23T09:00:00Z' }, knowledge);
     const text = renderResult(result, 'HEADING').join('\n');
     expect(text).toMatch(/^HEADING/);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CarePlan, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { applyPlanDefinition, buildPatientData, type PatientData } from '../../src/engine/index.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { loadCases } from '../protocols/cases/load.ts';
 import fc from 'fast-check';
 import { arbCase, arbOther, buildOther, buildRecord, type GenCase, type GenOther, withConditionVerification } from './population.ts';
@@ -17,7 +17,7 @@ import { datesIn, shiftIsCalendarSafe, viewOf, type PlanView } from './plan-outp
 export const PLANS = ['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy', 'infertility-work-up-pathway'] as const;
 export type PlanId = (typeof PLANS)[number];
 
-export const knowledge = loadKnowledgeBase();
+export const knowledge = loadKnowledge();
 const planDefinitions = new Map(PLANS.map((id) => [id, knowledge.byId<PlanDefinition>('PlanDefinition', id)!]));
 
 type Json = Record<string, unknown>;

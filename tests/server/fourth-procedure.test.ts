@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AllergyIntolerance, Condition, Observation, Patient, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
-import { loadKnowledgeBase, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
+import { loadKnowledge, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { lintArtifacts } from '../../src/lint/lint-artifacts.ts';
 import { buildServer, type CdsServer } from '../../src/server/app.ts';
 import { validateResources } from '../../src/validation/validate.ts';
@@ -117,7 +117,7 @@ let server: CdsServer;
 let templates: Record<string, string> = {};
 
 beforeAll(async () => {
-  const knowledge = new KnowledgeBase([...loadKnowledgeBase().all(), ...artifacts]);
+  const knowledge = compileKnowledge([...loadKnowledge().all(), ...artifacts]);
   server = buildServer({ baseUrl: 'https://cds.test', auth: { required: false }, knowledge, clock: () => new Date(NOW), logStream: { write: () => undefined } });
   await server.app.ready();
   const discovery = discoverySchema.parse((await server.app.inject({ method: 'GET', url: '/cds-services' })).json());
@@ -146,7 +146,7 @@ const signContext = { draftOrders: { resourceType: 'Bundle', type: 'collection',
 
 describe('a fourth procedure, from its artifacts only', () => {
   it('is linted clean and valid R4', () => {
-    const knowledge = new KnowledgeBase([...loadKnowledgeBase().all(), ...artifacts]);
+    const knowledge = compileKnowledge([...loadKnowledge().all(), ...artifacts]);
     const lint = lintArtifacts(
       artifacts.map((resource) => ({ file: `${resource.resourceType}-${resource.id ?? ''}.json`, resource })),
       knowledge,

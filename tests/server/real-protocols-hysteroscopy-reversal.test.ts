@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { loadKnowledgeBase } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
 import { checkCdsResponse, discoverySchema, type CheckedResponse } from './support/cds-response-schema.ts';
 import { startHarness, type Harness } from './support/harness.ts';
 import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
@@ -27,7 +27,7 @@ let templates: Record<string, Record<string, string>>;
 
 beforeAll(async () => {
   fhir = await startFhirTestServer({ everything: false });
-  h = await startHarness({ knowledge: loadKnowledgeBase(), clock: () => new Date(clinicalNow) });
+  h = await startHarness({ knowledge: loadKnowledge(), clock: () => new Date(clinicalNow) });
   const discovery = discoverySchema.parse((await h.get('/cds-services', { token: null })).body);
   templates = Object.fromEntries(discovery.services.map((s) => [s.id, s.prefetch ?? {}]));
 });

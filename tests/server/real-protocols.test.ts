@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { loadKnowledgeBase } from '../../src/knowledge/load-artifacts.ts';
+import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
 import { checkCdsResponse, discoverySchema } from './support/cds-response-schema.ts';
 import { startHarness, type Harness } from './support/harness.ts';
 import { NOW, REAL_PATIENT_ID, hsgCandidate, hsgCandidateWithIodineAllergy, prefetchFromRecord } from './fixtures/real-patients.ts';
@@ -14,7 +14,7 @@ import { NOW, REAL_PATIENT_ID, hsgCandidate, hsgCandidateWithIodineAllergy, pref
 let h: Harness;
 let templates: Record<string, string>;
 beforeAll(async () => {
-  h = await startHarness({ knowledge: loadKnowledgeBase(), clock: () => new Date(NOW) });
+  h = await startHarness({ knowledge: loadKnowledge(), clock: () => new Date(NOW) });
   const discovery = discoverySchema.parse((await h.get('/cds-services', { token: null })).body);
   templates = discovery.services.find((s) => s.id === 'hysterosalpingography-patient-view')?.prefetch ?? {};
 });

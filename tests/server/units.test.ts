@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ValueSet } from '@medplum/fhirtypes';
 import { Command } from 'commander';
-import { KnowledgeBase } from '../../src/knowledge/knowledge-base.ts';
+import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
 import { prefetchQueriesFor, templatesOf } from '../../src/server/cds/prefetch-templates.ts';
 import { lookbackStart, queryUrl } from '../../src/server/cds/fhir-fetch.ts';
 import { searchParamFor } from '../../src/server/search-params.ts';
@@ -17,7 +17,7 @@ import { parseServerConfig } from '../../src/server/app.ts';
 const vs = (url: string, compose: ValueSet['compose']): ValueSet => ({ resourceType: 'ValueSet', url, status: 'active', compose });
 
 describe('prefetch templates', () => {
-  const kb = new KnowledgeBase([
+  const kb = compileKnowledge([
     vs('http://x/vs/small', { include: [{ system: 'http://snomed.info/sct', concept: [{ code: '1' }, { code: '2' }] }] }),
     vs('http://x/vs/filtered', { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '3' }] }] }),
   ]);
@@ -47,7 +47,7 @@ describe('prefetch templates', () => {
 });
 
 describe('prefetch search parameters and dates', () => {
-  const kb = new KnowledgeBase([]);
+  const kb = compileKnowledge([]);
   const days = (value: number) => ({ value, unit: 'days', system: 'http://unitsofmeasure.org', code: 'd' });
 
   it('names the base specification search parameter of the filtered element, never the element name', () => {

@@ -4,7 +4,7 @@
  */
 import type { ActivityDefinition, Observation, Patient, PlanDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { applyPlanDefinition, buildPatientData, KnowledgeBase } from '../../src/engine/index.ts';
+import { applyPlanDefinition, buildPatientData, compileKnowledge } from '../../src/engine/index.ts';
 import { LOINC, SCT } from '../../profiles/_authoring/profile-specs.ts';
 import { isValid, validateResourceAgainst, validateResources } from '../../src/validation/validate.ts';
 
@@ -49,7 +49,7 @@ const lmp: Observation = {
 };
 
 describe('engine output', () => {
-  const knowledge = new KnowledgeBase([plan, hsgOrder]);
+  const knowledge = compileKnowledge([plan, hsgOrder]);
   const apply = (records: (Patient | Observation)[]) =>
     applyPlanDefinition(plan, { subject: patient, data: buildPatientData(records) }, { now: '2025-03-08T09:00:00+08:00' }, knowledge);
 

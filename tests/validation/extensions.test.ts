@@ -5,7 +5,7 @@
 import { OperationOutcomeError, validateTypedValue } from '@medplum/core';
 import type { Extension, Patient, PlanDefinition, StructureDefinition } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { applyPlanDefinition, buildPatientData, INPUT_REQUIRED_EXTENSION, KnowledgeBase, TRACE_EXTENSION } from '../../src/engine/index.ts';
+import { applyPlanDefinition, buildPatientData, INPUT_REQUIRED_EXTENSION, TRACE_EXTENSION, compileKnowledge } from '../../src/engine/index.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { ensureR4BaseLoaded } from '../../src/validation/r4-definitions.ts';
 import { PROFILES_DIR } from '../../src/validation/validate.ts';
@@ -63,7 +63,7 @@ describe('apply-trace', () => {
       plan,
       { subject: patient, data: buildPatientData([patient]) },
       { now: '2025-03-08T09:00:00+08:00', traceExtension: true },
-      new KnowledgeBase([plan]),
+      compileKnowledge([plan]),
     );
     const traces = (result.requestGroup.extension ?? []).filter((e) => e.url === TRACE_EXTENSION);
     expect(traces).toHaveLength(2);

@@ -11,12 +11,12 @@ import { z } from 'zod';
 import { withDataIssues } from '../../data/data-issues.ts';
 import { findSubject, selectPatientCompartment, type CompartmentOptions } from '../../data/patient-compartment.ts';
 import { parseInput } from '../../data/read-input.ts';
-import { applyPlanDefinition, buildPatientData, dataRequirementsOf, type ActionTrace, type ApplyResult } from '../../engine/index.ts';
+import { applyPlanDefinition, buildPatientData, type ActionTrace, type ApplyResult } from '../../engine/index.ts';
 import { outcomeError } from '../../errors/operation-outcome.ts';
 import { fetchPatientRecord } from '../../fhir-server/patient-record.ts';
 import { writeBack } from '../../fhir-server/write-back.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
-import { DEFAULT_ARTIFACT_DIRS, loadKnowledgeBase } from '../../knowledge/load-artifacts.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, exitCodeOf, readTextArgument, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { FHIR_ID, ServerOptions, addServerOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
 
@@ -35,7 +35,7 @@ const ApplyArgs = ServerOptions.extend({
 export type ApplyArgs = z.input<typeof ApplyArgs>;
 
 /** A plan by canonical (url or url|version) or by id; unknown -> not-found listing what exists. */
-export function findPlan(knowledge: KnowledgeBase, ref: string): PlanDefinition {
+export function findPlan(knowledge: CompiledKnowledge, ref: string): PlanDefinition {
   const byCanonical = /[:/]/.test(ref) ? knowledge.resolve<PlanDefinition>(ref, 'PlanDefinition') : undefined;
   const plan = byCanonical ?? knowledge.byId<PlanDefinition>('PlanDefinition', ref);
   if (plan) return plan;
@@ -62,7 +62,7 @@ export interface ApplyRun {
 
 export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
   const args = parseOptions(ApplyArgs, raw);
-  const knowledge = loadKnowledgeBase(args.knowledge ?? DEFAULT_ARTIFACT_DIRS);
+  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS);
   const plan = findPlan(knowledge, args.plan);
   const now = resolveNow(args.now, io);
   const client = args.server ? await clientFrom(args, io) : undefined;
@@ -77,7 +77,7 @@ export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
     where.entries = parsed.entries;
     patient = findSubject(input, source, args.patient);
   } else {
-    const record = await fetchPatientRecord(client!, args.patient!, dataRequirementsOf(plan, knowledge));
+    const record = await fetchPatientRecord(client!, args.patient!, knowledge.dataRequirements(plan));
     io.stderr(`fetched ${record.resources.length} resource(s) for Patient/${args.patient} via ${record.method}\n`);
     patient = record.patient;
     input = record.resources;

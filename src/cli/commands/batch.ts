@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { runBatch } from '../../batch/run-batch.ts';
-import { DEFAULT_ARTIFACT_DIRS, loadKnowledgeBase } from '../../knowledge/load-artifacts.ts';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { nowOption, parseOptions, resolveNow } from '../options.ts';
 import { findPlan } from './apply.ts';
@@ -29,7 +29,7 @@ export type BatchArgs = z.input<typeof BatchArgs>;
 
 /** Plans named by --plan, else every plan no other plan includes as a definition. */
 export function selectPlans(knowledgePaths: string[], refs: string[] | undefined): PlanDefinition[] {
-  const knowledge = loadKnowledgeBase(knowledgePaths);
+  const knowledge = loadKnowledge(knowledgePaths);
   if (refs?.length) return refs.map((r) => findPlan(knowledge, r));
   const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
   const nested = new Set<string>();

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { outcomeError } from '../../errors/operation-outcome.ts';
-import { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import { compileKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { DEFAULT_ARTIFACT_DIRS, readArtifacts, type LoadedArtifact } from '../../knowledge/load-artifacts.ts';
 import { lintArtifacts } from '../../lint/index.ts';
 import { exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
@@ -28,7 +28,7 @@ export function lintPaths(paths: string[], knowledgePaths?: string[]): Operation
   const artifacts = readArtifactPaths(paths.length ? paths : DEFAULT_ARTIFACT_DIRS);
   // Canonicals may point at artifacts outside the linted files: resolve against the whole knowledge.
   const context = readArtifacts(knowledgePaths ?? DEFAULT_ARTIFACT_DIRS);
-  const knowledge = new KnowledgeBase([...context, ...artifacts].map((a) => a.resource));
+  const knowledge = compileKnowledge([...context, ...artifacts].map((a) => a.resource));
   return lintArtifacts(artifacts, knowledge);
 }
 

@@ -10,7 +10,7 @@ import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { parseResources } from '../../data/read-input.ts';
 import { outcomeError } from '../../errors/operation-outcome.ts';
-import { loadKnowledgeBase } from '../../knowledge/load-artifacts.ts';
+import { loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { validateResources } from '../../validation/validate.ts';
 import { EXIT, readTextArgument, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { parseOptions } from '../options.ts';
@@ -22,7 +22,7 @@ const ValidateArgs = z.object({
 
 function profilesFor(canonicals: string[] | undefined): StructureDefinition[] {
   if (!canonicals?.length) return [];
-  const knowledge = loadKnowledgeBase();
+  const knowledge = loadKnowledge();
   return canonicals.map((c) => {
     const sd = knowledge.resolve<StructureDefinition>(c, 'StructureDefinition');
     if (!sd) throw outcomeError('not-found', `--profile ${c}: no such StructureDefinition in profiles/`);

@@ -10,6 +10,7 @@ import { makeClock } from '../../fhirpath/fhirpath-engine.ts';
 import { baseVariables } from '../expression.ts';
 import { parseApplyOptions } from '../options.ts';
 import type { ApplyContext, ApplyOptions } from '../types.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { buildRequest, isSupportedKind, SUPPORTED_KINDS } from './build-request.ts';
 
 const expressionSchema = z.looseObject({ language: z.string(), expression: z.string().optional(), reference: z.string().optional() });
@@ -36,7 +37,12 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): void {
   }
 }
 
-export function applyActivityDefinition(ad: ActivityDefinition, context: ApplyContext, options: ApplyOptions): { resource: Resource; outcome: OperationOutcome } {
+export function applyActivityDefinition(
+  ad: ActivityDefinition,
+  context: ApplyContext,
+  options: ApplyOptions,
+  knowledge: CompiledKnowledge,
+): { resource: Resource; outcome: OperationOutcome } {
   const resolved = parseApplyOptions(options);
   check(activityDefinitionSchema, ad, 'ActivityDefinition');
   check(contextSchema, context, 'context');
@@ -53,6 +59,7 @@ export function applyActivityDefinition(ad: ActivityDefinition, context: ApplyCo
     variables: baseVariables(context, clock),
     id: ad.id ?? 'request',
     requestStatus: resolved.requestStatus,
+    knowledge,
     ...(resolved.evaluators ? { evaluators: resolved.evaluators } : {}),
     issues,
     strict: resolved.strict,

@@ -80,6 +80,7 @@ export function buildRequest(input: RequestBuildInput): Resource {
       dynamicValues: m.ad.dynamicValue,
       focus: m.ad,
       variables: input.variables,
+      knowledge: input.knowledge,
       ...(input.evaluators ? { evaluators: input.evaluators } : {}),
       issues: input.issues,
       strict: input.strict,

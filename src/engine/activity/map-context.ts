@@ -9,6 +9,7 @@ import { issue, outcome, OperationOutcomeError } from '../../errors/operation-ou
 import type { Variables } from '../expression.ts';
 import { concreteTiming } from '../timing.ts';
 import type { ApplyContext, ExpressionEvaluator } from '../types.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 
 export interface RequestBuildInput {
   definition: ActivityDefinition;
@@ -17,6 +18,8 @@ export interface RequestBuildInput {
   /** Id of the generated resource (deterministic: chosen by the caller). */
   id: string;
   requestStatus: 'draft' | 'active';
+  /** Holds the compiled expressions. */
+  knowledge: CompiledKnowledge;
   evaluators?: Record<string, ExpressionEvaluator>;
   issues: OperationOutcomeIssue[];
   strict: boolean;

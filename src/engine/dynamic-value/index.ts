@@ -17,6 +17,7 @@ import type { Expression, OperationOutcomeIssue, Resource } from '@medplum/fhirt
 import { issue, outcome, OperationOutcomeError } from '../../errors/operation-outcome.ts';
 import { evaluateExpression, expressionText, type Variables } from '../expression.ts';
 import type { ExpressionEvaluator } from '../types.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { DynamicValuePathError } from './path-error.ts';
 import { resolvePath } from './resolve-path.ts';
 import { setValueAtPath } from './write-value.ts';
@@ -38,6 +39,8 @@ export interface ApplyDynamicValuesArgs {
   /** The definition being applied: the expressions' %context / %resource. */
   focus: Resource;
   variables: Variables;
+  /** Holds the compiled expressions. */
+  knowledge: CompiledKnowledge;
   evaluators?: Record<string, ExpressionEvaluator>;
   issues: OperationOutcomeIssue[];
   strict: boolean;
@@ -92,7 +95,7 @@ export function applyDynamicValues(args: ApplyDynamicValuesArgs): void {
       report('invalid', err instanceof Error ? err.message : String(err));
       return;
     }
-    const evaluated = evaluateExpression(dynamicValue.expression, args.focus, args.variables, args.evaluators);
+    const evaluated = evaluateExpression(dynamicValue.expression, args.focus, args.variables, args.knowledge, args.evaluators);
     if (evaluated.error !== undefined || !evaluated.result) {
       report('processing', evaluated.error ?? 'no result');
       return;

@@ -40,7 +40,7 @@ export function evaluateApplicability(
       errored = true;
       continue;
     }
-    const evaluated = evaluateExpression(condition.expression, plan, variables, state.options.evaluators);
+    const evaluated = evaluateExpression(condition.expression, plan, variables, state.knowledge, state.options.evaluators);
     if (evaluated.error !== undefined) {
       ct.error = evaluated.error;
       errored = true;

@@ -6,7 +6,7 @@
 import type { DataRequirement, Patient, PlanDefinition, PlanDefinitionGoal, Reference, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { issue, OperationOutcomeError, outcome } from '../../errors/operation-outcome.ts';
 import type { Clock } from '../../fhirpath/fhirpath-engine.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { Variables } from '../expression.ts';
 import type { MissingDataCollector } from '../missing-data.ts';
 import type { ResolvedOptions } from '../options.ts';
@@ -28,7 +28,7 @@ export interface EmittedAction {
 }
 
 export interface ApplyState {
-  readonly knowledge: KnowledgeBase;
+  readonly knowledge: CompiledKnowledge;
   readonly context: ApplyContext;
   readonly options: ResolvedOptions;
   readonly clock: Clock;

@@ -2,8 +2,8 @@
  * Named expressions: the R4 core `variable` extension (an Expression with a `name`) on a plan or an
  * action declares a value that the element's descendants read as %<name>, computed once.
  */
-import type { Extension, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
-import { evaluateExpression, FHIRPATH, type Variables } from '../expression.ts';
+import type { Extension, PlanDefinition } from '@medplum/fhirtypes';
+import { evaluateExpression, type Variables } from '../expression.ts';
 import { VARIABLE_EXTENSION } from '../types.ts';
 import { fail, type ApplyState } from './apply-state.ts';
 
@@ -28,60 +28,10 @@ export function bindVariableExtensions(
       fail(state, 'error', 'invalid', `${where}: variable extension without a name`, `${path}.extension[${i}]`);
       continue;
     }
-    const evaluated = evaluateExpression(expression, focus, variables, state.options.evaluators);
+    const evaluated = evaluateExpression(expression, focus, variables, state.knowledge, state.options.evaluators);
     if (evaluated.error !== undefined) {
       fail(state, 'error', 'processing', `${where}: variable %${expression.name} failed: ${evaluated.error}`, `${path}.extension[${i}].valueExpression`);
     }
     variables[expression.name] = evaluated.result ?? [];
   }
-}
-
-export interface VariableSchedule {
-  /** Indexes in `action.extension` of the variables the applicability conditions read, directly or through other variables. */
-  beforeConditions: ReadonlySet<number>;
-  afterConditions: ReadonlySet<number>;
-}
-
-const NO_VARIABLES: VariableSchedule = { beforeConditions: new Set(), afterConditions: new Set() };
-const schedules = new WeakMap<PlanDefinitionAction, VariableSchedule>();
-/** `%name` or `%\`name\`` in an expression text: the variables it can read. */
-const VARIABLE_REFERENCE = /%(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]*)`)/g;
-
-function referencedVariables(text: string | undefined): string[] {
-  return [...(text ?? '').matchAll(VARIABLE_REFERENCE)].map((m) => (m[1] ?? m[2])!);
-}
-
-/**
- * Which of an action's named expressions are needed to decide its applicability (computed once
- * per action). A variable the conditions do not read, even through another variable, cannot change
- * the decision, so it waits until the action applies: for the many patients a protocol does not
- * apply to, its contraindication logic is then never computed. Document order is kept within each
- * part, and a variable only reads earlier ones, so every variable still sees what it saw before.
- */
-export function variableSchedule(action: PlanDefinitionAction): VariableSchedule {
-  let schedule = schedules.get(action);
-  if (schedule) return schedule;
-  const all = (action.extension ?? []).map((ext, index) => ({ ext, index })).filter(({ ext }) => ext.url === VARIABLE_EXTENSION);
-  if (all.length === 0) {
-    schedule = NO_VARIABLES;
-  } else {
-    const needed = new Set<number>();
-    // A variable without a name is reported where it stands.
-    for (const { ext, index } of all) if (!ext.valueExpression?.name) needed.add(index);
-    const byName = new Map(all.filter(({ ext }) => ext.valueExpression?.name).map((d) => [d.ext.valueExpression!.name!, d]));
-    const visit = (name: string) => {
-      const found = byName.get(name);
-      if (!found || needed.has(found.index)) return;
-      needed.add(found.index);
-      for (const next of referencedVariables(found.ext.valueExpression?.expression)) visit(next);
-    };
-    const conditions = (action.condition ?? []).filter((c) => c.kind === 'applicability');
-    // An expression in another language may read any variable in a way this scan cannot see.
-    const opaque = [...conditions.map((c) => c.expression), ...all.map((d) => d.ext.valueExpression)].some((e) => e && e.language !== FHIRPATH);
-    if (opaque) for (const { index } of all) needed.add(index);
-    for (const condition of conditions) for (const name of referencedVariables(condition.expression?.expression)) visit(name);
-    schedule = { beforeConditions: needed, afterConditions: new Set(all.map((d) => d.index).filter((i) => !needed.has(i))) };
-  }
-  schedules.set(action, schedule);
-  return schedule;
 }

@@ -16,7 +16,7 @@ import { describeApplicable, evaluateApplicability } from './applicability.ts';
 import { applyDefinition, resolveDefinition } from './apply-definition.ts';
 import { allocateId, checkpoint, fail, safeId, type ApplyState, type Scope } from './apply-state.ts';
 import { judgeChildSelection, nestOwnActivity, takesFirstApplicableOnly } from './child-actions.ts';
-import { bindVariableExtensions, variableSchedule } from './named-expressions.ts';
+import { bindVariableExtensions } from './named-expressions.ts';
 
 interface ProcessedAction {
   rgAction?: RequestGroupAction;
@@ -66,7 +66,7 @@ function processAction(action: PlanDefinitionAction, index: number, parent: Scop
   // Named expressions (R4 `variable` extension) on the action: computed once, read by its
   // conditions, dynamic values and child actions as %<name>. Those the conditions need come first;
   // the rest only once the action applies (nothing can read them otherwise).
-  const { beforeConditions, afterConditions } = variableSchedule(action);
+  const { beforeConditions, afterConditions } = state.knowledge.variableSchedule(action);
   bindVariableExtensions(action.extension, beforeConditions, parent.plan, variables, state, path, where);
 
   // 2. Applicability: every `applicability` condition must be exactly true (AND).
@@ -128,6 +128,7 @@ function processAction(action: PlanDefinitionAction, index: number, parent: Scop
       dynamicValues: action.dynamicValue,
       focus: parent.plan,
       variables,
+      knowledge: state.knowledge,
       evaluators: state.options.evaluators,
       issues: state.issues,
       strict: state.options.strict,

@@ -6,7 +6,7 @@
 import type { OperationOutcome, Practitioner, ServiceRequest } from '@medplum/fhirtypes';
 import type { ApplyContext } from '../../engine/types.ts';
 import { issue, outcome } from '../../errors/operation-outcome.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
@@ -23,7 +23,7 @@ import type { CdsService } from './service-catalog.ts';
 
 export interface HookDeps {
   engine: ProtocolEngine;
-  knowledge: KnowledgeBase;
+  knowledge: CompiledKnowledge;
   clock: () => Date;
   utcOffset: string;
   baseUrl: string;

@@ -14,7 +14,7 @@
  * - the card text that is the same for every call: title, source, footer.
  */
 import type { ActivityDefinition, CodeableConcept, Coding, PlanDefinition, PlanDefinitionAction, TriggerDefinition } from '@medplum/fhirtypes';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { CdsSource } from './card-types.ts';
 import { SUPPORTED_HOOKS, type HookName } from './hook-request.ts';
 import { codingKeys } from './render.ts';
@@ -92,7 +92,7 @@ export function hookTriggers(plan: PlanDefinition): (TriggerDefinition & { name:
   return (plan.action ?? []).flatMap((a) => a.trigger ?? []).filter((t): t is TriggerDefinition & { name: HookName } => t.type === 'named-event' && isHook(t.name));
 }
 
-function triggerCodes(triggers: TriggerDefinition[], knowledge: KnowledgeBase): Set<string> {
+function triggerCodes(triggers: TriggerDefinition[], knowledge: CompiledKnowledge): Set<string> {
   const codes = new Set<string>();
   for (const requirement of triggers.flatMap((t) => t.data ?? [])) {
     if (requirement.type !== 'ServiceRequest') continue;
@@ -104,7 +104,7 @@ function triggerCodes(triggers: TriggerDefinition[], knowledge: KnowledgeBase): 
   return codes;
 }
 
-function activityOf(action: PlanDefinitionAction, knowledge: KnowledgeBase): ActivityDefinition | undefined {
+function activityOf(action: PlanDefinitionAction, knowledge: CompiledKnowledge): ActivityDefinition | undefined {
   return action.definitionCanonical ? knowledge.resolve<ActivityDefinition>(action.definitionCanonical, 'ActivityDefinition') : undefined;
 }
 
@@ -117,7 +117,7 @@ function setsDoNotPerform(action: PlanDefinitionAction, ad: ActivityDefinition |
  * the top-level action down to it: the "why not" of an order check is the deepest of them the
  * apply evaluated.
  */
-function procedureActionPaths(plan: PlanDefinition, knowledge: KnowledgeBase, codes: ReadonlySet<string>): string[][] {
+function procedureActionPaths(plan: PlanDefinition, knowledge: CompiledKnowledge, codes: ReadonlySet<string>): string[][] {
   const paths: string[][] = [];
   const walk = (actions: PlanDefinitionAction[] | undefined, above: string[]) => {
     for (const action of actions ?? []) {
@@ -133,7 +133,7 @@ function procedureActionPaths(plan: PlanDefinition, knowledge: KnowledgeBase, co
 
 const CHOICE = new Set(['exactly-one', 'at-most-one']);
 
-function optionCodes(option: PlanDefinitionAction, knowledge: KnowledgeBase): Set<string> {
+function optionCodes(option: PlanDefinitionAction, knowledge: CompiledKnowledge): Set<string> {
   const keys = new Set<string>();
   const visit = (a: PlanDefinitionAction) => {
     for (const k of codingKeys(activityOf(a, knowledge)?.code)) keys.add(k);
@@ -144,7 +144,7 @@ function optionCodes(option: PlanDefinitionAction, knowledge: KnowledgeBase): Se
 }
 
 /** Every choice group of the plan (nested ones included). */
-function choiceGroupsOf(plan: PlanDefinition, knowledge: KnowledgeBase): ChoiceGroupCodes[] {
+function choiceGroupsOf(plan: PlanDefinition, knowledge: CompiledKnowledge): ChoiceGroupCodes[] {
   const groups: ChoiceGroupCodes[] = [];
   const walk = (actions: PlanDefinitionAction[] | undefined) => {
     for (const action of actions ?? []) {
@@ -158,7 +158,7 @@ function choiceGroupsOf(plan: PlanDefinition, knowledge: KnowledgeBase): ChoiceG
   return groups;
 }
 
-function requestNamesOf(plan: PlanDefinition, knowledge: KnowledgeBase): RequestName[] {
+function requestNamesOf(plan: PlanDefinition, knowledge: CompiledKnowledge): RequestName[] {
   const names: RequestName[] = [];
   const seen = new Set<ActivityDefinition>();
   const walk = (actions: PlanDefinitionAction[] | undefined) => {
@@ -188,7 +188,7 @@ export function protocolNameFor(facts: ProtocolFacts, concept: CodeableConcept |
   return name.text ?? name.displays.find(([k]) => keys.includes(k))?.[1] ?? name.title;
 }
 
-export function protocolFacts(plan: PlanDefinition, knowledge: KnowledgeBase): ProtocolFacts {
+export function protocolFacts(plan: PlanDefinition, knowledge: CompiledKnowledge): ProtocolFacts {
   const triggers = hookTriggers(plan);
   const hooks: HookName[] = triggers.length > 0 ? SUPPORTED_HOOKS.filter((h) => triggers.some((t) => t.name === h)) : ['patient-view'];
   const orderChecks: Partial<Record<OrderHook, OrderCheck>> = {};

@@ -7,7 +7,7 @@
  * its logic reads). Nothing here knows a protocol: a new one is served by loading its artifacts.
  */
 import type { PlanDefinition } from '@medplum/fhirtypes';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import type { HookName } from './hook-request.ts';
 import { prefetchQueriesFor, templatesOf, type PrefetchQuery } from './prefetch-templates.ts';
@@ -50,7 +50,7 @@ function isSubPlan(plan: PlanDefinition, plans: PlanDefinition[]): boolean {
   return plans.some((other) => other !== plan && used(other.action));
 }
 
-export function buildServiceCatalog(knowledge: KnowledgeBase, engine: ProtocolEngine, planIds?: string[]): CdsService[] {
+export function buildServiceCatalog(knowledge: CompiledKnowledge, engine: ProtocolEngine, planIds?: string[]): CdsService[] {
   const plans = knowledge
     .all()
     .filter((r): r is PlanDefinition & { id: string } => r.resourceType === 'PlanDefinition' && Boolean(r.id))
@@ -62,7 +62,7 @@ export function buildServiceCatalog(knowledge: KnowledgeBase, engine: ProtocolEn
   const services: CdsService[] = [];
   for (const plan of chosen) {
     const facts = protocolFacts(plan, knowledge);
-    const queries = prefetchQueriesFor(engine.dataRequirementsOf(plan, knowledge), knowledge);
+    const queries = prefetchQueriesFor(knowledge.dataRequirements(plan), knowledge);
     const prefetch = templatesOf(queries);
     const { title } = facts;
     const about = plan.description ? ` ${plan.description.split(/\n/)[0] ?? ''}` : '';

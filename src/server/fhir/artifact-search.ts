@@ -5,7 +5,7 @@
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../../errors/operation-outcome.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 
 export const SEARCH_PARAMS = ['url', 'version', '_id', 'name', 'status'] as const;
 /** Accepted and without effect on the result: JSON is the only format served. */
@@ -32,7 +32,7 @@ function matches(artifact: Artifact, param: string, values: string[]): boolean {
   }
 }
 
-export function searchArtifacts(knowledge: KnowledgeBase, type: string, query: Record<string, string | string[] | undefined>, fhirBase: string): Bundle {
+export function searchArtifacts(knowledge: CompiledKnowledge, type: string, query: Record<string, string | string[] | undefined>, fhirBase: string): Bundle {
   const filters: [string, string[]][] = [];
   for (const [param, raw] of Object.entries(query)) {
     if (raw === undefined || IGNORED_PARAMS.has(param)) continue;

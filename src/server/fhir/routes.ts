@@ -11,14 +11,14 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ActivityDefinition, CapabilityStatement, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { notFound } from '../../errors/operation-outcome.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { Authenticate } from '../cds/routes.ts';
 import { parametersSchema, parseApplyParameters } from './apply-parameters.ts';
 import { searchArtifacts } from './artifact-search.ts';
 import { applyActivity, applyPlan, resolveDefinition, type RunApplyDeps } from './run-apply.ts';
 
 export interface FhirRoutesOptions {
-  knowledge: KnowledgeBase;
+  knowledge: CompiledKnowledge;
   fhirBase: string;
   capability: CapabilityStatement;
   types: string[];
@@ -55,8 +55,8 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'PlanDefinition');
-      const plan = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, request.params.id);
-      return send(reply, await applyPlan(plan, params, deps));
+      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, request.params.id);
+      return send(reply, await applyPlan(resolved, params, deps));
     },
   });
 
@@ -65,8 +65,8 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'PlanDefinition');
-      const plan = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params);
-      return send(reply, await applyPlan(plan, params, deps));
+      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params);
+      return send(reply, await applyPlan(resolved, params, deps));
     },
   });
 
@@ -75,8 +75,8 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'ActivityDefinition');
-      const activity = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, request.params.id);
-      return send(reply, await applyActivity(activity, params, deps));
+      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, request.params.id);
+      return send(reply, await applyActivity(resolved, params, deps));
     },
   });
 
@@ -85,8 +85,8 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'ActivityDefinition');
-      const activity = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params);
-      return send(reply, await applyActivity(activity, params, deps));
+      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params);
+      return send(reply, await applyActivity(resolved, params, deps));
     },
   });
 

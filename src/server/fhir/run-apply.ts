@@ -8,7 +8,7 @@ import { withDataIssues, withDataIssuesOnResource } from '../../data/data-issues
 import { selectPatientCompartment } from '../../data/patient-compartment.ts';
 import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
 import { issue, notFound, outcome, badRequest } from '../../errors/operation-outcome.ts';
-import type { KnowledgeBase } from '../../knowledge/knowledge-base.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
 import { PATIENT_READ, requirementQueries, type RequirementQuery } from '../requirement-queries.ts';
 import { formatNow } from '../clock.ts';
@@ -18,30 +18,39 @@ import type { ApplyParameters } from './apply-parameters.ts';
 
 export interface RunApplyDeps {
   engine: ProtocolEngine;
-  knowledge: KnowledgeBase;
+  knowledge: CompiledKnowledge;
   clock: () => Date;
   utcOffset: string;
   fetch: { timeoutMs: number; maxPages: number; allowedFhirServers: string[] };
 }
 
+/** The definition to apply, and the knowledge to apply it with (with an inline definition compiled into it). */
+export interface ResolvedDefinition<T> {
+  definition: T;
+  knowledge: CompiledKnowledge;
+}
+
 export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>(
-  knowledge: KnowledgeBase,
+  knowledge: CompiledKnowledge,
   type: T['resourceType'],
   params: ApplyParameters,
   instanceId?: string,
-): T {
+): ResolvedDefinition<T> {
   if (instanceId) {
     if (params.definition || params.inlineDefinition) throw badRequest(`at instance level the ${type} comes from the URL, not from a parameter`);
     const found = knowledge.byId<T>(type, instanceId);
     if (!found) throw notFound(`${type}/${instanceId} is not known`);
-    return found;
+    return { definition: found, knowledge };
   }
-  if (params.inlineDefinition) return params.inlineDefinition as T;
+  if (params.inlineDefinition) {
+    const inline = params.inlineDefinition as T;
+    return { definition: inline, knowledge: knowledge.with([inline]) };
+  }
   if (!params.definition) throw badRequest(`give the ${type} (url[|version], '${type}/<id>', or inline)`);
   const byId = /^([A-Za-z]+)\/([^/|]+)$/.exec(params.definition);
   const found = byId && byId[1] === type ? knowledge.byId<T>(type, byId[2] as string) : knowledge.resolve<T>(params.definition, type);
   if (!found) throw notFound(`${type} ${params.definition} is not known`);
-  return found;
+  return { definition: found, knowledge };
 }
 
 async function readFromEndpoint(params: ApplyParameters, queries: RequirementQuery[], patientId: string, deps: RunApplyDeps, now: string): Promise<Resource[]> {
@@ -113,20 +122,20 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
   return { now: params.now ?? formatNow(deps.clock(), deps.utcOffset), mode: params.mode };
 }
 
-export async function applyPlan(plan: PlanDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
-  const queries = params.dataEndpoint ? requirementQueries(deps.engine.dataRequirementsOf(plan, deps.knowledge), deps.knowledge) : [];
+export async function applyPlan({ definition: plan, knowledge }: ResolvedDefinition<PlanDefinition>, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+  const queries = params.dataEndpoint ? requirementQueries(knowledge.dataRequirements(plan), knowledge) : [];
   const options = optionsOf(params, deps);
   const { context, issues } = await buildContext(params, queries, deps, options.now);
-  const result = withDataIssues(deps.engine.apply(plan, context, options, deps.knowledge), issues);
+  const result = withDataIssues(deps.engine.apply(plan, context, options, knowledge), issues);
   const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) throw new HttpOutcomeError(500, outcome(issue('error', 'exception', `the engine gave no ${params.mode} output`)));
   return output;
 }
 
-export async function applyActivity(activity: ActivityDefinition, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+export async function applyActivity({ definition: activity, knowledge }: ResolvedDefinition<ActivityDefinition>, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
   const options = optionsOf(params, deps);
   const { context, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now);
-  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options);
+  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options, knowledge);
   // A request built with failed dynamic values would be a half-written result: refuse it.
   if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
   return withDataIssuesOnResource(resource, issues);

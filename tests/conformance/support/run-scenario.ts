@@ -8,7 +8,15 @@
  */
 import type { ActivityDefinition, Bundle, CarePlan, Goal, OperationOutcome, PlanDefinition, RequestGroup, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { expect } from 'vitest';
-import { applyActivityDefinition, applyPlanDefinition, buildPatientData, KnowledgeBase, type ApplyContext, type ApplyResult } from '../../../src/engine/index.ts';
+import {
+  applyActivityDefinition,
+  applyPlanDefinition,
+  buildPatientData,
+  type ApplyContext,
+  type ApplyResult,
+  compileKnowledge,
+  type CompiledKnowledge,
+} from '../../../src/engine/index.ts';
 import type { ActionTrace } from '../../../src/engine/types.ts';
 import type { ActivityScenario, Feature, IssueExpectation, PlanScenario, Shape } from './features.ts';
 import { activityResultViolations, bundleViolations, carePlanViolations } from './invariants.ts';
@@ -38,7 +46,7 @@ function contextFor(feature: Feature, scenario: PlanScenario | ActivityScenario)
   return context;
 }
 
-function definition<T extends Resource>(knowledge: KnowledgeBase, canonical: string, type: string): T {
+function definition<T extends Resource>(knowledge: CompiledKnowledge, canonical: string, type: string): T {
   const found = knowledge.resolve<T>(canonical);
   if (!found || found.resourceType !== type) throw new Error(`the feature's knowledge has no ${type} ${canonical}`);
   return found;
@@ -133,7 +141,7 @@ function comparable(view: ApplyView): Resource[] {
 }
 
 export function applyPlanScenario(feature: Feature, scenario: PlanScenario, mode: Mode): ApplyResult {
-  const knowledge = new KnowledgeBase(feature.knowledge);
+  const knowledge = compileKnowledge(feature.knowledge);
   const plan = definition<PlanDefinition>(knowledge, scenario.when.canonical, 'PlanDefinition');
   return applyPlanDefinition(plan, contextFor(feature, scenario), { now: feature.now, mode, ...scenario.when.options }, knowledge);
 }
@@ -184,9 +192,9 @@ export function checkPlanThen(view: ApplyView, scenario: PlanScenario): void {
 }
 
 export function runActivityScenario(feature: Feature, scenario: ActivityScenario): Resource {
-  const knowledge = new KnowledgeBase(feature.knowledge);
+  const knowledge = compileKnowledge(feature.knowledge);
   const ad = definition<ActivityDefinition>(knowledge, scenario.when.canonical, 'ActivityDefinition');
-  const { resource, outcome } = applyActivityDefinition(ad, contextFor(feature, scenario), { now: feature.now });
+  const { resource, outcome } = applyActivityDefinition(ad, contextFor(feature, scenario), { now: feature.now }, knowledge);
   expect(activityResultViolations(resource), 'structural invariants').toEqual([]);
   expect(resource.resourceType).toBe(scenario.then.resource.resourceType);
   expectShape(resource, scenario.then.resource, `the ${resource.resourceType}`);

@@ -1,8 +1,13 @@
 import type { ActivityDefinition, Expression, Observation } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { applyActivityDefinition } from '../../../src/engine/activity/index.ts';
+import type { ApplyContext, ApplyOptions } from '../../../src/engine/types.ts';
+import { applyActivityDefinition as applyWith } from '../../../src/engine/activity/index.ts';
+import { compileKnowledge } from '../../../src/knowledge/compiled-knowledge.ts';
 import { OperationOutcomeError } from '../../../src/errors/operation-outcome.ts';
 import { activity, build, context, NOW, snomed } from './fixtures.ts';
+
+/** ActivityDefinition/$apply with the definition compiled as its own knowledge. */
+const applyActivityDefinition = (ad: ActivityDefinition, context: ApplyContext, options: ApplyOptions) => applyWith(ad, context, options, compileKnowledge([ad]));
 
 const fp = (expression: string): Expression => ({ language: 'text/fhirpath', expression });
 const lmp: Observation = { resourceType: 'Observation', id: 'lmp1', status: 'final', code: { text: 'LMP' }, valueDateTime: '2026-02-24' };

@@ -4,6 +4,7 @@ import { buildRequest, type RequestBuildInput } from '../../../src/engine/activi
 import { baseVariables } from '../../../src/engine/expression.ts';
 import type { ApplyContext } from '../../../src/engine/types.ts';
 import { makeClock } from '../../../src/fhirpath/fhirpath-engine.ts';
+import { compileKnowledge } from '../../../src/knowledge/compiled-knowledge.ts';
 
 export const NOW = '2026-03-01T09:00:00+01:00';
 export const patient: Patient = { resourceType: 'Patient', id: 'p1', birthDate: '1990-05-01' };
@@ -35,6 +36,7 @@ export function build(ad: ActivityDefinition, opts: Partial<RequestBuildInput> &
   const issues: OperationOutcomeIssue[] = [];
   const resource = buildRequest({
     definition: ad,
+    knowledge: compileKnowledge([ad]),
     context: ctx,
     variables: { ...baseVariables(ctx, makeClock(NOW)), ...opts.extraVariables },
     id: opts.id ?? 'req1',
