@@ -24,6 +24,7 @@ import type {
   Timing,
 } from '@medplum/fhirtypes';
 import type { MapContext } from './map-context.ts';
+import { IMMUNIZATION_DATE_CRITERION } from './r4-terminology.ts';
 
 /** Drops undefined members so the JSON carries only what was mapped (key order stays as written). */
 function compact<T extends object>(value: T): T {
@@ -51,7 +52,6 @@ const FULL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\
 const MINUTES_PER: Record<string, number> = { min: 1, minute: 1, minutes: 1, h: 60, hour: 60, hours: 60, d: 1440, day: 1440, days: 1440, wk: 10080, week: 10080, weeks: 10080 };
 
 const IMMUNIZATION_STATUS = 'http://terminology.hl7.org/CodeSystem/immunization-recommendation-status';
-const LOINC = 'http://loinc.org';
 
 export type KindMapper = (m: MapContext) => Resource;
 
@@ -293,9 +293,9 @@ function immunizationRecommendation(m: MapContext): ImmunizationRecommendation {
   const occurrence = m.occurrence(['DateTime', 'Period']) as { occurrenceDateTime?: string; occurrencePeriod?: Period };
   const criteria: { code: CodeableConcept; value: string }[] = [];
   const due = occurrence.occurrenceDateTime ?? occurrence.occurrencePeriod?.start;
-  if (due) criteria.push({ code: { coding: [{ system: LOINC, code: '30980-7', display: 'Date vaccine due' }] }, value: due });
+  if (due) criteria.push({ code: { coding: [{ ...IMMUNIZATION_DATE_CRITERION.due }] }, value: due });
   const latest = occurrence.occurrencePeriod?.end;
-  if (latest) criteria.push({ code: { coding: [{ system: LOINC, code: '59777-3', display: 'Latest date to give immunization' }] }, value: latest });
+  if (latest) criteria.push({ code: { coding: [{ ...IMMUNIZATION_DATE_CRITERION.latest }] }, value: latest });
   return compact<ImmunizationRecommendation>({
     resourceType: 'ImmunizationRecommendation',
     id: m.input.id,
