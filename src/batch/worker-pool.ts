@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './shard-worker.ts';
 
-const WORKER_URL = new URL('./shard-worker.ts', import.meta.url);
+// The worker is a sibling module: shard-worker.ts when run from source, shard-worker.js in the built package (dist/).
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
 
 interface Pending {
   resolve(reply: FromWorker): void;
