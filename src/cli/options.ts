@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import { SMART_ALGORITHMS, SmartBackendAuth, bearerFromEnv, readPrivateKey } from '../fhir-server/auth.ts';
 import { FhirClient } from '../fhir-server/client.ts';
-import { isDateTimeWithOffset } from '../fhirpath/fhirpath-engine.ts';
+import { isRealDateTimeWithOffset } from '../data/calendar.ts';
 import { DEFAULT_ARTIFACT_DIRS } from '../knowledge/load-artifacts.ts';
 import type { CliIo } from './io.ts';
 
@@ -27,7 +27,10 @@ export function parseOptions<T extends z.ZodType>(schema: T, raw: unknown): z.in
 
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-export const nowOption = z.string().refine(isDateTimeWithOffset, 'must be an ISO 8601 date-time with a time zone offset, e.g. 2026-11-23T09:00:00Z').optional();
+export const nowOption = z
+  .string()
+  .refine(isRealDateTimeWithOffset, 'must be an ISO 8601 date-time with a time zone offset on a real calendar day and time, e.g. 2026-11-23T09:00:00Z')
+  .optional();
 
 const intOption = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

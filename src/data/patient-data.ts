@@ -4,6 +4,8 @@
  * scanning the whole record for every condition.
  */
 import type { CodeableConcept, Coding, Resource } from '@medplum/fhirtypes';
+import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
+import { recordShapeProblems } from './resource-shape.ts';
 
 export interface PatientData {
   readonly all: readonly Resource[];
@@ -50,12 +52,34 @@ function codingsOf(value: unknown): Coding[] {
 
 const EMPTY: readonly Resource[] = Object.freeze([]);
 
+/** How a resource is named in a shape problem: its type and id, or its place in the record. */
+function resourceLabel(resource: unknown, index: number): string {
+  const r = resource as { resourceType?: unknown; id?: unknown } | null;
+  const type = typeof r?.resourceType === 'string' ? r.resourceType : 'Resource';
+  return typeof r?.id === 'string' ? `${type}/${r.id}` : `${type} (record item ${index + 1})`;
+}
+
 /**
- * Builds the index. Only the by-type grouping is done up front; the code index of a type and the
+ * Refuses a record with any resource that is not R4 in shape (null in a list, a string where an
+ * object belongs, a string integer, a date that does not exist...), naming each element: the
+ * engine reads only well-formed data, so a malformed one is an input error (exit 2 / 400), never
+ * a TypeError, and never a date that silently matches nothing.
+ */
+export function checkRecordShape(resources: readonly unknown[]): void {
+  const problems = recordShapeProblems(resources);
+  if (problems.length === 0) return;
+  throw new OperationOutcomeError(
+    outcome(...problems.map((p) => issue('error', 'structure', `${resourceLabel(resources[p.index], p.index)}: ${p.expression}: ${p.message}`, [p.expression]))),
+  );
+}
+
+/**
+ * Builds the index (after `checkRecordShape`). Only the by-type grouping is done up front; the code index of a type and the
  * reference map are built the first time they are asked for, so an apply pays only for the types
  * its plan reads.
  */
 export function buildPatientData(resources: readonly Resource[]): PatientData {
+  checkRecordShape(resources);
   const byType = new Map<string, Resource[]>();
   for (const resource of resources) {
     const list = byType.get(resource.resourceType);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { R4_MODEL } from '../fhirpath/fhirpath-engine.ts';
 import type { EntryInfo } from './patient-compartment.ts';
+import { recordShapeProblems } from './resource-shape.ts';
 
 const type2Parent = (R4_MODEL as unknown as { type2Parent: Record<string, string> }).type2Parent;
 
@@ -139,6 +140,12 @@ export function parseInput(text: string, source: string): ParsedInput {
     });
   } else {
     throw problemError(source, [{ location: source, message: `malformed JSON (${wholeError.message})` }]);
+  }
+  // The shape of every resource, before SAFE-1 or the engine reads a reference or a code in it.
+  if (!problems.length) {
+    for (const p of recordShapeProblems(resources)) {
+      problems.push({ location: entries.get(resources[p.index]!)?.location ?? source, message: `${p.expression}: ${p.message}` });
+    }
   }
   if (problems.length) throw problemError(source, problems);
   return { resources, entries };

@@ -1,14 +1,14 @@
 /** ApplyOptions at the API boundary: parsed with zod, defaults filled in once. */
 import { z } from 'zod';
 import { badRequest } from '../errors/operation-outcome.ts';
-import { isDateTimeWithOffset } from '../fhirpath/fhirpath-engine.ts';
+import { isRealDateTimeWithOffset } from '../data/calendar.ts';
 import type { PatientData } from '../data/patient-data.ts';
 import type { ApplyContext, ApplyOptions, ExpressionEvaluator } from './types.ts';
 
 const evaluatorSchema = z.custom<ExpressionEvaluator>((v) => typeof (v as ExpressionEvaluator | undefined)?.evaluate === 'function', 'an evaluator has an evaluate() function');
 
 export const applyOptionsSchema = z.object({
-  now: z.string().refine(isDateTimeWithOffset, 'now must be an ISO 8601 date-time with a time zone offset, e.g. 2026-11-23T09:00:00Z'),
+  now: z.string().refine(isRealDateTimeWithOffset, 'now must be an ISO 8601 date-time with a time zone offset on a real calendar day, e.g. 2026-11-23T09:00:00Z'),
   mode: z.enum(['r4', 'cpg']).default('r4'),
   requestStatus: z.enum(['draft', 'active']).default('draft'),
   carePlanStatus: z.enum(['draft', 'active']).default('draft'),
