@@ -55,6 +55,12 @@ export interface FhirClientOptions {
   maxResponseBytes?: number;
   /** Human progress messages (the CLI sends them to stderr). */
   log?: (message: string) => void;
+  /**
+   * Every URL requested (next links included) must lie under the base URL, path segment by
+   * segment after normalisation - not only on its origin. The HTTP server's reads on a caller's
+   * behalf set it: its allow-list admitted the base, not the rest of that host. Default false.
+   */
+  confineToBase?: boolean;
 }
 
 export interface RequestOptions {
@@ -87,6 +93,11 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/** Path segments without the empty ones of a leading or trailing slash. */
+function pathSegments(pathname: string): string[] {
+  return pathname.split('/').filter((s, i, all) => s !== '' || (i > 0 && i < all.length - 1));
 }
 
 /** Another server's failure, as the one error type (see OperationOutcomeError.upstream). */
@@ -138,6 +149,7 @@ async function readBody(response: Response, limit: number): Promise<string | und
 export class FhirClient {
   readonly baseUrl: string;
   private readonly origin: string;
+  private readonly baseSegments: string[];
   private readonly opts: Required<Omit<FhirClientOptions, 'auth' | 'log'>> & Pick<FhirClientOptions, 'auth' | 'log'>;
   private capabilityStatement: CapabilityStatement | undefined;
 
@@ -148,7 +160,9 @@ export class FhirClient {
     }
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
+    this.baseSegments = pathSegments(new URL(this.baseUrl).pathname);
     this.opts = {
+      confineToBase: false,
       timeoutMs: 30_000,
       maxRetries: 4,
       backoffMs: 500,
@@ -160,14 +174,29 @@ export class FhirClient {
     };
   }
 
-  /** Absolute URL for a path relative to the base; absolute URLs must stay on the server's origin. */
-  resolve(pathOrUrl: string): string {
-    if (!/^https?:\/\//.test(pathOrUrl)) return `${this.baseUrl}/${pathOrUrl.replace(/^\/+/, '')}`;
-    // A next link to another host would receive our bearer token: refuse it.
-    if (new URL(pathOrUrl).origin !== this.origin) {
-      throw failed('security', `refusing to follow ${pathOrUrl}: it is not on the server ${this.origin} (the token is not sent elsewhere)`);
+  /** Whether an absolute URL is on this server's origin and, by path segments, under its base. */
+  isWithinBase(url: string): boolean {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return false;
     }
-    return pathOrUrl;
+    if (parsed.origin !== this.origin || parsed.username !== '' || parsed.password !== '') return false;
+    const segments = pathSegments(parsed.pathname);
+    return this.baseSegments.every((s, i) => segments[i] === s);
+  }
+
+  /** Absolute URL for a path relative to the base; absolute URLs must stay on the server's origin (and under the base when confined). */
+  resolve(pathOrUrl: string): string {
+    const absolute = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}/${pathOrUrl.replace(/^\/+/, '')}`;
+    // A next link to another host would receive our bearer token: refuse it.
+    const outside = this.opts.confineToBase ? !this.isWithinBase(absolute) : (URL.parse(absolute)?.origin ?? '') !== this.origin;
+    if (outside) {
+      const where = this.opts.confineToBase ? this.baseUrl : this.origin;
+      throw failed('security', `refusing to follow ${absolute}: it is not on the server ${where} (the token is not sent elsewhere)`);
+    }
+    return absolute;
   }
 
   async request<T = Resource>(method: string, pathOrUrl: string, options: RequestOptions = {}): Promise<FhirHttpResponse<T>> {

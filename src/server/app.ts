@@ -11,6 +11,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Patient, PlanDefinition } from '@medplum/fhirtypes';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { loadKnowledge } from '../knowledge/load-artifacts.ts';
+import { FhirServerPolicy } from './allow-list.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { FeedbackStore } from './cds/feedback.ts';
 import { IssuedCards } from './cds/issued-cards.ts';
@@ -21,6 +22,7 @@ import { serverConfigSchema, type ServerConfig, type ServerConfigInput } from '.
 import type { ProtocolEngine } from './engine-port.ts';
 import { capabilityStatement } from './fhir/capability-statement.ts';
 import { fhirRoutes } from './fhir/routes.ts';
+import { webRoutes } from './web/plugin.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
@@ -135,11 +137,21 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate = () => Promise.resolve(undefined);
   }
 
+  const fhirServers = new FhirServerPolicy({
+    authRequired: config.auth.required,
+    global: config.allowedFhirServers,
+    byIssuer: new Map(config.auth.required ? config.auth.trustedIssuers.map((i) => [i.iss, i.fhirServers]) : []),
+  });
+  if (fhirServers.prefetchOnly) {
+    app.log.warn(
+      'no FHIR server is allowed (auth.trustedIssuers[].fhirServers and allowedFhirServers are empty): the service runs prefetch-only; a fhirServer or dataEndpoint is refused',
+    );
+  }
   const gather = {
     timeoutMs: config.fhirRequestTimeoutMs,
     maxPages: config.fhirMaxPages,
     maxResponseBytes: config.fhirMaxResponseBytes,
-    allowedFhirServers: config.allowedFhirServers,
+    fhirServers,
   };
   const services = buildServiceCatalog(knowledge, engine, config.planIds);
   warmUp(
@@ -169,6 +181,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate,
   });
 
+  void app.register(webRoutes, { knowledge });
   app.get('/healthz', () => ({ status: 'ok', services: services.length }));
   return { app, config, feedback, issued };
 }

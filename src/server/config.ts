@@ -5,6 +5,13 @@
 import { z } from 'zod';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import type { ProtocolEngine } from './engine-port.ts';
+import { allowedEntryProblem } from './allow-list.ts';
+
+/** A FHIR server base this service may call (see allow-list.ts for how it is compared). */
+const allowedServer = z.url({ protocol: /^https?$/ }).superRefine((entry, ctx) => {
+  const problem = allowedEntryProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** A JWK as published in a JWK Set; only public key material is accepted (see refine below). */
 const jwkSchema = z
@@ -20,6 +27,8 @@ export const trustedIssuerSchema = z
     jwksUrl: z.url().optional(),
     /** Or keys exchanged out of band (the spec's alternative to `jku`). */
     jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional(),
+    /** FHIR servers (`fhirServer`, `dataEndpoint`) this client may have the service call, with its token. */
+    fhirServers: z.array(allowedServer).default([]),
   })
   .refine((i) => Boolean(i.jwksUrl) !== Boolean(i.jwks), 'give exactly one of jwksUrl or jwks');
 
@@ -67,8 +76,27 @@ export const serverConfigSchema = z
       .int()
       .min(1024)
       .default(32 * 1024 * 1024),
-    /** If non-empty, `fhirServer` must start with one of these (SSRF guard). */
-    allowedFhirServers: z.array(z.url()).default([]),
+    /**
+     * FHIR servers every caller may have the service call (besides its issuer's `fhirServers`).
+     * With auth on and no server configured anywhere, no server is called (prefetch only).
+     */
+    allowedFhirServers: z.array(allowedServer).default([]),
+    /** Most time to receive a whole request (headers and body), ms; 0 disables (not advised). */
+    requestTimeoutMs: z.number().int().min(0).max(600_000).default(30_000),
+    /** Most time to receive the request headers, ms (a client trickling header bytes is cut off). */
+    headersTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** An idle connection is closed after this long, ms. */
+    connectionTimeoutMs: z.number().int().min(100).max(600_000).default(60_000),
+    /** Keep-alive: how long an idle kept-alive connection waits for the next request, ms. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    /** Deepest JSON nesting accepted in a request body (objects and arrays). */
+    maxJsonDepth: z.number().int().min(8).max(10_000).default(64),
+    /** Inline definitions posted to $apply: most expression nodes (FHIRPath AST nodes, summed). */
+    inlineMaxExpressionNodes: z.number().int().min(1).max(1_000_000).default(5_000),
+    /** Inline definitions posted to $apply: most actions (nested ones counted). */
+    inlineMaxActions: z.number().int().min(1).max(100_000).default(500),
+    /** Inline definitions posted to $apply: most time the engine may take, ms. */
+    inlineTimeBudgetMs: z.number().int().min(10).max(60_000).default(2_000),
     /** Offset used to write `now` (it decides which calendar day "today" is for the protocols). */
     utcOffset: utcOffset.default('Z'),
     /** Append-only NDJSON file for CDS feedback (in memory only when absent). */

@@ -12,8 +12,8 @@ import { PATIENT_ID, PLAN_URL, iodineAllergy, mensesEnd, negativeTest, patient }
 let h: Harness;
 let fhir: FhirTestServer;
 beforeAll(async () => {
-  h = await startHarness();
   fhir = await startFhirTestServer({ bearerToken: 'tok', everything: false });
+  h = await startHarness({}, { fhirServers: [fhir.baseUrl] });
   for (const r of [patient, mensesEnd, negativeTest, iodineAllergy] as Resource[]) await fhir.repo.updateResource(r);
 });
 afterAll(async () => {

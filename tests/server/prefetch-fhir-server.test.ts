@@ -19,7 +19,7 @@ let h: Harness;
 beforeAll(async () => {
   fhir = await startFhirTestServer({ bearerToken: TOKEN, everything: false });
   for (const r of [patient, mensesEnd, negativeTest, iodineAllergy] as Resource[]) await fhir.repo.updateResource(r);
-  h = await startHarness({ fhirRequestTimeoutMs: 500 });
+  h = await startHarness({ fhirRequestTimeoutMs: 500 }, { fhirServers: [fhir.baseUrl] });
 });
 afterAll(async () => {
   await h.close();
@@ -135,7 +135,7 @@ describe('prefetch missing or partial', () => {
 
   it('412 (too-costly) rather than advice on a truncated record when a search has more pages than fhirMaxPages', async () => {
     const paged = await startFhirTestServer({ everything: false, pageSize: 1 });
-    const capped = await startHarness({ fhirMaxPages: 2 });
+    const capped = await startHarness({ fhirMaxPages: 2 }, { fhirServers: [paged.baseUrl] });
     try {
       const tests = ['t1', 't2', 't3'].map((id, i) => ({ ...negativeTest, id, effectiveDateTime: `2026-11-1${i}` }));
       for (const r of [patient, mensesEnd, ...tests] as Resource[]) await paged.repo.updateResource(r);

@@ -27,7 +27,7 @@ let templates: Record<string, Record<string, string>>;
 
 beforeAll(async () => {
   fhir = await startFhirTestServer({ everything: false });
-  h = await startHarness({ knowledge: loadKnowledge(), clock: () => new Date(clinicalNow) });
+  h = await startHarness({ knowledge: loadKnowledge(), clock: () => new Date(clinicalNow) }, { fhirServers: [fhir.baseUrl] });
   const discovery = discoverySchema.parse((await h.get('/cds-services', { token: null })).body);
   templates = Object.fromEntries(discovery.services.map((s) => [s.id, s.prefetch ?? {}]));
 });

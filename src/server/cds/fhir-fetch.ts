@@ -66,6 +66,8 @@ export function readerFor(options: FhirFetchOptions): FhirClient {
     timeoutMs: options.timeoutMs,
     maxRetries: 0,
     maxPages: options.maxPages,
+    // The allow-list admitted this base, not the rest of its host: next links stay under it.
+    confineToBase: true,
     ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
     ...(options.accessToken ? { auth: fixedToken(options.accessToken) } : {}),
   });

@@ -10,7 +10,8 @@
  */
 import type { OperationOutcome, OperationOutcomeIssue, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { selectPatientCompartment, type EntryInfo } from '../../data/patient-compartment.ts';
-import { OperationOutcomeError, forbidden, preconditionFailed, badRequest } from '../../errors/operation-outcome.ts';
+import { OperationOutcomeError, preconditionFailed, badRequest } from '../../errors/operation-outcome.ts';
+import type { FhirServerPolicy } from '../allow-list.ts';
 import { footer, sourceOf } from './card-parts.ts';
 import type { CdsCard } from './card-types.ts';
 import { readerFor, runQueryWith } from './fhir-fetch.ts';
@@ -32,7 +33,10 @@ export interface GatherOptions {
   maxPages: number;
   /** Largest answer read from fhirServer, bytes. */
   maxResponseBytes?: number;
-  allowedFhirServers: string[];
+  /** Which FHIR servers may be called, for whom (allow-list.ts). */
+  fhirServers: FhirServerPolicy;
+  /** The authenticated caller's issuer (undefined: auth off): allowed servers are bound to it. */
+  issuer?: string | undefined;
 }
 
 function badPrefetch(diagnostics: string, key: string): OperationOutcomeError {
@@ -118,12 +122,6 @@ export function notUsedDataCard(plan: PlanDefinition, title: string, notUsed: Op
   };
 }
 
-function assertAllowedServer(fhirServer: string, allowed: string[]): void {
-  if (allowed.length > 0 && !allowed.some((prefix) => fhirServer.startsWith(prefix.replace(/\/+$/, '')))) {
-    throw forbidden('fhirServer is not one of the FHIR servers this service may call');
-  }
-}
-
 /** `now`: the clinical now of the call (bounds the look-back queries read from fhirServer). */
 export async function gatherData(queries: PrefetchQuery[], request: HookRequest, options: GatherOptions, now: string): Promise<GatheredData> {
   const patientId = request.context.patientId;
@@ -148,7 +146,7 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
       throw preconditionFailed('required', `prefetch does not carry ${keys.map((k) => `'${k}'`).join(', ')} and the request has no fhirServer to read them from`);
     }
     const fhirServer = request.fhirServer;
-    assertAllowedServer(fhirServer, options.allowedFhirServers);
+    options.fhirServers.assertAllowed(fhirServer, options.issuer, 'fhirServer');
     const reader = readerFor({
       baseUrl: fhirServer,
       timeoutMs: options.timeoutMs,
@@ -164,7 +162,7 @@ export async function gatherData(queries: PrefetchQuery[], request: HookRequest,
         fetched.push(q.key);
       });
       for (const { query, next } of pending) {
-        if (!next.startsWith(fhirServer)) throw preconditionFailed('security', unobtainable(`prefetch '${query.key}' pages from another server than fhirServer`));
+        if (!reader.isWithinBase(next)) throw preconditionFailed('security', unobtainable(`prefetch '${query.key}' pages from another server than fhirServer`));
         const rest = await runQueryWith(reader, { ...query, kind: 'search' }, patientId, now, next);
         byKey.get(query.key)?.push(...(rest ?? []));
       }

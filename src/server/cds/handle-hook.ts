@@ -67,7 +67,8 @@ function parse(service: CdsService, body: unknown): HookRequest {
   return parsed.request;
 }
 
-export async function handleHook(service: CdsService, body: unknown, deps: HookDeps): Promise<HookOutcome> {
+/** `issuer`: the authenticated CDS client's (undefined when auth is off); fhirServer must be allowed for it. */
+export async function handleHook(service: CdsService, body: unknown, deps: HookDeps, issuer?: string): Promise<HookOutcome> {
   const request = parse(service, body);
   const timings: HookTimings = { dataMs: 0, applyMs: 0, cardsMs: 0 };
 
@@ -81,7 +82,7 @@ export async function handleHook(service: CdsService, body: unknown, deps: HookD
   // One clinical now for the whole call: the reads' look-backs and the apply agree.
   const now = formatNow(deps.clock(), deps.utcOffset);
   let t = performance.now();
-  const gathered = await gatherData(service.queries, request, deps.gather, now);
+  const gathered = await gatherData(service.queries, request, { ...deps.gather, issuer }, now);
   timings.dataMs = performance.now() - t;
 
   t = performance.now();

@@ -82,7 +82,7 @@ export const cdsRoutes: FastifyPluginCallbackZod<CdsRoutesOptions> = (app, optio
     handler: async (request, reply) => {
       const service = serviceOf(request);
       const started = performance.now();
-      const { response, timings } = await handleHook(service, request.body, deps);
+      const { response, timings } = await handleHook(service, request.body, deps, clients.get(request)?.iss);
       issued.record(service.id, service.hook, canonicalOf(service.plan), response.cards, clients.get(request)?.iss);
       reply.header(
         'server-timing',

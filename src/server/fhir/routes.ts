@@ -44,8 +44,11 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
   const requireType = (type: string) => {
     if (!known.has(type)) throw notFound(`resource type '${type}' is not served here (see /fhir/metadata)`);
   };
+  /** The issuer each $apply call was authenticated as (its dataEndpoint must be allowed for it). */
+  const issuers = new WeakMap<FastifyRequest, string>();
   const applyAuth = async (request: FastifyRequest) => {
-    await authenticate(request, [fhirBase, `${fhirBase}${request.url.split('?')[0]?.replace(/^\/fhir/, '') ?? ''}`], false);
+    const client = await authenticate(request, [fhirBase, `${fhirBase}${request.url.split('?')[0]?.replace(/^\/fhir/, '') ?? ''}`], false);
+    if (client) issuers.set(request, client.iss);
   };
 
   app.get('/fhir/metadata', (_request, reply) => send(reply, options.capability));
@@ -56,7 +59,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'PlanDefinition');
       const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, request.params.id);
-      return send(reply, await applyPlan(resolved, params, deps));
+      return send(reply, await applyPlan(resolved, params, deps, issuers.get(request)));
     },
   });
 
@@ -66,7 +69,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'PlanDefinition');
       const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params);
-      return send(reply, await applyPlan(resolved, params, deps));
+      return send(reply, await applyPlan(resolved, params, deps, issuers.get(request)));
     },
   });
 
@@ -76,7 +79,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'ActivityDefinition');
       const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, request.params.id);
-      return send(reply, await applyActivity(resolved, params, deps));
+      return send(reply, await applyActivity(resolved, params, deps, issuers.get(request)));
     },
   });
 
@@ -86,7 +89,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'ActivityDefinition');
       const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params);
-      return send(reply, await applyActivity(resolved, params, deps));
+      return send(reply, await applyActivity(resolved, params, deps, issuers.get(request)));
     },
   });
 

@@ -7,7 +7,7 @@ import type { ActivityDefinition, OperationOutcomeIssue, PlanDefinition, Resourc
 import { withDataIssues, withDataIssuesOnResource } from '../../data/data-issues.ts';
 import { selectPatientCompartment } from '../../data/patient-compartment.ts';
 import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
-import { issue, notFound, outcome, badRequest } from '../../errors/operation-outcome.ts';
+import { OperationOutcomeError, issue, notFound, outcome, outcomeError, badRequest } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
 import { PATIENT_READ, requirementQueries, type RequirementQuery } from '../requirement-queries.ts';
@@ -15,13 +15,14 @@ import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
 import type { ApplyParameters } from './apply-parameters.ts';
+import type { FhirServerPolicy } from '../allow-list.ts';
 
 export interface RunApplyDeps {
   engine: ProtocolEngine;
   knowledge: CompiledKnowledge;
   clock: () => Date;
   utcOffset: string;
-  fetch: { timeoutMs: number; maxPages: number; allowedFhirServers: string[] };
+  fetch: { timeoutMs: number; maxPages: number; maxResponseBytes?: number; fhirServers: FhirServerPolicy };
 }
 
 /** The definition to apply, and the knowledge to apply it with (with an inline definition compiled into it). */
@@ -53,21 +54,27 @@ export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>
   return { definition: found, knowledge };
 }
 
-async function readFromEndpoint(params: ApplyParameters, queries: RequirementQuery[], patientId: string, deps: RunApplyDeps, now: string): Promise<Resource[]> {
+async function readFromEndpoint(
+  params: ApplyParameters,
+  queries: RequirementQuery[],
+  patientId: string,
+  deps: RunApplyDeps,
+  now: string,
+  issuer: string | undefined,
+): Promise<Resource[]> {
   const endpoint = params.dataEndpoint;
   if (!endpoint) return [];
-  const allowed = deps.fetch.allowedFhirServers;
-  if (allowed.length > 0 && !allowed.some((a) => endpoint.address.startsWith(a.replace(/\/+$/, '')))) {
-    throw new HttpOutcomeError(403, outcome(issue('error', 'forbidden', 'dataEndpoint is not one of the FHIR servers this service may call')));
-  }
+  deps.fetch.fhirServers.assertAllowed(endpoint.address, issuer, 'dataEndpoint');
   const options: FhirFetchOptions = { baseUrl: endpoint.address, timeoutMs: deps.fetch.timeoutMs, maxPages: deps.fetch.maxPages, now };
+  if (deps.fetch.maxResponseBytes) options.maxResponseBytes = deps.fetch.maxResponseBytes;
   if (endpoint.authorization) options.accessToken = endpoint.authorization.replace(/^bearer\s+/i, '');
   try {
     const results = await Promise.all(queries.map((q) => runQuery(q, patientId, options)));
     return results.flatMap((r) => r ?? []);
   } catch (err) {
     if (err instanceof FhirFetchError) {
-      throw new HttpOutcomeError(err.code === 'timeout' ? 504 : 502, outcome(issue('error', err.code, `dataEndpoint: ${err.message}`)));
+      // Still another server's failure: the mapping answers it as a gateway (502, 504 on a timeout).
+      throw new OperationOutcomeError(outcome(issue('error', err.code, `dataEndpoint: ${err.message}`)), { upstream: err.upstream ?? {} });
     }
     throw err;
   }
@@ -86,9 +93,10 @@ async function buildContext(
   queries: RequirementQuery[],
   deps: RunApplyDeps,
   now: string,
+  issuer: string | undefined,
 ): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
   const [subjectType, subjectId] = params.subject.split('/') as [string, string];
-  const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now);
+  const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now, issuer);
   const all = [...params.data, ...fromEndpoint];
   const seen = new Set<string>();
   const resources = all.filter((r) => {
@@ -122,19 +130,30 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
   return { now: params.now ?? formatNow(deps.clock(), deps.utcOffset), mode: params.mode };
 }
 
-export async function applyPlan({ definition: plan, knowledge }: ResolvedDefinition<PlanDefinition>, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+/** `issuer`: the authenticated caller's (undefined when auth is off); the dataEndpoint must be allowed for it. */
+export async function applyPlan(
+  { definition: plan, knowledge }: ResolvedDefinition<PlanDefinition>,
+  params: ApplyParameters,
+  deps: RunApplyDeps,
+  issuer?: string,
+): Promise<Resource> {
   const queries = params.dataEndpoint ? requirementQueries(knowledge.dataRequirements(plan), knowledge) : [];
   const options = optionsOf(params, deps);
-  const { context, issues } = await buildContext(params, queries, deps, options.now);
+  const { context, issues } = await buildContext(params, queries, deps, options.now, issuer);
   const result = withDataIssues(deps.engine.apply(plan, context, options, knowledge), issues);
   const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
-  if (!output) throw new HttpOutcomeError(500, outcome(issue('error', 'exception', `the engine gave no ${params.mode} output`)));
+  if (!output) throw outcomeError('exception', `the engine gave no ${params.mode} output`);
   return output;
 }
 
-export async function applyActivity({ definition: activity, knowledge }: ResolvedDefinition<ActivityDefinition>, params: ApplyParameters, deps: RunApplyDeps): Promise<Resource> {
+export async function applyActivity(
+  { definition: activity, knowledge }: ResolvedDefinition<ActivityDefinition>,
+  params: ApplyParameters,
+  deps: RunApplyDeps,
+  issuer?: string,
+): Promise<Resource> {
   const options = optionsOf(params, deps);
-  const { context, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now);
+  const { context, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now, issuer);
   const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options, knowledge);
   // A request built with failed dynamic values would be a half-written result: refuse it.
   if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);

@@ -44,6 +44,8 @@ export interface CallResult {
 export interface HarnessOptions {
   /** Further CDS clients the server trusts besides the harness's own. */
   alsoTrust?: TestClient[];
+  /** FHIR servers the harness's own client may have the service call (its issuer's `fhirServers`). */
+  fhirServers?: string[];
 }
 
 function toHeaders(raw: Record<string, string | string[] | number | undefined>): Headers {
@@ -58,7 +60,7 @@ function toHeaders(raw: Record<string, string | string[] | number | undefined>):
 export async function startHarness(overrides: Partial<ServerConfigInput> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const client = await startTestClient();
   const logs: string[] = [];
-  const trusted = [client, ...(options.alsoTrust ?? [])].map((c) => ({ iss: c.iss, jwksUrl: c.jwksUrl }));
+  const trusted = [client, ...(options.alsoTrust ?? [])].map((c) => ({ iss: c.iss, jwksUrl: c.jwksUrl, ...(c === client ? { fhirServers: options.fhirServers ?? [] } : {}) }));
   let server: CdsServer;
   try {
     server = buildServer({
