@@ -83,6 +83,10 @@ function fromDocument(value: unknown, source: string, problems: InputProblem[], 
   const r = checkResource(value, source, problems);
   if (!r) return out;
   if (r.resourceType !== 'Bundle') return [r];
+  if (r.entry !== undefined && !Array.isArray(r.entry)) {
+    problems.push({ location: source, message: 'Bundle.entry: expected a list of entries' });
+    return out;
+  }
   // Untrusted in shape: a null entry is skipped, not dereferenced.
   (r.entry ?? ([] as (BundleEntry | null | undefined)[])).forEach((entry: BundleEntry | null | undefined, i) => {
     if (entry?.resource === undefined) return;
