@@ -8,7 +8,8 @@
  * - exit codes come from ONE function, `exitCodeOf` (src/errors/exit-code.ts).
  */
 import { readFileSync } from 'node:fs';
-import { outcomeError } from '../errors/operation-outcome.ts';
+import { exitCodeOf, type ExitCode } from '../errors/exit-code.ts';
+import { issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -27,7 +28,42 @@ export async function readAllStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Why stdout failed, as an issue code the one exit-code mapping knows (both are environment failures). */
+const STDOUT_FAILURES: Readonly<Record<string, { code: 'no-store' | 'incomplete'; why: string }>> = {
+  ENOSPC: { code: 'no-store', why: 'no space left on the device' },
+  EDQUOT: { code: 'no-store', why: 'disk quota exceeded' },
+  EFBIG: { code: 'no-store', why: 'file too large' },
+  EPIPE: { code: 'incomplete', why: 'the reading end of the pipe was closed' },
+};
+
+/**
+ * A failed write to stdout (a full disk, a closed pipe) ends the run with one line on stderr and
+ * the exit code of an environment failure, instead of an uncaught 'error' event and its stack
+ * trace: the result could not be delivered, so nothing else is worth doing.
+ */
+export function onStdoutFailure(err: NodeJS.ErrnoException, stderr: (text: string) => void, exit: (code: ExitCode) => void): void {
+  const known = err.code ? STDOUT_FAILURES[err.code] : undefined;
+  const failed = outcome(issue('error', known?.code ?? 'exception', `cannot write the output to stdout: ${known?.why ?? err.message}${err.code ? ` (${err.code})` : ''}`));
+  stderr(`error: ${failed.issue[0]!.diagnostics ?? ''}\n`);
+  exit(exitCodeOf(failed, 'failure'));
+}
+
 export function processIo(): CliIo {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    onStdoutFailure(
+      err,
+      (text) => {
+        try {
+          process.stderr.write(text);
+        } catch {
+          // stderr is gone too: the exit code still says what happened.
+        }
+      },
+      (code) => process.exit(code),
+    );
+  });
+  // A closed stderr must not crash the run: its messages are for humans, the result is on stdout.
+  process.stderr.on('error', () => undefined);
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
