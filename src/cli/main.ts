@@ -11,6 +11,7 @@ import { registerLint } from './commands/lint.ts';
 import { registerLoad } from './commands/load.ts';
 import { registerPackage } from './commands/package.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerWorker } from './commands/worker.ts';
 import { registerValidate } from './commands/validate.ts';
 import { processIo, writeJson, type CliIo } from './io.ts';
 
@@ -41,7 +42,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       },
     })
     .exitOverride();
-  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage, registerServe]) {
+  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage, registerServe, registerWorker]) {
     register(program, io, done);
   }
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());

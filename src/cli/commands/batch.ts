@@ -8,7 +8,10 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import { z } from 'zod';
+import { badRequest } from '../../errors/operation-outcome.ts';
 import { runBatch } from '../../batch/run-batch.ts';
+import { runQueuedBatch } from '../../queue/coordinator.ts';
+import { parseRedisUrl } from '../../queue/redis-connection.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { nowOption, parseOptions, resolveNow } from '../options.ts';
@@ -24,6 +27,11 @@ const BatchArgs = z.object({
   knowledge: z.array(z.string().min(1)).optional(),
   maxShardMb: z.coerce.number().positive().optional(),
   maxLineMb: z.coerce.number().positive().optional(),
+  queue: z.string().min(1).optional(),
+  resume: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be the run id a coordinator printed')
+    .optional(),
 });
 export type BatchArgs = z.input<typeof BatchArgs>;
 
@@ -55,7 +63,42 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
     : undefined;
   let phase = '';
   const started = Date.now();
+  const onProgress = (e: { phase: string; done: number; total: number; patients: number }) => {
+    if (!bar) return;
+    if (e.phase !== phase) {
+      if (phase) bar.stop();
+      phase = e.phase;
+      bar.start(Math.max(1, e.total), 0, { phase: e.phase.padEnd(9), patients: 0 });
+    }
+    bar.update(e.done, { phase: e.phase.padEnd(9), patients: e.patients });
+  };
+  if (args.resume && !args.queue) throw badRequest('--resume needs --queue (the Redis of the run)', ['--resume']);
   try {
+    if (args.queue) {
+      // Distributed: this process is the coordinator; `worker --queue` processes apply (src/queue).
+      const summary = await runQueuedBatch({
+        url: parseRedisUrl(args.queue),
+        inDir: args.in,
+        outDir: args.out,
+        planRefs: plans.map((p) => (p.url ? { url: p.url, ...(p.version ? { version: p.version } : {}) } : { id: p.id ?? '' })),
+        now,
+        mode: args.mode,
+        ...(args.resume ? { resume: args.resume } : {}),
+        // The shard budget is the job size here: one job is one shard's patients.
+        ...(args.maxShardMb ? { maxJobBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
+        ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
+        onRun: (runId) => {
+          io.stderr(`batch: run ${runId} (after a crash: the same command with --resume ${runId})\n`);
+        },
+        onProgress,
+      });
+      bar?.stop();
+      writeJson(io, summary);
+      io.stderr(
+        `batch: ${summary.patients} patient(s) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${summary.failures} failure(s) in ${args.out}/OperationOutcome.ndjson\n`,
+      );
+      return summary.failures > 0 ? EXIT.findings : EXIT.ok;
+    }
     const summary = await runBatch({
       inDir: args.in,
       outDir: args.out,
@@ -66,15 +109,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       workers,
       ...(args.maxShardMb ? { maxShardBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
       ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
-      onProgress: (e) => {
-        if (!bar) return;
-        if (e.phase !== phase) {
-          if (phase) bar.stop();
-          phase = e.phase;
-          bar.start(Math.max(1, e.total), 0, { phase: e.phase.padEnd(9), patients: 0 });
-        }
-        bar.update(e.done, { phase: e.phase.padEnd(9), patients: e.patients });
-      },
+      onProgress,
     });
     bar?.stop();
     writeJson(io, summary);
@@ -99,6 +134,8 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--max-shard-mb <mb>', 'memory budget per shard in MiB (default 8)')
     .option('--max-line-mb <mb>', 'a longer NDJSON line is reported (file:line, too-long) and skipped unread (default 64)')
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
+    .option('--queue <redis-url>', 'distribute over a Redis queue: this process coordinates, `worker --queue <redis-url>` processes apply')
+    .option('--resume <run id>', 'with --queue: finish the run a coordinator that died had started (same --in and --out)')
     .action((options: BatchArgs) => {
       done(runBatchCommand(options, io));
     });

@@ -1,0 +1,61 @@
+/**
+ * `worker --queue redis://host:port`: applies distributed batch jobs (src/queue/queue-worker.ts)
+ * until SIGTERM/SIGINT, then finishes the job in hand and exits 0. Run one per core, on any machine
+ * that reaches the Redis; each loads the protocols from its own --knowledge (the run names the plans
+ * by canonical and version, so a worker with other protocols refuses the run's jobs).
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
+import { startQueueWorker } from '../../queue/queue-worker.ts';
+import { parseRedisUrl } from '../../queue/redis-connection.ts';
+import { EXIT, type CliIo, type ExitCode } from '../io.ts';
+import { addKnowledgeOption, parseOptions } from '../options.ts';
+
+const WorkerArgs = z.object({
+  queue: z.string().min(1),
+  knowledge: z.array(z.string().min(1)).optional(),
+  lockMs: z.coerce.number().int().min(200).max(600_000).optional(),
+});
+type WorkerArgs = z.input<typeof WorkerArgs>;
+
+export async function runWorkerCommand(raw: WorkerArgs, io: CliIo, stop: Promise<unknown>): Promise<ExitCode> {
+  const args = parseOptions(WorkerArgs, raw);
+  const url = parseRedisUrl(args.queue);
+  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS);
+  let jobs = 0;
+  let patients = 0;
+  const worker = startQueueWorker({
+    url,
+    knowledge,
+    ...(args.lockMs ? { lockMs: args.lockMs } : {}),
+    onJob: (event) => {
+      jobs++;
+      patients += event.patients;
+    },
+  });
+  io.stderr(`worker: waiting for batch jobs on ${new URL(url).host} (stop with SIGTERM or Ctrl-C)\n`);
+  await stop;
+  await worker.close();
+  io.stderr(`worker: stopped after ${jobs} job(s), ${patients} patient(s)\n`);
+  return EXIT.ok;
+}
+
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+}
+
+export function registerWorker(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
+  addKnowledgeOption(
+    program
+      .command('worker')
+      .description('apply distributed batch jobs from a Redis queue (see batch --queue) until stopped; run one per core, on any machine')
+      .requiredOption('--queue <redis-url>', 'the Redis the coordinator uses, e.g. redis://10.0.0.5:6379')
+      .option('--lock-ms <ms>', "how long a job's lock lives unrenewed: a dead worker's job is taken again after about this (default 10000)"),
+  ).action((options: WorkerArgs) => {
+    done(runWorkerCommand(options, io, signalled()));
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * A batch worker on the queue (`infertility-protocols worker --queue redis://...`): takes jobs (one
+ * shard, a group of patients, each) of any run, applies the run's plans with the same function the
+ * single-process batch uses (`applyShard`), and stores the result once under the run and job name.
+ *
+ * Delivery is at least once: a worker killed mid-job loses its lock, another worker takes the job
+ * again (BullMQ's stalled-job check), and the second result is dropped by HSETNX - so a job done
+ * twice is written once. A job that throws is retried with exponential backoff; after the last
+ * attempt the coordinator finds it in the failed set and reports it as a dead letter.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PlanDefinition } from '@medplum/fhirtypes';
+import { applyShard, type ShardContext } from '../batch/apply-shard.ts';
+import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
+import { connectRedis } from './redis-connection.ts';
+import { BATCH_QUEUE, runKeys } from './run-keys.ts';
+import { JobResult, RunMeta, readJson } from './run-meta.ts';
+
+export interface BatchJobData {
+  runId: string;
+  job: string;
+}
+
+export interface QueueWorkerOptions {
+  url: string;
+  knowledge: CompiledKnowledge;
+  /**
+   * How long a job's lock lives without renewal: a killed worker's job is taken again after about
+   * this long. Jobs are small (~1 MiB of input, well under a second of work), so seconds suffice.
+   */
+  lockMs?: number;
+  onJob?: (event: { runId: string; job: string; patients: number }) => void;
+}
+
+export interface QueueWorker {
+  /** Stops taking jobs, lets the current one finish, closes the connections. */
+  close(): Promise<void>;
+}
+
+function resolvePlans(knowledge: CompiledKnowledge, meta: RunMeta): PlanDefinition[] {
+  return meta.planRefs.map((ref) => {
+    const plan = ref.url
+      ? knowledge.resolve<PlanDefinition>(ref.version ? `${ref.url}|${ref.version}` : ref.url, 'PlanDefinition')
+      : knowledge.byId<PlanDefinition>('PlanDefinition', ref.id ?? '');
+    // Another version of the protocols on this machine: retrying here cannot help.
+    if (!plan) throw new UnrecoverableError(`plan ${ref.url ?? ref.id ?? '?'}${ref.version ? `|${ref.version}` : ''} is not in this worker's knowledge`);
+    return plan;
+  });
+}
+
+export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+  const connection: Redis = connectRedis(options.url);
+  const lockDuration = options.lockMs ?? 10_000;
+  // Per worker instance, not per module: the run contexts this worker has seen (a few at most).
+  const contexts = new Map<string, ShardContext>();
+  const contextOf = async (runId: string): Promise<ShardContext> => {
+    const known = contexts.get(runId);
+    if (known) return known;
+    const text = await connection.get(runKeys(runId).meta);
+    if (text === null) throw new UnrecoverableError(`run ${runId} is not in Redis (finished or removed)`);
+    const meta = readJson(RunMeta, text, `run ${runId}`);
+    const context: ShardContext = { plans: resolvePlans(options.knowledge, meta), knowledge: options.knowledge, now: meta.now, mode: meta.mode, files: meta.files };
+    if (contexts.size >= 8) contexts.delete(contexts.keys().next().value!);
+    contexts.set(runId, context);
+    return context;
+  };
+
+  const process = async (job: Job<BatchJobData>): Promise<number> => {
+    const { runId, job: name } = job.data;
+    const keys = runKeys(runId);
+    // Done already (an earlier attempt finished but its completion was lost): nothing to redo.
+    if ((await connection.hexists(keys.results, name)) === 1) return 0;
+    const context = await contextOf(runId);
+    const input = await connection.getBuffer(keys.input(name));
+    // Retried (with backoff): the coordinator may be putting it back after a Redis restart.
+    if (input === null) throw new Error(`the input of ${name} (run ${runId}) is not in Redis`);
+    const result: JobResult = { patients: 0, output: [], failures: [], badLines: [] };
+    const counts = applyShard([input], context, {
+      output: (line) => result.output.push(line),
+      failure: (line) => result.failures.push(line),
+      badLine: (line) => result.badLines.push(line),
+    });
+    result.patients = counts.patients;
+    await connection.hsetnx(keys.results, name, JSON.stringify(result));
+    options.onJob?.({ runId, job: name, patients: counts.patients });
+    return counts.patients;
+  };
+
+  const worker = new Worker<BatchJobData, number>(BATCH_QUEUE, process, {
+    connection,
+    concurrency: 1,
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+    // A job whose worker died twice is a dead letter rather than a job that kills workers forever.
+    maxStalledCount: 2,
+  });
+  // BullMQ reports connection trouble here; the connection reconnects by itself (redis-connection.ts).
+  worker.on('error', () => undefined);
+  return {
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
