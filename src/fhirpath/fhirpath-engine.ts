@@ -9,7 +9,9 @@
  *   evaluation's variables instead of the process clock: the same input gives the same output,
  *   whatever the machine's time zone or wall clock.
  */
-import fhirpath from 'fhirpath';
+// The CommonJS sources, not the ESM bundle: the fast path (fast-path/) reuses the library's classes and
+// functions, and a value made by one copy of fhirpath.js is not an instance of the other's classes.
+import fhirpath from 'fhirpath/src/fhirpath.js';
 import r4Model from 'fhirpath/fhir-context/r4/index.js';
 
 export const R4_MODEL = r4Model;

@@ -20,7 +20,16 @@ import type { DataRequirement, PlanDefinition, PlanDefinitionAction, Resource, V
 import { codingKey } from '../data/patient-data.ts';
 import { dataRequirementsOf } from '../engine/data-requirements.ts';
 import { computeVariableSchedule, type VariableSchedule } from '../engine/plan/variable-schedule.ts';
+import { withFastPath, type EvaluationRoute } from '../fhirpath/fast-path/index.ts';
 import { compileFhirPath, errorText, FhirPathSyntaxError, type CompiledExpression } from '../fhirpath/fhirpath-engine.ts';
+
+export interface KnowledgeOptions {
+  /**
+   * Evaluate the FHIRPath subset the fast path supports with compiled closures (default true);
+   * false is the safety switch: fhirpath.js everywhere (edges read FHIRPATH_FAST_PATH=0).
+   */
+  fastPath?: boolean;
+}
 
 type CanonicalResource = Resource & { url?: string; version?: string; id?: string };
 
@@ -103,6 +112,8 @@ export class CompiledKnowledge {
   private readonly filterKeys = new Map<CodeFilter, ReadonlySet<string> | undefined>();
   private readonly requirements = new Map<PlanDefinition, DataRequirement[]>();
   private readonly expressions = new Map<string, CompiledExpression | FhirPathSyntaxError>();
+  private readonly routes = new Map<string, EvaluationRoute>();
+  private readonly options: Required<KnowledgeOptions>;
   private readonly schedules = new Map<PlanDefinitionAction, VariableSchedule>();
   private readonly compileFindings: CompileFinding[] = [];
   /** True once the constructor is done: from then on nothing is added to the tables. */
@@ -113,7 +124,8 @@ export class CompiledKnowledge {
    * complete. With a `base`, what it compiled is copied rather than redone, and only `added` is
    * analysed (its value sets and code filters again when terminology changes).
    */
-  private constructor(added: Iterable<Resource>, base?: CompiledKnowledge) {
+  private constructor(added: Iterable<Resource>, options: Required<KnowledgeOptions>, base?: CompiledKnowledge) {
+    this.options = options;
     const fresh = [...added];
     if (base) for (const r of base.all()) this.index(r);
     for (const r of fresh) this.index(r);
@@ -122,6 +134,7 @@ export class CompiledKnowledge {
     const terminologyChanged = !base || fresh.some((r) => r.resourceType === 'ValueSet' || r.resourceType === 'CodeSystem');
     if (base) {
       for (const [text, compiled] of base.expressions) this.expressions.set(text, compiled);
+      for (const [text, route] of base.routes) this.routes.set(text, route);
       for (const [action, schedule] of base.schedules) this.schedules.set(action, schedule);
       this.compileFindings.push(...base.compileFindings.filter((f) => present.has(f.artifact)));
       if (!terminologyChanged) {
@@ -155,8 +168,8 @@ export class CompiledKnowledge {
   }
 
   /** @internal the one way to build a first instance (see `compileKnowledge`). */
-  static compile(resources: Iterable<Resource>): CompiledKnowledge {
-    return new CompiledKnowledge(resources);
+  static compile(resources: Iterable<Resource>, options: KnowledgeOptions = {}): CompiledKnowledge {
+    return new CompiledKnowledge(resources, { fastPath: options.fastPath ?? true });
   }
 
   /**
@@ -165,7 +178,7 @@ export class CompiledKnowledge {
    * $apply, so its expressions are compiled once for the request, like the loaded ones.
    */
   with(resources: Iterable<Resource>): CompiledKnowledge {
-    return new CompiledKnowledge(resources, this);
+    return new CompiledKnowledge(resources, this.options, this);
   }
 
   private index(resource: Resource): void {
@@ -185,6 +198,11 @@ export class CompiledKnowledge {
     if (!compiled) {
       try {
         compiled = compileFhirPath(text);
+        if (this.options.fastPath) {
+          const routed = withFastPath(text, compiled);
+          compiled = routed.evaluate;
+          this.routes.set(text, routed.route);
+        } else this.routes.set(text, { fastPath: false, reason: 'fast path switched off' });
       } catch (err) {
         compiled = err instanceof FhirPathSyntaxError ? err : new FhirPathSyntaxError(errorText(err));
       }
@@ -196,6 +214,16 @@ export class CompiledKnowledge {
   /** What compiling the artifacts found wrong (FHIRPath syntax errors, with where they are). */
   get findings(): readonly CompileFinding[] {
     return this.compileFindings;
+  }
+
+  /** How each compiled FHIRPath text is evaluated: the fast path, or fhirpath.js and why (for lint). */
+  get expressionRoutes(): ReadonlyMap<string, EvaluationRoute> {
+    return this.routes;
+  }
+
+  /** Whether this knowledge evaluates with the fast path (false when switched off). */
+  get fastPath(): boolean {
+    return this.options.fastPath;
   }
 
   /** How many distinct FHIRPath texts were compiled (for tests and benchmarks). */
@@ -320,6 +348,6 @@ export class CompiledKnowledge {
 }
 
 /** Compiles the knowledge: see the file comment. */
-export function compileKnowledge(resources: Iterable<Resource>): CompiledKnowledge {
-  return CompiledKnowledge.compile(resources);
+export function compileKnowledge(resources: Iterable<Resource>, options: KnowledgeOptions = {}): CompiledKnowledge {
+  return CompiledKnowledge.compile(resources, options);
 }

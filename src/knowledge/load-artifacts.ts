@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../errors/operation-outcome.ts';
-import { compileKnowledge, type CompiledKnowledge } from './compiled-knowledge.ts';
+import { compileKnowledge, type CompiledKnowledge, type KnowledgeOptions } from './compiled-knowledge.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_ARTIFACT_DIRS = [join(PROJECT_ROOT, 'profiles'), join(PROJECT_ROOT, 'plandefinitions')];
@@ -48,6 +48,9 @@ export function readArtifacts(paths: string[] = DEFAULT_ARTIFACT_DIRS): LoadedAr
   return found;
 }
 
-export function loadKnowledge(paths: string[] = DEFAULT_ARTIFACT_DIRS): CompiledKnowledge {
-  return compileKnowledge(readArtifacts(paths).map((a) => a.resource));
+export function loadKnowledge(paths: string[] = DEFAULT_ARTIFACT_DIRS, options: KnowledgeOptions = {}): CompiledKnowledge {
+  return compileKnowledge(
+    readArtifacts(paths).map((a) => a.resource),
+    options,
+  );
 }
