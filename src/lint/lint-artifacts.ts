@@ -12,7 +12,8 @@
  * - every canonical resolves (url or url|version) against the knowledge, incl. codeFilter ValueSets,
  *   which must also be expandable offline; coded codeFilters use codes of our terminology;
  * - resource ids and canonical url|version are unique; action ids are unique within a plan;
- *   relatedAction targets exist and form no cycle; goalIds name goals of the plan;
+ *   relatedAction targets exist and form no cycle; goalIds name goals of the plan; no plan includes
+ *   itself, directly or through nested plans (definition-cycles.ts);
  * - every PlanDefinition action carries documentation (the source it comes from).
  */
 import type { ActivityDefinition, Extension, Expression, OperationOutcome, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
@@ -21,6 +22,7 @@ import { issue } from '../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { parseCanonical } from '../knowledge/compiled-knowledge.ts';
 import { checkDataRequirement } from './data-requirement.ts';
+import { checkDefinitionCycles } from './definition-cycles.ts';
 import { engineVariables } from './engine-variables.ts';
 import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
 import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhir-model.ts';
@@ -351,6 +353,11 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Com
     if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource);
     if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource);
   }
+  checkDefinitionCycles(
+    linter,
+    ordered.flatMap(({ file, resource }) => (resource.resourceType === 'PlanDefinition' ? [{ file, plan: resource }] : [])),
+    knowledge,
+  );
   for (const { file, resource } of ordered) {
     const fallback = new Map(engineVariables(resource.resourceType));
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));

@@ -156,6 +156,25 @@ describe('lintArtifacts', () => {
     );
   });
 
+  it('finds a plan that includes itself, and nested plans that return to where they started', () => {
+    const self = plan();
+    const doc = self.action![0]!.documentation;
+    self.action![0]!.action = [{ id: 'again', title: 'again', documentation: doc, definitionCanonical: `${self.url!}|${self.version!}` }];
+    expect(messages(lintWith(self))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^changed\.json#PlanDefinition\.action\[0\]\.action\[0\]\.definitionCanonical the plan includes itself \(/)]),
+    );
+
+    const a = plan();
+    const b: PlanDefinition = { ...plan(), id: 'plan-b', url: 'http://example.org/fhir/PlanDefinition/plan-b', version: '1' };
+    a.action!.push({ id: 'to-b', title: 'b', documentation: doc, definitionCanonical: `${b.url!}|1` });
+    b.action = [{ id: 'to-a', title: 'a', documentation: doc, definitionCanonical: `${a.url!}|${a.version!}` }];
+    const cycle = messages(lintWith(a, [b])).filter((m) => m.includes('cycle'));
+    expect(cycle).toHaveLength(1);
+    expect(cycle[0]).toMatch(
+      /^extra0\.json#PlanDefinition\.action\[0\]\.definitionCanonical nested plans form a cycle: \S+demo-protocol\|1\.0\.0 -> \S+plan-b\|1 -> \S+demo-protocol\|1\.0\.0:/,
+    );
+  });
+
   it('finds duplicate ids and canonicals across files', () => {
     const copy = { ...plan(), id: 'other-id' };
     const result = lintWith(plan(), [copy]);
