@@ -7,6 +7,7 @@ import { EXIT, exitCodeOf, type ExitCode } from '../errors/exit-code.ts';
 import { badRequest, toOperationOutcome } from '../errors/operation-outcome.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerBatch } from './commands/batch.ts';
+import { registerDiagram } from './commands/diagram.ts';
 import { registerLint } from './commands/lint.ts';
 import { registerLoad } from './commands/load.ts';
 import { registerPackage } from './commands/package.ts';
@@ -42,7 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       },
     })
     .exitOverride();
-  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage, registerServe, registerWorker]) {
+  for (const register of [registerLint, registerValidate, registerApply, registerLoad, registerBatch, registerPackage, registerServe, registerDiagram, registerWorker]) {
     register(program, io, done);
   }
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());

@@ -23,6 +23,7 @@ import type { ProtocolEngine } from './engine-port.ts';
 import { capabilityStatement } from './fhir/capability-statement.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { webRoutes } from './web/plugin.ts';
+import { webRoutes } from './web/plugin.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
@@ -181,6 +182,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate,
   });
 
+  void app.register(webRoutes, { knowledge });
   void app.register(webRoutes, { knowledge });
   app.get('/healthz', () => ({ status: 'ok', services: services.length }));
   return { app, config, feedback, issued };
