@@ -108,7 +108,7 @@ const OPERATORS: Record<string, LibraryEntry> = {
 };
 
 /** The clock functions the project replaces (see fhirpath-engine.ts): they read the injected %now / %today. */
-const CLOCK_FUNCTIONS: Record<string, string> = { today: 'today', now: 'now' };
+const CLOCK_FUNCTIONS: Record<string, string | undefined> = { today: 'today', now: 'now' };
 
 const OPERATOR_NODES = new Set([
   'EqualityExpression',
@@ -298,7 +298,7 @@ function isNullable(x: unknown): boolean {
 function compileFunction(functn: AstNode): Step {
   const name = identifierOf(child(functn));
   const paramNodes = functn.children?.[1]?.children ?? [];
-  const clock = CLOCK_FUNCTIONS[name];
+  const clock = Object.hasOwn(CLOCK_FUNCTIONS, name) ? CLOCK_FUNCTIONS[name] : undefined;
   if (clock) {
     if (paramNodes.length) throw new Unsupported(`${name}() takes no parameters`);
     return (_input, frame) => {
@@ -381,6 +381,17 @@ function prepareResult(result: Collection): unknown[] {
   return out;
 }
 
+/** The value of an expression that is one Boolean, plain string or integer literal. */
+function constantOf(ast: AstNode): string | number | boolean | undefined {
+  let node = ast;
+  while (node.children?.length === 1 && ['EntireExpression', 'TermExpression', 'LiteralTerm'].includes(node.type)) node = node.children[0] as AstNode;
+  const text = node.text ?? '';
+  if (node.type === 'BooleanLiteral') return text === 'true';
+  if (node.type === 'StringLiteral') return PLAIN_STRING.exec(text)?.[1];
+  if (node.type === 'NumberLiteral' && /^\d{1,9}$/.test(text)) return Number(text);
+  return undefined;
+}
+
 /** A resource as the engine passes its focus: an object whose resourceType is a type name. */
 function isResource(value: unknown): value is { resourceType: string; __path__?: PathInfo } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -412,6 +423,10 @@ export function compileFastPath(expression: string): FastEvaluator {
     throw new Unsupported('does not parse');
   }
   const root = compileNode(ast);
+  const constant = constantOf(ast);
+  // A bare literal (`true`, `'http://loinc.org'`) reads neither focus nor variables: its value, as
+  // fhirpath.js gives it, without an evaluation.
+  if (constant !== undefined) return () => [constant];
   return (focus, vars) => {
     // A focus that is not a resource could match a member name as its type (fhirpath.js's
     // root-level type check), which the compiled member step does not do.
