@@ -13,18 +13,21 @@ import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { loadKnowledge } from '../knowledge/load-artifacts.ts';
 import { FhirServerPolicy } from './allow-list.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
+import { RedisReplayStore } from './auth/replay-cache.ts';
+import { connectRedis } from '../queue/redis-connection.ts';
 import { FeedbackStore } from './cds/feedback.ts';
-import { IssuedCards } from './cds/issued-cards.ts';
+import { IssuedCards, RedisIssuedCards, type IssuedCardStore } from './cds/issued-cards.ts';
 import { cdsRoutes, type Authenticate } from './cds/routes.ts';
 import { buildServiceCatalog } from './cds/service-catalog.ts';
 import { formatNow } from './clock.ts';
 import { serverConfigSchema, type ServerConfig, type ServerConfigInput } from './config.ts';
 import type { ProtocolEngine } from './engine-port.ts';
 import { capabilityStatement } from './fhir/capability-statement.ts';
+import { InlineApplyRunner } from './fhir/inline-runner.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { webRoutes } from './web/plugin.ts';
-import { webRoutes } from './web/plugin.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { installJsonParsers } from './json-limits.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
 
@@ -34,7 +37,7 @@ export interface CdsServer {
   app: FastifyInstance;
   config: ServerConfig;
   feedback: FeedbackStore;
-  issued: IssuedCards;
+  issued: IssuedCardStore;
 }
 
 interface LogFields {
@@ -68,18 +71,31 @@ function warmUp(plans: PlanDefinition[], engine: ProtocolEngine, knowledge: Comp
 
 export function buildServer(input: ServerConfigInput): CdsServer {
   const config = parseServerConfig(input);
-  const clock = config.clock ?? (() => new Date());
+  // Clinical time: an injected clock, else a fixed `now` (serve --now), else the system clock.
+  const fixedNow = config.now === undefined ? undefined : new Date(config.now);
+  const clock = config.clock ?? (fixedNow ? () => new Date(fixedNow.getTime()) : () => new Date());
   const knowledge = config.knowledge ?? loadKnowledge(config.artifactPaths);
   const engine: ProtocolEngine = config.engine ?? projectEngine;
-  const feedback = new FeedbackStore(config.feedbackFile);
-  const issued = new IssuedCards({
-    retentionMs: config.feedbackRetentionSeconds * 1000,
-    maxCards: config.feedbackMaxCards,
-    now: () => clock().getTime(),
-  });
+  // Several instances share used jtis, issued cards and feedback through Redis (in process otherwise).
+  const shared = config.redis ? { redis: connectRedis(config.redis.url, 'requests'), prefix: config.redis.keyPrefix } : undefined;
+  const feedback = new FeedbackStore(config.feedbackFile, undefined, shared ? { redis: shared.redis, key: `${shared.prefix}feedback`, maxLength: 100_000 } : undefined);
+  const cardRetention = { retentionMs: config.feedbackRetentionSeconds * 1000, now: () => clock().getTime() };
+  const issued: IssuedCardStore = shared
+    ? new RedisIssuedCards(shared.redis, shared.prefix, cardRetention)
+    : new IssuedCards({ ...cardRetention, maxCards: config.feedbackMaxCards });
 
   const app = Fastify({
     bodyLimit: config.bodyLimit,
+    // Slow clients: a whole request within requestTimeoutMs, its headers within headersTimeoutMs
+    // (checked every connectionsCheckingInterval), an idle socket closed after connectionTimeoutMs.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    },
     // Request logging is ours (onResponse below): Fastify's default logs URLs and headers.
     logController: new LogController({ disableRequestLogging: true }),
     logger: {
@@ -94,7 +110,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installJsonParsers(app, config.maxJsonDepth);
   installErrorHandling(app);
 
   const logFields = new WeakMap<FastifyRequest, LogFields>();
@@ -131,6 +147,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
       maxTokenAgeSeconds: config.auth.maxTokenAgeSeconds,
       // Token lifetimes are real time: the injected clock is clinical time (replays, tests).
       clock: () => new Date(),
+      ...(shared ? { replayStore: new RedisReplayStore(shared.redis, shared.prefix, () => new Date()) } : {}),
     });
     authenticate = (request, audiences, singleUse) => verifier.verify({ authorization: request.headers.authorization, audiences, singleUse });
   } else {
@@ -171,6 +188,11 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     tagRequest,
   });
 
+  const inlineRunner = new InlineApplyRunner({ artifacts: knowledge.all(), budgetMs: config.inlineTimeBudgetMs });
+  app.addHook('onClose', () => inlineRunner.close());
+  app.addHook('onClose', () => {
+    shared?.redis.disconnect();
+  });
   const fhirBase = `${config.baseUrl}/fhir`;
   const types = [...new Set(knowledge.all().map((r) => r.resourceType))];
   void app.register(fhirRoutes, {
@@ -178,11 +200,17 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     fhirBase,
     types,
     capability: capabilityStatement(types, fhirBase, SOFTWARE, formatNow(clock(), config.utcOffset)),
-    deps: { engine, knowledge, clock, utcOffset: config.utcOffset, fetch: gather },
+    deps: {
+      engine,
+      knowledge,
+      clock,
+      utcOffset: config.utcOffset,
+      fetch: gather,
+      inline: { limits: { maxExpressionNodes: config.inlineMaxExpressionNodes, maxActions: config.inlineMaxActions }, runner: inlineRunner },
+    },
     authenticate,
   });
 
-  void app.register(webRoutes, { knowledge });
   void app.register(webRoutes, { knowledge });
   app.get('/healthz', () => ({ status: 'ok', services: services.length }));
   return { app, config, feedback, issued };

@@ -3,6 +3,7 @@
  * file, CLI flags and test code all go through the same validation before a socket is opened.
  */
 import { z } from 'zod';
+import { isRealDateTimeWithOffset } from '../data/calendar.ts';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import type { ProtocolEngine } from './engine-port.ts';
 import { allowedEntryProblem } from './allow-list.ts';
@@ -90,7 +91,7 @@ export const serverConfigSchema = z
     /** Keep-alive: how long an idle kept-alive connection waits for the next request, ms. */
     keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
     /** Deepest JSON nesting accepted in a request body (objects and arrays). */
-    maxJsonDepth: z.number().int().min(8).max(10_000).default(64),
+    maxJsonDepth: z.number().int().min(8).max(1_000).default(100),
     /** Inline definitions posted to $apply: most expression nodes (FHIRPath AST nodes, summed). */
     inlineMaxExpressionNodes: z.number().int().min(1).max(1_000_000).default(5_000),
     /** Inline definitions posted to $apply: most actions (nested ones counted). */
@@ -110,6 +111,16 @@ export const serverConfigSchema = z
       .default(86_400),
     /** Most issued cards remembered for feedback (oldest forgotten first): bounds the memory. */
     feedbackMaxCards: z.number().int().min(100).max(1_000_000).default(50_000),
+    /**
+     * Shared state for several instances behind a load balancer: used JWT ids, issued cards and
+     * feedback live in this Redis (in process when absent). `keyPrefix` separates deployments.
+     */
+    redis: z
+      .object({
+        url: z.url({ protocol: /^rediss?$/ }),
+        keyPrefix: z.string().min(1).default('ip:cds:'),
+      })
+      .optional(),
     /** Directories or files with the knowledge artifacts (default: profiles/ and plandefinitions/). */
     artifactPaths: z.array(z.string()).optional(),
     /** Only these PlanDefinition ids become CDS services (default: every PlanDefinition). */
@@ -117,6 +128,8 @@ export const serverConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Clinical time for the protocols (tests, replays); the system clock when absent. JWTs are always checked against the system clock. */
     clock: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+    /** A fixed clinical time (`serve --now`, config `now`) for demos and reproducible runs: ISO date-time with offset; "today" is its day in utcOffset. `clock` wins when both are given. */
+    now: z.string().refine(isRealDateTimeWithOffset, 'must be an ISO 8601 date-time with a time zone offset, e.g. 2026-11-23T09:00:00Z').optional(),
     /** A loaded knowledge base (tests, embedding); loaded from artifactPaths when absent. */
     knowledge: z.custom<CompiledKnowledge>((v) => typeof v === 'object' && v !== null && 'resolve' in v).optional(),
     /** The $apply engine; the project's engine when absent. */
@@ -125,6 +138,9 @@ export const serverConfigSchema = z
     logStream: z.custom<{ write(line: string): unknown }>((v) => typeof v === 'object' && v !== null && 'write' in v).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.requestTimeoutMs > 0 && c.headersTimeoutMs > c.requestTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: 'headersTimeoutMs must not exceed requestTimeoutMs' });
+    }
     if (c.auth.required && c.auth.trustedIssuers.length === 0) {
       ctx.addIssue({
         code: 'custom',

@@ -68,7 +68,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'PlanDefinition');
-      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params);
+      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, undefined, deps.inline.limits);
       return send(reply, await applyPlan(resolved, params, deps, issuers.get(request)));
     },
   });
@@ -88,7 +88,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     onRequest: applyAuth,
     handler: async (request, reply) => {
       const params = parseApplyParameters(request.body, 'ActivityDefinition');
-      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params);
+      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, undefined, deps.inline.limits);
       return send(reply, await applyActivity(resolved, params, deps, issuers.get(request)));
     },
   });

@@ -3,10 +3,10 @@
  * and/or a data endpoint read with the plan's own data requirements), runs the engine, and gives
  * the CarePlan (r4) or Bundle (cpg), or the ActivityDefinition's resource.
  */
-import type { ActivityDefinition, OperationOutcomeIssue, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, OperationOutcome, OperationOutcomeIssue, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { withDataIssues, withDataIssuesOnResource } from '../../data/data-issues.ts';
 import { selectPatientCompartment } from '../../data/patient-compartment.ts';
-import type { ApplyContext, ApplyOptions } from '../../engine/types.ts';
+import type { ApplyContext, ApplyOptions, ApplyResult } from '../../engine/types.ts';
 import { OperationOutcomeError, issue, notFound, outcome, outcomeError, badRequest } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
@@ -16,6 +16,8 @@ import type { ProtocolEngine } from '../engine-port.ts';
 import { HttpOutcomeError } from '../http-errors.ts';
 import type { ApplyParameters } from './apply-parameters.ts';
 import type { FhirServerPolicy } from '../allow-list.ts';
+import { checkInlineBudget, type InlineLimits } from './inline-budget.ts';
+import type { InlineApplyRunner } from './inline-runner.ts';
 
 export interface RunApplyDeps {
   engine: ProtocolEngine;
@@ -23,12 +25,18 @@ export interface RunApplyDeps {
   clock: () => Date;
   utcOffset: string;
   fetch: { timeoutMs: number; maxPages: number; maxResponseBytes?: number; fhirServers: FhirServerPolicy };
+  /** Inline definitions: their size budget (checked here) and the runner that bounds their time. */
+  inline: { limits: InlineLimits; runner: InlineApplyRunner };
 }
 
-/** The definition to apply, and the knowledge to apply it with (with an inline definition compiled into it). */
+/**
+ * The definition to apply and the knowledge to apply it with. An inline definition is applied
+ * with the server's knowledge plus itself, compiled in the inline runner's worker (never here).
+ */
 export interface ResolvedDefinition<T> {
   definition: T;
   knowledge: CompiledKnowledge;
+  inline?: boolean;
 }
 
 export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>(
@@ -36,6 +44,7 @@ export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>
   type: T['resourceType'],
   params: ApplyParameters,
   instanceId?: string,
+  inlineLimits?: InlineLimits,
 ): ResolvedDefinition<T> {
   if (instanceId) {
     if (params.definition || params.inlineDefinition) throw badRequest(`at instance level the ${type} comes from the URL, not from a parameter`);
@@ -45,7 +54,9 @@ export function resolveDefinition<T extends PlanDefinition | ActivityDefinition>
   }
   if (params.inlineDefinition) {
     const inline = params.inlineDefinition as T;
-    return { definition: inline, knowledge: knowledge.with([inline]) };
+    // Counted before anything of it is compiled (too-costly when over the budget).
+    if (inlineLimits) checkInlineBudget(inline, inlineLimits);
+    return { definition: inline, knowledge, inline: true };
   }
   if (!params.definition) throw badRequest(`give the ${type} (url[|version], '${type}/<id>', or inline)`);
   const byId = /^([A-Za-z]+)\/([^/|]+)$/.exec(params.definition);
@@ -94,7 +105,7 @@ async function buildContext(
   deps: RunApplyDeps,
   now: string,
   issuer: string | undefined,
-): Promise<{ context: ApplyContext; issues: OperationOutcomeIssue[] }> {
+): Promise<{ context: Omit<ApplyContext, 'data'>; record: Resource[]; issues: OperationOutcomeIssue[] }> {
   const [subjectType, subjectId] = params.subject.split('/') as [string, string];
   const fromEndpoint = await readFromEndpoint(params, queries, subjectId, deps, now, issuer);
   const all = [...params.data, ...fromEndpoint];
@@ -115,7 +126,7 @@ async function buildContext(
     const options = { bases: params.dataEndpoint ? [params.dataEndpoint.address] : [], ...(params.dataEntries ? { entries: params.dataEntries } : {}) };
     ({ resources: record, issues } = selectPatientCompartment(resources, subject, options));
   }
-  const context: ApplyContext = { subject, data: deps.engine.buildPatientData(record), parameters: params.parameters };
+  const context: Omit<ApplyContext, 'data'> = { subject, parameters: params.parameters };
   const encounter = referenced(params.encounter, record, 'Encounter');
   const practitioner = referenced(params.practitioner, record, 'Practitioner');
   const organization = referenced(params.organization, record, 'Organization');
@@ -123,7 +134,7 @@ async function buildContext(
   if (practitioner) context.practitioner = practitioner as ApplyContext['practitioner'];
   if (organization) context.organization = organization as ApplyContext['organization'];
   Object.assign(context, params.concepts);
-  return { context, issues };
+  return { context, record, issues };
 }
 
 function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
@@ -132,29 +143,47 @@ function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
 
 /** `issuer`: the authenticated caller's (undefined when auth is off); the dataEndpoint must be allowed for it. */
 export async function applyPlan(
-  { definition: plan, knowledge }: ResolvedDefinition<PlanDefinition>,
+  { definition: plan, knowledge, inline }: ResolvedDefinition<PlanDefinition>,
   params: ApplyParameters,
   deps: RunApplyDeps,
   issuer?: string,
 ): Promise<Resource> {
   const queries = params.dataEndpoint ? requirementQueries(knowledge.dataRequirements(plan), knowledge) : [];
   const options = optionsOf(params, deps);
-  const { context, issues } = await buildContext(params, queries, deps, options.now, issuer);
-  const result = withDataIssues(deps.engine.apply(plan, context, options, knowledge), issues);
+  const { context, record, issues } = await buildContext(params, queries, deps, options.now, issuer);
+  let applied: ApplyResult;
+  if (inline) {
+    const reply = await deps.inline.runner.run({ definition: plan, record, context, options });
+    if (!reply.ok) throw new OperationOutcomeError(reply.outcome);
+    if (!('plan' in reply)) throw outcomeError('exception', 'the inline runner answered an ActivityDefinition result for a PlanDefinition');
+    applied = reply.plan;
+  } else {
+    applied = deps.engine.apply(plan, { ...context, data: deps.engine.buildPatientData(record) }, options, knowledge);
+  }
+  const result = withDataIssues(applied, issues);
   const output = params.mode === 'cpg' ? result.bundle : result.carePlan;
   if (!output) throw outcomeError('exception', `the engine gave no ${params.mode} output`);
   return output;
 }
 
 export async function applyActivity(
-  { definition: activity, knowledge }: ResolvedDefinition<ActivityDefinition>,
+  { definition: activity, knowledge, inline }: ResolvedDefinition<ActivityDefinition>,
   params: ApplyParameters,
   deps: RunApplyDeps,
   issuer?: string,
 ): Promise<Resource> {
   const options = optionsOf(params, deps);
-  const { context, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now, issuer);
-  const { resource, outcome: result } = deps.engine.applyActivity(activity, context, options, knowledge);
+  const { context, record, issues } = await buildContext(params, params.dataEndpoint ? [PATIENT_READ] : [], deps, options.now, issuer);
+  let applied: { resource: Resource; outcome: OperationOutcome };
+  if (inline) {
+    const reply = await deps.inline.runner.run({ definition: activity, record, context, options });
+    if (!reply.ok) throw new OperationOutcomeError(reply.outcome);
+    if (!('activity' in reply)) throw outcomeError('exception', 'the inline runner answered a PlanDefinition result for an ActivityDefinition');
+    applied = reply.activity;
+  } else {
+    applied = deps.engine.applyActivity(activity, { ...context, data: deps.engine.buildPatientData(record) }, options, knowledge);
+  }
+  const { resource, outcome: result } = applied;
   // A request built with failed dynamic values would be a half-written result: refuse it.
   if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
   return withDataIssuesOnResource(resource, issues);
