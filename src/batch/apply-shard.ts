@@ -7,6 +7,8 @@
 import type { Bundle, CarePlan, Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { withDataIssues } from '../data/data-issues.ts';
 import { selectPatientCompartment } from '../data/patient-compartment.ts';
+import type { PatientData } from '../data/patient-data.ts';
+import { recordShapeProblems } from '../data/resource-shape.ts';
 import { applyPlanDefinition, buildPatientData, type CompiledKnowledge } from '../engine/index.ts';
 import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
@@ -163,7 +165,13 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
     }
     if (!patient) {
       timings.parseMs += performance.now() - t;
-      fail(patientId, lineFailure(locationOf(firstGood), 'not-found', `${resources.length} resource(s) reference Patient/${patientId}, which is not in the export`));
+      // One failure per line (docs/cli.md), so each can be found and fixed at its file:line.
+      resources.forEach((r, i) => {
+        fail(
+          patientId,
+          lineFailure(locationOf(resourceLines[i]!), 'not-found', `${r.resourceType}/${r.id ?? '(no id)'} references Patient/${patientId}, which is not in the export`),
+        );
+      });
       continue;
     }
     counts.patients++;
@@ -179,7 +187,21 @@ export function applyShard(shardFiles: readonly Uint8Array[], context: ShardCont
         fail(patientId, lineFailure(location, 'processing', `${d.resource.resourceType}/${d.resource.id ?? '(no id)'} is not used for Patient/${patientId}: ${d.reason}`));
       });
     }
-    const data = buildPatientData(record.resources);
+    // A resource that is not R4 in shape refuses the patient (no advice from part of the record),
+    // one failure per problem at its file:line; the problems are computed again only on this path.
+    let data: PatientData;
+    try {
+      data = buildPatientData(record.resources);
+    } catch (err) {
+      timings.parseMs += performance.now() - t;
+      const lineOf = new Map(resources.map((r, i) => [r, resourceLines[i]!]));
+      const problems = recordShapeProblems(record.resources);
+      if (problems.length === 0) throw err;
+      for (const p of problems) {
+        fail(patientId, lineFailure(locationOf(lineOf.get(record.resources[p.index]!)!), 'structure', `${p.expression}: ${p.message}; Patient/${patientId} is not applied`));
+      }
+      continue;
+    }
     let now = performance.now();
     timings.parseMs += now - t;
     for (const plan of context.plans) {

@@ -11,14 +11,15 @@
  *    is split first; one shard is in memory per worker, one patient's objects at a time. Every line
  *    is parsed here; bad lines the scan routed are reported like the partition's, by file:line.
  * 3. Commit: byte-level k-way merges of the sorted parts into CarePlan.ndjson (Bundle.ndjson in cpg
- *    mode) and OperationOutcome.ndjson, via temp files renamed at the end; the work folder goes.
+ *    mode) and OperationOutcome.ndjson in the run folder; the work files go, and one rename of the
+ *    run folder onto --out commits them (run-folder.ts: removed on every exit path, swept after a kill -9).
  *    Output is in patient-id order, so it is byte-identical whatever the shard or worker count.
  *
  * Peak memory: per worker one shard (<= budget) plus fixed buffers, plus the chunks in flight -
  * whatever the input size. The main thread holds no per-line or per-patient state.
  */
 import { availableParallelism } from 'node:os';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { emptyApplyTimings, type ApplyTimings } from './apply-shard.ts';
@@ -29,6 +30,7 @@ import { LineFileWriter } from './line-writer.ts';
 import { OutputFile, mergeSortedParts } from './merge.ts';
 import { inputOrderKey, type PartitionStats, type ShardFile } from './partition.ts';
 import type { FromWorker, ShardJob, WorkerSetup } from './shard-worker.ts';
+import { openRunFolder } from './run-folder.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Bytes of input per chunk transferred to a worker. */
@@ -58,6 +60,8 @@ export interface BatchOptions {
   /** A longer input line is reported (file:line, too-long) and skipped unread. Default 64 MiB. */
   maxLineBytes?: number;
   onProgress?: (event: { phase: 'partition' | 'apply' | 'merge'; done: number; total: number; patients: number }) => void;
+  /** Run folders of earlier runs that were killed (kill -9), removed before this one starts. */
+  onSwept?: (paths: string[]) => void;
 }
 
 /** Where the time went, in seconds: wall time per phase, and the workers' busy time per step. */
@@ -116,8 +120,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   // Enough shards that each fits the budget and every worker gets many, so none idles at the end.
   const shardCount = Math.min(256, Math.max(workers * 16, Math.ceil(totalBytes / maxShardBytes)));
-  mkdirSync(options.outDir, { recursive: true });
-  const work = mkdtempSync(join(options.outDir, '.batch-work-'));
+  // The outputs and the work files (patient data) live in a run folder until one rename commits them.
+  const run = openRunFolder(options.inDir, options.outDir, options.onSwept);
+  const work = run.workDir;
   let dispatcher: BoundedDispatcher<ChunkMessage> | undefined;
   const pool = new WorkerPool(
     Array.from({ length: workers }, (_, workerIndex) => ({
@@ -136,6 +141,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   );
   const outputName = options.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
   const outputs: OutputFile[] = [];
+  let summary: BatchSummary | undefined;
   try {
     // ---- 1. partition ----
     let t = performance.now();
@@ -220,7 +226,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     const keptShards: string[] = [];
     failedShards.sort((a, b) => a.job.shard - b.job.shard);
     for (const { job, error } of failedShards) {
-      const keptDir = join(options.outDir, 'failed-shards');
+      const keptDir = join(run.path, 'failed-shards');
       mkdirSync(keptDir, { recursive: true });
       for (const path of job.paths) {
         const kept = join(keptDir, basename(path));
@@ -237,10 +243,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
       merged += bytes;
       options.onProgress?.({ phase: 'merge', done: merged, total: partBytes, patients });
     };
-    const output = new OutputFile(join(options.outDir, outputName));
+    const output = new OutputFile(join(run.path, outputName));
     outputs.push(output);
     await mergeSortedParts(inOrder(outputParts), output, onBytes);
-    const failures = new OutputFile(join(options.outDir, 'OperationOutcome.ndjson'));
+    const failures = new OutputFile(join(run.path, 'OperationOutcome.ndjson'));
     outputs.push(failures);
     // Input-line failures first (in input order, whether the partition or phase 2 found the line
     // bad: both key them by file:line), then whole shards, then per-patient failures.
@@ -254,7 +260,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     const wallMerge = performance.now() - t;
 
     const busyPartition = partitioned.reduce((sum, p) => sum + p.busyMs, 0);
-    return {
+    summary = {
       input: fileNames,
       output: [
         { file: outputName, lines: output.lines },
@@ -285,8 +291,15 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     throw err;
   } finally {
     await pool.terminate();
-    rmSync(work, { recursive: true, force: true });
+    if (!summary) run.discard();
   }
+  try {
+    run.commit();
+  } catch (err) {
+    run.discard();
+    throw err;
+  }
+  return summary;
 }
 
 export type { PartitionStats };

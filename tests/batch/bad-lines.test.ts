@@ -95,10 +95,10 @@ describe('batch: bad and unusual lines', () => {
       readerFailure('Practitioner.ndjson', 2),
       // Then per patient, in patient-id order. The contained resource's p0 and the nested ones
       // were not taken for the line's patient; bad lines are not counted as a patient's resources.
-      outcome('Observation.ndjson:5', 'not-found', '1 resource(s) reference Patient/ghost1, which is not in the export'),
-      outcome('Observation.ndjson:6', 'not-found', '1 resource(s) reference Patient/ghost2, which is not in the export'),
+      outcome('Observation.ndjson:5', 'not-found', 'Observation/c1 references Patient/ghost1, which is not in the export'),
+      outcome('Observation.ndjson:6', 'not-found', 'Observation/w1 references Patient/ghost2, which is not in the export'),
       outcome('Patient.ndjson:4', 'structure', 'Patient/p1 appears more than once; the first one is used'),
-      outcome('Observation.ndjson:7', 'not-found', '1 resource(s) reference Patient/p2, which is not in the export'),
+      outcome('Observation.ndjson:7', 'not-found', 'Observation/o2 references Patient/p2, which is not in the export'),
     ];
     expect(runs[0]!.failures).toBe(expected.map((l) => `${l}\n`).join(''));
     // The messages are the reader's own: a sample, so a wrong wording cannot pass unnoticed.

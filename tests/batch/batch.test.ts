@@ -67,7 +67,7 @@ describe('batch', () => {
       expect.stringMatching(/^Observation.ndjson:1: Observation\/nobody names no Patient/),
       expect.stringMatching(/^Observation.ndjson:3: 'Observaton' is not an R4 resource type/),
       expect.stringMatching(/^Observation.ndjson:4: malformed JSON/),
-      expect.stringMatching(/^Observation.ndjson:2: 1 resource\(s\) reference Patient\/ghost, which is not in the export/),
+      expect.stringMatching(/^Observation.ndjson:2: Observation\/orphan references Patient\/ghost, which is not in the export/),
     ]);
     expect(summary.failures).toBe(4);
   });
@@ -88,7 +88,7 @@ describe('batch', () => {
       expect(other.failures).toBe(outs[0]!.failures);
     }
     expect(outs[0]!.text.split('\n').filter(Boolean)).toHaveLength(60);
-    expect(outs[0]!.failures).toMatch(/Observation.ndjson:2: malformed JSON[\s\S]*Observation.ndjson:1: 1 resource\(s\) reference Patient\/ghost/);
+    expect(outs[0]!.failures).toMatch(/Observation.ndjson:2: malformed JSON[\s\S]*Observation.ndjson:1: Observation\/x references Patient\/ghost/);
   });
 
   it('memory bound: no worker ever holds a shard above the budget, unless one patient alone is bigger', async () => {

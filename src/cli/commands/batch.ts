@@ -110,6 +110,9 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       ...(args.maxShardMb ? { maxShardBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
       ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
       onProgress,
+      onSwept: (paths) => {
+        io.stderr(`batch: removed ${paths.length} folder(s) left by an interrupted run: ${paths.join(', ')}\n`);
+      },
     });
     bar?.stop();
     writeJson(io, summary);
