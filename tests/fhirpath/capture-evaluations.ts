@@ -63,9 +63,11 @@ export function captureApply(knowledge: CompiledKnowledge, resources: Resource[]
   const capturing = capturingKnowledge(knowledge, sink);
   const subject = resources.find((r): r is Patient => r.resourceType === 'Patient');
   if (!subject) return sink;
+  // Throws (OperationOutcomeError) for a record the data boundary refuses: no FHIRPath sees it.
+  const data = buildPatientData(resources);
   for (const id of PLAN_IDS) {
     const plan = knowledge.byId<PlanDefinition>('PlanDefinition', id);
-    if (plan) applyPlanDefinition(plan, { subject, data: buildPatientData(resources) }, { now, mode: 'r4' }, capturing);
+    if (plan) applyPlanDefinition(plan, { subject, data }, { now, mode: 'r4' }, capturing);
   }
   return sink;
 }
