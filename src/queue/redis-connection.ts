@@ -20,10 +20,15 @@ export function parseRedisUrl(value: string, option = '--queue'): string {
  * A connection that retries forever with a capped delay: BullMQ requires `maxRetriesPerRequest:
  * null` for its blocking commands, and the kill tests restart Redis under running work.
  */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
+export function connectRedis(url: string, use: 'queue' | 'requests' = 'queue'): Redis {
+  const redis = new Redis(url, {
+    // A request handler must not wait for Redis forever: one retry, then the caller answers 503.
+    maxRetriesPerRequest: use === 'queue' ? null : 1,
+    connectTimeout: use === 'queue' ? 10_000 : 2_000,
     enableReadyCheck: true,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   });
+  // Connection errors are retried by the client and surface on the commands that fail.
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -16,7 +16,7 @@ import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { RedisReplayStore } from './auth/replay-cache.ts';
 import { connectRedis } from '../queue/redis-connection.ts';
 import { FeedbackStore } from './cds/feedback.ts';
-import { IssuedCards, RedisIssuedCards, type IssuedCardStore } from './cds/issued-cards.ts';
+import { IssuedCards, RedisIssuedCards, inProcessCards, type IssuedCardStore } from './cds/issued-cards.ts';
 import { cdsRoutes, type Authenticate } from './cds/routes.ts';
 import { buildServiceCatalog } from './cds/service-catalog.ts';
 import { formatNow } from './clock.ts';
@@ -30,6 +30,7 @@ import { installErrorHandling } from './http-errors.ts';
 import { installJsonParsers } from './json-limits.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
+import { fastPathOption } from 'fhirpath/fast-path/switch.ts';
 
 export const SOFTWARE = { name: 'infertility-protocols', version: '0.1.0' };
 
@@ -74,7 +75,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   // Clinical time: an injected clock, else a fixed `now` (serve --now), else the system clock.
   const fixedNow = config.now === undefined ? undefined : new Date(config.now);
   const clock = config.clock ?? (fixedNow ? () => new Date(fixedNow.getTime()) : () => new Date());
-  const knowledge = config.knowledge ?? loadKnowledge(config.artifactPaths);
+  const knowledge = config.knowledge ?? loadKnowledge(config.artifactPaths, fastPathOption(process.env['FHIRPATH_FAST_PATH']));
   const engine: ProtocolEngine = config.engine ?? projectEngine;
   // Several instances share used jtis, issued cards and feedback through Redis (in process otherwise).
   const shared = config.redis ? { redis: connectRedis(config.redis.url, 'requests'), prefix: config.redis.keyPrefix } : undefined;
@@ -82,7 +83,7 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   const cardRetention = { retentionMs: config.feedbackRetentionSeconds * 1000, now: () => clock().getTime() };
   const issued: IssuedCardStore = shared
     ? new RedisIssuedCards(shared.redis, shared.prefix, cardRetention)
-    : new IssuedCards({ ...cardRetention, maxCards: config.feedbackMaxCards });
+    : inProcessCards(new IssuedCards({ ...cardRetention, maxCards: config.feedbackMaxCards }));
 
   const app = Fastify({
     bodyLimit: config.bodyLimit,

@@ -7,7 +7,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { unauthorized } from '../../errors/operation-outcome.ts';
 import type { TrustedIssuer } from '../config.ts';
-import { ReplayCache } from './replay-cache.ts';
+import { ReplayCache, type ReplayStore } from './replay-cache.ts';
 
 /** Asymmetric algorithms only: the spec forbids `none` and every symmetric (HMAC) algorithm. */
 export const ACCEPTED_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
@@ -24,6 +24,8 @@ export interface ClientJwtVerifierOptions {
   clockToleranceSeconds: number;
   maxTokenAgeSeconds: number;
   clock: () => Date;
+  /** Where used jtis are remembered: shared (Redis) when several instances serve; in process by default. */
+  replayStore?: ReplayStore;
 }
 
 export interface VerifyRequest {
@@ -39,7 +41,7 @@ export { unauthorized };
 export class ClientJwtVerifier {
   private readonly keys = new Map<string, JWTVerifyGetKey>();
   private readonly issuers = new Map<string, TrustedIssuer>();
-  private readonly replay: ReplayCache;
+  private readonly replay: ReplayStore;
   private readonly options: ClientJwtVerifierOptions;
 
   constructor(options: ClientJwtVerifierOptions) {
@@ -54,7 +56,7 @@ export class ClientJwtVerifier {
           : createLocalJWKSet(issuer.jwks as Parameters<typeof createLocalJWKSet>[0]),
       );
     }
-    this.replay = new ReplayCache(options.clock);
+    this.replay = options.replayStore ?? new ReplayCache(options.clock);
   }
 
   async verify(request: VerifyRequest): Promise<VerifiedClient> {
@@ -100,7 +102,7 @@ export class ClientJwtVerifier {
       const exp = payload.exp as number;
       // Remember the jti as long as the token could still pass the exp and iat checks.
       const forgetAt = (Math.min(exp, iat + this.options.maxTokenAgeSeconds) + this.options.clockToleranceSeconds) * 1000;
-      if (!this.replay.remember(`${issuer.iss}\u0000${jti}`, forgetAt)) {
+      if (!(await this.replay.remember(`${issuer.iss}\u0000${jti}`, forgetAt))) {
         throw unauthorized('the JWT was already used (jti replay)');
       }
     }

@@ -2,11 +2,15 @@
  * The CDS Hooks feedback endpoint's body (cds-fb-1..3), its match against the cards this service
  * issued, and where outcomes are kept: the most recent in memory and, when configured, every one
  * appended as an NDJSON line. What is stored is the feedback plus what the service knows about the
- * card (hook, indicator, protocol): no patient data.
+ * card (hook, indicator, protocol): no patient data. With Redis configured, the cards are matched
+ * in the shared store (issued-cards.ts), and every record is also appended to a shared Redis list,
+ * so all instances' feedback is in one place.
  */
 import { appendFile } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { IssuedCard, IssuedCards } from './issued-cards.ts';
+import { outcomeError } from '../../errors/operation-outcome.ts';
+import type { IssuedCard, IssuedCardStore } from './issued-cards.ts';
 
 const coding = z.object({ system: z.string().min(1), code: z.string().min(1), display: z.string().optional() });
 
@@ -55,11 +59,12 @@ export type FeedbackMatch = { ok: true; records: FeedbackRecord[] } | { ok: fals
  * retention window) and its accepted suggestions to that card's suggestions. All or nothing: one
  * unmatched item refuses the request, so a batch is never half recorded.
  */
-export function matchFeedback(items: FeedbackItem[], context: { serviceId: string; client?: string; receivedAt: string; issued: IssuedCards }): FeedbackMatch {
+export async function matchFeedback(items: FeedbackItem[], context: { serviceId: string; client?: string; receivedAt: string; issued: IssuedCardStore }): Promise<FeedbackMatch> {
   const problems: { path: string; message: string }[] = [];
   const records: FeedbackRecord[] = [];
+  const cards = await Promise.all(items.map((item) => context.issued.find(context.serviceId, item.card)));
   items.forEach((item, i) => {
-    const card: IssuedCard | undefined = context.issued.find(context.serviceId, item.card);
+    const card: IssuedCard | undefined = cards[i];
     // A card sent to another client is reported exactly like an unknown one.
     if (!card || (card.client ?? undefined) !== context.client) {
       problems.push({ path: `feedback[${i}].card`, message: `card ${item.card} was not issued by ${context.serviceId} (or is older than the feedback retention window)` });
@@ -86,15 +91,31 @@ export function matchFeedback(items: FeedbackItem[], context: { serviceId: strin
 /** How many records the in-memory view keeps (the file, when configured, keeps all). */
 const DEFAULT_IN_MEMORY = 10_000;
 
+/** A Redis list every instance appends its feedback records to (newest last, the oldest trimmed). */
+export interface SharedFeedbackList {
+  redis: Redis;
+  key: string;
+  maxLength: number;
+}
+
 export class FeedbackStore {
   private readonly records: FeedbackRecord[] = [];
   private readonly file: string | undefined;
   private readonly inMemory: number;
+  private readonly shared: SharedFeedbackList | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(file?: string, inMemory = DEFAULT_IN_MEMORY) {
+  constructor(file?: string, inMemory = DEFAULT_IN_MEMORY, shared?: SharedFeedbackList) {
     this.file = file;
     this.inMemory = inMemory;
+    this.shared = shared;
+  }
+
+  /** Every instance's records, oldest first (the shared list; this instance's when there is none). */
+  async allShared(): Promise<FeedbackRecord[]> {
+    if (!this.shared) return [...this.records];
+    const lines = await this.shared.redis.lrange(this.shared.key, 0, -1);
+    return lines.map((line) => JSON.parse(line) as FeedbackRecord);
   }
 
   /** Appends to the file first, then keeps the records in memory; resolves once the lines are written. */
@@ -106,6 +127,18 @@ export class FeedbackStore {
       const write = this.writing.then(() => appendFile(file, lines, 'utf8'));
       this.writing = write.catch(() => undefined);
       await write;
+    }
+    if (this.shared) {
+      const { redis, key, maxLength } = this.shared;
+      try {
+        await redis
+          .multi()
+          .rpush(key, ...items.map((r) => JSON.stringify(r)))
+          .ltrim(key, -maxLength, -1)
+          .exec();
+      } catch (err) {
+        throw outcomeError('transient', `the shared feedback list (Redis) did not answer: ${(err as Error).message}`);
+      }
     }
     this.records.push(...items);
     if (this.records.length > this.inMemory) this.records.splice(0, this.records.length - this.inMemory);

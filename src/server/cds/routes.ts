@@ -14,7 +14,7 @@ import { OperationOutcomeError, issue, notFound, outcome } from '../../errors/op
 import type { VerifiedClient } from '../auth/client-jwt.ts';
 import { canonicalOf } from './card-parts.ts';
 import { feedbackRequestSchema, matchFeedback, type FeedbackStore } from './feedback.ts';
-import type { IssuedCards } from './issued-cards.ts';
+import type { IssuedCardStore } from './issued-cards.ts';
 import { handleHook, type HookDeps } from './handle-hook.ts';
 import { hookRequestSchema } from './hook-request.ts';
 import { discoveryEntry, type CdsService } from './service-catalog.ts';
@@ -26,7 +26,7 @@ export interface CdsRoutesOptions {
   deps: HookDeps;
   feedback: FeedbackStore;
   /** Cards issued, so feedback is matched to what was actually shown. */
-  issued: IssuedCards;
+  issued: IssuedCardStore;
   authenticate: Authenticate;
   protectDiscovery: boolean;
   /** Lets the access log name the hook and service (never the body). */
@@ -83,7 +83,7 @@ export const cdsRoutes: FastifyPluginCallbackZod<CdsRoutesOptions> = (app, optio
       const service = serviceOf(request);
       const started = performance.now();
       const { response, timings } = await handleHook(service, request.body, deps, clients.get(request)?.iss);
-      issued.record(service.id, service.hook, canonicalOf(service.plan), response.cards, clients.get(request)?.iss);
+      await issued.record(service.id, service.hook, canonicalOf(service.plan), response.cards, clients.get(request)?.iss);
       reply.header(
         'server-timing',
         `data;dur=${ms(timings.dataMs)}, apply;dur=${ms(timings.applyMs)}, cards;dur=${ms(timings.cardsMs)}, total;dur=${ms(performance.now() - started)}`,
@@ -99,7 +99,7 @@ export const cdsRoutes: FastifyPluginCallbackZod<CdsRoutesOptions> = (app, optio
     handler: async (request) => {
       const { id } = request.params;
       const client = clients.get(request);
-      const matched = matchFeedback(request.body.feedback, {
+      const matched = await matchFeedback(request.body.feedback, {
         serviceId: id,
         receivedAt: deps.clock().toISOString(),
         issued,
