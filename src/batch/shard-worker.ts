@@ -14,6 +14,7 @@ import { toOperationOutcome } from '../errors/operation-outcome.ts';
 import { applyShard, emptyApplyTimings, type ApplyTimings, type ShardContext, type ShardCounts } from './apply-shard.ts';
 import { LineFileWriter } from './line-writer.ts';
 import { Partitioner, splitShard, type PartitionStats, type ShardFile } from './partition.ts';
+import { fastPathOption } from '../fhirpath/fast-path/switch.ts';
 
 export interface WorkerSetup {
   knowledgePaths: string[];
@@ -54,7 +55,7 @@ export type FromWorker =
   | { type: 'applied'; shard: number; ok: false; error: string };
 
 const setup = workerData as WorkerSetup;
-const knowledge = loadKnowledge(setup.knowledgePaths);
+const knowledge = loadKnowledge(setup.knowledgePaths, fastPathOption(process.env['FHIRPATH_FAST_PATH']));
 const plans = setup.planRefs.map((ref) => {
   const plan = ref.url
     ? knowledge.resolve<PlanDefinition>(ref.version ? `${ref.url}|${ref.version}` : ref.url, 'PlanDefinition')

@@ -30,7 +30,7 @@ import { installErrorHandling } from './http-errors.ts';
 import { installJsonParsers } from './json-limits.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
-import { fastPathOption } from 'fhirpath/fast-path/switch.ts';
+import { fastPathOption } from '../fhirpath/fast-path/switch.ts';
 
 export const SOFTWARE = { name: 'infertility-protocols', version: '0.1.0' };
 

@@ -19,6 +19,7 @@ import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, exitCodeOf, readTextArgument, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { FHIR_ID, ServerOptions, addServerOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
+import { fastPathOption } from '../../fhirpath/fast-path/switch.ts';
 
 const ApplyArgs = ServerOptions.extend({
   plan: z.string().min(1),
@@ -62,7 +63,7 @@ export interface ApplyRun {
 
 export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
   const args = parseOptions(ApplyArgs, raw);
-  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS);
+  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS, fastPathOption(process.env['FHIRPATH_FAST_PATH']));
   const plan = findPlan(knowledge, args.plan);
   const now = resolveNow(args.now, io);
   const client = args.server ? await clientFrom(args, io) : undefined;

@@ -11,6 +11,7 @@ import { startQueueWorker } from '../../queue/queue-worker.ts';
 import { parseRedisUrl } from '../../queue/redis-connection.ts';
 import { EXIT, type CliIo, type ExitCode } from '../io.ts';
 import { addKnowledgeOption, parseOptions } from '../options.ts';
+import { fastPathOption } from '../../fhirpath/fast-path/switch.ts';
 
 const WorkerArgs = z.object({
   queue: z.string().min(1),
@@ -22,7 +23,7 @@ type WorkerArgs = z.input<typeof WorkerArgs>;
 export async function runWorkerCommand(raw: WorkerArgs, io: CliIo, stop: Promise<unknown>): Promise<ExitCode> {
   const args = parseOptions(WorkerArgs, raw);
   const url = parseRedisUrl(args.queue);
-  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS);
+  const knowledge = loadKnowledge(args.knowledge ?? DEFAULT_ARTIFACT_DIRS, fastPathOption(process.env['FHIRPATH_FAST_PATH']));
   let jobs = 0;
   let patients = 0;
   const worker = startQueueWorker({
