@@ -19,6 +19,7 @@ interface ServeFlags {
   corsOrigin?: string[];
   feedbackFile?: string;
   logLevel?: string;
+  now?: string;
 }
 
 function readConfigFile(path: string): ServerConfigInput {
@@ -48,6 +49,8 @@ export function serveConfigFrom(flags: ServeFlags): ServerConfigInput {
   if (flags.corsOrigin?.length) config.corsOrigins = flags.corsOrigin;
   if (flags.feedbackFile) config.feedbackFile = flags.feedbackFile;
   if (flags.logLevel) config.logLevel = flags.logLevel as ServerConfigInput['logLevel'];
+  // Checked with the rest of the config by the server's schema (an ISO date-time with offset).
+  if (flags.now) config.now = flags.now;
   return config;
 }
 
@@ -62,6 +65,7 @@ export function registerServe(program: Command, io: CliIo, done: (code: Promise<
     .option('--cors-origin <origin...>', 'browser origins allowed to call the service')
     .option('--feedback-file <file>', 'append CDS feedback to this NDJSON file')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--now <datetime>', 'fixed clinical time for the protocols, ISO 8601 with offset (demos, reproducible runs; default: the system clock)')
     .option('--no-auth', 'DEVELOPMENT ONLY: accept calls without a signed JWT')
     .action((flags: ServeFlags) => {
       done(serve(flags, io));
@@ -76,6 +80,7 @@ async function serve(flags: ServeFlags, io: CliIo): Promise<ExitCode> {
   try {
     const server = await startServer(serveConfigFrom(flags));
     io.stderr(`CDS Hooks discovery: ${server.config.baseUrl}/cds-services\nFHIR endpoint: ${server.config.baseUrl}/fhir\n`);
+    if (server.config.now) io.stderr(`Clinical time fixed at ${server.config.now} (--now / config now)\n`);
     closeOnSignals(server);
     return EXIT.ok;
   } catch (err) {
