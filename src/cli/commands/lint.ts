@@ -9,6 +9,8 @@ import { DEFAULT_ARTIFACT_DIRS, readArtifacts, type LoadedArtifact } from '../..
 import { lintArtifacts } from '../../lint/index.ts';
 import { exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { parseOptions } from '../options.ts';
+import { fastPathOption } from '../../fhirpath/fast-path/switch.ts';
+import { fastPathReport } from '../../lint/fast-path-routes.ts';
 
 const LintArgs = z.object({
   paths: z.array(z.string().min(1)),
@@ -25,17 +27,26 @@ export function readArtifactPaths(paths: string[]): LoadedArtifact[] {
 }
 
 export function lintPaths(paths: string[], knowledgePaths?: string[]): OperationOutcome {
+  return lintWithRoutes(paths, knowledgePaths).outcome;
+}
+
+/** The lint outcome, and which artifact expressions run on fhirpath.js rather than the fast path. */
+function lintWithRoutes(paths: string[], knowledgePaths?: string[]): { outcome: OperationOutcome; fastPath: string[] } {
   const artifacts = readArtifactPaths(paths.length ? paths : DEFAULT_ARTIFACT_DIRS);
   // Canonicals may point at artifacts outside the linted files: resolve against the whole knowledge.
   const context = readArtifacts(knowledgePaths ?? DEFAULT_ARTIFACT_DIRS);
-  const knowledge = compileKnowledge([...context, ...artifacts].map((a) => a.resource));
-  return lintArtifacts(artifacts, knowledge);
+  const knowledge = compileKnowledge(
+    [...context, ...artifacts].map((a) => a.resource),
+    fastPathOption(process.env['FHIRPATH_FAST_PATH']),
+  );
+  return { outcome: lintArtifacts(artifacts, knowledge), fastPath: fastPathReport(knowledge, artifacts) };
 }
 
 function lint(raw: { paths: string[]; knowledge?: string[] }, io: CliIo): ExitCode {
   const args = parseOptions(LintArgs, raw);
-  const result = lintPaths(args.paths, args.knowledge);
+  const { outcome: result, fastPath } = lintWithRoutes(args.paths, args.knowledge);
   writeJson(io, result);
+  io.stderr(`lint: ${fastPath.join('\nlint: ')}\n`);
   const errors = result.issue.filter((i) => i.severity === 'error').length;
   const warnings = result.issue.filter((i) => i.severity === 'warning').length;
   io.stderr(`lint: ${errors} error(s), ${warnings} warning(s)\n`);
