@@ -66,15 +66,19 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
     }
   };
   walk(result.requestGroup.action, 0);
-  const out: string[] = [];
+  // Actions left out, by why: a missing-data action is undecided (not "not applicable"), so it is
+  // listed apart with what to record; an evaluation error is neither.
+  const left: Record<Exclude<ActionTrace['applicability'], 'applicable'>, string[]> = { 'missing-data': [], error: [], 'not-applicable': [] };
   const whyNot = (traces: ActionTrace[]) => {
     for (const t of traces) {
-      if (t.applicability !== 'applicable') out.push(`    . ${t.title ?? t.actionId}: ${t.reason}`);
-      else whyNot(t.children);
+      if (t.applicability === 'applicable') whyNot(t.children);
+      else left[t.applicability].push(`    . ${t.title ?? t.actionId}: ${t.reason}`);
     }
   };
   whyNot(result.trace);
-  if (out.length > 0) lines.push('  checked, not proposed:', ...out);
+  if (left['missing-data'].length > 0) lines.push('  not decided - data missing (record it, then apply again):', ...left['missing-data']);
+  if (left.error.length > 0) lines.push('  not decided - evaluation error:', ...left.error);
+  if (left['not-applicable'].length > 0) lines.push('  checked, not applicable:', ...left['not-applicable']);
   const problems = result.outcome.issue.filter((i) => i.severity === 'error' || i.severity === 'warning');
   for (const p of problems) lines.push(`  ! ${p.severity}: ${p.diagnostics}`);
   return lines;
