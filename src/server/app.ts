@@ -28,6 +28,11 @@ import { fhirRoutes } from './fhir/routes.ts';
 import { webRoutes } from './web/plugin.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { installJsonParsers } from './json-limits.ts';
+import { requireJsonRepresentation } from './accept.ts';
+import { ServerMetrics } from './metrics.ts';
+import { registerOpenApi, registerProbes } from './observability.ts';
+import { operationDefinitions } from './fhir/operation-definitions.ts';
+import { operationRoutes } from './fhir/operation-routes.ts';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
 import { fastPathOption } from '../fhirpath/fast-path/switch.ts';
@@ -113,6 +118,10 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   app.setSerializerCompiler(serializerCompiler);
   installJsonParsers(app, config.maxJsonDepth);
   installErrorHandling(app);
+  // The JSON APIs answer JSON only: another Accept / _format is 406 (the web pages are HTML).
+  app.addHook('onRequest', (request) => (/^\/(fhir|cds-services)(\/|$|\?)/.test(request.url) ? requireJsonRepresentation(request) : Promise.resolve()));
+  const metrics = new ServerMetrics();
+  registerOpenApi(app, { title: SOFTWARE.name, version: SOFTWARE.version }, config.baseUrl);
 
   const logFields = new WeakMap<FastifyRequest, LogFields>();
   const tagRequest = (request: FastifyRequest, fields: LogFields) => logFields.set(request, { ...logFields.get(request), ...fields });
@@ -187,6 +196,14 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate,
     protectDiscovery: config.auth.protectDiscovery,
     tagRequest,
+    observe: {
+      apply: (seconds) => {
+        metrics.observeApply('cds-hook', seconds);
+      },
+      cards: (id, cards) => {
+        metrics.countCards(id, cards);
+      },
+    },
   });
 
   const inlineRunner = new InlineApplyRunner({ artifacts: knowledge.all(), budgetMs: config.inlineTimeBudgetMs });
@@ -195,12 +212,16 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     shared?.redis.disconnect();
   });
   const fhirBase = `${config.baseUrl}/fhir`;
+  const operations = operationDefinitions(fhirBase, SOFTWARE.version, formatNow(clock(), config.utcOffset));
   const types = [...new Set(knowledge.all().map((r) => r.resourceType))];
   void app.register(fhirRoutes, {
     knowledge,
     fhirBase,
     types,
-    capability: capabilityStatement(types, fhirBase, SOFTWARE, formatNow(clock(), config.utcOffset)),
+    capability: capabilityStatement(types, fhirBase, SOFTWARE, formatNow(clock(), config.utcOffset), operations),
+    observeApply: (type, seconds) => {
+      metrics.observeApply(`${type}/$apply`, seconds);
+    },
     deps: {
       engine,
       knowledge,
@@ -212,7 +233,9 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     authenticate,
   });
 
+  void app.register(operationRoutes, { knowledge, fhirBase, operations, now: () => formatNow(clock(), config.utcOffset) });
+
   void app.register(webRoutes, { knowledge });
-  app.get('/healthz', () => ({ status: 'ok', services: services.length }));
+  registerProbes(app, metrics, { services: services.length, artifacts: knowledge.all().length });
   return { app, config, feedback, issued };
 }

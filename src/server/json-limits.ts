@@ -43,7 +43,7 @@ export function installJsonParsers(app: FastifyInstance, maxDepth: number): void
       done(outcomeError('structure', `the request body nests objects and arrays deeper than ${maxDepth} levels`));
       return;
     }
-    parse(request, text, done);
+    void parse(request, text, done);
   };
   app.addContentTypeParser(['application/json', 'application/fhir+json'], { parseAs: 'string' }, parser);
 }

@@ -33,10 +33,21 @@ describe('metadata, read and search', () => {
     const cs = res.body as CapabilityStatement;
     expect(cs.fhirVersion).toBe('4.0.1');
     const resources = cs.rest?.[0]?.resource ?? [];
-    expect(resources.map((r) => r.type)).toEqual(['ActivityDefinition', 'PlanDefinition']);
+    expect(resources.map((r) => r.type)).toEqual(['ActivityDefinition', 'PlanDefinition', 'OperationDefinition']);
     expect(resources[1]?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);
     expect(resources[1]?.searchParam?.map((p) => p.name)).toEqual(['url', 'version', '_id', 'name', 'status']);
-    expect(resources[1]?.operation).toEqual([{ name: 'apply', definition: 'http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply' }]);
+    // Every operation served is named by an OperationDefinition this server serves.
+    expect(resources[1]?.operation).toEqual([
+      { name: 'apply', definition: `${BASE_URL}/fhir/OperationDefinition/PlanDefinition-apply` },
+      { name: 'data-requirements', definition: `${BASE_URL}/fhir/OperationDefinition/PlanDefinition-data-requirements` },
+      { name: 'package', definition: `${BASE_URL}/fhir/OperationDefinition/PlanDefinition-package` },
+    ]);
+    expect(resources[0]?.operation).toEqual([{ name: 'apply', definition: `${BASE_URL}/fhir/OperationDefinition/ActivityDefinition-apply` }]);
+    for (const op of [...(resources[0]?.operation ?? []), ...(resources[1]?.operation ?? [])]) {
+      const read = await h.get(op.definition.slice(BASE_URL.length), { token: null });
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ resourceType: 'OperationDefinition', url: op.definition, code: op.name, kind: 'operation' });
+    }
   });
 
   it('searches by url, version, _id, name (prefix) and status; comma = OR', async () => {

@@ -29,6 +29,8 @@ export interface CdsRoutesOptions {
   issued: IssuedCardStore;
   authenticate: Authenticate;
   protectDiscovery: boolean;
+  /** Metrics: the apply inside each hook call (seconds), and the cards returned. */
+  observe?: { apply(seconds: number): void; cards(serviceId: string, cards: readonly { indicator: string }[]): void };
   /** Lets the access log name the hook and service (never the body). */
   tagRequest: (request: FastifyRequest, fields: { hook?: string; serviceId?: string }) => void;
 }
@@ -83,6 +85,8 @@ export const cdsRoutes: FastifyPluginCallbackZod<CdsRoutesOptions> = (app, optio
       const service = serviceOf(request);
       const started = performance.now();
       const { response, timings } = await handleHook(service, request.body, deps, clients.get(request)?.iss);
+      options.observe?.apply(timings.applyMs / 1000);
+      options.observe?.cards(service.id, response.cards);
       await issued.record(service.id, service.hook, canonicalOf(service.plan), response.cards, clients.get(request)?.iss);
       reply.header(
         'server-timing',

@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ActivityDefinition, CapabilityStatement, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, CapabilityStatement, Parameters, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { notFound } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { Authenticate } from '../cds/routes.ts';
@@ -24,6 +24,8 @@ export interface FhirRoutesOptions {
   types: string[];
   deps: RunApplyDeps;
   authenticate: Authenticate;
+  /** Called with the duration of every $apply, seconds (metrics). */
+  observeApply?: (type: 'PlanDefinition' | 'ActivityDefinition', seconds: number) => void;
 }
 
 const FHIR_JSON = 'application/fhir+json';
@@ -35,6 +37,28 @@ function send(reply: FastifyReply, resource: Resource): FastifyReply {
 const instance = z.object({ id: z.string().min(1) });
 const typeParams = z.object({ type: z.string().min(1) });
 const readParams = z.object({ type: z.string().min(1), id: z.string().min(1) });
+/** GET $apply: the operation's primitive parameters (`_format` is checked by the Accept hook). */
+const applyQuery = z.strictObject({
+  subject: z.string(),
+  planDefinition: z.string().optional(),
+  activityDefinition: z.string().optional(),
+  url: z.string().optional(),
+  version: z.string().optional(),
+  now: z.string().optional(),
+  mode: z.string().optional(),
+  encounter: z.string().optional(),
+  practitioner: z.string().optional(),
+  organization: z.string().optional(),
+  _format: z.string().optional(),
+});
+const formatOnly = z.strictObject({ _format: z.string().optional() });
+
+/** The query of a GET $apply as the Parameters a POST would carry. */
+function queryParameters(query: Record<string, string | undefined>): Parameters {
+  const parameter = Object.entries(query).flatMap(([name, value]) => (value === undefined || name === '_format' ? [] : [{ name, valueString: value }]));
+  return { resourceType: 'Parameters', parameter };
+}
+
 /** Search parameters: repeated ones arrive as arrays (ANDed). */
 const searchQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 
@@ -53,45 +77,45 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
 
   app.get('/fhir/metadata', (_request, reply) => send(reply, options.capability));
 
-  app.post('/fhir/PlanDefinition/:id/$apply', {
-    schema: { params: instance, body: parametersSchema },
-    onRequest: applyAuth,
-    handler: async (request, reply) => {
-      const params = parseApplyParameters(request.body, 'PlanDefinition');
-      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, request.params.id);
-      return send(reply, await applyPlan(resolved, params, deps, issuers.get(request)));
-    },
-  });
+  /** One $apply: the Parameters (body, or built from the query for GET), the definition, the engine. */
+  const apply = async (type: 'PlanDefinition' | 'ActivityDefinition', body: unknown, request: FastifyRequest, id?: string): Promise<Resource> => {
+    const params = parseApplyParameters(body, type);
+    const started = performance.now();
+    try {
+      if (type === 'PlanDefinition') {
+        const resolved = resolveDefinition<PlanDefinition>(knowledge, type, params, id, deps.inline.limits);
+        return await applyPlan(resolved, params, deps, issuers.get(request));
+      }
+      const resolved = resolveDefinition<ActivityDefinition>(knowledge, type, params, id, deps.inline.limits);
+      return await applyActivity(resolved, params, deps, issuers.get(request));
+    } finally {
+      options.observeApply?.(type, (performance.now() - started) / 1000);
+    }
+  };
 
-  app.post('/fhir/PlanDefinition/$apply', {
-    schema: { body: parametersSchema },
-    onRequest: applyAuth,
-    handler: async (request, reply) => {
-      const params = parseApplyParameters(request.body, 'PlanDefinition');
-      const resolved = resolveDefinition<PlanDefinition>(knowledge, 'PlanDefinition', params, undefined, deps.inline.limits);
-      return send(reply, await applyPlan(resolved, params, deps, issuers.get(request)));
-    },
-  });
-
-  app.post('/fhir/ActivityDefinition/:id/$apply', {
-    schema: { params: instance, body: parametersSchema },
-    onRequest: applyAuth,
-    handler: async (request, reply) => {
-      const params = parseApplyParameters(request.body, 'ActivityDefinition');
-      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, request.params.id);
-      return send(reply, await applyActivity(resolved, params, deps, issuers.get(request)));
-    },
-  });
-
-  app.post('/fhir/ActivityDefinition/$apply', {
-    schema: { body: parametersSchema },
-    onRequest: applyAuth,
-    handler: async (request, reply) => {
-      const params = parseApplyParameters(request.body, 'ActivityDefinition');
-      const resolved = resolveDefinition<ActivityDefinition>(knowledge, 'ActivityDefinition', params, undefined, deps.inline.limits);
-      return send(reply, await applyActivity(resolved, params, deps, issuers.get(request)));
-    },
-  });
+  for (const type of ['PlanDefinition', 'ActivityDefinition'] as const) {
+    app.post(`/fhir/${type}/:id/$apply`, {
+      schema: { params: instance, querystring: formatOnly, body: parametersSchema },
+      onRequest: applyAuth,
+      handler: async (request, reply) => send(reply, await apply(type, request.body, request, request.params.id)),
+    });
+    app.post(`/fhir/${type}/$apply`, {
+      schema: { querystring: formatOnly, body: parametersSchema },
+      onRequest: applyAuth,
+      handler: async (request, reply) => send(reply, await apply(type, request.body, request)),
+    });
+    // GET with the primitive parameters in the query (FHIR operations: allowed when none is a resource).
+    app.get(`/fhir/${type}/:id/$apply`, {
+      schema: { params: instance, querystring: applyQuery },
+      onRequest: applyAuth,
+      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query), request, request.params.id)),
+    });
+    app.get(`/fhir/${type}/$apply`, {
+      schema: { querystring: applyQuery },
+      onRequest: applyAuth,
+      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query), request)),
+    });
+  }
 
   app.get('/fhir/:type', { schema: { params: typeParams, querystring: searchQuery } }, (request, reply) => {
     requireType(request.params.type);
