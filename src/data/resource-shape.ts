@@ -50,6 +50,8 @@ function describe(value: unknown): string {
 
 interface Walk {
   problems: Omit<ShapeProblem, 'index'>[];
+  /** Also report elements the definitions require (min >= 1) that are absent (for what we emit). */
+  required: boolean;
   elements: Map<InternalTypeSchema, Map<string, ElementShape | undefined>>;
   schemas: Map<string, InternalTypeSchema | undefined>;
 }
@@ -133,11 +135,20 @@ function checkValue(type: string, value: unknown, path: string, depth: number, w
   checkObject(schema, value as Record<string, unknown>, path, depth + 1, walk);
 }
 
+function checkRequired(schema: InternalTypeSchema, object: Record<string, unknown>, path: string, walk: Walk): void {
+  for (const [name, element] of Object.entries(schema.elements)) {
+    if (element.min < 1) continue;
+    const present = name.endsWith('[x]') ? Object.keys(object).some((k) => k.startsWith(name.slice(0, -3))) : object[name] !== undefined;
+    if (!present) walk.problems.push({ expression: `${path}.${name}`, message: `${name} is required (min ${element.min})` });
+  }
+}
+
 function checkObject(schema: InternalTypeSchema, object: Record<string, unknown>, path: string, depth: number, walk: Walk): void {
   if (depth > MAX_DEPTH) {
     walk.problems.push({ expression: path, message: `nested more than ${MAX_DEPTH} levels deep` });
     return;
   }
+  if (walk.required) checkRequired(schema, object, path, walk);
   for (const [key, value] of Object.entries(object)) {
     if (key === 'resourceType' || key === 'fhir_comments') continue;
     const at = `${path}.${key}`;
@@ -188,9 +199,9 @@ function checkResource(value: unknown, path: string, depth: number, walk: Walk):
  * Every structural problem of each resource (empty when all are R4 in shape), in order. One call
  * per record: the element look-ups are shared by its resources.
  */
-export function recordShapeProblems(resources: readonly unknown[]): ShapeProblem[] {
+export function recordShapeProblems(resources: readonly unknown[], options: { required?: boolean } = {}): ShapeProblem[] {
   ensureR4BaseLoaded();
-  const walk: Walk = { problems: [], elements: new Map(), schemas: new Map() };
+  const walk: Walk = { problems: [], required: options.required === true, elements: new Map(), schemas: new Map() };
   const found: ShapeProblem[] = [];
   resources.forEach((resource, index) => {
     const type = (resource as { resourceType?: unknown } | null)?.resourceType;

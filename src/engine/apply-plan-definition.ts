@@ -8,7 +8,8 @@
  *   1. every action (process-action.ts): inputs, named expressions, applicability, child actions
  *      and their selection behaviours, its definition -> request / nested RequestGroup / Task;
  *   2. relatedAction timing resolved once every date is known (related-actions.ts);
- *   3. one request per activity (merge-activities.ts, SAFE-6);
+ *   3. one request per activity (merge-activities.ts, SAFE-6); what would not be valid R4 is left
+ *      out with an error issue (output-conformance.ts);
  *   4. goals (goal-references.ts, goals.ts), collect-information Tasks (missing-data.ts), and the
  *      RequestGroup, assembled with the CarePlan or Bundle (output.ts).
  */
@@ -23,6 +24,7 @@ import { assembleResult, OUTCOME_ID } from './output.ts';
 import { allocateId, canonicalOf, REQUEST_GROUP_ID, type ApplyState, type Scope } from './plan/apply-state.ts';
 import { usePlanLevelGoals } from './plan/goal-references.ts';
 import { mergeRepeatedActivities } from './plan/merge-activities.ts';
+import { leaveOutInvalidResources } from './plan/output-conformance.ts';
 import { bindVariableExtensions } from './plan/named-expressions.ts';
 import { processActions } from './plan/process-action.ts';
 import { resolveRelatedActions } from './plan/related-actions.ts';
@@ -52,11 +54,15 @@ export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext,
   const variables = { ...baseVariables(context, clock), resource: plan, rootResource: plan };
   bindVariableExtensions(plan.extension, 'all', plan, variables, state, 'PlanDefinition', `PlanDefinition/${plan.id ?? ''}`);
   const scope: Scope = { plan, idPrefix: '', variables, path: 'PlanDefinition' };
-  const { actions, traces } = processActions(plan.action ?? [], scope, state);
+  const processed = processActions(plan.action ?? [], scope, state);
+  const traces = processed.traces;
   resolveRelatedActions(state);
-  mergeRepeatedActivities(state, actions);
+  mergeRepeatedActivities(state, processed.actions);
+  const actions = leaveOutInvalidResources(state, processed.actions);
 
-  if (actions.length > 0) usePlanLevelGoals(plan, state);
+  // The plan's own goals (those no action names) belong to the plan as a whole: kept whether or
+  // not an action applies, as the Clinical Reasoning $apply carries PlanDefinition.goal over.
+  usePlanLevelGoals(plan, state);
   const goals = [...state.goalsUsed.values()].map((g) => buildGoal(g.goal, g.index, g.resourceId, state.subjectRef, clock.nowText));
   const collected = state.missing.build(state.subjectRef, resolved.requestStatus, clock.nowText, (base) => allocateId(state, base));
 

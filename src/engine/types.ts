@@ -122,6 +122,8 @@ export const INPUT_REQUIRED_EXTENSION = 'http://infertility-protocols.org/fhir/S
 export const TRACE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/apply-trace';
 export const CQF_MESSAGES_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-messages';
 export const PERTAINS_TO_GOAL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';
+/** CPG: the kind of resource an ActivityDefinition creates, when R4's `kind` cannot name it (e.g. Communication); wins over `kind`. */
+export const CPG_ACTIVITY_KIND_EXTENSION = 'http://hl7.org/fhir/uv/cpg/StructureDefinition/cpg-activity-kind';
 export const APPLICABILITY_BEHAVIOR_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-applicabilityBehavior';
 /** R4 core extension: a named Expression whose value descendants read as %<name>. */
 export const VARIABLE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/variable';

@@ -5,13 +5,14 @@
  */
 import type { ActivityDefinition, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { badRequest, issue, notSupported, outcome } from '../../errors/operation-outcome.ts';
+import { recordShapeProblems } from '../../data/resource-shape.ts';
+import { OperationOutcomeError, badRequest, issue, notSupported, outcome } from '../../errors/operation-outcome.ts';
 import { makeClock } from '../../fhirpath/fhirpath-engine.ts';
 import { baseVariables } from '../expression.ts';
 import { parseApplyOptions } from '../options.ts';
 import type { ApplyContext, ApplyOptions } from '../types.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
-import { buildRequest, isSupportedKind, SUPPORTED_KINDS } from './build-request.ts';
+import { buildRequest, isSupportedKind, SUPPORTED_KINDS, transformRefusal, withActivityKind } from './build-request.ts';
 
 const expressionSchema = z.looseObject({ language: z.string(), expression: z.string().optional(), reference: z.string().optional() });
 
@@ -38,13 +39,16 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): void {
 }
 
 export function applyActivityDefinition(
-  ad: ActivityDefinition,
+  authored: ActivityDefinition,
   context: ApplyContext,
   options: ApplyOptions,
   knowledge: CompiledKnowledge,
 ): { resource: Resource; outcome: OperationOutcome } {
   const resolved = parseApplyOptions(options);
-  check(activityDefinitionSchema, ad, 'ActivityDefinition');
+  check(activityDefinitionSchema, authored, 'ActivityDefinition');
+  const ad = withActivityKind(authored);
+  const refused = transformRefusal(ad);
+  if (refused) throw notSupported(refused);
   check(contextSchema, context, 'context');
   // Standalone, a placeholder resource would be a half-written result: refuse instead.
   if (!ad.kind) throw badRequest('ActivityDefinition.kind is required to know which request to create', ['ActivityDefinition.kind']);
@@ -65,6 +69,21 @@ export function applyActivityDefinition(
     strict: resolved.strict,
     nowText: clock.nowText,
   });
+  // Never a resource that is not valid R4 (e.g. a dynamic value that wrote the string "3" into an
+  // integer): standalone there is nothing to leave it out of, so the apply is refused naming the element.
+  const invalid = recordShapeProblems([resource], { required: true });
+  if (invalid.length > 0) {
+    throw new OperationOutcomeError(
+      outcome(
+        ...invalid.map((p) =>
+          issue('error', 'processing', `ActivityDefinition/${ad.id ?? ''}: the generated ${resource.resourceType} would not be valid FHIR R4: ${p.expression}: ${p.message}`, [
+            p.expression,
+          ]),
+        ),
+        ...issues,
+      ),
+    );
+  }
   if (issues.length === 0) issues.push(issue('information', 'informational', `ActivityDefinition/${ad.id ?? ''} applied without issues`));
   return { resource, outcome: outcome(...issues) };
 }

@@ -6,6 +6,7 @@
  */
 import type { ActivityDefinition, Resource } from '@medplum/fhirtypes';
 import { applyDynamicValues } from '../dynamic-value/index.ts';
+import { CPG_ACTIVITY_KIND_EXTENSION } from '../types.ts';
 import { KIND_MAPPERS, REQUIRED_ELEMENTS } from './kinds.ts';
 import { MapContext, type MappedElement, type RequestBuildInput } from './map-context.ts';
 
@@ -15,6 +16,20 @@ export const SUPPORTED_KINDS: readonly string[] = Object.keys(KIND_MAPPERS);
 
 export function isSupportedKind(kind: string | undefined): boolean {
   return kind !== undefined && Object.hasOwn(KIND_MAPPERS, kind);
+}
+
+/**
+ * The definition with the kind it creates: the CPG `cpg-activity-kind` extension (valueCode) wins
+ * over `kind`, as the CPG IG and the cqf Clinical Reasoning engine read it; unchanged without it.
+ */
+export function withActivityKind(ad: ActivityDefinition): ActivityDefinition {
+  const value = ad.extension?.find((e) => e.url === CPG_ACTIVITY_KIND_EXTENSION)?.valueCode;
+  return typeof value === 'string' && value !== ad.kind ? ({ ...ad, kind: value } as ActivityDefinition) : ad;
+}
+
+/** Why `ad` is refused before a request is built: a transform (StructureMap) this engine does not run. */
+export function transformRefusal(ad: ActivityDefinition): string | undefined {
+  return ad.transform ? `ActivityDefinition/${ad.id ?? ''} has transform ${ad.transform} (a StructureMap), which this engine does not run` : undefined;
 }
 
 /** Is each tracked element present on the definition? (doNotPerform only matters when true.) */
@@ -59,8 +74,8 @@ function reportMissingRequired(m: MapContext, resource: Record<string, unknown>,
  * `isSupportedKind` first to avoid it).
  */
 export function buildRequest(input: RequestBuildInput): Resource {
-  const m = new MapContext(input);
-  const kind = input.definition.kind as string | undefined;
+  const m = new MapContext({ ...input, definition: withActivityKind(input.definition) });
+  const kind = m.ad.kind as string | undefined;
   if (!kind) {
     m.report('error', 'required', 'has no kind, so the request type to create is unknown');
     return { resourceType: 'Basic', id: input.id, code: { text: 'ActivityDefinition without kind' } };
@@ -70,9 +85,14 @@ export function buildRequest(input: RequestBuildInput): Resource {
     m.report('error', 'not-supported', `kind '${kind}' is not supported (supported: ${SUPPORTED_KINDS.join(', ')})`);
     return { resourceType: kind, id: input.id } as Resource;
   }
+  // A transform would change what the request says: building it without would be a different order.
+  const refused = transformRefusal(m.ad);
+  if (refused) {
+    m.report('error', 'not-supported', refused);
+    return { resourceType: kind, id: input.id } as Resource;
+  }
   const resource = mapper(m) as Resource & Record<string, unknown>;
   reportUnplaced(m, kind);
-  if (m.ad.transform) m.report('warning', 'not-supported', `transform ${m.ad.transform} (a StructureMap) is not applied`);
   if (m.ad.dynamicValue?.length) {
     applyDynamicValues({
       target: resource,

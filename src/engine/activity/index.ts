@@ -1,3 +1,3 @@
 /** ActivityDefinition/$apply: the standalone operation and the request builder PlanDefinition/$apply uses. */
 export { applyActivityDefinition } from './apply-activity-definition.ts';
-export { buildRequest, isSupportedKind, SUPPORTED_KINDS, type RequestBuildInput } from './build-request.ts';
+export { buildRequest, isSupportedKind, SUPPORTED_KINDS, transformRefusal, withActivityKind, type RequestBuildInput } from './build-request.ts';

@@ -296,6 +296,13 @@ function immunizationRecommendation(m: MapContext): ImmunizationRecommendation {
   if (due) criteria.push({ code: { coding: [{ ...IMMUNIZATION_DATE_CRITERION.due }] }, value: due });
   const latest = occurrence.occurrencePeriod?.end;
   if (latest) criteria.push({ code: { coding: [{ ...IMMUNIZATION_DATE_CRITERION.latest }] }, value: latest });
+  // R4 imr-1: a recommendation names a vaccine or a target disease; the definition gives neither.
+  if (!vaccine)
+    m.report(
+      'warning',
+      'required',
+      'ImmunizationRecommendation.recommendation has neither vaccineCode nor targetDisease (R4 imr-1): give the ActivityDefinition a productCodeableConcept or code',
+    );
   return compact<ImmunizationRecommendation>({
     resourceType: 'ImmunizationRecommendation',
     id: m.input.id,

@@ -6,7 +6,7 @@
  */
 import type { ActivityDefinition, DataRequirement, Extension, PlanDefinitionAction, Reference, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { R4_MODEL } from '../../fhirpath/fhirpath-engine.ts';
-import { buildRequest, isSupportedKind } from '../activity/index.ts';
+import { buildRequest, isSupportedKind, transformRefusal, withActivityKind } from '../activity/index.ts';
 import { applyDynamicValues } from '../dynamic-value/index.ts';
 import { whenOf } from '../timing.ts';
 import { PERTAINS_TO_GOAL_EXTENSION } from '../types.ts';
@@ -25,7 +25,12 @@ export function activityRequest(
   state: ApplyState,
   where: string,
 ): Resource | string {
-  const kind = definition.kind;
+  const refused = transformRefusal(definition);
+  if (refused) {
+    fail(state, 'error', 'not-supported', `${where}: ${refused}; the request is not created`, `${scope.path}.definitionCanonical`);
+    return `its ActivityDefinition has a transform, which is not run`;
+  }
+  const kind = withActivityKind(definition).kind;
   if (!isSupportedKind(kind)) {
     fail(state, 'error', 'not-supported', `${where}: ActivityDefinition/${definition.id} has kind '${kind ?? ''}', which cannot be applied`, `${scope.path}.definitionCanonical`);
     return `its ActivityDefinition has the unsupported kind '${kind ?? ''}'`;

@@ -1,7 +1,7 @@
 /**
  * Which of a plan's goals become Goal resources: those an applied action refers to (created on
- * first use, so their ids follow the order of use), and those no action refers to when anything of
- * the plan applies (they belong to the plan as a whole).
+ * first use, so their ids follow the order of use), and those no action refers to, always (they
+ * belong to the plan as a whole, whether or not an action applies).
  */
 import type { PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
 import { allocateId, canonicalOf, fail, safeId, type ApplyState } from './apply-state.ts';
@@ -21,7 +21,7 @@ export function useGoal(plan: PlanDefinition, goalId: string, idPrefix: string, 
   return resourceId;
 }
 
-/** Goals no action refers to belong to the plan as a whole: proposed when anything applies. */
+/** Goals no action refers to belong to the plan as a whole: always proposed. */
 export function usePlanLevelGoals(plan: PlanDefinition, state: ApplyState): void {
   for (const [index, goal] of (plan.goal ?? []).entries()) {
     if (goal.id === undefined || !referencesGoal(plan.action ?? [], goal.id)) useGoal(plan, goal.id ?? String(index + 1), '', state);

@@ -96,6 +96,13 @@ function processAction(action: PlanDefinitionAction, index: number, parent: Scop
   }
 
   // 4. The definition: ActivityDefinition -> request, PlanDefinition -> nested RequestGroup.
+  // action.transform (a StructureMap) would reshape what the definition gives; this engine does
+  // not run StructureMaps, and the untransformed request would be a different order: refused.
+  if (action.transform) {
+    rollback();
+    fail(state, 'error', 'not-supported', `${where}: transform ${action.transform} (a StructureMap) is not run by this engine; the action is not applied`, `${path}.transform`);
+    return keptOut(trace, 'error', `not applied: its transform ${action.transform} (a StructureMap) is not run`);
+  }
   let request: Resource | undefined;
   if (action.definitionCanonical) {
     const definition = resolveDefinition(parent.plan, action.definitionCanonical, state);

@@ -360,8 +360,9 @@ describe('mapping rules shared by the kinds', () => {
     expect(issues).toEqual([expect.objectContaining({ severity: 'error', code: 'required' })]);
   });
 
-  it('a transform is reported as not applied', () => {
-    const { issues } = build(activity('ServiceRequest', { transform: 'http://example.org/StructureMap/x' }));
-    expect(issues).toEqual([expect.objectContaining({ severity: 'warning', code: 'not-supported' })]);
+  it('a transform (StructureMap, not run) is refused with an error, and no request is mapped', () => {
+    const { resource, issues } = build(activity('ServiceRequest', { transform: 'http://example.org/StructureMap/x' }));
+    expect(issues).toEqual([expect.objectContaining({ severity: 'error', code: 'not-supported' })]);
+    expect(resource).toEqual({ resourceType: 'ServiceRequest', id: 'req1' });
   });
 });
