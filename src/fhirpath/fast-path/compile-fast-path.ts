@@ -228,17 +228,19 @@ function variableItem(ctx: FhirPathContext, item: unknown): unknown {
 function compileVariable(node: AstNode): Step {
   const name = identifierOf(child(child(node)));
   if (LIBRARY_VARIABLES.has(name)) throw new Unsupported(`%${name} is defined by fhirpath.js`);
+  // fhirpath.js wraps a variable's items once per evaluation (processedVars); so does this step, for
+  // the evaluation whose context it saw last (evaluations are synchronous and each has its own).
+  let seen: FhirPathContext | undefined;
+  let wrapped: Collection = [];
   return (_input, frame) => {
     const { ctx } = frame;
-    let value: unknown;
-    if (Object.hasOwn(ctx.processedVars, name)) value = ctx.processedVars[name];
-    else {
-      if (!(name in ctx.vars)) throw HAND_BACK;
-      const raw = ctx.vars[name];
-      value = Array.isArray(raw) ? raw.map((item) => variableItem(ctx, item)) : variableItem(ctx, raw);
-      ctx.processedVars[name] = value;
-    }
-    return value === undefined || value === null ? [] : Array.isArray(value) ? (value as Collection) : [value];
+    if (ctx === seen) return wrapped;
+    const raw = ctx.vars[name];
+    if (raw === undefined && !(name in ctx.vars)) throw HAND_BACK;
+    const value = Array.isArray(raw) ? raw.map((item) => variableItem(ctx, item)) : variableItem(ctx, raw);
+    wrapped = value === undefined || value === null ? [] : Array.isArray(value) ? (value as Collection) : [value];
+    seen = ctx;
+    return wrapped;
   };
 }
 
