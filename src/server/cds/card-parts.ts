@@ -150,7 +150,10 @@ export function toSuggestedResource(resource: Resource): Resource {
         const s = strip(v);
         if (s !== undefined) out[k] = s;
       }
-      return Object.keys(out).length > 0 ? out : undefined;
+      // An extension whose only value was such a reference (resource-pertainsToGoal) would be
+      // left with a url and no value, which ext-1 forbids: it goes too.
+      const emptiedExtension = typeof out['url'] === 'string' && Object.keys(out).length === 1 && Object.keys(obj).length > 1;
+      return Object.keys(out).length > 0 && !emptiedExtension ? out : undefined;
     }
     return value;
   };
