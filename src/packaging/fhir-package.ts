@@ -7,6 +7,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
+import { implementationGuide, PACKAGE_DEPENDENCIES } from './implementation-guide.ts';
 import type { TarFile } from './tar.ts';
 
 export interface PackageManifest {
@@ -18,7 +19,17 @@ export interface PackageManifest {
   author?: string;
 }
 
-type Described = Resource & { url?: string; version?: string; kind?: string; type?: unknown; id?: string };
+type Described = Resource & {
+  url?: string;
+  version?: string;
+  kind?: string;
+  type?: unknown;
+  id?: string;
+  derivation?: string;
+  content?: string;
+  supplements?: string;
+  publisher?: string;
+};
 
 const NAME = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/;
 
@@ -54,21 +65,29 @@ export function buildFhirPackage(artifacts: readonly LoadedArtifact[], manifest:
   });
   if (problems.length) throw new OperationOutcomeError(outcome(...problems.map((p) => issue('error', 'invalid', p))));
 
-  const sorted = [...resources].sort((a, b) => fileName(a).localeCompare(fileName(b)));
-  const canonical = manifest.canonical ?? commonCanonical(sorted);
+  const canonical = manifest.canonical ?? commonCanonical(resources);
+  const author = manifest.author ?? resources.find((r) => r.publisher)?.publisher ?? 'infertility-protocols';
+  const license = manifest.license ?? 'Apache-2.0';
+  const description = manifest.description ?? 'FHIR R4 clinical protocols for the infertility work-up';
+  // The ImplementationGuide lists every artifact; it needs a canonical for its own url.
+  const guide = canonical
+    ? [implementationGuide(resources, { packageId: manifest.name, version: manifest.version, canonical, title: 'Infertility work-up protocols', publisher: author, license })]
+    : [];
+  const sorted: Described[] = [...resources, ...(guide as Described[])].sort((a, b) => fileName(a).localeCompare(fileName(b)));
   const packageJson = {
     name: manifest.name,
     version: manifest.version,
-    description: manifest.description ?? 'FHIR R4 clinical protocols for the infertility work-up',
+    description,
     type: 'Conformance',
     fhirVersions: ['4.0.1'],
-    dependencies: { 'hl7.fhir.r4.core': '4.0.1' },
+    dependencies: { ...PACKAGE_DEPENDENCIES },
     ...(canonical ? { canonical, url: canonical } : {}),
-    ...(manifest.author ? { author: manifest.author } : {}),
-    license: manifest.license ?? 'Apache-2.0',
+    author,
+    license,
   };
+  // .index.json version 2: v1's keys plus derivation (StructureDefinition), content and supplements (CodeSystem).
   const index = {
-    'index-version': 1,
+    'index-version': 2,
     files: sorted.map((r) => ({
       filename: fileName(r),
       resourceType: r.resourceType,
@@ -77,6 +96,10 @@ export function buildFhirPackage(artifacts: readonly LoadedArtifact[], manifest:
       ...(r.version ? { version: r.version } : {}),
       ...(typeof r.kind === 'string' ? { kind: r.kind } : {}),
       ...(r.resourceType === 'StructureDefinition' && typeof r.type === 'string' ? { type: r.type } : {}),
+      ...(r.resourceType === 'StructureDefinition' && r.derivation ? { derivation: r.derivation } : {}),
+      // content is required on a CodeSystem; undefined (a malformed one) is left out by JSON.stringify.
+      ...(r.resourceType === 'CodeSystem' ? { content: r.content } : {}),
+      ...(r.resourceType === 'CodeSystem' && r.supplements ? { supplements: r.supplements } : {}),
     })),
   };
   const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');

@@ -147,13 +147,14 @@ describe('package', () => {
       'package/.index.json',
       'package/ActivityDefinition-demo-imaging.json',
       'package/CodeSystem-demo-codes.json',
+      'package/ImplementationGuide-org-example-demo.json',
       'package/PlanDefinition-demo-protocol.json',
       'package/ValueSet-pregnancy-tests.json',
     ]);
     const manifest = JSON.parse(files.get('package/package.json')!);
     expect(manifest).toMatchObject({ name: 'org.example.demo', version: '1.2.3', fhirVersions: ['4.0.1'], canonical: 'http://example.org/fhir' });
     const index = JSON.parse(files.get('package/.index.json')!);
-    expect(index['index-version']).toBe(1);
+    expect(index['index-version']).toBe(2);
     expect(index.files).toContainEqual({
       filename: 'ValueSet-pregnancy-tests.json',
       resourceType: 'ValueSet',
@@ -171,7 +172,7 @@ describe('package', () => {
     const run = await cli(['package', '--from', KNOWLEDGE, '--out', out]);
     expect(run.code).toBe(0);
     expect(existsSync(join(out, 'package/.index.json'))).toBe(true);
-    expect(readdirSync(join(out, 'package'))).toHaveLength(6);
+    expect(readdirSync(join(out, 'package'))).toHaveLength(7);
   });
 
   it('a bad package name or version -> exit 2, nothing written', async () => {
