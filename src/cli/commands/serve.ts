@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { outcomeError, toOperationOutcome } from '../../errors/operation-outcome.ts';
 import type { ServerConfigInput } from '../../server/config.ts';
+import { withEnvironment } from '../../server/config-env.ts';
 import { closeOnSignals, startServer } from '../../server/start.ts';
 import { EXIT, exitCodeOf, writeJson, type CliIo, type ExitCode } from '../io.ts';
 
@@ -36,8 +37,9 @@ function readConfigFile(path: string): ServerConfigInput {
   }
 }
 
-export function serveConfigFrom(flags: ServeFlags): ServerConfigInput {
-  const config: ServerConfigInput = flags.config ? readConfigFile(flags.config) : ({} as ServerConfigInput);
+/** Config file < environment (INFERTILITY_*, src/server/config-env.ts) < flags. */
+export function serveConfigFrom(flags: ServeFlags, env: Record<string, string | undefined> = process.env): ServerConfigInput {
+  const config: ServerConfigInput = withEnvironment(flags.config ? readConfigFile(flags.config) : ({} as ServerConfigInput), env);
   if (flags.port !== undefined) {
     const port = Number(flags.port);
     config.port = Number.isInteger(port) ? port : (flags.port as unknown as number);
