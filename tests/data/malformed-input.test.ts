@@ -111,6 +111,11 @@ describe('malformed input shapes', () => {
     expect(text).toMatch(/Observation\.code\.coding\[\d\]: null is not a FHIR value/);
   });
 
+  it('validate still reports a malformed resource as a finding (exit 1), not as unreadable input', async () => {
+    const run = await cli(['validate', '-'], { stdin: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueInteger: '5' }) });
+    expect(run.code).toBe(1);
+  });
+
   it('refuses --now on a day that does not exist (exit 2, naming --now)', async () => {
     for (const now of ['2026-02-30T09:00:00Z', '2026-02-29T09:00:00Z', '2026-04-31T00:00:00+02:00', '2026-01-01T24:00:00Z', '2026-01-01T09:00:00+15:00']) {
       const run = await cli(['apply', '--plan', 'demo-protocol', '--knowledge', KNOWLEDGE, '--now', now, '--data', join(FIXTURES, 'patients/negative-test.json')]);
