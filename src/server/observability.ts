@@ -7,11 +7,17 @@
  */
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { parameterSchema } from './fhir/apply-parameters.ts';
 import { outcomeError } from '../errors/operation-outcome.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export function registerOpenApi(app: FastifyInstance, info: { title: string; version: string }, baseUrl: string): void {
+  // A recursive schema can only be written as a reference to a named component: it is named in a
+  // registry of this server's own (not zod's global one), which both transforms read.
+  const schemaRegistry = z.registry<{ id: string }>();
+  schemaRegistry.add(parameterSchema, { id: 'ParametersParameter' });
   void app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -19,7 +25,8 @@ export function registerOpenApi(app: FastifyInstance, info: { title: string; ver
       servers: [{ url: baseUrl }],
       components: { securitySchemes: { cdsClientJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
-    transform: jsonSchemaTransform,
+    transform: createJsonSchemaTransform({ schemaRegistry }),
+    transformObject: createJsonSchemaTransformObject({ schemaRegistry }),
   });
 }
 

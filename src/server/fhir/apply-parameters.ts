@@ -8,7 +8,8 @@ import { badRequest } from '../../errors/operation-outcome.ts';
 import type { OutputMode } from '../../engine/types.ts';
 import { bundleEntries, type EntryInfo } from '../../data/patient-compartment.ts';
 
-const parameterSchema: z.ZodType<ParametersParameter> = z.lazy(() =>
+/** One Parameters.parameter, recursive through `part` (named in the OpenAPI document: see observability.ts). */
+export const parameterSchema: z.ZodType<ParametersParameter> = z.lazy(() =>
   z.looseObject({
     name: z.string().min(1),
     resource: z.looseObject({ resourceType: z.string().min(1) }).optional(),
