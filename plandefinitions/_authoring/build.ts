@@ -13,6 +13,7 @@ import { pathwayPlan } from './pathway.ts';
 import type { Procedure } from './procedure.ts';
 import { renderReadme, type CaseRef } from './readme.ts';
 import { codeSystems, valueSets } from './terminology.ts';
+import { withCpgMetadata } from './cpg-metadata.ts';
 import { tubalReanastomosis } from './tubal-reanastomosis.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +40,7 @@ export function buildArtifacts(): BuiltFile[] {
   for (const { folder, resource } of [...activityDefinitions, ...PROCEDURES.flatMap((p) => p.activities)]) {
     files.push({ path: `plandefinitions/${folder}/ActivityDefinition-${resource.id}.json`, resource });
   }
-  return files;
+  return files.map((f) => ({ ...f, resource: withCpgMetadata(f.resource) }));
 }
 
 /** Rule ids of clinical-rules.md (first cell of each table row). */
