@@ -62,6 +62,8 @@ public class JpaServerConfig {
     // Searches are answered from the database at once (no cached results between test cases).
     settings.setReuseCachedSearchResultsForMillis(null);
     settings.setEnforceReferentialIntegrityOnWrite(true);
+    // Patient-level Bulk Data $export needs it (HAPI-0797).
+    settings.setIndexMissingFields(JpaStorageSettings.IndexEnabledEnum.ENABLED);
     return settings;
   }
 
