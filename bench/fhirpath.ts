@@ -10,7 +10,6 @@
  *   npm run bench:fhirpath                      # clinical cases + 1,000 synthetic patients
  *   BENCH_PATIENTS=5000 npm run bench:fhirpath
  */
-import type { Resource } from '@medplum/fhirtypes';
 import { BAIL, compileFastPath } from '../src/fhirpath/fast-path/index.ts';
 import { compileFhirPath, type CompiledExpression } from '../src/fhirpath/fhirpath-engine.ts';
 import { loadKnowledge } from '../src/knowledge/load-artifacts.ts';
