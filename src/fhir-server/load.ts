@@ -11,8 +11,15 @@
  * - Idempotent: unchanged artifacts are not sent; a re-run against a loaded server posts nothing.
  * - Safe against concurrent edits: updates carry If-Match with the version we compared against,
  *   so a change made in between fails the transaction (412) instead of being overwritten.
+ * - Safe to run twice at once: an artifact the server does not hold yet is created by `PUT
+ *   Type/{stable id}`, the id a name-based UUID of its type, url and version. Two loads racing to
+ *   create it write the same id (the second is an update to the same content), never two copies;
+ *   a conditional create or update has no such guarantee across concurrent transactions (two
+ *   searches may both find nothing). The id is a UUID, not the file's id, so it cannot land on a
+ *   resource someone else put at that id.
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import type { LoadedArtifact } from '../knowledge/load-artifacts.ts';
 import pMap from 'p-map';
@@ -40,8 +47,10 @@ export interface LoadReport {
   dryRun: boolean;
   /** posted: one transaction sent; nothing-to-do: all unchanged; dry-run: nothing sent. */
   transaction: 'posted' | 'nothing-to-do' | 'dry-run';
-  /** How the posted transaction addressed the artifacts. */
-  style?: 'conditional' | 'keyed';
+  /** How the posted transaction addressed the artifacts (`split`: keyed, in several transactions). */
+  style?: 'conditional' | 'keyed' | 'split';
+  /** Transactions posted (more than one only for `split`). */
+  transactions?: number;
   /** Why the conditional transaction was not used: the server's refusal (style auto only). */
   fallback?: string;
   created: string[];
@@ -57,6 +66,11 @@ export function conditionalUrl(resourceType: string, url: string, version: strin
   const query = new URLSearchParams({ url });
   if (version) query.set('version', version);
   return `${resourceType}?${query.toString()}`;
+}
+
+/** The id an artifact is created with on any server: the same for the same type, url and version. */
+export function stableArtifactId(item: { resourceType: string; url: string; version?: string }): string {
+  return nameBasedUuid('infertility-protocols load', item.resourceType, item.url, item.version ?? '');
 }
 
 /** Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security). */
@@ -130,10 +144,11 @@ export async function planLoad(client: FhirClient, artifacts: readonly LoadedArt
 }
 
 /**
- * How the transaction addresses each artifact:
- * - `conditional` (default): every entry is `PUT Type?url=..&version=..`, so the Bundle is
- *   idempotent as a whole and safe to resend;
- * - `keyed`: creates are `POST Type`, updates `PUT Type/{server id}` with If-Match - for servers
+ * How the transaction addresses each artifact. Creates are always `PUT Type/{stable id}` (see the
+ * top of this file); updates:
+ * - `conditional` (default): `PUT Type?url=..&version=..`, so the Bundle is idempotent as a whole
+ *   and safe to resend;
+ * - `keyed`: `PUT Type/{server id}` with If-Match - for servers
  *   that cap conditional operations inside a transaction (Medplum: at most 8 entries when any is
  *   conditional, at most 50 updates);
  * - `auto` (default for a load): conditional; if the server refuses that transaction as a whole
@@ -156,14 +171,15 @@ export function loadTransaction(plan: readonly LoadPlanItem[], style: Exclude<Tr
         meta?.profile || meta?.tag || meta?.security
           ? { meta: { ...(meta.profile ? { profile: meta.profile } : {}), ...(meta.tag ? { tag: meta.tag } : {}), ...(meta.security ? { security: meta.security } : {}) } }
           : {};
-      // Conditional update: an update targets the server's id; a create lets the server choose,
-      // because our file ids need not be free (or even allowed) on someone else's server.
+      // An update targets the server's id; a create our stable id (file ids need not be free, or
+      // even allowed, on someone else's server).
       const { id: _fileId, ...withoutId } = content;
-      const resource = { ...withoutId, ...keptMeta, ...(item.action === 'update' && item.serverId ? { id: item.serverId } : {}) } as Resource;
+      const id = item.action === 'create' ? stableArtifactId(item) : item.serverId;
+      const resource = { ...withoutId, ...keptMeta, ...(id ? { id } : {}) } as Resource;
       const keyed = style === 'keyed';
       const request: NonNullable<BundleEntry['request']> =
-        keyed && item.action === 'create'
-          ? { method: 'POST', url: item.resourceType }
+        item.action === 'create'
+          ? { method: 'PUT', url: `${item.resourceType}/${stableArtifactId(item)}` }
           : keyed && item.serverId
             ? { method: 'PUT', url: `${item.resourceType}/${item.serverId}` }
             : { method: 'PUT', url: conditionalUrl(item.resourceType, item.url, item.version) };
@@ -190,15 +206,13 @@ export async function loadArtifacts(
   const style = options.style ?? 'auto';
   if (options.dryRun) return { ...report, transaction: 'dry-run' };
   if (!plan.some((i) => i.action !== 'unchanged')) return report;
-  const post = (as: 'conditional' | 'keyed') => {
-    // Conditional updates keyed by url+version make repeating the transaction harmless; keyed
-    // creates (POST) do not, so then the client only retries when the server surely did nothing.
-    const idempotent = as === 'conditional' || plan.every((i) => i.action !== 'create');
-    return client.transaction(loadTransaction(plan, as)!, idempotent);
-  };
-  let used: 'conditional' | 'keyed' = style === 'keyed' ? 'keyed' : 'conditional';
+  // Every entry is a PUT (by stable id, by server id or conditional on url+version): repeating
+  // the transaction after a lost reply writes nothing twice.
+  const post = (as: 'conditional' | 'keyed') => client.transaction(loadTransaction(plan, as)!, true);
+  let used: 'conditional' | 'keyed' | 'split' = style === 'keyed' ? 'keyed' : 'conditional';
   let fallback: string | undefined;
   let response: Bundle;
+  const transactions = 1;
   try {
     response = await post(used);
   } catch (err) {
@@ -211,6 +225,24 @@ export async function loadArtifacts(
       response = await post(used);
     } catch (second) {
       if (!(second instanceof OperationOutcomeError)) throw second;
+      const changed = plan.filter((i) => i.action !== 'unchanged');
+      if (second.upstream?.status !== undefined && REFUSED_AS_A_WHOLE.has(second.upstream.status) && changed.length > PART_ENTRIES) {
+        // Perhaps too big for one transaction here (Medplum: at most 50 updates, and creates are
+        // PUTs): parts of PART_ENTRIES. Each part is atomic and every entry a PUT by id, so a run
+        // stopped between parts is finished by running it again, with no copy twice; a smaller
+        // load is never split, so a refusal of its content still writes nothing.
+        options.log?.(`the server refused the keyed transaction too (${second.message}); sending it in parts of ${PART_ENTRIES}`);
+        const parts = await postInParts(client, changed);
+        return {
+          ...report,
+          transaction: 'posted',
+          style: 'split',
+          transactions: parts,
+          fallback,
+          created: changed.filter((i) => i.action === 'create').map(label),
+          updated: changed.filter((i) => i.action === 'update').map(label),
+        };
+      }
       const first = issue('information', 'informational', `before that, the conditional transaction was refused: ${fallback}`);
       throw new OperationOutcomeError(outcome(...second.outcome.issue, first), { ...(second.upstream ? { upstream: second.upstream } : {}), cause: second });
     }
@@ -221,12 +253,34 @@ export async function loadArtifacts(
   (response.entry ?? []).forEach((entry, i) => {
     const item = changed[i];
     if (!item) return;
-    const status = entry.response?.status ?? '';
-    if (status.startsWith('201')) created.push(label(item));
-    else if (status.startsWith('200')) updated.push(label(item));
-    else {
-      throw outcomeError('exception', `transaction answered ${status || 'no status'} for ${label(item)}`);
-    }
+    checkEntryStatus(entry, item);
+    // What the plan said, not the status: a create by PUT may answer 200 when a concurrent load
+    // created the same id first, and that is still the one copy this load meant.
+    (item.action === 'create' ? created : updated).push(label(item));
   });
-  return { ...report, transaction: 'posted', style: used, ...(fallback ? { fallback } : {}), created, updated };
+  return { ...report, transaction: 'posted', style: used, transactions, ...(fallback ? { fallback } : {}), created, updated };
+}
+
+function checkEntryStatus(entry: BundleEntry, item: LoadPlanItem): void {
+  const status = entry.response?.status ?? '';
+  if (!status.startsWith('200') && !status.startsWith('201')) {
+    throw outcomeError('exception', `transaction answered ${status || 'no status'} for ${label(item)}`);
+  }
+}
+
+/** Entries per transaction when a load must be split: the smallest cap known (Medplum's 50 updates). */
+const PART_ENTRIES = 50;
+
+/** Posts keyed transactions of PART_ENTRIES, in plan order; the number posted. */
+async function postInParts(client: FhirClient, items: readonly LoadPlanItem[]): Promise<number> {
+  let parts = 0;
+  for (let start = 0; start < items.length; start += PART_ENTRIES) {
+    const part = items.slice(start, start + PART_ENTRIES);
+    const response = await client.transaction(loadTransaction(part, 'keyed')!, true);
+    (response.entry ?? []).forEach((entry, i) => {
+      if (part[i]) checkEntryStatus(entry, part[i]);
+    });
+    parts++;
+  }
+  return parts;
 }

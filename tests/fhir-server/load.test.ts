@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { FhirClient } from '../../src/fhir-server/client.ts';
-import { comparableJson, loadArtifacts, loadTransaction, planLoad } from '../../src/fhir-server/load.ts';
+import { comparableJson, loadArtifacts, loadTransaction, planLoad, stableArtifactId } from '../../src/fhir-server/load.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
 
@@ -131,14 +131,15 @@ describe('load', () => {
     return dir;
   }
 
-  it('keyed style: POST creates and PUT Type/id + If-Match updates, beyond the 8-entry cap Medplum puts on conditional transactions', async () => {
+  it('keyed style: creates are PUT Type/{stable id}, updates PUT Type/{server id} + If-Match', async () => {
     const dir = sixteenArtifacts();
-    const conditional = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'conditional' }).catch((e: unknown) => e);
-    expect((conditional as OperationOutcomeError).outcome.issue[0]?.diagnostics).toMatch(/HTTP 400.*too many entries/);
-    expect(server.repo.allResources()).toHaveLength(0);
-
+    const creates = loadTransaction(await planLoad(client, readArtifacts([dir])), 'keyed')!.entry!;
+    const vs3 = { resourceType: 'ValueSet', url: 'http://example.org/fhir/ValueSet/extra-3', version: '1.0.0' };
+    expect(creates.map((e) => e.request)).toContainEqual({ method: 'PUT', url: `ValueSet/${stableArtifactId(vs3)}` });
+    expect(creates.every((e) => e.request?.method === 'PUT' && !e.request.url.includes('?'))).toBe(true);
     const first = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, style: 'keyed' });
     expect(first.created).toHaveLength(16);
+    expect(server.repo.allResources().find((r) => (r as { url?: string }).url === vs3.url)?.id).toBe(stableArtifactId(vs3));
     const file = join(dir, 'vs-extra-3.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), title: 'changed' }));
     const plan = await planLoad(client, readArtifacts([dir]));
@@ -153,8 +154,10 @@ describe('load', () => {
   it('default style: a conditional transaction the server refuses as a whole (400: nothing written) is sent again as keyed entries', async () => {
     const dir = sixteenArtifacts();
     const logged: string[] = [];
+    // Creates are PUTs by id, which Medplum accepts 16 at once: the refusal is simulated.
+    server.simulate.failures.push({ status: 400, method: 'POST' });
     const first = await loadArtifacts(client, readArtifacts([dir]), { dryRun: false, log: (m) => logged.push(m) });
-    expect(first).toMatchObject({ transaction: 'posted', style: 'keyed', fallback: expect.stringMatching(/HTTP 400.*too many entries/) });
+    expect(first).toMatchObject({ transaction: 'posted', style: 'keyed', fallback: expect.stringMatching(/HTTP 400/) });
     expect(first.created).toHaveLength(16);
     expect(logged).toEqual([expect.stringMatching(/refused the conditional transaction .*nothing was written, sending the same changes as keyed entries/)]);
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
