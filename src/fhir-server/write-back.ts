@@ -10,12 +10,22 @@
  *
  * The urn:uuids are derived from the content's identity (plan, subject, now, Type/id), so the same
  * apply gives the same transaction Bundle byte for byte.
+ *
+ * Safe to send twice: each resource carries its transaction uuid as an identifier (the bare uuid:
+ * servers rewrite every `urn:uuid:` string of a transaction that names an entry, identifier values
+ * included) and is a conditional create (`ifNoneExist: identifier=...`), so a retry after
+ * a lost reply, or the same apply run again, finds what the first one wrote instead of writing it
+ * twice. (Medplum caps conditional transactions at 8 entries: a cpg result with more is refused as a
+ * whole there, nothing written.)
  */
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import type { FhirClient } from './client.ts';
+
+/** The identifier system of a write-back's stable identifiers (the value is a name-based uuid). */
+export const WRITE_BACK_IDENTIFIER_SYSTEM = 'http://infertility-protocols.org/fhir/identifier/apply-result';
 
 export interface WriteBackInput {
   mode: 'r4' | 'cpg';
@@ -62,8 +72,15 @@ export function writeBackTransaction({ mode, result, seed }: WriteBackInput): Bu
   });
   const entry: BundleEntry[] = kept.map((e) => {
     const { id: _id, meta: _meta, ...body } = e.resource;
-    const cleaned = withoutDanglingExtensions(rewriteReferences(body, fullUrls), dropped) as Resource;
-    return { fullUrl: own.get(e.resource)!, resource: cleaned, request: { method: 'POST', url: e.resource.resourceType } };
+    const cleaned = withoutDanglingExtensions(rewriteReferences(body, fullUrls), dropped) as Resource & { identifier?: unknown[] };
+    const fullUrl = own.get(e.resource)!;
+    const stable = fullUrl.slice('urn:uuid:'.length);
+    cleaned.identifier = [...(cleaned.identifier ?? []), { system: WRITE_BACK_IDENTIFIER_SYSTEM, value: stable }];
+    return {
+      fullUrl,
+      resource: cleaned,
+      request: { method: 'POST', url: e.resource.resourceType, ifNoneExist: `identifier=${WRITE_BACK_IDENTIFIER_SYSTEM}|${stable}` },
+    };
   });
   return { resourceType: 'Bundle', type: 'transaction', entry };
 }
@@ -72,22 +89,24 @@ export interface WriteBackReport {
   server: string;
   /** Type/id of what the server created, in transaction order. */
   created: string[];
+  /** Type/id of what an earlier write of the same apply had already created (not written again). */
+  existing: string[];
 }
 
 export async function writeBack(client: FhirClient, input: WriteBackInput): Promise<WriteBackReport> {
   const bundle = writeBackTransaction(input);
-  // POSTs create new resources: a blind repeat could duplicate them, so the client retries only
-  // when the server certainly did not process the request (429, refused connection).
-  const response = await client.transaction(bundle, false);
-  const created = (response.entry ?? []).map((e, i) => {
+  // Conditional creates on stable identifiers: repeating the transaction writes nothing twice.
+  const response = await client.transaction(bundle, true);
+  const created: string[] = [];
+  const existing: string[] = [];
+  (response.entry ?? []).forEach((e, i) => {
     const location = e.response?.location ?? '';
     const match = /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(location);
-    if (!e.response?.status.startsWith('201') || !match) {
-      throw new OperationOutcomeError(
-        outcome(issue('error', 'exception', `transaction entry ${i} answered ${e.response?.status ?? 'no status'} (location ${location || 'none'})`)),
-      );
+    const status = e.response?.status ?? '';
+    if (!(status.startsWith('201') || status.startsWith('200')) || !match) {
+      throw new OperationOutcomeError(outcome(issue('error', 'exception', `transaction entry ${i} answered ${status || 'no status'} (location ${location || 'none'})`)));
     }
-    return `${match[1]}/${match[2]}`;
+    (status.startsWith('201') ? created : existing).push(`${match[1]}/${match[2]}`);
   });
-  return { server: client.baseUrl, created };
+  return { server: client.baseUrl, created, existing };
 }

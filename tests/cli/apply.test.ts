@@ -208,19 +208,28 @@ describe('apply --server', () => {
     expect(server.repo.allResources()).toHaveLength(before);
   });
 
-  it('a write-back the server fails is not repeated (it may have taken effect) and leaves nothing behind', async () => {
-    const before = server.repo.allResources().length;
+  it('a write-back answered 500 is retried (a conditional create on a stable identifier: safe) and the CarePlan exists once', async () => {
     server.simulate.failures = [{ status: 500, method: 'POST' }];
-    const run = await cli([...serverArgs(), '--write']);
-    expect(run.code).toBe(3);
-    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
-    expect(server.repo.allResources()).toHaveLength(before);
+    const run = await cli([...serverArgs(), '--write', '--now', '2026-11-24T09:00:00+08:00']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    const written = /wrote to .*: (CarePlan\/[A-Za-z0-9-]+)/.exec(run.stderr)![1]!;
+    const stored = server.repo.allResources().find((r) => `${r.resourceType}/${r.id}` === written) as { identifier?: { system?: string; value?: string }[] };
+    const identifier = stored.identifier!.find((i) => i.system === 'http://infertility-protocols.org/fhir/identifier/apply-result')!;
+    expect(identifier.value).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-/);
+    const copies = () => server.repo.allResources().filter((r) => (r as typeof stored).identifier?.some((i) => i.value === identifier.value));
+    expect(copies()).toHaveLength(1);
+    // The same apply written again (a retry after a lost reply): found, not written twice.
+    const again = await cli([...serverArgs(), '--write', '--now', '2026-11-24T09:00:00+08:00']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already there from an earlier write of this apply: CarePlan\//);
+    expect(copies()).toHaveLength(1);
   });
 
   it('a 429 on the write-back is retried (the server did not process it)', async () => {
     const before = server.repo.countOf('CarePlan');
     server.simulate.failures = [{ status: 429, method: 'POST', retryAfter: '0' }];
-    const run = await cli([...serverArgs(), '--write']);
+    const run = await cli([...serverArgs(), '--write', '--now', '2026-11-25T09:00:00+08:00']);
     expect(run.code).toBe(0);
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
     expect(server.repo.countOf('CarePlan')).toBe(before + 1);

@@ -103,7 +103,9 @@ export async function runApply(raw: ApplyArgs, io: CliIo): Promise<ExitCode> {
       result: output,
       seed: `${plan.url ?? plan.id}|${plan.version ?? ''}|Patient/${patient.id}|${now}`,
     });
-    io.stderr(`wrote to ${report.server}: ${report.created.join(', ')}\n`);
+    io.stderr(
+      `wrote to ${report.server}: ${report.created.join(', ')}${report.existing.length ? `; already there from an earlier write of this apply: ${report.existing.join(', ')}` : ''}\n`,
+    );
   }
   writeJson(io, output);
   const code = exitCodeOf(result.outcome, 'findings');
