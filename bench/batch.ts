@@ -16,7 +16,8 @@
  * mark, workers included) is its own.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,8 +155,8 @@ export async function generate(dir: string, patients: number): Promise<void> {
 // ---- ceilings ---------------------------------------------------------------------------------------
 
 /** ms per patient of applyPlanDefinition alone (data parsed and indexed beforehand), per plan. */
-function engineCeilings(patients: number): { url: string; msPerPatient: number; fhirPathMs: number; fhirPathCalls: number }[] {
-  const knowledge = loadKnowledge(knowledgePaths());
+function engineCeilings(patients: number, fastPath: boolean): { url: string; msPerPatient: number; fhirPathMs: number; fhirPathCalls: number }[] {
+  const knowledge = loadKnowledge(knowledgePaths(), { fastPath });
   const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
   const records = Array.from({ length: patients }, (_, i) => {
     const resources = patientRecord(i);
@@ -196,6 +197,7 @@ interface Measurement {
   peakRss: number;
   plans: number;
   summary: BatchSummary;
+  outputSha: string;
 }
 
 async function child(inDir: string, workers: number): Promise<void> {
@@ -205,13 +207,21 @@ async function child(inDir: string, workers: number): Promise<void> {
   const started = process.hrtime.bigint();
   const summary = await runBatch({ inDir, outDir: out, knowledgePaths: knowledgePaths(), planRefs: plans, now: NOW, mode: 'r4', workers });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // Every output file's bytes, so runs with the fast path on and off can be compared.
+  const hash = createHash('sha256');
+  for (const f of readdirSync(out).sort()) hash.update(f).update(readFileSync(join(out, f)));
   rmSync(out, { recursive: true, force: true });
-  const result: Measurement = { seconds, peakRss: process.resourceUsage().maxRSS * 1024, plans: plans.length, summary };
+  const result: Measurement = { seconds, peakRss: process.resourceUsage().maxRSS * 1024, plans: plans.length, summary, outputSha: hash.digest('hex') };
   process.stdout.write(JSON.stringify(result));
 }
 
-function measure(inDir: string, workers: number): Measurement {
-  const run = spawnSync(process.execPath, [SCRIPT, '--child', inDir, String(workers)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+/** One batch run in a child process; `fastPath: false` is the safety switch (fhirpath.js only), read by the workers. */
+function measure(inDir: string, workers: number, fastPath = true): Measurement {
+  const run = spawnSync(process.execPath, [SCRIPT, '--child', inDir, String(workers)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, FHIRPATH_FAST_PATH: fastPath ? '1' : '0' },
+  });
   if (run.status !== 0) throw new Error(`bench child failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Measurement;
 }
@@ -234,13 +244,23 @@ async function main(): Promise<void> {
   );
 
   console.log('\nengine-only ceiling per plan (applyPlanDefinition on parsed, indexed data; 1 core):');
-  console.log('plan | ms/patient | patients/s/core | of which fhirpath.js evaluating: ms/patient (evaluations/patient)');
-  const ceilings = engineCeilings(1000);
-  for (const c of ceilings) {
-    console.log(`${c.url} | ${c.msPerPatient.toFixed(3)} | ${(1000 / c.msPerPatient).toFixed(0)} | ${c.fhirPathMs.toFixed(3)} (${c.fhirPathCalls.toFixed(0)})`);
+  console.log('plan | FHIRPath | ms/patient | patients/s/core | of which FHIRPath evaluating: ms/patient (evaluations/patient) | engine own ms/patient');
+  const slowCeilings = engineCeilings(1000, false);
+  const ceilings = engineCeilings(1000, true);
+  for (const [label, list] of [
+    ['fhirpath.js only', slowCeilings],
+    ['fast path', ceilings],
+  ] as const) {
+    for (const c of list) {
+      console.log(
+        `${c.url} | ${label} | ${c.msPerPatient.toFixed(3)} | ${(1000 / c.msPerPatient).toFixed(0)} | ${c.fhirPathMs.toFixed(3)} (${c.fhirPathCalls.toFixed(0)}) | ${(c.msPerPatient - c.fhirPathMs).toFixed(3)}`,
+      );
+    }
   }
   const batchPlans = new Set(selectPlans(knowledgePaths(), undefined).map((p) => p.url));
   const fhirPathPerPatient = ceilings.filter((c) => batchPlans.has(c.url)).reduce((sum, c) => sum + c.fhirPathMs, 0);
+  const slowFhirPathPerPatient = slowCeilings.filter((c) => batchPlans.has(c.url)).reduce((sum, c) => sum + c.fhirPathMs, 0);
+  let closing = '';
 
   console.log('\nbatch (plans applied: every top-level plan, as `batch` does by default):');
   console.log('patients | workers | seconds (best of the repeats) | patients/s | patients/s/core | peak RSS MiB | input MiB | shards | largest shard MiB');
@@ -257,11 +277,28 @@ async function main(): Promise<void> {
       // On a shared machine a run can lose its core for a while: the best of a few runs is the figure.
       const repeat = Number(process.env['BENCH_REPEAT'] ?? (patients <= 20_000 ? 3 : 1));
       const configs = [...new Set([1, cores])];
+      let slow: Measurement | undefined;
       for (let r = 0; r < repeat; r++) {
         for (const workers of configs) {
           const m = measure(dir, workers);
           if (!results[workers] || m.seconds < results[workers].seconds) results[workers] = m;
         }
+        // The baseline, interleaved: the same batch with the safety switch on (fhirpath.js only), 1 worker.
+        const m = measure(dir, 1, false);
+        if (!slow || m.seconds < slow.seconds) slow = m;
+      }
+      if (slow) {
+        const fast = results[1]!;
+        const fastRate = patients / fast.seconds;
+        const slowRate = patients / slow.seconds;
+        console.log(
+          `${patients} | 1, fhirpath.js only | ${slow.seconds.toFixed(2)} | ${slowRate.toFixed(0)} | ${slowRate.toFixed(0)} | ${(slow.peakRss / MiB).toFixed(0)} | ${inputMb.toFixed(0)} | ${slow.summary.shards} | -`,
+        );
+        details.push(
+          `${patients} patients: outputs with the fast path on and off are ${fast.outputSha === slow.outputSha ? 'byte-identical' : 'DIFFERENT'} (sha256 ${fast.outputSha.slice(0, 16)}...); ` +
+            `fhirpath.js only, 1 worker: engine ${ms(slow.summary.timings.busy.engine, patients)} ms/patient, FHIRPath ${slowFhirPathPerPatient.toFixed(3)} in-process`,
+        );
+        closing ||= `batch: ${fastRate.toFixed(0)} patients/s per core with the fast path, ${slowRate.toFixed(0)} with fhirpath.js only (${(fastRate / slowRate).toFixed(1)}x)`;
       }
       for (const workers of configs) {
         const m = results[workers]!;
@@ -290,7 +327,7 @@ async function main(): Promise<void> {
         const floor = fhirPathPerPatient + parse + serialise;
         floors.push(
           `${patients} patients, 1 worker: ${total.toFixed(3)} ms per patient (target 5,000 patients/s/core = 0.200 ms); ` +
-            `fhirpath.js evaluating ${fhirPathPerPatient.toFixed(3)} + JSON.parse and index ${parse.toFixed(3)} + JSON.stringify and write ${serialise.toFixed(3)} = ` +
+            `FHIRPath evaluating ${fhirPathPerPatient.toFixed(3)} + JSON.parse and index ${parse.toFixed(3)} + JSON.stringify and write ${serialise.toFixed(3)} = ` +
             `${floor.toFixed(3)} ms, i.e. at most ${(1000 / floor).toFixed(0)} patients/s/core even if everything else cost nothing`,
         );
       }
@@ -303,7 +340,8 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nwhere the time went:\n${details.join('\n')}`);
-  console.log(`\nfloor set by the fixed parts (fhirpath.js, JSON):\n${floors.join('\n')}`);
+  console.log(`\nfloor set by the fixed parts (FHIRPath on the fast path, JSON):\n${floors.join('\n')}`);
+  if (closing) console.log(`\n${closing}`);
 }
 
 if (resolve(process.argv[1] ?? '') === SCRIPT) {
