@@ -4,7 +4,7 @@
  * clinical clock, and Debian's chromium driven by playwright-core. Screenshots go to
  * SCREENSHOT_DIR (scripts/screenshots.ts sets docs/screenshots) or the gitignored .tmp/.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,9 +20,29 @@ export const SCREENSHOT_DIR = process.env['SCREENSHOT_DIR'] ?? join(PROJECT_ROOT
 export const SERVER_NOW = '2026-03-10T09:00:00Z';
 
 let built: Promise<unknown> | undefined;
-/** Builds web/ once per test process (vite build: the same as `npm run build:web`). */
+
+function newestChange(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestChange(join(path, name))));
+}
+
+/**
+ * Builds web/ (vite build: the same as `npm run build:web`) when web/dist is missing or older
+ * than its sources. Not every time: every server test registers the static files of web/dist, and
+ * a build empties that folder while they may be reading it.
+ */
 export function buildWeb(): Promise<unknown> {
-  built ??= build({ configFile: join(PROJECT_ROOT, 'web', 'vite.config.ts'), logLevel: 'error' });
+  const web = join(PROJECT_ROOT, 'web');
+  const index = join(web, 'dist', 'index.html');
+  const sources = Math.max(
+    newestChange(join(web, 'src')),
+    newestChange(join(web, 'index.html')),
+    newestChange(join(web, 'vite.config.ts')),
+    newestChange(join(PROJECT_ROOT, 'examples')),
+  );
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return Promise.resolve();
+  built ??= build({ configFile: join(web, 'vite.config.ts'), logLevel: 'error' });
   return built;
 }
 
