@@ -37,6 +37,8 @@ const USE_CONTEXT: UsageContext[] = [
   },
 ];
 
+const JURISDICTION = [{ coding: [{ system: 'urn:iso:std:iso:3166', code: 'CN', display: 'China' }] }];
+
 const OWN = 'Copyright the infertility-protocols contributors; the artifacts are licensed under Apache-2.0.';
 const SNOMED_STATEMENT =
   'This material includes SNOMED Clinical Terms (SNOMED CT), used by permission of SNOMED International; all rights reserved. SNOMED and SNOMED CT are registered trademarks of SNOMED International. Implementers need an appropriate SNOMED CT Affiliate licence.';
@@ -119,7 +121,8 @@ function capabilityExtensions(level: 'structured' | 'executable'): Extension[] {
 export function withCpgMetadata(resource: Resource): Resource {
   const profiles = PROFILES[resource.resourceType];
   if (!profiles) return resource;
-  const common = { contact: CONTACT, copyright: copyrightFor(resource) };
+  // The copyright covers the codes of the useContext added here too (SNOMED CT).
+  const common = { contact: CONTACT, copyright: copyrightFor({ ...resource, useContext: USE_CONTEXT } as Resource), jurisdiction: JURISDICTION };
   // Key order: the metadata after the identity elements, the logic last, as the authoring wrote it.
   const { resourceType, id, extension = [], ...rest } = resource as Resource & { extension?: Extension[] };
   const head = { resourceType, id, meta: { profile: profiles } };

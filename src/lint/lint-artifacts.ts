@@ -27,6 +27,7 @@ import { engineVariables } from './engine-variables.ts';
 import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
 import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhir-model.ts';
 import { sortFindings, toIssue, type Code, type Finding, type FindingSink, type Severity } from './findings.ts';
+import { checkContentRules } from './content-rules.ts';
 import { checkRelatedActionCycles } from './related-action-cycles.ts';
 import { checkSimplePath } from './simple-path.ts';
 
@@ -362,6 +363,7 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Com
     const fallback = new Map(engineVariables(resource.resourceType));
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));
   }
+  checkContentRules(linter, ordered);
   const findings = sortFindings(linter.findings);
   if (findings.length === 0) {
     return {
