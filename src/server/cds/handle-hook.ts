@@ -5,11 +5,10 @@
  */
 import type { OperationOutcome, Practitioner, ServiceRequest } from '@medplum/fhirtypes';
 import type { ApplyContext } from '../../engine/types.ts';
-import { issue, outcome } from '../../errors/operation-outcome.ts';
+import { OperationOutcomeError, issue, outcome } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
-import { HttpOutcomeError } from '../http-errors.ts';
 import { withUuids } from './card-ids.ts';
 import type { CdsCard, CdsResponse } from './card-types.ts';
 import { gatherData, notUsedDataCard, type GatherOptions } from './gather-data.ts';
@@ -63,7 +62,7 @@ function evaluationErrorCard(service: CdsService, o: OperationOutcome): CdsCard 
 
 function parse(service: CdsService, body: unknown): HookRequest {
   const parsed = parseHookRequest(body, service.hook);
-  if (!parsed.ok) throw new HttpOutcomeError(400, outcome(...parsed.problems.map((p) => issue('error', 'invalid', p))));
+  if (!parsed.ok) throw new OperationOutcomeError(outcome(...parsed.problems.map((p) => issue('error', 'invalid', p))));
   return parsed.request;
 }
 

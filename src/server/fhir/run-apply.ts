@@ -13,7 +13,6 @@ import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fet
 import { PATIENT_READ, requirementQueries, type RequirementQuery } from '../requirement-queries.ts';
 import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
-import { HttpOutcomeError } from '../http-errors.ts';
 import type { ApplyParameters } from './apply-parameters.ts';
 import type { FhirServerPolicy } from '../allow-list.ts';
 import { checkInlineBudget, type InlineLimits } from './inline-budget.ts';
@@ -185,6 +184,9 @@ export async function applyActivity(
   }
   const { resource, outcome: result } = applied;
   // A request built with failed dynamic values would be a half-written result: refuse it.
-  if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new HttpOutcomeError(422, result);
+  // The status comes from the one mapping: `processing` (422) first, the engine's own issues after.
+  if (result.issue.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+    throw new OperationOutcomeError(outcome(issue('error', 'processing', `${activity.resourceType} could not be applied without errors; no request is returned`), ...result.issue));
+  }
   return withDataIssuesOnResource(resource, issues);
 }
