@@ -105,7 +105,9 @@ export function describeAgainstServer(name: string, start: () => Promise<ServerU
     it('loads every artifact in one transaction; a re-run sends nothing and changes nothing', async () => {
       const artifacts = readArtifacts();
       const loadable = selectLoadable(artifacts);
-      const client = new FhirClient({ baseUrl: server.baseUrl, backoffMs: 1, maxRetries: 1 });
+      // A generous timeout: a cold HAPI on a busy 2-core machine takes tens of seconds over its first
+      // transaction, and a retry sent while the first still runs collides with it (HAPI 409).
+      const client = new FhirClient({ baseUrl: server.baseUrl, backoffMs: 1, maxRetries: 1, timeoutMs: 240_000 });
       const first = await loadArtifacts(client, artifacts, { dryRun: false });
       expect(first).toMatchObject({ transaction: 'posted', updated: [], ...(options.loadStyle ? { style: options.loadStyle } : {}) });
       expect(first.created).toHaveLength(loadable.length);
