@@ -14,6 +14,7 @@ import type { Procedure } from './procedure.ts';
 import { renderReadme, type CaseRef } from './readme.ts';
 import { codeSystems, valueSets } from './terminology.ts';
 import { withCpgMetadata } from './cpg-metadata.ts';
+import { renderSignOff, ruleStatements, signOffRows } from './sign-off.ts';
 import { tubalReanastomosis } from './tubal-reanastomosis.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -67,6 +68,13 @@ export function caseRefs(): CaseRef[] {
 
 export const readme = (): string => renderReadme(PLANS, caseRefs(), ruleIds());
 
+/** docs/rules-<protocol>.md, the sign-off tables (see sign-off.ts). */
+export function signOffDocs(): { path: string; text: string }[] {
+  const cases = caseRefs();
+  const statements = ruleStatements(ROOT);
+  return PROCEDURES.map(({ plan }) => ({ path: `docs/rules-${plan.id ?? ''}.md`, text: renderSignOff(plan, signOffRows(plan, cases, statements)) }));
+}
+
 export const serialize = (resource: Resource): string => `${JSON.stringify(resource, null, 2)}\n`;
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -76,5 +84,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     writeFileSync(path, serialize(file.resource));
   }
   writeFileSync(join(ROOT, 'plandefinitions', 'README.md'), readme());
+  for (const doc of signOffDocs()) writeFileSync(join(ROOT, doc.path), doc.text);
   process.stdout.write(`wrote ${buildArtifacts().length} artifacts and plandefinitions/README.md\n`);
 }
