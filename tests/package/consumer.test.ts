@@ -15,9 +15,10 @@ const EXAMPLE = join(ROOT, 'examples/hsg-ci-iodine-allergy-hycosy.json');
 const NOW = '2026-03-10T09:00:00Z';
 const PLAN = 'http://infertility-protocols.org/fhir/PlanDefinition/hysterosalpingography|0.1.0';
 /**
- * Packed size budget. The issue asks for < 300 kB; the 14 StructureDefinitions with full snapshots
- * alone compress to ~190 kB and the built JS to ~170 kB, so this guards against growth (tests, bench,
- * sources or authoring shipped again) at the size the package has today. See docs/content-package.md.
+ * Packed size budget. The issue asks for < 300 kB, which the content alone exceeds: the 14
+ * StructureDefinitions with full snapshots compress to ~200 kB, the artifacts with their narratives
+ * to ~110 kB, the built JS and declarations to ~300 kB. This guards against growth (tests, bench,
+ * sources, authoring or source maps shipped again). See docs/content-package.md.
  */
 const PACKED_BUDGET = 750_000;
 
@@ -53,21 +54,13 @@ afterAll(() => {
 describe('npm pack', () => {
   it('ships the build, the bin, the artifacts, README and LICENSE; no tests, bench, sources or authoring', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const wanted of [
-      'dist/api/index.js',
-      'dist/api/index.d.ts',
-      'dist/api/index.js.map',
-      'dist/cli/main.js',
-      'bin/infertility-protocols.js',
-      'README.md',
-      'LICENSE',
-      'package.json',
-    ]) {
+    for (const wanted of ['dist/api/index.js', 'dist/api/index.d.ts', 'dist/cli/main.js', 'bin/infertility-protocols.js', 'README.md', 'LICENSE', 'package.json']) {
       expect(paths).toContain(wanted);
     }
     expect(paths.some((p) => p.startsWith('plandefinitions/hysterosalpingography/') && p.endsWith('.json'))).toBe(true);
     expect(paths.some((p) => p.startsWith('profiles/StructureDefinition-'))).toBe(true);
-    const forbidden = paths.filter((p) => /^(tests|bench|src|scripts|node_modules)\/|\/_authoring\/|\.test\.|(^|\/)\.ci\//.test(p));
+    // Source maps stay in dist/ for the checkout: they point at src/, which the package does not ship.
+    const forbidden = paths.filter((p) => /^(tests|bench|src|scripts|node_modules)\/|\/_authoring\/|\.test\.|(^|\/)\.ci\/|\.map$/.test(p));
     expect(forbidden).toEqual([]);
     expect(packed.size).toBeLessThan(PACKED_BUDGET);
   });
