@@ -31,7 +31,7 @@ const EXAMPLE_PATIENT_ID = 'hsg-infertility-day-6-all-ready-patient';
 const SKIPPED: Record<string, string> = {
   'README.md:14': 'npm ci reinstalls node_modules under the running tests; npm test is this suite',
   'docs/cds-hooks.md:111': 'needs a JWT signed by a trusted issuer and a public host (cds.example.org)',
-  'docs/cli.md:378': 'needs a SMART backend-services client registered at a real FHIR server (tests/fhir-server covers SMART against the fixture)',
+  'docs/cli.md:400': 'needs a SMART backend-services client registered at a real FHIR server (tests/fhir-server covers SMART against the fixture)',
   'docs/conformance.md:9': 'runs a part of this test suite',
   'docs/profiles.md:108': 'rewrites the committed profiles and runs a part of this test suite (tests/validation checks they agree)',
   'docs/protocols.md:64': 'rewrites the committed artifacts and cases and runs a part of this test suite (tests/protocols checks they agree)',
