@@ -3,7 +3,9 @@
  * a FHIR Bulk Data export (see src/batch/run-batch.ts). stdout: a JSON summary; stderr: a progress
  * bar on a terminal. Exit 1 when any line or patient failed (see OperationOutcome.ndjson).
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { PlanDefinition } from '@medplum/fhirtypes';
@@ -12,9 +14,10 @@ import { badRequest } from '../../errors/operation-outcome.ts';
 import { runBatch } from '../../batch/run-batch.ts';
 import { runQueuedBatch } from '../../queue/coordinator.ts';
 import { parseRedisUrl } from '../../queue/redis-connection.ts';
+import { readServerIntoFolder } from '../../queue/fhir-input.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
-import { nowOption, parseOptions, resolveNow } from '../options.ts';
+import { ServerOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
 import { findPlan } from './apply.ts';
 
 const BatchArgs = z.object({
@@ -57,6 +60,18 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
   const plans = selectPlans(knowledgePaths, args.plan);
   const now = resolveNow(args.now, io);
   const workers = args.workers ?? availableParallelism();
+  // --in a FHIR server base: its population first becomes an export folder (src/queue/fhir-input.ts).
+  let inDir = args.in;
+  let downloaded: string | undefined;
+  if (/^https?:\/\//i.test(args.in)) {
+    const client = await clientFrom(parseOptions(ServerOptions, { server: args.in }), io);
+    const knowledge = loadKnowledge(knowledgePaths);
+    downloaded = inDir = mkdtempSync(join(tmpdir(), 'ip-batch-in-'));
+    const read = await readServerIntoFolder(client, inDir, plans.flatMap((p) => knowledge.dataRequirements(p)), (m) => {
+      io.stderr(`batch: ${m}\n`);
+    });
+    io.stderr(`batch: ${read.patients} patient(s), ${read.resources} resource(s) read from ${read.server} by ${read.method}\n`);
+  }
   io.stderr(`batch: ${plans.length} plan(s), ${workers} worker(s)\n`);
   const bar = io.isTTY
     ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {percentage}% | {patients} patients', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -78,7 +93,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       // Distributed: this process is the coordinator; `worker --queue` processes apply (src/queue).
       const summary = await runQueuedBatch({
         url: parseRedisUrl(args.queue),
-        inDir: args.in,
+        inDir,
         outDir: args.out,
         planRefs: plans.map((p) => (p.url ? { url: p.url, ...(p.version ? { version: p.version } : {}) } : { id: p.id ?? '' })),
         now,
@@ -100,7 +115,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       return summary.failures > 0 ? EXIT.findings : EXIT.ok;
     }
     const summary = await runBatch({
-      inDir: args.in,
+      inDir,
       outDir: args.out,
       knowledgePaths,
       planRefs: plans.map((p) => (p.url ? { url: p.url, ...(p.version ? { version: p.version } : {}) } : { id: p.id ?? '' })),
@@ -121,6 +136,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
     return summary.failures > 0 ? EXIT.findings : EXIT.ok;
   } finally {
     bar?.stop();
+    if (downloaded) rmSync(downloaded, { recursive: true, force: true });
   }
 }
 
@@ -128,7 +144,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
   program
     .command('batch')
     .description('apply plans to every patient of a FHIR Bulk Data export (folder of NDJSON): streaming, all cores; writes CarePlan.ndjson + OperationOutcome.ndjson')
-    .requiredOption('--in <dir>', "folder with the export's .ndjson files (Patient.ndjson, Observation.ndjson, ...)")
+    .requiredOption('--in <dir|url>', "folder with the export's .ndjson files (Patient.ndjson, Observation.ndjson, ...), or a FHIR server base URL (read by paged search)")
     .requiredOption('--out <dir>', 'folder for CarePlan.ndjson (Bundle.ndjson in cpg mode) and OperationOutcome.ndjson')
     .option('--plan <id|canonical...>', 'plans to apply (default: every top-level plan)')
     .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)
