@@ -5,11 +5,18 @@
  * format there is), instead of a 200 the client cannot read.
  */
 import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
 import { ACCEPT_LOCATION } from '../errors/http-status.ts';
 
 /** `_format` values (FHIR http.html#mime) meaning JSON. */
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+/**
+ * `_format` in the route schemas: the JSON names only, so the OpenAPI document says what is served
+ * (another value never reaches validation: the onRequest hook below answers 406 first).
+ */
+export const formatParameter = z.enum(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']).optional();
+
 /** Media ranges that admit JSON. */
 const JSON_RANGES = new Set(['*/*', 'application/*', 'application/json', 'application/fhir+json', 'application/json+fhir']);
 

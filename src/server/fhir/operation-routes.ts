@@ -11,6 +11,7 @@ import type { Bundle, OperationDefinition, Parameters, PlanDefinition, Resource 
 import { badRequest, notFound } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { parametersSchema } from './apply-parameters.ts';
+import { formatParameter } from '../accept.ts';
 import { dataRequirementsLibrary, packageBundle } from './knowledge-operations.ts';
 
 export interface OperationRoutesOptions {
@@ -25,9 +26,9 @@ const FHIR_JSON = 'application/fhir+json';
 const send = (reply: FastifyReply, resource: Resource) => reply.type(FHIR_JSON).send(resource);
 
 const instance = z.object({ id: z.string().min(1) });
-const byUrl = z.strictObject({ url: z.string().min(1).optional(), version: z.string().min(1).optional(), _format: z.string().optional() });
-const noQuery = z.strictObject({ _format: z.string().optional() });
-const searchQuery = z.strictObject({ _id: z.string().optional(), url: z.string().optional(), _format: z.string().optional() });
+const byUrl = z.strictObject({ url: z.string().min(1).optional(), version: z.string().min(1).optional(), _format: formatParameter });
+const noQuery = z.strictObject({ _format: formatParameter });
+const searchQuery = z.strictObject({ _id: z.string().optional(), url: z.string().optional(), _format: formatParameter });
 
 /** url / version from a Parameters body (valueUri, valueCanonical, valueString...). */
 function fromParameters(body: Parameters): { url?: string; version?: string } {

@@ -14,6 +14,7 @@ import { notFound } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import type { Authenticate } from '../cds/routes.ts';
 import { parametersSchema, parseApplyParameters } from './apply-parameters.ts';
+import { formatParameter } from '../accept.ts';
 import { searchArtifacts } from './artifact-search.ts';
 import { applyActivity, applyPlan, resolveDefinition, type RunApplyDeps } from './run-apply.ts';
 
@@ -49,9 +50,9 @@ const applyQuery = z.strictObject({
   encounter: z.string().optional(),
   practitioner: z.string().optional(),
   organization: z.string().optional(),
-  _format: z.string().optional(),
+  _format: formatParameter,
 });
-const formatOnly = z.strictObject({ _format: z.string().optional() });
+const formatOnly = z.strictObject({ _format: formatParameter });
 
 /** The query of a GET $apply as the Parameters a POST would carry. */
 function queryParameters(query: Record<string, string | undefined>): Parameters {
@@ -60,7 +61,17 @@ function queryParameters(query: Record<string, string | undefined>): Parameters 
 }
 
 /** Search parameters: repeated ones arrive as arrays (ANDed). */
-const searchQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+const searchValue = z.union([z.string(), z.array(z.string())]).optional();
+/** The supported ones declared (the OpenAPI document lists them); others reach searchArtifacts, which names them in its refusal. */
+const searchQuery = z.looseObject({
+  url: searchValue,
+  version: searchValue,
+  _id: searchValue,
+  name: searchValue,
+  status: searchValue,
+  _format: formatParameter,
+  _pretty: z.string().optional(),
+});
 
 export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, options, done) => {
   const { knowledge, fhirBase, deps, authenticate } = options;
@@ -119,7 +130,7 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
 
   app.get('/fhir/:type', { schema: { params: typeParams, querystring: searchQuery } }, (request, reply) => {
     requireType(request.params.type);
-    return send(reply, searchArtifacts(knowledge, request.params.type, request.query, fhirBase));
+    return send(reply, searchArtifacts(knowledge, request.params.type, request.query as Record<string, string | string[] | undefined>, fhirBase));
   });
 
   app.get('/fhir/:type/:id', { schema: { params: readParams } }, (request, reply) => {
