@@ -39,29 +39,29 @@ function check<T>(schema: z.ZodType<T>, value: unknown, name: string): void {
 }
 
 export function applyActivityDefinition(
-  authored: ActivityDefinition,
+  ad: ActivityDefinition,
   context: ApplyContext,
   options: ApplyOptions,
   knowledge: CompiledKnowledge,
 ): { resource: Resource; outcome: OperationOutcome } {
   const resolved = parseApplyOptions(options);
-  check(activityDefinitionSchema, authored, 'ActivityDefinition');
-  const ad = withActivityKind(authored);
-  const refused = transformRefusal(ad);
+  check(activityDefinitionSchema, ad, 'ActivityDefinition');
+  const activity = withActivityKind(ad);
+  const refused = transformRefusal(activity);
   if (refused) throw notSupported(refused);
   check(contextSchema, context, 'context');
   // Standalone, a placeholder resource would be a half-written result: refuse instead.
-  if (!ad.kind) throw badRequest('ActivityDefinition.kind is required to know which request to create', ['ActivityDefinition.kind']);
-  if (!isSupportedKind(ad.kind)) {
-    throw notSupported(`ActivityDefinition.kind '${ad.kind}' is not supported (supported: ${SUPPORTED_KINDS.join(', ')})`);
+  if (!activity.kind) throw badRequest('ActivityDefinition.kind is required to know which request to create', ['ActivityDefinition.kind']);
+  if (!isSupportedKind(activity.kind)) {
+    throw notSupported(`ActivityDefinition.kind '${activity.kind}' is not supported (supported: ${SUPPORTED_KINDS.join(', ')})`);
   }
   const clock = makeClock(resolved.now);
   const issues: NonNullable<OperationOutcome['issue']> = [];
   const resource = buildRequest({
-    definition: ad,
+    definition: activity,
     context,
     variables: baseVariables(context, clock),
-    id: ad.id ?? 'request',
+    id: activity.id ?? 'request',
     requestStatus: resolved.requestStatus,
     knowledge,
     ...(resolved.evaluators ? { evaluators: resolved.evaluators } : {}),
@@ -69,21 +69,24 @@ export function applyActivityDefinition(
     strict: resolved.strict,
     nowText: clock.nowText,
   });
-  // Never a resource that is not valid R4 (e.g. a dynamic value that wrote the string "3" into an
+  // Never a resource that is not valid R4 (e.g. a string integer copied from the definition into an
   // integer): standalone there is nothing to leave it out of, so the apply is refused naming the element.
   const invalid = recordShapeProblems([resource], { required: true });
   if (invalid.length > 0) {
     throw new OperationOutcomeError(
       outcome(
         ...invalid.map((p) =>
-          issue('error', 'processing', `ActivityDefinition/${ad.id ?? ''}: the generated ${resource.resourceType} would not be valid FHIR R4: ${p.expression}: ${p.message}`, [
-            p.expression,
-          ]),
+          issue(
+            'error',
+            'processing',
+            `ActivityDefinition/${activity.id ?? ''}: the generated ${resource.resourceType} would not be valid FHIR R4: ${p.expression}: ${p.message}`,
+            [p.expression],
+          ),
         ),
         ...issues,
       ),
     );
   }
-  if (issues.length === 0) issues.push(issue('information', 'informational', `ActivityDefinition/${ad.id ?? ''} applied without issues`));
+  if (issues.length === 0) issues.push(issue('information', 'informational', `ActivityDefinition/${activity.id ?? ''} applied without issues`));
   return { resource, outcome: outcome(...issues) };
 }
