@@ -7,7 +7,7 @@
  * ours (in-process) and theirs (over loopback HTTP, their server warmed up), with the ratio.
  * Figures only, no assertions.
  *
- *   npm run bench:hapi
+ *   npm run bench:hapi      (HAPI_BASE_URL=<url>/fhir to use a running server)
  */
 import { performance } from 'node:perf_hooks';
 import type { Bundle, PlanDefinition } from '@medplum/fhirtypes';
@@ -24,6 +24,7 @@ interface AnyResource {
   code?: { coding?: { code?: string }[] };
   doNotPerform?: boolean;
   contained?: AnyResource[];
+  issue?: { severity?: string; diagnostics?: string }[];
 }
 
 /** What a result proposes: `code` or `!code` (do not perform) of every request it holds. */
@@ -42,15 +43,17 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-const server = await startHapiServer();
+// HAPI_BASE_URL: use a HAPI server already running (e.g. `node scripts/hapi/hapi-server.ts start`).
+const external = process.env['HAPI_BASE_URL'];
+const server = external ? { baseUrl: external, stop: () => Promise.resolve() } : await startHapiServer();
 try {
   const artifacts = readArtifacts();
   await loadArtifacts(new FhirClient({ baseUrl: server.baseUrl }), artifacts, { dryRun: false });
   const knowledge = loadKnowledge();
   const cases = readClinicalCases();
   console.log(`HAPI FHIR ${server.baseUrl}: ${String(PLAN_IDS.length)} plans x ${String(cases.length)} clinical cases\n`);
-  console.log('| plan | cases | agree | differ | HAPI error | ours p50 | HAPI p50 | HAPI / ours |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| plan | cases | agree | differ | HAPI HTTP error | HAPI expression errors | ours p50 | HAPI p50 | HAPI / ours |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   const examples: string[] = [];
   const allOurs: number[] = [];
   const allTheirs: number[] = [];
@@ -62,6 +65,7 @@ try {
     let agree = 0;
     let differ = 0;
     let errors = 0;
+    let withErrors = 0;
     const ours: number[] = [];
     const theirs: number[] = [];
     for (const [index, clinicalCase] of cases.entries()) {
@@ -82,13 +86,18 @@ try {
         headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
         body: JSON.stringify(parameters),
       });
-      const body = (await response.json()) as AnyResource & { issue?: { diagnostics?: string }[] };
+      const body = (await response.json()) as AnyResource;
       // The first call of each plan warms HAPI's caches (compiled expressions): not timed.
       if (index > 0) theirs.push(performance.now() - sent);
       if (!response.ok) {
         errors += 1;
         if (errors === 1) examples.push(`${planId} ${clinicalCase.name}: HAPI HTTP ${String(response.status)}: ${(body.issue?.[0]?.diagnostics ?? '').slice(0, 200)}`);
         continue;
+      }
+      const expressionErrors = (body.contained ?? []).filter((r) => r.resourceType === 'OperationOutcome').flatMap((o) => o.issue ?? []);
+      if (expressionErrors.length > 0) {
+        withErrors += 1;
+        if (withErrors === 1) examples.push(`${planId} ${clinicalCase.name}: HAPI's CarePlan reports: ${(expressionErrors[0]?.diagnostics ?? '').slice(0, 240)}`);
       }
       const a = requestCodes(result.carePlan as unknown as AnyResource | undefined);
       const b = requestCodes(body);
@@ -102,7 +111,7 @@ try {
     allTheirs.push(...theirs);
     const ratio = median(theirs) / median(ours);
     console.log(
-      `| ${planId} | ${String(cases.length)} | ${String(agree)} | ${String(differ)} | ${String(errors)} | ${median(ours).toFixed(2)} ms | ${median(theirs).toFixed(1)} ms | ${ratio.toFixed(0)}x |`,
+      `| ${planId} | ${String(cases.length)} | ${String(agree)} | ${String(differ)} | ${String(errors)} | ${String(withErrors)} | ${median(ours).toFixed(2)} ms | ${median(theirs).toFixed(1)} ms | ${ratio.toFixed(0)}x |`,
     );
   }
   console.log(

@@ -7,4 +7,5 @@ describeAgainstServer('HAPI FHIR (JPA, H2)', () => Promise.resolve({ baseUrl: in
   loadStyle: 'conditional',
   bulkExport: true,
   checksReferenceTargets: true,
+  sortsProfiles: true,
 });

@@ -6,4 +6,5 @@ describeAgainstServer('the Medplum fixture server', () => startFhirTestServer({ 
   // It refuses ~90 conditional entries in one transaction: the loader falls back (any style is fine here).
   bulkExport: false,
   checksReferenceTargets: false,
+  sortsProfiles: false,
 });
