@@ -11,7 +11,7 @@
  * or replace its own input), and when it holds anything but a previous run's outputs (replacing it
  * would delete someone's files).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { outcomeError } from '../errors/operation-outcome.ts';
 
@@ -79,6 +79,7 @@ function checkFolders(inDir: string, out: string): void {
   }
   if (inside(input, out)) throw outcomeError('invalid', `--in ${input} is inside --out ${out}: committing the results would replace the input`, ['--out']);
   if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw outcomeError('invalid', `--out ${out} is a file, not a folder`, ['--out']);
   const foreign = readdirSync(out).filter((e) => !OUTPUT_NAMES.has(e) && !LEFTOVER.test(e));
   if (foreign.length > 0) {
     throw outcomeError(

@@ -145,6 +145,9 @@ describe('batch --out', () => {
     expect(foreign.code).toBe(2);
     expect(foreign.json.issue[0].diagnostics).toMatch(/holds files that are not batch outputs \(keep, notes.txt\)/);
     expect(readdirSync(busy).sort()).toEqual(['keep', 'notes.txt']);
+    const file = await cli([...base, '--in', input, '--out', join(busy, 'notes.txt')]);
+    expect(file.code).toBe(2);
+    expect(file.json.issue[0].diagnostics).toMatch(/is a file, not a folder/);
   }, 60_000);
 });
 
