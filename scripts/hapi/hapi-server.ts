@@ -1,14 +1,14 @@
 /**
  * Starts and stops our HAPI FHIR reference server (interop/hapi) for tests and benches: built once
  * (scripts/hapi/build.sh, Maven cache in ~/.m2), run on a free loopback port with a modest heap,
- * ready when GET /fhir/metadata answers; its pid is kept in interop/hapi/target/hapi-server.pid and
+ * ready when GET /fhir/metadata answers; its pid is kept in interop/hapi/target/hapi-server-<port>.pid and
  * the JVM is killed when this process exits, so no server outlives the run.
  *
  *   node scripts/hapi/hapi-server.ts start   # prints the base URL, serves until Ctrl-C
- *   node scripts/hapi/hapi-server.ts stop    # stops a server a previous `start` left (pid file)
+ *   node scripts/hapi/hapi-server.ts stop    # stops servers killed runs left behind (pid files)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 
 const HAPI_DIR = join(PROJECT_ROOT, 'interop', 'hapi');
-export const PID_FILE = join(HAPI_DIR, 'target', 'hapi-server.pid');
+/** One pid file per server (port), so runs side by side (tests, bench) never stop each other's server. */
+const pidFile = (port: number): string => join(HAPI_DIR, 'target', `hapi-server-${String(port)}.pid`);
 /** HAPI creates its schema in H2 and starts ~300 Spring beans: ~80 s on a busy 2-core machine. */
 const READY_TIMEOUT_MS = 400_000;
 
@@ -85,7 +86,7 @@ export async function startHapiServer(): Promise<HapiServer> {
   child.stderr.pipe(log);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start java');
-  writeFileSync(PID_FILE, String(pid));
+  writeFileSync(pidFile(port), String(pid));
   const killOnExit = () => {
     child.kill('SIGKILL');
   };
@@ -98,7 +99,7 @@ export async function startHapiServer(): Promise<HapiServer> {
       const stopped = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
       if (!stopped) child.kill('SIGKILL');
     }
-    rmSync(PID_FILE, { force: true });
+    rmSync(pidFile(port), { force: true });
   };
   const baseUrl = `http://127.0.0.1:${String(port)}/fhir`;
   try {
@@ -110,17 +111,22 @@ export async function startHapiServer(): Promise<HapiServer> {
   return { baseUrl, pid, logFile, stop };
 }
 
-/** Stops a server whose pid file a previous run left (that run was killed before its exit hook). */
-export function stopLeftoverServer(): boolean {
-  if (!existsSync(PID_FILE)) return false;
-  const pid = Number(readFileSync(PID_FILE, 'utf8'));
-  rmSync(PID_FILE, { force: true });
-  try {
-    process.kill(pid, 'SIGTERM');
-    return true;
-  } catch {
-    return false;
+/** Stops the servers whose pid files previous runs left (those runs were killed before their exit hook). */
+export function stopLeftoverServers(): number {
+  const dir = join(HAPI_DIR, 'target');
+  if (!existsSync(dir)) return 0;
+  let stopped = 0;
+  for (const file of readdirSync(dir).filter((f) => /^hapi-server-\d+\.pid$/.test(f))) {
+    const pid = Number(readFileSync(join(dir, file), 'utf8'));
+    rmSync(join(dir, file), { force: true });
+    try {
+      process.kill(pid, 'SIGTERM');
+      stopped += 1;
+    } catch {
+      // already gone
+    }
   }
+  return stopped;
 }
 
 if (import.meta.main) {
@@ -134,7 +140,7 @@ if (import.meta.main) {
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
   } else if (command === 'stop') {
-    console.log(stopLeftoverServer() ? 'stopped' : 'no server running');
+    console.log(`stopped ${String(stopLeftoverServers())} server(s)`);
   } else {
     console.error('usage: node scripts/hapi/hapi-server.ts start|stop');
     process.exitCode = 2;
