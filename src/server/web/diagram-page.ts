@@ -16,7 +16,7 @@ const PAGE_CSS = [
   'section.action{border-top:1px solid #d0d7de;padding:.5rem 0}section.action:target{background:#fff8c5}',
   'blockquote{margin:.25rem 0 .25rem 1rem;padding-left:.75rem;border-left:3px solid #8c959f;color:#30363d}',
   'code{background:#f6f8fa;padding:.1rem .25rem;white-space:pre-wrap;word-break:break-word}',
-  '.kind{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#3d4450}',
+  '.kind{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#3d4450}.kind code{text-transform:none}',
 ].join('');
 
 function layout(title: string, body: string): string {
