@@ -124,7 +124,8 @@ function renderNode(node: DiagramNode, laid: ElkNode, text: NodeText, options: S
       : `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${node.kind === 'activity' || node.kind === 'nested-plan' ? 10 : 4}" fill="${style.fill}" stroke="${style.stroke}" stroke-width="1.5"${node.kind === 'collect' ? ' stroke-dasharray="5 3"' : ''}/>`;
   const body = `<title>${escapeXml(tooltip(node))}</title>${shape}${rows.join('')}`;
   const href = options.href?.(node);
-  const inner = href ? `<a href="${escapeXml(href)}" aria-label="${escapeXml(`${style.badge}: ${node.label}`)}">${body}</a>` : body;
+  // The link's accessible name is its visible text (badge, label, conditions).
+  const inner = href ? `<a href="${escapeXml(href)}">${body}</a>` : body;
   return `<g id="${escapeXml(node.id)}" class="node ${node.kind}" data-ref="${escapeXml(node.ref)}">${inner}</g>`;
 }
 
@@ -175,8 +176,11 @@ export async function renderPlanSvg(graph: PlanGraph, options: SvgOptions = {}):
   const width = Math.ceil((laid.width ?? 0) + 24);
   const height = Math.ceil((laid.height ?? 0) + 24);
   const titleId = `title-${graph.planId}`;
+  // An image cannot hold links (they would be hidden from assistive technology): with links the
+  // drawing is a labelled group whose boxes are links.
+  const role = options.href ? 'group' : 'img';
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="-12 -12 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="${escapeXml(titleId)}" class="plan-diagram" data-plan="${escapeXml(graph.planId)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="-12 -12 ${width} ${height}" width="${width}" height="${height}" role="${role}" aria-labelledby="${escapeXml(titleId)}" class="plan-diagram" data-plan="${escapeXml(graph.planId)}">`,
     `<title id="${escapeXml(titleId)}">${escapeXml(`Diagram of the PlanDefinition ${graph.title} (${graph.url})`)}</title>`,
     `<style>${CSS}</style>`,
     `<defs>${marker('contains', '#6b7280')}${marker('orders', '#1a7f37')}${marker('timing', '#8a5a00')}</defs>`,

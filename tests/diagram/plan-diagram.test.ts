@@ -44,7 +44,7 @@ describe('SVG and Mermaid', () => {
   it('lays the plan out into an SVG whose nodes carry their labels, links and FHIRPath tooltips, the same every time', async () => {
     const graph = buildPlanGraph(hsg, knowledge);
     const svg = await renderPlanSvg(graph, { href: (n) => `/x#${n.ref}` });
-    expect(svg).toMatch(/^<svg [^>]*role="img"/);
+    expect(svg).toMatch(/^<svg [^>]*role="group"/);
     expect(svg).toContain('>Do not perform HSG: pregnancy</text>');
     expect(svg).toContain('<a href="/x#hsg-ci-pregnancy"');
     expect(svg).toContain('FHIRPath: %pregnant');
