@@ -98,11 +98,8 @@ export function openRunFolder(inDir: string, outDir: string, onSwept?: (paths: s
   mkdirSync(parent, { recursive: true });
   const swept = sweep(parent, out, name);
   if (swept.length) onSwept?.(swept);
-  const path = mkdtempSync(join(parent, `.batch-run-${name}-${process.pid}-`));
-  const workDir = join(path, '.work');
-  mkdirSync(workDir);
-
   let open = true;
+  let path = '';
   const detach = () => {
     process.removeListener('exit', remove);
     process.removeListener('SIGINT', onSignal);
@@ -110,18 +107,35 @@ export function openRunFolder(inDir: string, outDir: string, onSwept?: (paths: s
   };
   function remove(): void {
     detach();
-    if (!open) return;
+    if (!open || !path) return;
     open = false;
-    rmSync(path, { recursive: true, force: true });
+    // Renamed first: workers still writing then find no folder to create files in, so the removal
+    // does not race them (a rmdir would fail on a file created meanwhile). Whatever a failure here
+    // leaves keeps the run's name and pid, and the next run sweeps it.
+    let doomed = `${path}.removing`;
+    try {
+      renameSync(path, doomed);
+    } catch {
+      doomed = path;
+    }
+    try {
+      rmSync(doomed, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Swept by the next run.
+    }
   }
   // On a signal: remove the patient data, then die of the same signal (exit 130/143 as before).
   function onSignal(signal: NodeJS.Signals): void {
     remove();
     process.kill(process.pid, signal);
   }
+  // Listening before the folder exists: no moment in which a signal would leave it behind.
   process.on('exit', remove);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  path = mkdtempSync(join(parent, `.batch-run-${name}-${process.pid}-`));
+  const workDir = join(path, '.work');
+  mkdirSync(workDir);
 
   return {
     path,
