@@ -82,7 +82,6 @@ public final class ValidateCli {
             new SnapshotGeneratingValidationSupport(ctx),
             unknownCodeSystems);
     FhirInstanceValidator instanceValidator = new FhirInstanceValidator(chain);
-    // A profile the validator does not have (e.g. HL7 CPG) is reported, and counted by the script.
     // A profile the validator cannot have offline (HL7 CPG) is a warning, which the script lists
     // under "not checked offline"; an error would fail every artifact that claims one.
     instanceValidator.setErrorForUnknownProfiles(false);
