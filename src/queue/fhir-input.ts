@@ -28,15 +28,15 @@ export interface ServerInputReport {
 }
 
 async function write(stream: WriteStream, text: string): Promise<void> {
-  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => { resolve(); }));
+  if (!stream.write(text))
+    await new Promise<void>((resolve) =>
+      stream.once('drain', () => {
+        resolve();
+      }),
+    );
 }
 
-export async function readServerIntoFolder(
-  client: FhirClient,
-  dir: string,
-  requirements: readonly DataRequirement[],
-  log?: (message: string) => void,
-): Promise<ServerInputReport> {
+export async function readServerIntoFolder(client: FhirClient, dir: string, requirements: readonly DataRequirement[], log?: (message: string) => void): Promise<ServerInputReport> {
   if (await client.supportsOperation('Patient', 'export')) {
     log?.(`${client.baseUrl} offers Bulk Data $export; this version reads it by paged search (export its data and pass the folder to --in for large populations)`);
   }
@@ -65,7 +65,16 @@ export async function readServerIntoFolder(
       log?.(`read ${Math.min(start + PATIENTS_PER_ROUND, patientIds.length)} of ${patientIds.length} patients from ${client.baseUrl}`);
     }
   } finally {
-    await Promise.all([...files.values()].map((s) => new Promise<void>((resolve) => s.end(() => { resolve(); }))));
+    await Promise.all(
+      [...files.values()].map(
+        (s) =>
+          new Promise<void>((resolve) =>
+            s.end(() => {
+              resolve();
+            }),
+          ),
+      ),
+    );
   }
   return { server: client.baseUrl, method: 'search', patients: patientIds.length, resources };
 }

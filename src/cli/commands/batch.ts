@@ -67,9 +67,14 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
     const client = await clientFrom(parseOptions(ServerOptions, { server: args.in }), io);
     const knowledge = loadKnowledge(knowledgePaths);
     downloaded = inDir = mkdtempSync(join(tmpdir(), 'ip-batch-in-'));
-    const read = await readServerIntoFolder(client, inDir, plans.flatMap((p) => knowledge.dataRequirements(p)), (m) => {
-      io.stderr(`batch: ${m}\n`);
-    });
+    const read = await readServerIntoFolder(
+      client,
+      inDir,
+      plans.flatMap((p) => knowledge.dataRequirements(p)),
+      (m) => {
+        io.stderr(`batch: ${m}\n`);
+      },
+    );
     io.stderr(`batch: ${read.patients} patient(s), ${read.resources} resource(s) read from ${read.server} by ${read.method}\n`);
   }
   io.stderr(`batch: ${plans.length} plan(s), ${workers} worker(s)\n`);
