@@ -20,8 +20,7 @@ export interface OperationOutcomeErrorOptions {
   /**
    * An HTTP status a protocol prescribes whatever the issue code: CDS Hooks' 412 ("unable to
    * obtain the data it needs: SHALL respond 412 Precondition Failed", see `preconditionFailed`).
-   * Nothing else should set it: choosing a status is the mapping's job. (The deprecated
-   * `HttpOutcomeError` of src/server/http-errors.ts still does, until its last users move.)
+   * Nothing else should set it: choosing a status is the mapping's job.
    */
   status?: number;
 }

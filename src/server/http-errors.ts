@@ -11,18 +11,6 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import { OperationOutcomeError, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
 import { CONTENT_TYPE_LOCATION, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
 
-/**
- * Deprecated: an OperationOutcomeError with a status chosen by its thrower. Kept (as a
- * constructor of the one error type, not a class of its own) so that modules not yet moved to the
- * mapping compile; use the helpers of src/errors/operation-outcome.ts (badRequest, notFound,
- * forbidden, preconditionFailed...) and let `httpStatusOf` choose the status.
- */
-export const HttpOutcomeError = function HttpOutcomeError(status: number, o: OperationOutcome): OperationOutcomeError {
-  return new OperationOutcomeError(o, { status });
-} as unknown as new (status: number, o: OperationOutcome) => OperationOutcomeError;
-/** Deprecated: see the constructor. */
-export type HttpOutcomeError = OperationOutcomeError;
-
 const FHIR_JSON = 'application/fhir+json';
 
 export function sendOutcome(reply: FastifyReply, status: number, body: OperationOutcome): FastifyReply {

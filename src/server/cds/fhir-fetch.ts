@@ -21,12 +21,6 @@ export interface FhirFetchOptions {
   now?: string;
 }
 
-/**
- * Deprecated name: the reads fail with the one error type, OperationOutcomeError (marked `upstream`;
- * `code` and `message` as before). This alias keeps `instanceof FhirFetchError` compiling.
- */
-export { OperationOutcomeError as FhirFetchError } from '../../errors/operation-outcome.ts';
-
 const DAY_MS = 864e5;
 
 /**

@@ -9,7 +9,7 @@ import { selectPatientCompartment } from '../../data/patient-compartment.ts';
 import type { ApplyContext, ApplyOptions, ApplyResult } from '../../engine/types.ts';
 import { OperationOutcomeError, issue, notFound, outcome, outcomeError, badRequest } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
-import { FhirFetchError, runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
+import { runQuery, type FhirFetchOptions } from '../cds/fhir-fetch.ts';
 import { PATIENT_READ, requirementQueries, type RequirementQuery } from '../requirement-queries.ts';
 import { formatNow } from '../clock.ts';
 import type { ProtocolEngine } from '../engine-port.ts';
@@ -82,7 +82,7 @@ async function readFromEndpoint(
     const results = await Promise.all(queries.map((q) => runQuery(q, patientId, options)));
     return results.flatMap((r) => r ?? []);
   } catch (err) {
-    if (err instanceof FhirFetchError) {
+    if (err instanceof OperationOutcomeError) {
       // Still another server's failure: the mapping answers it as a gateway (502, 504 on a timeout).
       throw new OperationOutcomeError(outcome(issue('error', err.code, `dataEndpoint: ${err.message}`)), { upstream: err.upstream ?? {} });
     }
