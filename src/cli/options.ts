@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { OperationOutcomeError, issue, outcome, outcomeError } from '../errors/operation-outcome.ts';
 import { SMART_ALGORITHMS, SmartBackendAuth, bearerFromEnv, readPrivateKey } from '../fhir-server/auth.ts';
-import { FhirClient } from '../fhir-server/client.ts';
+import { FhirClient, type AccessTokenProvider } from '../fhir-server/client.ts';
 import { isRealDateTimeWithOffset } from '../data/calendar.ts';
 import { DEFAULT_ARTIFACT_DIRS } from '../knowledge/load-artifacts.ts';
 import type { CliIo } from './io.ts';
@@ -51,8 +51,12 @@ export const ServerOptions = z.object({
 export type ServerOptions = z.infer<typeof ServerOptions>;
 
 export function addServerOptions(command: Command): Command {
+  return addCredentialOptions(command.option('--server <base>', 'FHIR server base URL, e.g. https://fhir.example.org/R4'));
+}
+
+/** The credentials and request policy of a FHIR server given by another option (`batch --in <base>`). */
+export function addCredentialOptions(command: Command): Command {
   return command
-    .option('--server <base>', 'FHIR server base URL, e.g. https://fhir.example.org/R4')
     .option('--bearer-env <VAR>', 'send the bearer token held in environment variable VAR')
     .option('--smart-client-id <id>', 'SMART Backend Services client id (client_credentials + private_key_jwt)')
     .option('--smart-key <file>', "the client's private key: PKCS#8 PEM or JWK (JSON)")
@@ -63,8 +67,23 @@ export function addServerOptions(command: Command): Command {
     .option('--retries <n>', 'retries on 429/5xx/timeouts (with backoff, honouring Retry-After)', '4');
 }
 
-export async function clientFrom(options: ServerOptions, io: CliIo): Promise<FhirClient> {
+/** The client for --server; `auth` when the caller built the credentials already (to share them). */
+export async function clientFrom(options: ServerOptions, io: CliIo, credentials?: AccessTokenProvider): Promise<FhirClient> {
   if (!options.server) throw outcomeError('required', '--server is required');
+  const auth = credentials ?? (await accessTokenFrom({ ...options, server: options.server }, io));
+  return new FhirClient({
+    baseUrl: options.server,
+    timeoutMs: options.timeout,
+    maxRetries: options.retries,
+    log: (m) => {
+      io.stderr(`${m}\n`);
+    },
+    ...(auth ? { auth } : {}),
+  });
+}
+
+/** The credentials the options name (none, a bearer token from the environment, or SMART backend services). */
+export async function accessTokenFrom(options: ServerOptions & { server: string }, io: CliIo): Promise<AccessTokenProvider | undefined> {
   if (options.bearerEnv && (options.smartClientId || options.smartKey)) {
     throw outcomeError('invalid', 'use either --bearer-env or --smart-client-id/--smart-key, not both');
   }
@@ -86,15 +105,7 @@ export async function clientFrom(options: ServerOptions, io: CliIo): Promise<Fhi
       ...(options.smartTokenUrl ? { tokenUrl: options.smartTokenUrl } : {}),
     });
   }
-  return new FhirClient({
-    baseUrl: options.server,
-    timeoutMs: options.timeout,
-    maxRetries: options.retries,
-    log: (m) => {
-      io.stderr(`${m}\n`);
-    },
-    ...(auth ? { auth } : {}),
-  });
+  return auth;
 }
 
 export function addKnowledgeOption(command: Command): Command {

@@ -21,6 +21,7 @@ interface ServeFlags {
   feedbackFile?: string;
   logLevel?: string;
   now?: string;
+  redis?: string;
 }
 
 function readConfigFile(path: string): ServerConfigInput {
@@ -53,6 +54,8 @@ export function serveConfigFrom(flags: ServeFlags, env: Record<string, string | 
   if (flags.logLevel) config.logLevel = flags.logLevel as ServerConfigInput['logLevel'];
   // Checked with the rest of the config by the server's schema (an ISO date-time with offset).
   if (flags.now) config.now = flags.now;
+  // Checked by the server's schema (a redis:// or rediss:// URL); the config's keyPrefix is kept.
+  if (flags.redis) config.redis = { ...(config.redis ?? {}), url: flags.redis };
   return config;
 }
 
@@ -68,6 +71,7 @@ export function registerServe(program: Command, io: CliIo, done: (code: Promise<
     .option('--feedback-file <file>', 'append CDS feedback to this NDJSON file')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--now <datetime>', 'fixed clinical time for the protocols, ISO 8601 with offset (demos, reproducible runs; default: the system clock)')
+    .option('--redis <url>', 'share used JWT ids, issued cards and feedback with other instances in this Redis (redis://host:port)')
     .option('--no-auth', 'DEVELOPMENT ONLY: accept calls without a signed JWT')
     .action((flags: ServeFlags) => {
       done(serve(flags, io));
