@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'examples/**', 'src/data/patient-compartment-links.ts'] },
+  { ignores: ['node_modules/**', 'examples/**', 'src/data/patient-compartment-links.ts', 'src/engine/plan/reference-targets.ts'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

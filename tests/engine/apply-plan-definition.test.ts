@@ -796,7 +796,7 @@ describe('dynamic values', () => {
     expect(result.outcome.issue[0]?.severity).toBe('information');
   });
 
-  it('sets reasonReference from resources and doNotPerform for a contraindicated procedure', () => {
+  it('sets supportingInfo from resources and doNotPerform for a contraindicated procedure (an allergy is not an R4 reasonReference target)', () => {
     const allergy = {
       resourceType: 'AllergyIntolerance' as const,
       id: 'iodine',
@@ -811,13 +811,13 @@ describe('dynamic values', () => {
         definitionCanonical: 'http://example.org/ActivityDefinition/hsg',
         dynamicValue: [
           { path: 'doNotPerform', expression: fp('true') },
-          { path: 'reasonReference', expression: fp('%iodineAllergy') },
+          { path: 'supportingInfo', expression: fp('%iodineAllergy') },
         ],
       },
     ]);
     const request = contained(apply(pd, [allergy], {}, [ad('hsg')]), 'hsg-ci') as ServiceRequest;
     expect(request.doNotPerform).toBe(true);
-    expect(request.reasonReference).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
+    expect(request.supportingInfo).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
   });
 });
 

@@ -10,6 +10,8 @@ import { applyActivityDefinition, applyPlanDefinition, buildPatientData, compile
 import { CPG_ACTIVITY_KIND_EXTENSION } from '../../src/engine/types.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { validateResources } from '../../src/validation/validate.ts';
+import { REFERENCE_TARGETS } from '../../src/engine/plan/reference-targets.ts';
+import { deriveReferenceTargets } from '../../scripts/build-reference-targets.ts';
 
 const NOW = '2026-11-23T09:00:00Z';
 const patient: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1990-05-10' };
@@ -36,8 +38,8 @@ const plan = (actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = 
   ...extra,
 });
 
-function apply(pd: PlanDefinition, definitions: Resource[] = [], mode: 'r4' | 'cpg' = 'r4'): ApplyResult {
-  return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient]) }, { now: NOW, mode }, compileKnowledge([pd, ...definitions]));
+function apply(pd: PlanDefinition, definitions: Resource[] = [], mode: 'r4' | 'cpg' = 'r4', record: Resource[] = []): ApplyResult {
+  return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, ...record]) }, { now: NOW, mode }, compileKnowledge([pd, ...definitions]));
 }
 
 const kinds = (r: ApplyResult) => r.resources.map((x) => `${x.resourceType}/${x.id ?? ''}`);
@@ -129,5 +131,59 @@ describe('$apply output conformance', () => {
     Reflect.deleteProperty(vaccine, 'code');
     const result = apply(plan([{ id: 'imm', title: 'imm', definitionCanonical: `${vaccine.url!}|1.0.0` }]), [vaccine]);
     expect(result.outcome.issue).toEqual(expect.arrayContaining([expect.objectContaining({ severity: 'warning', code: 'required', diagnostics: expect.stringMatching(/imr-1/) })]));
+  });
+
+  describe('reference targets (R4 targetProfile)', () => {
+    const allergy: Resource = { resourceType: 'AllergyIntolerance', id: 'iodine', patient: { reference: 'Patient/p1' }, code: { text: 'iodine' } };
+    const pregnancy: Resource = { resourceType: 'Condition', id: 'preg', subject: { reference: 'Patient/p1' }, code: { text: 'pregnant' } };
+    const contraindicated = (path: string, expression: string) =>
+      plan([
+        {
+          id: 'hsg-ci',
+          title: 'do not',
+          input: [
+            { id: 'allergy', type: 'AllergyIntolerance' },
+            { id: 'pregnancy', type: 'Condition' },
+          ],
+          definitionCanonical: 'http://example.org/ActivityDefinition/hsg|1.0.0',
+          dynamicValue: [
+            { path: 'doNotPerform', expression: fp('true') },
+            { path, expression: fp(expression) },
+          ],
+        },
+      ]);
+
+    it('an AllergyIntolerance in ServiceRequest.reasonReference is left out with an error naming the element; the do-not-perform and the allowed reason stay', () => {
+      const result = apply(contraindicated('reasonReference', '%pregnancy | %allergy'), [ad('hsg')], 'r4', [allergy, pregnancy]);
+      const request = result.resources.find((r) => r.id === 'hsg-ci') as Resource & { doNotPerform?: boolean; reasonReference?: unknown };
+      expect(request.doNotPerform).toBe(true);
+      expect(request.reasonReference).toEqual([{ reference: 'Condition/preg' }]);
+      expect(errors(result)).toEqual([
+        'invalid: action hsg-ci: ServiceRequest.reasonReference[1] references AllergyIntolerance/iodine (a AllergyIntolerance), but R4 allows only Condition | Observation | DiagnosticReport | DocumentReference there, so the reference is left out',
+      ]);
+      expect(result.trace[0]!.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^ServiceRequest\.reasonReference\[1\] references AllergyIntolerance\/iodine/)]));
+      for (const r of validateResources([result.carePlan!])) expect(r.outcome.issue.filter((i) => i.severity === 'error')).toEqual([]);
+    });
+
+    it('a list left empty is removed; the same evidence in supportingInfo (Reference(Any)) is kept without an issue', () => {
+      const wrong = apply(contraindicated('reasonReference', '%allergy'), [ad('hsg')], 'r4', [allergy]);
+      expect(wrong.resources.find((r) => r.id === 'hsg-ci')).not.toHaveProperty('reasonReference');
+      expect(errors(wrong)).toHaveLength(1);
+      const right = apply(contraindicated('supportingInfo', '%allergy'), [ad('hsg')], 'r4', [allergy]);
+      expect(right.resources.find((r) => r.id === 'hsg-ci')).toMatchObject({ supportingInfo: [{ reference: 'AllergyIntolerance/iodine' }] });
+      expect(errors(right)).toEqual([]);
+    });
+
+    it('a required reference of the wrong type leaves the whole request out (the shape check then finds subject missing)', () => {
+      const result = apply(contraindicated('subject', '%allergy.first()'), [ad('hsg')], 'r4', [allergy]);
+      expect(result.resources.filter((r) => r.resourceType === 'ServiceRequest')).toEqual([]);
+      expect(errors(result)).toEqual([expect.stringMatching(/ServiceRequest\.subject references AllergyIntolerance\/iodine/), expect.stringMatching(/subject is required/)]);
+    });
+
+    it('the generated table is the R4 definitions (re-run scripts/build-reference-targets.ts when this fails)', () => {
+      expect(REFERENCE_TARGETS).toEqual(deriveReferenceTargets());
+      expect(REFERENCE_TARGETS['ServiceRequest']?.['reasonReference']).toEqual(['Condition', 'Observation', 'DiagnosticReport', 'DocumentReference']);
+      expect(REFERENCE_TARGETS['CarePlan.activity.detail']?.['goal']).toEqual(['Goal']);
+    });
   });
 });

@@ -7,10 +7,16 @@
  * OperationOutcome the result references (cqf-messages), and what could not be produced correctly
  * is not produced. The check is the structural walk (src/data/resource-shape.ts), a few
  * microseconds per resource, not the full validator (invariants are for `validate`).
+ *
+ * References come first: one whose target type its R4 element does not allow
+ * (reference-conformance.ts) is left out of the resource - the element, not the whole request, so a
+ * do-not-perform stays a do-not-perform - with an error issue naming the element. Should that leave
+ * a required element empty, the shape check that follows leaves the resource out.
  */
 import type { RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { recordShapeProblems } from '../../data/resource-shape.ts';
-import { fail, type ApplyState } from './apply-state.ts';
+import { fail, type ApplyState, type EmittedAction } from './apply-state.ts';
+import { findReferenceViolations } from './reference-conformance.ts';
 
 /** Removes every action (at any depth) whose resource is one of `refs`; true when any was removed. */
 function dropActions(actions: RequestGroupAction[], refs: ReadonlySet<string>): RequestGroupAction[] {
@@ -28,8 +34,28 @@ function dropActions(actions: RequestGroupAction[], refs: ReadonlySet<string>): 
   return kept;
 }
 
+/** The emitted action whose request is `resource`, looked up only when something is wrong. */
+function emittedFor(state: ApplyState, resource: Resource): EmittedAction | undefined {
+  for (const emitted of state.byActionId.values()) if (emitted.request === resource) return emitted;
+  return undefined;
+}
+
+/** Leaves out every reference to a resource type its element does not allow, with an error each. */
+function leaveOutDisallowedReferences(state: ApplyState): void {
+  for (const { index, violation } of findReferenceViolations(state.resources)) {
+    const resource = state.resources[index]!;
+    violation.leaveOut();
+    const emitted = emittedFor(state, resource);
+    const where = emitted ? `action ${emitted.trace.actionId}` : `${resource.resourceType}/${resource.id ?? ''}`;
+    const message = `${violation.expression} references ${violation.reference} (a ${violation.targetType}), but R4 allows only ${violation.allowed.join(' | ')} there, so the reference is left out`;
+    fail(state, 'error', 'invalid', `${where}: ${message}`, where);
+    emitted?.trace.notes.push(message);
+  }
+}
+
 /** Checks what the apply built; returns the top-level actions without those whose resource is invalid. */
 export function leaveOutInvalidResources(state: ApplyState, actions: RequestGroupAction[]): RequestGroupAction[] {
+  leaveOutDisallowedReferences(state);
   const problems = recordShapeProblems(state.resources, { required: true });
   if (problems.length === 0) return actions;
   const invalid = new Map<Resource, string[]>();
@@ -41,7 +67,7 @@ export function leaveOutInvalidResources(state: ApplyState, actions: RequestGrou
   for (const [resource, found] of invalid) {
     const ref = `#${resource.id ?? ''}`;
     refs.add(ref);
-    const emitted = [...state.byActionId.values()].find((e) => e.request === resource);
+    const emitted = emittedFor(state, resource);
     const where = emitted ? `action ${emitted.trace.actionId}` : `${resource.resourceType}/${resource.id ?? ''}`;
     fail(state, 'error', 'invalid', `${where}: the generated ${resource.resourceType} is not valid FHIR R4, so it is left out: ${found.join('; ')}`, where);
     if (emitted) {
