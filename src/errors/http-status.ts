@@ -17,7 +17,7 @@
  * | deleted                                      | 410    |                                                                 |
  * | duplicate, conflict, lock-error              | 409    |                                                                 |
  * | multiple-matches                             | 412    | FHIR conditional interactions                                    |
- * | too-long                                     | 413    | the request body is over the limit                               |
+ * | too-long                                     | 413    | the request body is over the limit (413 Content Too Large, RFC 9110 15.5.14; deliberately not 400) |
  * | throttled                                    | 429    |                                                                 |
  * | timeout                                      | 504    | the only timeouts reported are of servers this one called         |
  * | transient, no-store                          | 503    | retry later                                                     |
@@ -30,6 +30,9 @@
  *   out, else 502 - never the other server's own 4xx, which would tell our caller that *its*
  *   request or credentials were wrong;
  * - a status a protocol prescribes (CDS Hooks: data that cannot be obtained is 412).
+ *
+ * A client too slow to send its request (408) or with oversized headers (431) is refused by
+ * Node's HTTP parser before any route runs: `connectionErrorAnswer` below.
  */
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 
@@ -107,6 +110,19 @@ export function httpStatusOf(subject: OperationOutcome | OutcomeCarrier): number
   if (subject.prescribedStatus !== undefined) return subject.prescribedStatus;
   if (subject.upstream) return subject.outcome.issue.some((i) => isError(i) && i.code === 'timeout') ? 504 : 502;
   return outcomeStatus(subject.outcome);
+}
+
+/**
+ * Errors Node's HTTP parser raises on a connection before any route runs, so the route error
+ * handler never sees them, by Node's error code: the client did not send its headers within
+ * `headersTimeout` or its whole request within `requestTimeout` (408 Request Timeout, RFC 9110
+ * 15.5.9: the issue code is `timeout`, which otherwise means an upstream timeout, hence this table
+ * of its own), headers over the size limit (431, RFC 6585), anything else that is not HTTP (400).
+ */
+export function connectionErrorAnswer(nodeErrorCode: string | undefined): { status: number; code: OperationOutcomeIssue['code'] } {
+  if (nodeErrorCode === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'timeout' };
+  if (nodeErrorCode === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'too-long' };
+  return { status: 400, code: 'structure' };
 }
 
 /**

@@ -26,7 +26,7 @@ import { capabilityStatement } from './fhir/capability-statement.ts';
 import { InlineApplyRunner } from './fhir/inline-runner.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { webRoutes } from './web/plugin.ts';
-import { installErrorHandling } from './http-errors.ts';
+import { answerConnectionError, installErrorHandling } from './http-errors.ts';
 import { installJsonParsers } from './json-limits.ts';
 import { requireJsonRepresentation } from './accept.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -102,6 +102,8 @@ export function buildServer(input: ServerConfigInput): CdsServer {
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
     },
+    // Those cut off (408), and any request Node's parser refuses, get an OperationOutcome too.
+    clientErrorHandler: answerConnectionError,
     // Request logging is ours (onResponse below): Fastify's default logs URLs and headers.
     logController: new LogController({ disableRequestLogging: true }),
     logger: {

@@ -5,11 +5,13 @@
  * malformed JSON, wrong media type, a request that fails its route schema) are first turned into
  * the matching FHIR issues, then mapped like any other.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
-import { CONTENT_TYPE_LOCATION, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
+import { CONTENT_TYPE_LOCATION, connectionErrorAnswer, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -64,4 +66,29 @@ export function installErrorHandling(app: FastifyInstance): void {
     const o = outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
     return sendOutcome(reply, httpStatusOf(o), o);
   });
+}
+
+const CONNECTION_ERROR_TEXT: Partial<Record<IssueCode, string>> = {
+  timeout: 'the request was not received in time (headers within headersTimeoutMs, the whole request within requestTimeoutMs)',
+  'too-long': 'the request headers are larger than the limit',
+  structure: 'the request is not valid HTTP',
+};
+
+/**
+ * Fastify's `clientErrorHandler`: what a client is told when Node's HTTP parser refuses its
+ * connection (too slow, oversized headers, not HTTP). Fastify's default writes a JSON body of its
+ * own; this writes an OperationOutcome like every other refusal, then closes the connection.
+ */
+export function answerConnectionError(this: FastifyInstance, err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection is already gone: nothing can be answered.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, code } = connectionErrorAnswer(err.code);
+  const body = JSON.stringify(outcome(issue('error', code, CONNECTION_ERROR_TEXT[code] ?? 'client error')));
+  this.log.debug({ err: { code: err.code } }, 'connection refused by the HTTP parser');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: ${FHIR_JSON}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { EXIT, exitCodeOf } from '../../src/errors/exit-code.ts';
-import { CONTENT_TYPE_LOCATION, httpStatusOf, issueCodeForStatus } from '../../src/errors/http-status.ts';
+import { CONTENT_TYPE_LOCATION, connectionErrorAnswer, httpStatusOf, issueCodeForStatus } from '../../src/errors/http-status.ts';
 import { OperationOutcomeError, issue, outcome, preconditionFailed } from '../../src/errors/operation-outcome.ts';
 
 const error = (code: OperationOutcomeIssue['code'], extra: Partial<OperationOutcomeIssue> = {}) => outcome({ ...issue('error', code, code), ...extra });
@@ -66,6 +66,13 @@ describe('issue code -> HTTP status', () => {
   it('CDS Hooks prescribes 412 when the data cannot be had, whatever the reason', () => {
     expect(httpStatusOf(preconditionFailed('timeout', 'slow'))).toBe(412);
     expect(preconditionFailed('timeout', 'slow').code).toBe('timeout');
+  });
+
+  it('connections refused by the HTTP parser: 408 for a slow client, 431 for oversized headers, else 400', () => {
+    expect(connectionErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT')).toEqual({ status: 408, code: 'timeout' });
+    expect(connectionErrorAnswer('HPE_HEADER_OVERFLOW')).toEqual({ status: 431, code: 'too-long' });
+    expect(connectionErrorAnswer('HPE_INVALID_METHOD')).toEqual({ status: 400, code: 'structure' });
+    expect(connectionErrorAnswer(undefined)).toEqual({ status: 400, code: 'structure' });
   });
 
   it("reads another server's status as an issue code", () => {
