@@ -3,7 +3,7 @@
  * a FHIR Bulk Data export (see src/batch/run-batch.ts). stdout: a JSON summary; stderr: a progress
  * bar on a terminal. Exit 1 when any line or patient failed (see OperationOutcome.ndjson).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -17,10 +17,11 @@ import { parseRedisUrl } from '../../queue/redis-connection.ts';
 import { readServerIntoFolder } from '../../queue/fhir-input.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
-import { ServerOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
+import { ServerOptions, accessTokenFrom, addCredentialOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
 import { findPlan } from './apply.ts';
 
-const BatchArgs = z.object({
+// The credentials of --in when it is a FHIR server (apply --server's own options, without --server).
+const BatchArgs = ServerOptions.omit({ server: true }).extend({
   in: z.string().min(1),
   out: z.string().min(1),
   plan: z.array(z.string().min(1)).optional(),
@@ -35,6 +36,12 @@ const BatchArgs = z.object({
     .string()
     .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be the run id a coordinator printed')
     .optional(),
+  exportTimeout: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3600),
 });
 export type BatchArgs = z.input<typeof BatchArgs>;
 
@@ -54,6 +61,15 @@ export function selectPlans(knowledgePaths: string[], refs: string[] | undefined
   return plans.filter((p) => !p.url || !nested.has(p.url)).sort((a, b) => (a.url ?? a.id ?? '').localeCompare(b.url ?? b.id ?? ''));
 }
 
+/**
+ * The server's $export error files (OperationOutcome lines) go after the batch's own failures in
+ * OperationOutcome.ndjson, so one file reports everything that was not applied; the number added.
+ */
+function appendExportErrors(outDir: string, errors: readonly string[]): number {
+  if (errors.length > 0) appendFileSync(join(outDir, 'OperationOutcome.ndjson'), errors.map((line) => `${line}\n`).join(''));
+  return errors.length;
+}
+
 export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCode> {
   const args = parseOptions(BatchArgs, raw);
   const knowledgePaths = args.knowledge ?? DEFAULT_ARTIFACT_DIRS;
@@ -63,19 +79,33 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
   // --in a FHIR server base: its population first becomes an export folder (src/queue/fhir-input.ts).
   let inDir = args.in;
   let downloaded: string | undefined;
+  let exportErrors: string[] = [];
   if (/^https?:\/\//i.test(args.in)) {
-    const client = await clientFrom(parseOptions(ServerOptions, { server: args.in }), io);
+    const serverOptions = parseOptions(ServerOptions, { ...raw, server: args.in });
+    const auth = await accessTokenFrom({ ...serverOptions, server: args.in }, io);
+    const client = await clientFrom(serverOptions, io, auth);
     const knowledge = loadKnowledge(knowledgePaths);
     downloaded = inDir = mkdtempSync(join(tmpdir(), 'ip-batch-in-'));
-    const read = await readServerIntoFolder(
-      client,
-      inDir,
-      plans.flatMap((p) => knowledge.dataRequirements(p)),
-      (m) => {
-        io.stderr(`batch: ${m}\n`);
-      },
-    );
-    io.stderr(`batch: ${read.patients} patient(s), ${read.resources} resource(s) read from ${read.server} by ${read.method}\n`);
+    try {
+      const read = await readServerIntoFolder(
+        client,
+        inDir,
+        plans.flatMap((p) => knowledge.dataRequirements(p)),
+        {
+          ...(auth ? { auth } : {}),
+          exportTimeoutMs: args.exportTimeout * 1000,
+          log: (m) => {
+            io.stderr(`batch: ${m}\n`);
+          },
+        },
+      );
+      exportErrors = read.errors;
+      const what = read.method === 'search' ? `${read.patients} patient(s), ${read.resources} resource(s)` : `${read.files} file(s), ${read.bytes} byte(s)`;
+      io.stderr(`batch: ${what} read from ${read.server} by ${read.method}${exportErrors.length ? `; ${exportErrors.length} error(s) in its error files` : ''}\n`);
+    } catch (err) {
+      rmSync(inDir, { recursive: true, force: true });
+      throw err;
+    }
   }
   io.stderr(`batch: ${plans.length} plan(s), ${workers} worker(s)\n`);
   const bar = io.isTTY
@@ -113,6 +143,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
         onProgress,
       });
       bar?.stop();
+      summary.failures += appendExportErrors(args.out, exportErrors);
       writeJson(io, summary);
       io.stderr(
         `batch: ${summary.patients} patient(s) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${summary.failures} failure(s) in ${args.out}/OperationOutcome.ndjson\n`,
@@ -135,6 +166,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
       },
     });
     bar?.stop();
+    summary.failures += appendExportErrors(args.out, exportErrors);
     writeJson(io, summary);
     const seconds = (Date.now() - started) / 1000;
     io.stderr(`batch: ${summary.patients} patient(s) in ${seconds.toFixed(1)} s; ${summary.failures} failure(s) in ${args.out}/OperationOutcome.ndjson\n`);
@@ -146,10 +178,13 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
 }
 
 export function registerBatch(program: Command, io: CliIo, done: (code: Promise<ExitCode>) => void): void {
-  program
+  const command = program
     .command('batch')
     .description('apply plans to every patient of a FHIR Bulk Data export (folder of NDJSON): streaming, all cores; writes CarePlan.ndjson + OperationOutcome.ndjson')
-    .requiredOption('--in <dir|url>', "folder with the export's .ndjson files (Patient.ndjson, Observation.ndjson, ...), or a FHIR server base URL (read by paged search)")
+    .requiredOption(
+      '--in <dir|url>',
+      "folder with the export's .ndjson files (Patient.ndjson, Observation.ndjson, ...), or a FHIR server base URL (read by its Bulk Data $export, else by paged search)",
+    )
     .requiredOption('--out <dir>', 'folder for CarePlan.ndjson (Bundle.ndjson in cpg mode) and OperationOutcome.ndjson')
     .option('--plan <id|canonical...>', 'plans to apply (default: every top-level plan)')
     .option('--workers <n>', `worker threads (default: ${availableParallelism()}, the cores available)`)
@@ -160,7 +195,9 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .option('--queue <redis-url>', 'distribute over a Redis queue: this process coordinates, `worker --queue <redis-url>` processes apply')
     .option('--resume <run id>', 'with --queue: finish the run a coordinator that died had started (same --in and --out)')
-    .action((options: BatchArgs) => {
-      done(runBatchCommand(options, io));
-    });
+    .option('--export-timeout <s>', 'with --in a FHIR server offering Bulk Data $export: the most seconds the export may take (default 3600)');
+  // With --in a FHIR server: its credentials and request policy, as apply --server takes them.
+  addCredentialOptions(command).action((options: BatchArgs) => {
+    done(runBatchCommand(options, io));
+  });
 }
