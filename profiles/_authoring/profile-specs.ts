@@ -475,19 +475,48 @@ const inputRequired: ProfileSpec = {
   invariants: [{ key: 'ip-inreq-1', human: 'The value SHALL be a valueBoolean', expression: 'value.exists() implies (value is boolean)' }],
 };
 
+/**
+ * A complex sub-extension (no value of its own) whose parts are sub-extensions named in
+ * `definition`. The parts are not sliced here: @medplum/core, the validator of this project,
+ * folds nested slices into the outer slicing (a part would then be demanded of the whole
+ * extension), so they are documented rather than constrained.
+ */
+const complexSubExtension = (name: string, min: number, max: string, definition: string): ProfileSpec['elements'] => [
+  { id: `Extension.extension:${name}`, path: 'Extension.extension', sliceName: name, min, max, definition },
+  { id: `Extension.extension:${name}.extension`, path: 'Extension.extension.extension', min: 1 },
+  { id: `Extension.extension:${name}.url`, path: 'Extension.extension.url', fixedUri: name },
+  { id: `Extension.extension:${name}.value[x]`, path: 'Extension.extension.value[x]', max: '0' },
+];
+
 const applyTrace: ProfileSpec = {
   id: 'apply-trace',
   name: 'ApplyTrace',
   title: '$apply trace of one action',
   type: 'Extension',
   description:
-    'On the RequestGroup produced by $apply (option traceExtension): why one PlanDefinition action was or was not applied - its id, the applicability outcome and the reason, with optional notes.',
+    'On the RequestGroup produced by $apply (engine option traceExtension, served $apply parameter trace=true): why one PlanDefinition action was or was not applied - its id, title and parent action, the applicability outcome and the reason, each condition with its result, the inputs it read (how many resources each held), each missing input with the collect-information Task that asks for it, the request made for it, and notes.',
   ruleIds: [],
   context: [{ type: 'element', expression: 'RequestGroup' }],
   elements: [
     ...subExtension('actionId', 'string', 1, '1'),
+    ...subExtension('title', 'string', 0, '1'),
+    ...subExtension('parent', 'string', 0, '1'),
     ...subExtension('applicability', 'code', 1, '1'),
     ...subExtension('reason', 'string', 1, '1'),
+    ...complexSubExtension(
+      'condition',
+      0,
+      '*',
+      "One applicability condition, in the action's order: `kind` valueCode 1..1, `expression` valueExpression 0..1 (its description names the rule), `result` valueString 0..1 (the result collection as JSON, e.g. [true]) or `error` valueString 0..1.",
+    ),
+    ...complexSubExtension('input', 0, '*', 'One input the action could read: `id` valueString 1..1 (bound as %<id>), `count` valueUnsignedInt 1..1 (resources it held).'),
+    ...complexSubExtension(
+      'missing',
+      0,
+      '*',
+      'One required input that was empty: `inputId` valueString 1..1, `type` valueCode 1..1, `code` valueCoding 0..* (codes that would satisfy it), `task` valueReference 1..1 (the collect-information Task asking for it).',
+    ),
+    ...subExtension('resource', 'Reference', 0, '1'),
     ...subExtension('note', 'string', 0, '*'),
     { id: 'Extension.url', path: 'Extension.url', fixedUri: `${PROFILE_BASE}/apply-trace` },
     { id: 'Extension.value[x]', path: 'Extension.value[x]', max: '0' },

@@ -5,7 +5,7 @@
  * - CPG / R5: a Bundle per subject, RequestGroup first, then the requests, Goals, Tasks and the
  *   OperationOutcome, referenced by deterministic urn:uuid full URLs.
  */
-import type { Bundle, CarePlan, Extension, Goal, OperationOutcome, Patient, PlanDefinition, Reference, RequestGroup, Resource, Task } from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, Coding, Expression, Extension, Goal, OperationOutcome, Patient, PlanDefinition, Reference, RequestGroup, Resource, Task } from '@medplum/fhirtypes';
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { rewriteReferences } from '../util/rewrite-references.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -106,21 +106,68 @@ export function assembleResult(input: AssembleInput): ApplyResult {
   return result;
 }
 
+/** A complex sub-extension: no value, its parts are sub-extensions of their own. */
+function complexPart(url: string, parts: Extension[]): Extension {
+  return { url, extension: parts };
+}
+
+/** `system|code` (as MissingInput.codes hold them) as a Coding. */
+function codingOf(code: string): Coding {
+  const bar = code.lastIndexOf('|');
+  return bar < 0 ? { code } : { system: code.slice(0, bar), code: code.slice(bar + 1) };
+}
+
+/**
+ * One apply-trace extension per action, depth first (profiles/StructureDefinition-apply-trace.json):
+ * what a reader needs to see why the action is in or out without re-deriving it from the plan.
+ */
 function traceExtensions(traces: ActionTrace[]): Extension[] {
-  const flat: ActionTrace[] = [];
-  const walk = (list: ActionTrace[]) => {
+  const flat: { trace: ActionTrace; parent?: string }[] = [];
+  const walk = (list: ActionTrace[], parent?: string) => {
     for (const t of list) {
-      flat.push(t);
-      walk(t.children);
+      flat.push(parent === undefined ? { trace: t } : { trace: t, parent });
+      walk(t.children, t.actionId);
     }
   };
   walk(traces);
-  return flat.map((t) => ({
+  return flat.map(({ trace: t, parent }) => ({
     url: TRACE_EXTENSION,
     extension: [
       { url: 'actionId', valueString: t.actionId },
+      ...(t.title ? [{ url: 'title', valueString: t.title }] : []),
+      ...(parent !== undefined ? [{ url: 'parent', valueString: parent }] : []),
       { url: 'applicability', valueCode: t.applicability },
       { url: 'reason', valueString: t.reason },
+      ...t.conditions.map((c) =>
+        complexPart('condition', [
+          { url: 'kind', valueCode: c.kind },
+          ...(c.language && c.expression
+            ? [
+                {
+                  url: 'expression',
+                  valueExpression: { ...(c.description ? { description: c.description } : {}), language: c.language as Expression['language'], expression: c.expression },
+                },
+              ]
+            : []),
+          ...(c.result ? [{ url: 'result', valueString: JSON.stringify(c.result) }] : []),
+          ...(c.error ? [{ url: 'error', valueString: c.error }] : []),
+        ]),
+      ),
+      ...t.inputs.map((i) =>
+        complexPart('input', [
+          { url: 'id', valueString: i.id },
+          { url: 'count', valueUnsignedInt: i.count },
+        ]),
+      ),
+      ...t.missing.map((m) =>
+        complexPart('missing', [
+          { url: 'inputId', valueString: m.inputId },
+          { url: 'type', valueCode: m.type },
+          ...m.codes.map((code) => ({ url: 'code', valueCoding: codingOf(code) })),
+          { url: 'task', valueReference: { reference: `#${m.taskId}` } },
+        ]),
+      ),
+      ...(t.resource ? [{ url: 'resource', valueReference: { reference: t.resource } }] : []),
       ...t.notes.map((n) => ({ url: 'note', valueString: n })),
     ],
   }));

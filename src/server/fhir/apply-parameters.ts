@@ -1,6 +1,6 @@
 /**
  * The $apply operation's input Parameters (R4 PlanDefinition-apply / ActivityDefinition-apply,
- * plus the CPG `data`, `dataEndpoint` and `parameters`, and this module's `now` and `mode`).
+ * plus the CPG `data`, `dataEndpoint` and `parameters`, and this module's `now`, `mode` and `trace`).
  */
 import { z } from 'zod';
 import type { CodeableConcept, Endpoint, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
@@ -35,6 +35,8 @@ export interface ApplyParameters {
   dataEndpoint?: { address: string; authorization?: string };
   now?: string;
   mode: OutputMode;
+  /** PlanDefinition only: the RequestGroup carries the apply-trace extension of every action. */
+  trace: boolean;
   encounter?: string;
   practitioner?: string;
   organization?: string;
@@ -52,6 +54,7 @@ const KNOWN = new Set([
   'dataEndpoint',
   'now',
   'mode',
+  'trace',
   'encounter',
   'practitioner',
   'organization',
@@ -93,7 +96,7 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
   const subject = stringValue(one('subject'), 'subject');
   if (!subject || !/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(subject)) throw badRequest("parameter 'subject' is required, as 'Patient/<id>'");
 
-  const result: ApplyParameters = { subject, data: [], mode: 'r4', concepts: {}, parameters: {} };
+  const result: ApplyParameters = { subject, data: [], mode: 'r4', trace: false, concepts: {}, parameters: {} };
 
   const defParam = one(definitionType === 'PlanDefinition' ? 'planDefinition' : 'activityDefinition');
   if (defParam?.resource) {
@@ -131,6 +134,14 @@ export function parseApplyParameters(body: unknown, definitionType: 'PlanDefinit
   if (mode !== undefined) {
     if (mode !== 'r4' && mode !== 'cpg') throw badRequest("parameter 'mode' must be 'r4' or 'cpg'");
     result.mode = mode;
+  }
+  const trace = one('trace');
+  if (trace) {
+    if (definitionType !== 'PlanDefinition') throw badRequest("parameter 'trace' is a PlanDefinition/$apply parameter (an ActivityDefinition has no actions to trace)");
+    // valueBoolean in a Parameters body; the string 'true' / 'false' from a GET query.
+    const value = valueOf(trace);
+    if (value !== true && value !== false && value !== 'true' && value !== 'false') throw badRequest("parameter 'trace' must be a boolean (true or false)");
+    result.trace = value === true || value === 'true';
   }
   for (const name of ['encounter', 'practitioner', 'organization'] as const) {
     const ref = stringValue(one(name), name);

@@ -4,7 +4,7 @@
  * own (its url is under the server's base) and says in `base` which standard definition it
  * implements: R4 PlanDefinition-apply / ActivityDefinition-apply / PlanDefinition-data-requirements
  * and the CRMI package operation. Parameters list what the server reads, with the extensions
- * (`now`, `mode`, CPG `data` / `dataEndpoint`) it adds.
+ * (`now`, `mode`, `trace`, CPG `data` / `dataEndpoint`) it adds.
  */
 import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 
@@ -59,6 +59,14 @@ const SPECS: Spec[] = [
     parameters: [
       ['planDefinition', 'in', 0, '1', 'PlanDefinition', 'Type level: the plan inline (size and time budgets apply) or its canonical.'],
       ...APPLY_COMMON,
+      [
+        'trace',
+        'in',
+        0,
+        '1',
+        'boolean',
+        'Extension: true puts on the RequestGroup one apply-trace extension (http://infertility-protocols.org/fhir/StructureDefinition/apply-trace) per action: why it is in or out, its conditions and their results, the inputs read, the missing data and the collect Task. Default false (output unchanged).',
+      ],
       ['return', 'out', 1, '1', undefined, "A CarePlan (mode 'r4') or a Bundle (mode 'cpg')."],
     ],
   },

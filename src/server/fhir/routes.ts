@@ -47,6 +47,7 @@ const applyQuery = z.strictObject({
   version: z.string().optional(),
   now: z.string().optional(),
   mode: z.string().optional(),
+  trace: z.string().optional(),
   encounter: z.string().optional(),
   practitioner: z.string().optional(),
   organization: z.string().optional(),

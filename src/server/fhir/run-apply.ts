@@ -137,7 +137,9 @@ async function buildContext(
 }
 
 function optionsOf(params: ApplyParameters, deps: RunApplyDeps): ApplyOptions {
-  return { now: params.now ?? formatNow(deps.clock(), deps.utcOffset), mode: params.mode };
+  const options: ApplyOptions = { now: params.now ?? formatNow(deps.clock(), deps.utcOffset), mode: params.mode };
+  if (params.trace) options.traceExtension = true;
+  return options;
 }
 
 /** `issuer`: the authenticated caller's (undefined when auth is off); the dataEndpoint must be allowed for it. */
