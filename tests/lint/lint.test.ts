@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { Library, OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { checkFhirPath, checkSimplePath, lintArtifacts } from '../../src/lint/index.ts';
@@ -173,6 +173,58 @@ describe('lintArtifacts', () => {
     expect(cycle[0]).toMatch(
       /^extra0\.json#PlanDefinition\.action\[0\]\.definitionCanonical nested plans form a cycle: \S+demo-protocol\|1\.0\.0 -> \S+plan-b\|1 -> \S+demo-protocol\|1\.0\.0:/,
     );
+  });
+
+  it('finds Libraries whose depends-on chain returns to where it started, directly, between Libraries, and through a plan', () => {
+    const library = (name: string, dependsOn: string[]): Library => ({
+      resourceType: 'Library',
+      id: name,
+      url: `http://example.org/fhir/Library/${name}`,
+      version: '1',
+      status: 'draft',
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/library-type', code: 'logic-library' }] },
+      relatedArtifact: dependsOn.map((resource) => ({ type: 'depends-on', resource })),
+    });
+    const cycles = (o: OperationOutcome) => messages(o).filter((m) => /cycle|itself/.test(m));
+
+    const self = library('self', ['http://example.org/fhir/Library/self|1']);
+    expect(cycles(lintWith(plan(), [self]))).toEqual([
+      expect.stringMatching(
+        /^extra0\.json#Library\.relatedArtifact\[0\]\.resource the artifact depends on itself \(\S+Library\/self\|1\): no order loads each artifact before what it depends on$/,
+      ),
+    ]);
+
+    const a = library('a', ['http://example.org/fhir/Library/b|1']);
+    const b = library('b', ['http://example.org/fhir/Library/c']);
+    const c = library('c', ['http://example.org/fhir/Library/a|1']);
+    const three = cycles(lintWith(plan(), [c, b, a]));
+    expect(three).toEqual([
+      expect.stringMatching(/^extra0\.json#Library\.relatedArtifact\[0\]\.resource dependencies form a cycle: \S+\/a\|1 -> \S+\/b\|1 -> \S+\/c\|1 -> \S+\/a\|1:/),
+    ]);
+    // The same cycle whatever the order of the files.
+    expect(cycles(lintWith(plan(), [a, b, c]))).toEqual([three[0]!.replace('extra0', 'extra2')]);
+
+    // plan -> library -> Library -> back to the plan
+    const p = plan();
+    const lib = library('logic', [`${p.url!}|${p.version!}`]);
+    p.library = [`${lib.url!}|1`];
+    expect(cycles(lintWith(p, [lib]))).toEqual([
+      expect.stringMatching(/^changed\.json#PlanDefinition\.library\[0\] dependencies form a cycle: \S+Library\/logic\|1 -> \S+demo-protocol\|1\.0\.0 -> \S+Library\/logic\|1:/),
+    ]);
+  });
+
+  it('Libraries that depend on each other without a cycle, or another relatedArtifact type, are no finding', () => {
+    const base = {
+      resourceType: 'Library',
+      version: '1',
+      status: 'draft',
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/library-type', code: 'logic-library' }] },
+    } as const;
+    const a: Library = { ...base, id: 'a', url: 'http://example.org/fhir/Library/a', relatedArtifact: [{ type: 'depends-on', resource: 'http://example.org/fhir/Library/b|1' }] };
+    const b: Library = { ...base, id: 'b', url: 'http://example.org/fhir/Library/b', relatedArtifact: [{ type: 'citation', resource: 'http://example.org/fhir/Library/a|1' }] };
+    const p = plan();
+    p.library = ['http://example.org/fhir/Library/a|1', 'http://example.org/fhir/Library/b|1'];
+    expect(messages(lintWith(p, [a, b])).filter((m) => /cycle|itself/.test(m))).toEqual([]);
   });
 
   it('finds duplicate ids and canonicals across files', () => {
