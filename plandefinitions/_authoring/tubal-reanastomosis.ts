@@ -46,6 +46,7 @@ import {
   SCT,
   vsInput,
   effectiveDate,
+  evidenceValues,
   type Action,
 } from './common.ts';
 import { LABS } from './infertility-hysteroscopy.ts';
@@ -222,7 +223,7 @@ const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number
   },
 };
 
-const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
+const EVIDENCE_VALUES = evidenceValues(STERILISATION_EVIDENCE);
 
 function surgery(): Action[] {
   return [
@@ -265,7 +266,7 @@ function surgery(): Action[] {
         goalId: ['pregnancy-within-one-year'],
         documentation: citations('TR-S1', 'TR-T1'),
         definitionCanonical: adCanonical(t.id),
-        dynamicValue: [...PROCEDURE_DATES, EVIDENCE_REASON],
+        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
       })),
     },
     {
@@ -353,7 +354,7 @@ function notEligible(id: string, ruleId: string, title: string, description: str
       documentation: [...citations('TR-F2', ruleId), justify('TR-F2', IVF_INSTEAD_WHY), ...safety('SAFE-7', 'pathway')],
       condition: [applicability(present, conditionText)],
       definitionCanonical: adCanonical('ivf-referral'),
-      dynamicValue: [{ path: 'reasonReference', expression: fhirpath(`${evidence} | ${STERILISATION_EVIDENCE}`) }],
+      dynamicValue: evidenceValues(`${evidence} | ${STERILISATION_EVIDENCE}`),
     });
   }
   return actions;

@@ -13,8 +13,7 @@
  *   which must also be expandable offline; coded codeFilters use codes of our terminology;
  * - resource ids and canonical url|version are unique; action ids are unique within a plan;
  *   relatedAction targets exist and form no cycle; goalIds name goals of the plan; no plan includes
- *   itself, directly or through nested plans, and no Library depends on itself through
- *   relatedArtifact depends-on or a plan's `library` (definition-cycles.ts);
+ *   itself, directly or through nested plans (definition-cycles.ts);
  * - every PlanDefinition action carries documentation (the source it comes from).
  */
 import type { ActivityDefinition, Extension, Expression, OperationOutcome, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
@@ -29,6 +28,7 @@ import { checkFhirPath, type VariableType } from './fhirpath-check.ts';
 import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhir-model.ts';
 import { sortFindings, toIssue, type Code, type Finding, type FindingSink, type Severity } from './findings.ts';
 import { checkContentRules } from './content-rules.ts';
+import { checkReferenceTargets } from './reference-targets.ts';
 import { checkRelatedActionCycles } from './related-action-cycles.ts';
 import { checkSimplePath } from './simple-path.ts';
 
@@ -245,6 +245,7 @@ class Linter implements FindingSink {
         const dvPath = `${path}.dynamicValue[${j}]`;
         this.dynamicValuePath(file, dvPath, dv.path, target);
         this.expression(file, `${dvPath}.expression`, dv.expression, plan, variables, true);
+        checkReferenceTargets(this, file, dvPath, dv.path, dv.expression?.expression, /^%?action\./.test(dv.path ?? '') ? undefined : target, variables);
       });
       if (action.definitionCanonical) {
         const definition = this.knowledge.resolve<Canonical>(action.definitionCanonical);
@@ -331,6 +332,7 @@ class Linter implements FindingSink {
         const withContext = new Map(variables);
         for (const [k, v] of engineVariables('ActivityDefinition')) if (k === 'context' || k === 'resource' || k === 'rootResource') withContext.set(k, v);
         this.expression(file, `${path}.expression`, dv.expression, ad, withContext, users.length > 0);
+        checkReferenceTargets(this, file, path, dvPath, (dv as { expression?: Expression }).expression?.expression, isResourceTypeName(kind) ? kind : undefined, withContext);
       }
       // The same message once, however many actions use the definition.
       const added = this.findings.splice(before);
@@ -355,7 +357,11 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Com
     if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource);
     if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource);
   }
-  checkDefinitionCycles(linter, ordered, knowledge);
+  checkDefinitionCycles(
+    linter,
+    ordered.flatMap(({ file, resource }) => (resource.resourceType === 'PlanDefinition' ? [{ file, plan: resource }] : [])),
+    knowledge,
+  );
   for (const { file, resource } of ordered) {
     const fallback = new Map(engineVariables(resource.resourceType));
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));

@@ -44,6 +44,8 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
         const reasons = [
           ...((request.reasonCode as CodeableConcept[] | undefined) ?? []).map(codeText),
           ...((request.reasonReference as { reference?: string }[] | undefined) ?? []).map((x) => x.reference),
+          // Evidence R4 does not allow in reasonReference (an allergy, a procedure) is cited in supportingInfo.
+          ...((request.supportingInfo as { reference?: string }[] | undefined) ?? []).map((x) => x.reference),
         ];
         text = `DO NOT PERFORM ${describeRequest(request)}${reasons.length ? ` - because: ${reasons.join(', ')}` : ''}`;
       } else if (request?.resourceType === 'RequestGroup') {

@@ -86,7 +86,7 @@ describe('apply --data holding two patients (SAFE-1)', () => {
     const run = await cli([...hsg, '--data', '-', '--patient', A_ID], { stdin: input });
     expect(run.code, run.stderr).toBe(0);
     const contraindicated = run.json.contained.find((r: { doNotPerform?: boolean }) => r.doNotPerform);
-    expect(contraindicated.reasonReference).toEqual([{ reference: `AllergyIntolerance/${A_ALLERGY}` }]);
+    expect(contraindicated.supportingInfo).toEqual([{ reference: `AllergyIntolerance/${A_ALLERGY}` }]);
     expect(run.stdout).not.toMatch(/"reference": "[^"]*hsg-infertility-day-6-all-ready-(?!patient)/);
   });
 

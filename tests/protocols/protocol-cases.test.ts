@@ -22,9 +22,26 @@ type AnyRequest = Resource & {
   medicationCodeableConcept?: CodeableConcept;
   category?: CodeableConcept[];
   reasonReference?: Reference[];
+  supportingInfo?: Reference[];
   reasonCode?: CodeableConcept | CodeableConcept[];
   occurrencePeriod?: { start?: string; end?: string };
 };
+
+/** R4 restricts ServiceRequest.reasonReference to these; other evidence is cited in supportingInfo. */
+const REASON_REFERENCE_TYPES = ['Condition', 'Observation', 'DiagnosticReport', 'DocumentReference'];
+
+/**
+ * The patient data a request cites, wherever R4 lets it stand (a case's `reasonReference` lists the
+ * evidence, not the element), after checking that reasonReference holds only the types R4 allows there.
+ */
+function evidenceOf(r: AnyRequest): string[] {
+  const reasons = (r.reasonReference ?? []).map((x) => x.reference ?? '');
+  expect(
+    reasons.filter((ref) => !REASON_REFERENCE_TYPES.includes(ref.split('/')[0] ?? '')),
+    `${r.resourceType}/${r.id ?? ''}: reasonReference of a type R4 does not allow`,
+  ).toEqual([]);
+  return [...reasons, ...(r.supportingInfo ?? []).map((x) => x.reference ?? '')].sort();
+}
 
 const REQUEST_TYPES = new Set(['ServiceRequest', 'MedicationRequest', 'CommunicationRequest', 'Task']);
 
@@ -135,10 +152,7 @@ function checkCase(c: LoadedCase, ref: (r: string) => string = (r) => r): void {
         `window of ${p.code}`,
       ).toContainEqual(p.occurrencePeriod);
     if (p.reasonReference) {
-      expect(
-        match.map((r) => (r.reasonReference ?? []).map((x) => x.reference).sort()),
-        `reasons of ${p.code}`,
-      ).toContainEqual(p.reasonReference.map(ref).sort());
+      expect(match.map(evidenceOf), `reasons of ${p.code}`).toContainEqual(p.reasonReference.map(ref).sort());
     }
   }
   for (const code of expected.notProposed) {
@@ -150,7 +164,7 @@ function checkCase(c: LoadedCase, ref: (r: string) => string = (r) => r): void {
 
   const actualForbidden = forbidden.map((r) => ({
     codes: codesOf(r),
-    reasons: (r.reasonReference ?? []).map((x) => x.reference ?? '').sort(),
+    reasons: evidenceOf(r),
     hasReasonCode: r.reasonCode !== undefined,
   }));
   expect(actualForbidden.length, `contraindicated: ${JSON.stringify(actualForbidden)}`).toBe(expected.contraindicated.length);

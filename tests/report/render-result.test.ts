@@ -32,7 +32,7 @@ const plan: PlanDefinition = {
       definitionCanonical: hsg.url,
       dynamicValue: [
         { path: 'doNotPerform', expression: { language: 'text/fhirpath', expression: 'true' } },
-        { path: 'reasonReference', expression: { language: 'text/fhirpath', expression: '%patient' } },
+        { path: 'supportingInfo', expression: { language: 'text/fhirpath', expression: '%patient' } },
       ],
     },
     {

@@ -70,6 +70,7 @@ export type AnyRequest = Resource & {
   medicationReference?: { reference?: string };
   category?: CodeableConcept[];
   reasonReference?: { reference?: string }[];
+  supportingInfo?: { reference?: string }[];
   reasonCode?: CodeableConcept | CodeableConcept[];
   payload?: { contentString?: string }[];
   occurrencePeriod?: { start?: string; end?: string };
@@ -392,7 +393,8 @@ export function describePlan(view: PlanView): string {
   return view.requests
     .map((r) => {
       const dates = r.spans.map((s) => (s.start === s.end ? `${s.where}=${s.start}` : `${s.where}=${s.start ?? ''}..${s.end ?? ''}`)).join(' ');
-      const reasons = (r.resource.reasonReference ?? []).map((x) => x.reference).join(',');
+      // The evidence cited: reasonReference, and supportingInfo for types R4 does not allow there.
+      const reasons = [...(r.resource.reasonReference ?? []), ...(r.resource.supportingInfo ?? [])].map((x) => x.reference).join(',');
       const reasonCodes = [r.resource.reasonCode ?? []]
         .flat()
         .map((c) => c.text ?? c.coding?.[0]?.code)

@@ -106,7 +106,7 @@ describe('PlanDefinition/$apply', () => {
     const bundle = res.body as Bundle;
     expect(bundle.entry?.[0]?.resource?.resourceType).toBe('RequestGroup');
     const requests = bundle.entry?.map((e) => e.resource).filter((r): r is ServiceRequest => r?.resourceType === 'ServiceRequest');
-    expect(requests?.find((r) => r.doNotPerform)?.reasonReference).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
+    expect(requests?.find((r) => r.doNotPerform)?.supportingInfo).toEqual([{ reference: 'AllergyIntolerance/iodine' }]);
   });
 
   it('reads the data from a dataEndpoint (Endpoint with an Authorization header) when asked', async () => {

@@ -19,6 +19,7 @@ export const ExpectSchema = z
             code: codeKey,
             /** The exact window; omit `end` for an open window. */
             occurrencePeriod: z.object({ start: date, end: date.optional() }).strict().optional(),
+            /** The evidence cited: reasonReference, or supportingInfo for types R4 does not allow there. */
             reasonReference: z.array(reference).optional(),
           })
           .strict(),
