@@ -13,7 +13,8 @@
  *   which must also be expandable offline; coded codeFilters use codes of our terminology;
  * - resource ids and canonical url|version are unique; action ids are unique within a plan;
  *   relatedAction targets exist and form no cycle; goalIds name goals of the plan; no plan includes
- *   itself, directly or through nested plans (definition-cycles.ts);
+ *   itself, directly or through nested plans, and no Library depends on itself through
+ *   relatedArtifact depends-on or a plan's `library` (definition-cycles.ts);
  * - every PlanDefinition action carries documentation (the source it comes from).
  */
 import type { ActivityDefinition, Extension, Expression, OperationOutcome, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
@@ -357,11 +358,7 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Com
     if (resource.resourceType === 'PlanDefinition') linter.planDefinition(file, resource);
     if (resource.resourceType === 'ActivityDefinition') linter.activityDefinition(file, resource);
   }
-  checkDefinitionCycles(
-    linter,
-    ordered.flatMap(({ file, resource }) => (resource.resourceType === 'PlanDefinition' ? [{ file, plan: resource }] : [])),
-    knowledge,
-  );
+  checkDefinitionCycles(linter, ordered, knowledge);
   for (const { file, resource } of ordered) {
     const fallback = new Map(engineVariables(resource.resourceType));
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));
