@@ -1,9 +1,68 @@
 /**
  * The exact sentences of the source texts (plandefinitions/sources/, copies of the shared sources)
  * each rule of clinical-rules.md encodes. A test checks every quote occurs verbatim in its file.
+ * A citation names the document by its title and the section the sentence stands in, not by the
+ * local file name: the file is where this repository keeps its copy, not something a reader can cite.
  */
-import { cite, SOURCE, type Quote } from './common.ts';
+import { readFileSync } from 'node:fs';
+import { cite, SOURCE, type Quote, type SourceFile } from './common.ts';
 import type { RelatedArtifact } from '@medplum/fhirtypes';
+
+export interface SourceDocument {
+  /** The document's own heading where it has one; otherwise the subject it opens with. */
+  title: string;
+  /** The section headings, each written exactly as it occurs in the text, in order. */
+  headings: string[];
+}
+
+export const SOURCE_DOCUMENTS: Record<SourceFile, SourceDocument> = {
+  [SOURCE.reversal]: {
+    title: 'Post-ligation recanalization (tubal ligation reversal)',
+    headings: ['1. Indications', '2.Surgery time', '4.Surgical effect', '5. Pregnancy planning after surgery', '6. Treatment for post-operative infertility'],
+  },
+  [SOURCE.hsg]: {
+    title: 'Hysterosalpingography (HSG) and the other tubal patency tests',
+    headings: [
+      'What is the function?',
+      'What are the indications?',
+      'What are the contraindications?',
+      'What is the preoperative preparation?',
+      'What should I pay attention to after the examination?',
+      'How soon after the test can I get pregnant?',
+      'What are the similar other tests?',
+    ],
+  },
+  [SOURCE.hysteroscopy]: {
+    title: 'Hysteroscopy in infertility',
+    headings: [
+      'What is hysteroscopy?',
+      'Indications for infertility hysteroscopy:',
+      'Common infertility factors found by hysteroscopy:',
+      'Contraindications for hysteroscopy:',
+      'Hysteroscopy preoperative examination notes:',
+    ],
+  },
+};
+
+/** The copy of a source text this repository keeps (plandefinitions/sources/<file>). */
+export const sourcePath = (file: SourceFile): URL => new URL(`../sources/${file}`, import.meta.url);
+
+/**
+ * The section a quote stands in: the last heading before it, read from the text itself (headings
+ * as the text writes them, with a space after a number and no trailing colon).
+ */
+export function sectionOf(quote: Quote, text = readFileSync(sourcePath(quote.file), 'utf8')): string {
+  const at = text.indexOf(quote.text);
+  if (at < 0) throw new Error(`quote not in ${quote.file}: ${quote.text}`);
+  const { headings } = SOURCE_DOCUMENTS[quote.file];
+  const before = headings.filter((h) => {
+    const offset = text.indexOf(h);
+    if (offset < 0) throw new Error(`heading not in ${quote.file}: ${h}`);
+    return offset <= at;
+  });
+  const heading = before.at(-1) ?? 'Introduction';
+  return heading.replace(/^(\d+)\.\s*/, '$1. ').replace(/:$/, '');
+}
 
 const tr = (text: string): Quote => ({ file: SOURCE.reversal, text });
 const hsg = (text: string): Quote => ({ file: SOURCE.hsg, text });
@@ -174,11 +233,16 @@ const SAFE_QUOTES: Record<string, Quote[]> = {
 };
 Object.assign(QUOTES, SAFE_QUOTES);
 
+/** The plan-level `documentation` entry naming the whole source text a protocol is read from. */
+export function sourceText(source: keyof typeof SOURCE): RelatedArtifact {
+  return { type: 'documentation', display: 'Source text', citation: `${SOURCE_DOCUMENTS[SOURCE[source]].title}. Clinical expert text, English translation.` };
+}
+
 /** The citation RelatedArtifacts of one or more rules. */
 export function citations(...ruleIds: string[]): RelatedArtifact[] {
   return ruleIds.flatMap((id) => {
     const quotes = QUOTES[id];
     if (!quotes) throw new Error(`no quote for rule ${id}`);
-    return quotes.map((q) => cite(id, q));
+    return quotes.map((q) => cite(id, q, { title: SOURCE_DOCUMENTS[q.file].title, section: sectionOf(q) }));
   });
 }

@@ -7,6 +7,7 @@
  * that these stay present.
  */
 import type { ActivityDefinition, CodeSystem, ContactDetail, Extension, PlanDefinition, PlanDefinitionAction, Resource, UsageContext, ValueSet } from '@medplum/fhirtypes';
+import { ruleCitations } from '../../src/diagram/citation.ts';
 import { LOINC, SCT } from './common.ts';
 
 const CPG = 'http://hl7.org/fhir/uv/cpg/StructureDefinition';
@@ -61,7 +62,7 @@ function actionItems(actions: PlanDefinitionAction[] | undefined): string {
   if (!actions?.length) return '';
   const items = actions.map((a) => {
     const when = (a.condition ?? []).filter((c) => c.kind === 'applicability').map((c) => c.expression?.description ?? c.expression?.expression ?? '');
-    const rules = [...new Set((a.documentation ?? []).filter((d) => d.type === 'citation').map((d) => d.display ?? ''))].filter(Boolean);
+    const rules = [...new Set(ruleCitations(a.documentation).map((c) => c.rule))];
     const parts = [`<b>${esc(a.title ?? a.id ?? '')}</b>`];
     if (when.length) parts.push(`when ${esc(when.join('; and '))}`);
     if (rules.length) parts.push(`rules ${esc(rules.join(', '))}`);
@@ -74,11 +75,10 @@ function citedRules(plan: PlanDefinition): string {
   const quotes = new Map<string, Set<string>>();
   const walk = (actions: PlanDefinitionAction[] | undefined) => {
     for (const a of actions ?? []) {
-      for (const d of a.documentation ?? []) {
-        if (d.type !== 'citation' || !d.display || !d.citation) continue;
-        const set = quotes.get(d.display) ?? new Set<string>();
-        set.add(d.citation);
-        quotes.set(d.display, set);
+      for (const c of ruleCitations(a.documentation)) {
+        const set = quotes.get(c.rule) ?? new Set<string>();
+        set.add(`"${c.quote}" (${c.source ?? ''})`);
+        quotes.set(c.rule, set);
       }
       walk(a.action);
     }

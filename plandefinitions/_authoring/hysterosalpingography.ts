@@ -20,7 +20,7 @@
  *                                 with HyCoSy, except the iodine ones (SAFE-8)
  */
 import type { DataRequirement, Extension } from '@medplum/fhirtypes';
-import { citations } from './citations.ts';
+import { citations, sourceText } from './citations.ts';
 import {
   ACTIVE_ALLERGY,
   ACTIVE_CONDITION,
@@ -45,7 +45,6 @@ import {
   NOT_REFUTED,
   effectiveDate,
   variable,
-  evidenceValues,
   type Action,
 } from './common.ts';
 import {
@@ -324,7 +323,7 @@ function hsgContraindications(): Action[] {
 
 // ---- scheduling ---------------------------------------------------------------------------------
 
-const EVIDENCE_VALUES = evidenceValues(INDICATION_EVIDENCE);
+const REASON_REFERENCE = { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) };
 
 function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hycosy'): Action {
   const primaryId = `${prefix}-order`;
@@ -365,7 +364,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
               ...safety('SAFE-8', 'alternative'),
             ],
         definitionCanonical: adCanonical(primary),
-        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
+        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
       },
       {
         id: `${prefix}-hydrotubation`,
@@ -374,7 +373,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         precheckBehavior: 'no',
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('tubal-hydrotubation'),
-        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
+        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
       },
       {
         id: `${prefix}-laparoscopic-chromopertubation`,
@@ -384,7 +383,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('laparoscopic-chromopertubation'),
         // Not before the earliest day the preparation allows; the operating list decides the day.
-        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, ...EVIDENCE_VALUES],
+        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, REASON_REFERENCE],
       },
     ],
   };
@@ -595,7 +594,7 @@ export const hysterosalpingography = defineProcedure({
   usage:
     'Apply with the patient record. Results: HSG ServiceRequest with occurrencePeriod = day 5..7 after the end of bleeding (never before today, and after the preparation tests); a doNotPerform HSG request per contraindication (reasonReference = the patient data); an IVF referral when both tubes are known blocked; collect-information Tasks for missing menstrual data, pregnancy status, fitness assessment or iodine allergy history.',
   relatedArtifact: [
-    { type: 'documentation', display: 'Source text', citation: '001_77e565344cb021a4.txt (Hysterosalpingography and its alternatives)' },
+    sourceText('hsg'),
     { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysterosalpingography (HSG-*) and the safety rules (SAFE-*)' },
   ],
   goal: [

@@ -17,7 +17,7 @@
  *              `- window passed / end of bleeding unknown -> collect the menses end date
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
-import { citations } from './citations.ts';
+import { citations, sourceText } from './citations.ts';
 import {
   ACTIVE_CONDITION,
   adCanonical,
@@ -25,6 +25,7 @@ import {
   codeInput,
   coding,
   contraindication,
+  fhirpath,
   justify,
   LOCAL,
   LOINC,
@@ -36,7 +37,6 @@ import {
   SCT,
   vsInput,
   variable,
-  evidenceValues,
   type Action,
 } from './common.ts';
 import {
@@ -474,7 +474,7 @@ function windowActions(): Action[] {
           goalId: ['uterine-cavity-assessed'],
           documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-3)],
           definitionCanonical: adCanonical('hysteroscopy'),
-          dynamicValue: [...PROCEDURE_DATES, ...evidenceValues(INDICATION_EVIDENCE)],
+          dynamicValue: [...PROCEDURE_DATES, { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) }],
         },
       ],
     },
@@ -492,7 +492,7 @@ export const hysteroscopy = defineProcedure({
   usage:
     'Apply with the patient record. Results: hysteroscopy ServiceRequest (occurrencePeriod = day 3..10 after the end of bleeding, or from day 1 with irregular bleeding, never before today and after the pre-operative tests; reasonReference = the indications), a doNotPerform hysteroscopy per contraindication, the pre-operative work-up not already on record (dated before the procedure), and collect-information Tasks for missing menstrual data, pregnancy status or fitness assessment. The text gives no post-procedure instructions; none are invented.',
   relatedArtifact: [
-    { type: 'documentation', display: 'Source text', citation: '002_04369e6709d45ade.txt (Hysteroscopy in infertility)' },
+    sourceText('hysteroscopy'),
     { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Hysteroscopy (HYS-*) and the safety rules (SAFE-*)' },
   ],
   goal: [

@@ -16,11 +16,11 @@ function actionsByRule(plans: PlanDefinition[]): Map<string, string[]> {
   const walk = (plan: PlanDefinition, actions: PlanDefinitionAction[] | undefined) => {
     for (const a of actions ?? []) {
       for (const d of a.documentation ?? []) {
-        if (d.type !== 'citation' || !d.display) continue;
-        const list = map.get(d.display) ?? [];
+        if (d.type !== 'citation' || !d.label) continue;
+        const list = map.get(d.label) ?? [];
         const label = `${plan.id}#${a.id}`;
         if (!list.includes(label)) list.push(label);
-        map.set(d.display, list);
+        map.set(d.label, list);
       }
       walk(plan, a.action);
     }
@@ -184,7 +184,8 @@ outcomes written from the rules.
 ## Rule -> action -> test cases
 
 Actions are \`<plan id>#<action id>\`; every one cites the exact sentence of its source text in
-\`documentation\` (type citation, display = the rule id).
+\`documentation\` (type citation, label = the rule id, display = the source document and section, the
+sentence as a blockquote in \`citation\`).
 
 | rule | actions | test cases |
 |---|---|---|

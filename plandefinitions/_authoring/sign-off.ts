@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
+import { readCitation } from '../../src/diagram/citation.ts';
 import type { CaseRef } from './readme.ts';
 
 const KINDS: Record<string, string> = {
@@ -55,12 +56,13 @@ export function signOffRows(plan: PlanDefinition, cases: CaseRef[], statements: 
   const walk = (actions: PlanDefinitionAction[] | undefined) => {
     for (const a of actions ?? []) {
       for (const d of a.documentation ?? []) {
-        if (d.type !== 'citation' || !d.display) continue;
-        for (const rule of d.display.split('/')) {
+        const cited = d.type === 'citation' && d.label ? readCitation(d) : undefined;
+        if (!cited) continue;
+        for (const rule of cited.rule.split('/')) {
           if (!statements.has(rule)) continue;
           const row = rows.get(rule) ?? { rule, kind: ruleKind(rule), statement: statements.get(rule)!, quotes: [], conditions: [], actions: [], cases: [], casesViaAction: [] };
-          const quote = /: "(.*)"$/s.exec(d.citation ?? '')?.[1];
-          if (quote && !row.quotes.includes(quote)) row.quotes.push(quote);
+          const quote = cited.source ? `"${cited.quote}" (${cited.source})` : `"${cited.quote}"`;
+          if (!row.quotes.includes(quote)) row.quotes.push(quote);
           if (a.id && !row.actions.includes(a.id)) row.actions.push(a.id);
           for (const c of a.condition ?? []) {
             if (c.kind !== 'applicability' || !c.expression?.expression) continue;
@@ -104,7 +106,7 @@ export function renderSignOff(plan: PlanDefinition, rows: SignOffRow[]): string 
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.rule} | ${r.kind} | ${cell(r.statement)} | ${r.quotes.map((q) => `"${cell(q)}"`).join('<br>')} | ${r.conditions.map((c) => cell(c.description)).join('<br>')} | ${r.conditions.map((c) => code(c.fhirPath)).join('<br>')} | ${r.actions.map((a) => `\`${a}\``).join('<br>')} | ${[...r.cases, ...r.casesViaAction.map((c) => `${c.name} (tagged ${c.rule}, same action)`)].join('<br>')} | |`,
+      `| ${r.rule} | ${r.kind} | ${cell(r.statement)} | ${r.quotes.map(cell).join('<br>')} | ${r.conditions.map((c) => cell(c.description)).join('<br>')} | ${r.conditions.map((c) => code(c.fhirPath)).join('<br>')} | ${r.actions.map((a) => `\`${a}\``).join('<br>')} | ${[...r.cases, ...r.casesViaAction.map((c) => `${c.name} (tagged ${c.rule}, same action)`)].join('<br>')} | |`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -24,7 +24,7 @@
  *      `- tr-follow-up-waiting       less than a year: nothing to do yet
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
-import { citations } from './citations.ts';
+import { citations, sourceText } from './citations.ts';
 import {
   ACTIVE_CONDITION,
   adCanonical,
@@ -46,7 +46,6 @@ import {
   SCT,
   vsInput,
   effectiveDate,
-  evidenceValues,
   type Action,
 } from './common.ts';
 import { LABS } from './infertility-hysteroscopy.ts';
@@ -223,7 +222,7 @@ const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number
   },
 };
 
-const EVIDENCE_VALUES = evidenceValues(STERILISATION_EVIDENCE);
+const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
 
 function surgery(): Action[] {
   return [
@@ -266,7 +265,7 @@ function surgery(): Action[] {
         goalId: ['pregnancy-within-one-year'],
         documentation: citations('TR-S1', 'TR-T1'),
         definitionCanonical: adCanonical(t.id),
-        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
+        dynamicValue: [...PROCEDURE_DATES, EVIDENCE_REASON],
       })),
     },
     {
@@ -354,7 +353,7 @@ function notEligible(id: string, ruleId: string, title: string, description: str
       documentation: [...citations('TR-F2', ruleId), justify('TR-F2', IVF_INSTEAD_WHY), ...safety('SAFE-7', 'pathway')],
       condition: [applicability(present, conditionText)],
       definitionCanonical: adCanonical('ivf-referral'),
-      dynamicValue: evidenceValues(`${evidence} | ${STERILISATION_EVIDENCE}`),
+      dynamicValue: [{ path: 'reasonReference', expression: fhirpath(`${evidence} | ${STERILISATION_EVIDENCE}`) }],
     });
   }
   return actions;
@@ -374,7 +373,7 @@ export const tubalReanastomosis = defineProcedure({
   usage:
     'Apply with the patient record. Results: the three techniques as an exactly-one group of ServiceRequests with occurrencePeriod = day 3..7 after the end of bleeding (from 2 days after today at the earliest, ending before the 40th birthday); do-not-perform requests for a contraindication, an ineligibility (with the IVF referral instead) or an untreated partner semen abnormality; the work-up not already on record, dated before the surgery; collect-information Tasks for missing menstrual data, menstrual regularity, pregnancy status, fitness assessment or the ligation method; after a reversal, the follow-up.',
   relatedArtifact: [
-    { type: 'documentation', display: 'Source text', citation: '000_df67b89a1d6e44a9.txt (Post-ligation recanalization)' },
+    sourceText('reversal'),
     { type: 'documentation', display: 'Rules', citation: 'clinical-rules.md, section Tubal ligation reversal (TR-*) and the safety rules (SAFE-*)' },
     { type: 'composed-of', display: 'Hysterosalpingography protocol (TR-F1)', resource: pdCanonical('hysterosalpingography') },
   ],

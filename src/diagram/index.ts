@@ -12,7 +12,8 @@ import { renderPlanSvg, type SvgOptions } from './render-svg.ts';
 
 export { buildPlanGraph, renderPlanMermaid, renderPlanSvg };
 export type { PlanGraph, SvgOptions };
-export type { Citation, ConditionView, DiagramEdge, DiagramNode, NodeKind } from './plan-graph.ts';
+export type { ConditionView, DiagramEdge, DiagramNode, NodeKind } from './plan-graph.ts';
+export { blockquoteOf, readCitation, ruleCitations, type Citation } from './citation.ts';
 
 export type DiagramFormat = 'svg' | 'mermaid';
 

@@ -9,15 +9,10 @@
 import type { ActivityDefinition, Duration, PlanDefinition, PlanDefinitionAction, PlanDefinitionActionRelatedAction, Range } from '@medplum/fhirtypes';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM } from '../engine/types.ts';
+import { readCitation, type Citation } from './citation.ts';
 
 export type NodeKind = 'plan' | 'action' | 'gate' | 'collect' | 'choice' | 'activity' | 'nested-plan';
 export type EdgeKind = 'contains' | 'orders' | 'timing';
-
-export interface Citation {
-  /** The rule id (e.g. the documentation's display) or "source" for an unlabelled quote. */
-  rule: string;
-  quote: string;
-}
 
 export interface ConditionView {
   kind: string;
@@ -86,7 +81,7 @@ export function relatedActionText(related: PlanDefinitionActionRelatedAction): s
 }
 
 function citationsOf(action: PlanDefinitionAction): Citation[] {
-  return (action.documentation ?? []).flatMap((d) => (d.citation ? [{ rule: d.display ?? d.label ?? 'source', quote: d.citation }] : []));
+  return (action.documentation ?? []).flatMap((d) => readCitation(d) ?? []);
 }
 
 function isCollectTask(ad: ActivityDefinition | undefined): boolean {

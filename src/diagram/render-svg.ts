@@ -83,7 +83,7 @@ function tooltip(node: DiagramNode): string {
   const parts = [node.label];
   if (node.description) parts.push(node.description);
   for (const c of node.conditions) parts.push(`${c.kind} - ${c.title}\nFHIRPath: ${c.fhirpath}`);
-  for (const c of node.citations) parts.push(`${c.rule}: ${c.quote}`);
+  for (const c of node.citations) parts.push(`${c.rule}: ${c.quote}${c.source ? ` (${c.source})` : ''}`);
   if (node.kind === 'activity' || node.kind === 'nested-plan') parts.push(node.ref);
   return parts.join('\n\n');
 }

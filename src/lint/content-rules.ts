@@ -8,7 +8,8 @@
  * shipped artifacts all are (tests/lint/content-rules.test.ts). Warnings, so lint's exit code stays
  * about the logic.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { PlanDefinitionAction, RelatedArtifact, Resource } from '@medplum/fhirtypes';
+import { readCitation } from '../diagram/citation.ts';
 import type { FindingSink } from './findings.ts';
 
 const CPG = 'http://hl7.org/fhir/uv/cpg/StructureDefinition';
@@ -78,5 +79,38 @@ export function checkContentRules(sink: FindingSink, artifacts: readonly { file:
     const capabilities = extensionCodes(r.extension, KNOWLEDGE_CAPABILITY);
     for (const capability of CAPABILITIES) if (!capabilities.includes(capability)) warn('extension', `knowledgeCapability ${capability} missing`);
     if (extensionCodes(r.extension, KNOWLEDGE_REPRESENTATION_LEVEL).length === 0) warn('extension', 'no knowledgeRepresentationLevel');
+    if (type === 'PlanDefinition') checkRuleCitations(warn, (resource as { action?: unknown }).action, 'action');
   }
+}
+
+/** What is wrong with a `citation` entry: it must name its rule (label), its source (display) and quote it. */
+function citationProblem(entry: RelatedArtifact): string | undefined {
+  if (!nonEmptyString(entry.label)) return 'has no label (the rule id it supports)';
+  if (!nonEmptyString(entry.display)) return 'has no display (the source document and section)';
+  const cited = nonEmptyString(entry.citation) ? readCitation(entry) : undefined;
+  if (!cited || cited.quote === entry.citation || cited.quote.trim() === '') return 'does not quote its source (a blockquote in citation)';
+  return undefined;
+}
+
+/**
+ * Every action that decides or orders something (an applicability condition or a definition) rests
+ * on a rule of its source: it carries at least one `citation` naming the rule, the source and the
+ * sentence, and each of its citations says all three.
+ */
+function checkRuleCitations(warn: (path: string, message: string) => void, actions: unknown, path: string): void {
+  if (!Array.isArray(actions)) return;
+  actions.forEach((item: unknown, index) => {
+    const action = (item ?? {}) as PlanDefinitionAction;
+    const at = `${path}[${index}]`;
+    const documentation = Array.isArray(action.documentation) ? action.documentation : [];
+    const citations = documentation.filter((d) => (d as { type?: unknown } | null)?.type === 'citation');
+    const bearsRule = (Array.isArray(action.condition) && action.condition.length > 0) || nonEmptyString(action.definitionCanonical);
+    if (bearsRule && citations.length === 0)
+      warn(`${at}.documentation`, `action ${action.id ?? index} has no citation of the rule it encodes (type citation: label, source, quote)`);
+    citations.forEach((entry, i) => {
+      const problem = citationProblem(entry);
+      if (problem) warn(`${at}.documentation[${documentation.indexOf(entry)}]`, `citation ${i + 1} of action ${action.id ?? index} ${problem}`);
+    });
+    checkRuleCitations(warn, action.action, `${at}.action`);
+  });
 }

@@ -1,5 +1,5 @@
 /** The shareable-content rules: every shipped knowledge artifact follows them, and lint says when one does not. */
-import type { Resource } from '@medplum/fhirtypes';
+import type { PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { checkContentRules } from '../../src/lint/content-rules.ts';
@@ -42,5 +42,24 @@ describe('content rules', () => {
       ]),
     );
     expect(findingsOf([plan]).every((f) => f.severity === 'warning')).toBe(true);
+  });
+
+  it('every rule-bearing action cites its rule with a source and a quote', () => {
+    const plan = structuredClone(shipped.find((a) => a.resource.resourceType === 'PlanDefinition' && a.resource.id === 'hysterosalpingography')!);
+    const [first] = (plan.resource as PlanDefinition).action!;
+    const citations = first!.documentation!.filter((d) => d.type === 'citation');
+    expect(citations.length).toBeGreaterThan(1);
+    // The first citation loses its quote (the old `file: "quote"` form), the second its source;
+    // a nested action with a condition loses every citation.
+    citations[0]!.citation = '001_77e565344cb021a4.txt: "(1) Infertility"';
+    delete citations[1]!.display;
+    const nested = first!.action!.find((a) => a.condition?.length)!;
+    nested.documentation = (nested.documentation ?? []).filter((d) => d.type !== 'citation');
+    const messages = findingsOf([plan]).map((f) => `${f.path}: ${f.message}`);
+    expect(messages).toEqual([
+      `PlanDefinition.action[0].documentation[0]: citation 1 of action ${first!.id} does not quote its source (a blockquote in citation)`,
+      `PlanDefinition.action[0].documentation[1]: citation 2 of action ${first!.id} has no display (the source document and section)`,
+      `PlanDefinition.action[0].action[${first!.action!.indexOf(nested)}].documentation: action ${nested.id} has no citation of the rule it encodes (type citation: label, source, quote)`,
+    ]);
   });
 });

@@ -12,8 +12,9 @@ import { compileFhirPath } from '../../src/fhirpath/fhirpath-engine.ts';
 import { loadKnowledge, PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 import { validateResources } from '../../src/validation/validate.ts';
 import { buildArtifacts, PLANS, readme, serialize } from '../../plandefinitions/_authoring/build.ts';
-import { QUOTES } from '../../plandefinitions/_authoring/citations.ts';
-import { BASE, LOCAL } from '../../plandefinitions/_authoring/common.ts';
+import { QUOTES, sectionOf, SOURCE_DOCUMENTS } from '../../plandefinitions/_authoring/citations.ts';
+import { BASE, LOCAL, type SourceFile } from '../../plandefinitions/_authoring/common.ts';
+import { readCitation } from '../../src/diagram/citation.ts';
 import { caseOutputs } from './cases/build.ts';
 import { loadCases } from './cases/load.ts';
 
@@ -94,10 +95,17 @@ describe('protocol artifacts', () => {
       walk(plan.action, (a) => {
         for (const d of a.documentation ?? []) {
           if (d.type !== 'citation') continue;
-          const m = /^(\S+\.txt): "(.*)"$/s.exec(d.citation ?? '');
-          expect(m, `${plan.id}#${a.id}: citation format`).not.toBeNull();
-          expect(readFileSync(join(SOURCES, m![1]!), 'utf8').includes(m![2]!), `${plan.id}#${a.id}: ${d.citation}`).toBe(true);
-          expect(RULE_IDS, `${plan.id}#${a.id}: display is a rule id`).toContain(d.display);
+          const where = `${plan.id}#${a.id}: ${d.citation}`;
+          // A readable citation: the document by its title and section, never the local file name.
+          expect(d.citation, where).not.toMatch(/\.txt\b/);
+          const cited = readCitation(d);
+          const file = Object.entries(SOURCE_DOCUMENTS).find(([, doc]) => d.display?.startsWith(`${doc.title}, section "`))?.[0] as SourceFile | undefined;
+          expect(file, `${where}: display names a source document and section`).toBeDefined();
+          const text = readFileSync(join(SOURCES, file!), 'utf8');
+          expect(cited?.quote !== d.citation && text.includes(cited!.quote), `${where}: blockquote is a verbatim sentence`).toBe(true);
+          expect(d.display, where).toBe(`${SOURCE_DOCUMENTS[file!].title}, section "${sectionOf({ file: file!, text: cited!.quote }, text)}"`);
+          expect(d.citation, where).toContain(d.display!.replace(', section', '. Clinical expert text, English translation; section'));
+          expect(RULE_IDS, `${where}: label is a rule id`).toContain(d.label);
         }
       });
     }
@@ -107,7 +115,7 @@ describe('protocol artifacts', () => {
     const cited = new Set<string>();
     for (const plan of plans)
       walk(plan.action, (a) => {
-        (a.documentation ?? []).forEach((d) => d.display && cited.add(d.display));
+        (a.documentation ?? []).forEach((d) => d.type === 'citation' && d.label && cited.add(d.label));
       });
     const tested = new Set(loadCases().flatMap((c) => c.spec.rules));
     expect(

@@ -3,6 +3,7 @@
  * trace, and suggestion actions carrying the proposed resources.
  */
 import type { Reference, RelatedArtifact, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import { readCitation } from '../../diagram/citation.ts';
 import type { ActionTrace } from '../../engine/types.ts';
 import type { CdsAction, CdsCoding, CdsLink, CdsSuggestion } from './card-types.ts';
 import type { ProtocolFacts } from './protocol-facts.ts';
@@ -97,8 +98,12 @@ export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
     const window = periodLabel((leaf.resource as { occurrencePeriod?: { start?: string; end?: string } }).occurrencePeriod);
     const title = leaf.action.title ?? requestLabel(leaf.resource);
     const head = `**${escapeMarkdown(title)}**: ${escapeMarkdown(requestLabel(leaf.resource))}${window ? `, ${window}` : ''}`;
+    // A rule citation reads as rule, quote and source (its markdown is for a page, not a bullet).
     const citations = (leaf.action.documentation ?? [])
-      .map((d) => d.citation ?? d.display ?? d.label)
+      .map((d) => {
+        const cited = readCitation(d);
+        return cited?.source ? `${cited.rule}: "${cited.quote}" (${cited.source})` : (d.citation ?? d.display ?? d.label);
+      })
       .filter((t): t is string => Boolean(t))
       .map((t) => `source: ${escapeMarkdown(t)}`);
     const lines = [...meaningfulTrace(view.traceOf(leaf.action)), ...citations];
@@ -108,20 +113,15 @@ export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
   return [...why, ...blocks].join('\n\n');
 }
 
-/** What a request cites as evidence: reasonReference, then what R4 only allows in supportingInfo (an allergy, a procedure). */
-function evidenceOf(r: { reasonReference?: Reference[]; supportingInfo?: Reference[] }): Reference[] {
-  return [...(r.reasonReference ?? []), ...(r.supportingInfo ?? [])];
-}
-
-/** The record entries a contraindication cites (reasonReference, supportingInfo), rendered one per line. */
+/** The record entries a contraindication cites (reasonReference), rendered one per line. */
 export function reasonLines(view: ResultView, resource: Resource): string[] {
-  const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[]; supportingInfo?: Reference[] };
+  const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[] };
   const lines: string[] = [];
   for (const concept of r.reasonCode ?? []) {
     const label = conceptLabel(concept);
     if (label) lines.push(`reason: ${escapeMarkdown(label)}`);
   }
-  for (const ref of evidenceOf(r)) {
+  for (const ref of r.reasonReference ?? []) {
     const entry = ref.reference ? view.recordEntry(ref.reference) : undefined;
     lines.push(`evidence: ${escapeMarkdown(entry ? evidenceLabel(entry) : (ref.display ?? ref.reference ?? 'record entry'))}`);
   }
@@ -129,10 +129,10 @@ export function reasonLines(view: ResultView, resource: Resource): string[] {
 }
 
 export function reasonSummary(view: ResultView, resource: Resource): string | undefined {
-  const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[]; supportingInfo?: Reference[] };
+  const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[] };
   const code = conceptLabel(r.reasonCode?.[0] ?? undefined);
   if (code) return code;
-  const ref = evidenceOf(r)[0];
+  const ref = r.reasonReference?.[0];
   const entry = ref?.reference ? view.recordEntry(ref.reference) : undefined;
   return entry ? evidenceLabel(entry) : ref?.display;
 }
