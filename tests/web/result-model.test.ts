@@ -1,8 +1,7 @@
 /**
  * The page's reading of an $apply result, on real results of the real protocols (the engine run
- * in-process): dated items, open-ended periods, the bleeding band, age marks, and the trace - the
- * engine's own when the RequestGroup carries it, otherwise read from the result without claiming
- * more than it shows.
+ * in-process, with the trace extensions the served $apply adds for trace=true): dated items,
+ * open-ended periods, the bleeding band, age marks, and the trace rows read from the extensions.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,24 +39,36 @@ describe('result model', () => {
     expect(ageMarks({ resourceType: 'Patient', birthDate: '1986-09-20' }, '2026-07-01', '2026-07-31', [])).toEqual([]);
   });
 
-  it("uses the engine's trace when the result carries it", () => {
+  it('reads the trace the result carries: status, reason, each condition with its result, inputs with counts, the missing input with its Task', () => {
     const { carePlan } = apply('hsg-missing-everything', true);
-    const rows = traceRows(hsg, carePlan);
+    const rows = traceRows(carePlan)!;
     const timing = rows.find((r) => r.actionId === 'hsg-timing')!;
     expect(timing.status).toBe('missing data');
-    expect(timing.reason).not.toContain('see the Task');
-    expect(timing.tasks.some((t) => t.startsWith('Collect Date menstruation ended'))).toBe(true);
+    expect(timing.reason).toContain('not decided: required data missing (menstrualData');
+    expect(timing.missing[0]).toEqual({
+      inputId: 'menstrualData',
+      type: 'Observation',
+      taskId: '#collect-menstrualData',
+      task: 'Collect Date menstruation ended (Observation): needed to decide Timing: 5-7 days after the menses are clean.',
+    });
     expect(timing.inputs.map((i) => i.id)).toEqual(['menstrualData', 'pregnancyStatus', 'iodineAllergyStatus']);
+    expect(timing.inputs.every((i) => i.count === 0)).toBe(true);
+    const plan = rows.find((r) => r.actionId === 'hsg-plan')!;
+    expect(timing.depth).toBe(plan.depth + 1);
+
+    const complete = traceRows(apply('hsg-infertility-day-6-all-ready', true).carePlan)!;
+    const pregnancy = complete.find((r) => r.actionId === 'hsg-ci-pregnancy')!;
+    expect(pregnancy.status).toBe('not applied');
+    expect(pregnancy.reason).toBe('not applicable: condition "HSG-C3: pregnancy" is false');
+    expect(pregnancy.conditions).toEqual([expect.objectContaining({ label: 'HSG-C3: pregnancy', outcome: 'false' })]);
+    expect(pregnancy.conditions[0]?.fhirpath).toContain('%pregnant');
+    const order = complete.find((r) => r.actionId === 'hsg-order')!;
+    expect(order.status).toBe('applied');
+    expect(order.request).toMatch(/^ServiceRequest: /);
+    expect(complete.find((r) => r.actionId === 'hsg-alternative-hycosy')?.status).toBe('not applied');
   });
 
-  it('without the trace, says an action out of the result is false-or-undecided when data is missing, and false when everything was decided', () => {
-    const missing = traceRows(hsg, apply('hsg-missing-everything').carePlan);
-    expect(missing.find((r) => r.actionId === 'hsg-timing')).toMatchObject({ status: 'missing data' });
-    expect(missing.find((r) => r.actionId === 'hsg-fitness-not-assessed')?.reason).toMatch(/^not in the result: .* or not decided because data is missing/);
-    const complete = traceRows(hsg, apply('hsg-infertility-day-6-all-ready').carePlan);
-    expect(complete.find((r) => r.actionId === 'hsg-order')?.status).toBe('applied');
-    expect(complete.find((r) => r.actionId === 'hsg-ci-pregnancy')?.reason).toBe('a condition was false: HSG-C3: pregnancy');
-    expect(complete.find((r) => r.actionId === 'hsg-alternative-hycosy')?.status).toBe('not applied');
-    expect(complete.find((r) => r.actionId === 'hycosy-order')?.status).toBe('not reached');
+  it('without the trace there are no rows: the page does not guess them from the plan', () => {
+    expect(traceRows(apply('hsg-missing-everything').carePlan)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
  * when there is one), never an exception text or a stack.
  */
 import type { Bundle, CarePlan, OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import { prefetchFromBundle } from './prefetch.ts';
 
 export class ReadableError extends Error {}
 
@@ -88,6 +89,8 @@ export async function applyPlan(request: ApplyRequest): Promise<CarePlan> {
       { name: 'subject', valueString: `Patient/${request.patientId}` },
       { name: 'now', valueDateTime: request.now },
       { name: 'data', resource: request.bundle },
+      // The page shows why each action is in or out as the server decided it (apply-trace extensions).
+      { name: 'trace', valueBoolean: true },
     ],
   };
   const body = (await call(
@@ -105,37 +108,21 @@ export async function discovery(token?: string): Promise<DiscoveryService[]> {
   return body?.services ?? [];
 }
 
-/**
- * The page plays the EHR: each prefetch template gets the Bundle's resources of the template's
- * type (the Patient itself for `Patient/{{context.patientId}}`). That is wider than the search
- * the template names; the service selects what its rules read, as it does with any prefetch.
- */
-export function prefetchFromBundle(templates: Record<string, string>, record: Resource[], patientId: string): Record<string, Resource | null> {
-  const prefetch: Record<string, Resource | null> = {};
-  for (const [key, template] of Object.entries(templates)) {
-    const type = template.split(/[/?]/)[0] ?? '';
-    if (!template.includes('?')) {
-      prefetch[key] = record.find((r) => r.resourceType === type && r.id === patientId) ?? null;
-      continue;
-    }
-    const entry = record.filter((r) => r.resourceType === type).map((resource) => ({ resource }));
-    prefetch[key] = { resourceType: 'Bundle', type: 'searchset', total: entry.length, ...(entry.length ? { entry } : {}) };
-  }
-  return prefetch;
+export interface CdsAnswer {
+  cards: CdsCard[];
+  /** Prefetch templates the page could not evaluate (left out, with why). */
+  notPrefetched: { key: string; why: string }[];
 }
 
-export async function callCds(service: DiscoveryService, record: Resource[], patientId: string, token?: string): Promise<CdsCard[]> {
-  const request = {
-    hook: service.hook,
-    hookInstance: crypto.randomUUID(),
-    context: { userId: 'Practitioner/patient-view-page', patientId },
-    prefetch: prefetchFromBundle(service.prefetch ?? {}, record, patientId),
-  };
+export async function callCds(service: DiscoveryService, bundle: Bundle, patientId: string, token?: string): Promise<CdsAnswer> {
+  const context = { userId: 'Practitioner/patient-view-page', patientId };
+  const { prefetch, notPrefetched } = prefetchFromBundle(service.prefetch ?? {}, bundle, context);
+  const request = { hook: service.hook, hookInstance: crypto.randomUUID(), context, prefetch };
   const body = (await call(
     `/cds-services/${encodeURIComponent(service.id)}`,
     { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) },
     token,
     'The CDS service call',
   )) as { cards?: CdsCard[] } | undefined;
-  return body?.cards ?? [];
+  return { cards: body?.cards ?? [], notPrefetched };
 }

@@ -7,8 +7,10 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Bundle, CarePlan, PlanDefinition } from '@medplum/fhirtypes';
-import { ReadableError, applyPlan, callCds, diagramSvg, discovery, listPlans, type CdsCard } from './api.ts';
-import { TRACE_EXTENSION, cycleFacts, patientOf, planItems, requestGroupOf, resourcesOf, traceRows } from './result-model.ts';
+import searchParameters from 'virtual:patient-search-parameters';
+import { ReadableError, applyPlan, callCds, diagramSvg, discovery, listPlans, type CdsAnswer } from './api.ts';
+import { loadSearchParameters } from './prefetch.ts';
+import { cycleFacts, patientOf, planItems, requestGroupOf, resourcesOf, traceRows } from './result-model.ts';
 import { Timeline } from './timeline.tsx';
 import { CardsView, TraceView } from './trace-and-cards.tsx';
 import './styles.css';
@@ -100,7 +102,7 @@ interface Result {
   plan: PlanDefinition;
   bundle: Bundle;
   now: string;
-  cards?: CdsCard[];
+  cds?: CdsAnswer;
   cardsError?: string;
   service?: string;
 }
@@ -189,7 +191,7 @@ function PatientView({ plans }: { plans: PlanDefinition[] }) {
           services.find((s) => s.hook === 'patient-view' && s.id.startsWith(plan.id ?? ''));
         if (service) {
           next.service = service.id;
-          next.cards = await callCds(service, record, patient.id, cdsToken || applyToken);
+          next.cds = await callCds(service, bundle, patient.id, cdsToken || applyToken);
         } else {
           next.cardsError = `No patient-view CDS service is offered for ${plan.id ?? ''}.`;
         }
@@ -321,8 +323,8 @@ function PatientView({ plans }: { plans: PlanDefinition[] }) {
             </p>
           ))}
           <Timeline items={planItems(result.carePlan)} cycle={cycleFacts(record)} patient={patientOf(record)} now={result.now} />
-          <TraceView rows={traceRows(result.plan, result.carePlan)} fromEngine={(group?.extension ?? []).some((e) => e.url === TRACE_EXTENSION)} />
-          {result.cards ? <CardsView cards={result.cards} service={result.service ?? ''} /> : null}
+          <TraceView rows={traceRows(result.carePlan)} />
+          {result.cds ? <CardsView cards={result.cds.cards} service={result.service ?? ''} notPrefetched={result.cds.notPrefetched} /> : null}
           {result.cardsError ? (
             <section aria-labelledby="cards-heading">
               <h2 id="cards-heading">CDS cards</h2>
@@ -367,4 +369,6 @@ function App() {
   );
 }
 
+// The prefetch templates are evaluated as FHIR searches over the pasted Bundle (prefetch.ts).
+loadSearchParameters(searchParameters);
 render(<App />, document.getElementById('app')!);

@@ -1,21 +1,9 @@
 /**
  * What the page shows, read from the $apply result (a CarePlan with its RequestGroup and requests
- * contained), the patient's Bundle and the PlanDefinition: the dated items of the timeline, the
- * cycle facts, age limits, and the trace of each action. Pure functions, no DOM.
+ * contained, and the trace the server recorded) and the patient's Bundle: the dated items of the
+ * timeline, the cycle facts, age limits, and the trace of each action. Pure functions, no DOM.
  */
-import type {
-  Bundle,
-  CarePlan,
-  CodeableConcept,
-  Observation,
-  Patient,
-  PlanDefinition,
-  PlanDefinitionAction,
-  RequestGroup,
-  RequestGroupAction,
-  Resource,
-  Task,
-} from '@medplum/fhirtypes';
+import type { Bundle, CarePlan, CodeableConcept, Extension, Observation, Patient, RequestGroup, RequestGroupAction, Resource, Task } from '@medplum/fhirtypes';
 import { CYCLE_CODES, type CodeRef } from './cycle-codes.ts';
 
 export const TRACE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/apply-trace';
@@ -175,7 +163,23 @@ export function ageMarks(patient: Patient | undefined, from: string, to: string,
   return marks;
 }
 
-export type TraceStatus = 'applied' | 'not applied' | 'missing data' | 'not reached';
+export type TraceStatus = 'applied' | 'not applied' | 'missing data' | 'error';
+
+export interface TraceCondition {
+  /** The rule as people know it (the expression's description), else its FHIRPath. */
+  label: string;
+  fhirpath: string;
+  /** What it evaluated to: true, false, empty, another result as JSON, or the error. */
+  outcome: string;
+}
+
+export interface TraceMissing {
+  inputId: string;
+  type: string;
+  /** The collect-information Task asking for it: its id and what it says. */
+  taskId: string;
+  task: string;
+}
 
 export interface TraceRow {
   actionId: string;
@@ -183,107 +187,68 @@ export interface TraceRow {
   depth: number;
   status: TraceStatus;
   reason: string;
-  conditions: { title: string; fhirpath: string }[];
-  inputs: { id: string; type: string; required: boolean }[];
-  /** Collect Tasks that ask for this action's missing inputs. */
-  tasks: string[];
-}
-
-interface EngineTrace {
-  applicability: string;
-  reason: string;
+  conditions: TraceCondition[];
+  /** The inputs the action could read and how many resources each held. */
+  inputs: { id: string; count: number }[];
+  missing: TraceMissing[];
+  /** The request made for the action (its type and code), if any. */
+  request?: string;
   notes: string[];
 }
 
-/** The engine's own trace entries, when the RequestGroup carries them (traceExtension). */
-function engineTrace(group: RequestGroup | undefined): Map<string, EngineTrace> {
-  const byAction = new Map<string, EngineTrace>();
-  for (const ext of group?.extension ?? []) {
-    if (ext.url !== TRACE_EXTENSION) continue;
-    const part = (name: string) => (ext.extension ?? []).filter((e) => e.url === name);
-    const actionId = part('actionId')[0]?.valueString;
-    if (!actionId) continue;
-    byAction.set(actionId, {
-      applicability: part('applicability')[0]?.valueCode ?? '',
-      reason: part('reason')[0]?.valueString ?? '',
-      notes: part('note').map((n) => n.valueString ?? ''),
-    });
-  }
-  return byAction;
+const STATUS: Record<string, TraceStatus> = { applicable: 'applied', 'not-applicable': 'not applied', 'missing-data': 'missing data', error: 'error' };
+
+function outcomeOf(result: string | undefined, error: string | undefined): string {
+  if (error !== undefined) return `error: ${error}`;
+  if (result === '[true]') return 'true';
+  if (result === '[false]') return 'false';
+  if (result === '[]') return 'empty (no data to decide)';
+  return result ?? 'not evaluated';
 }
 
-const INPUT_REQUIRED = 'http://infertility-protocols.org/fhir/StructureDefinition/input-required';
-
 /**
- * Why each action of the plan is in or out. The engine's trace is used when the result carries
- * it; otherwise it is read from the result: an action is applied when the RequestGroup holds it,
- * waits for data when a collect Task names it, and is otherwise out because a condition of its
- * own was false (or its parent was out, then it was never reached).
+ * Why each action is in or out, as the served $apply recorded it (trace=true: one apply-trace
+ * extension per action on the RequestGroup, depth first, see profiles/). Undefined when the result
+ * carries no trace: the page does not guess one from the plan.
  */
-export function traceRows(plan: PlanDefinition, carePlan: CarePlan): TraceRow[] {
-  const group = requestGroupOf(carePlan);
-  const applied = new Set<string>();
-  const collect = (carePlan.contained ?? []).filter(isCollect);
-  const walkGroup = (actions: RequestGroupAction[] | undefined) => {
-    for (const a of actions ?? []) {
-      if (a.id) applied.add(a.id);
-      walkGroup(a.action);
-    }
-  };
-  walkGroup(group?.action);
-  const fromEngine = engineTrace(group);
-  // With nothing missing and no expression error every action was decided, so an action that is
-  // not in the result had a false condition. Otherwise it may also be undecided: say so.
-  const errors = (carePlan.contained ?? []).some((r) => r.resourceType === 'OperationOutcome' && r.issue.some((i) => i.severity === 'error' || i.severity === 'fatal'));
-  const allDecided = collect.length === 0 && !errors;
-  const tasksOf = (action: PlanDefinitionAction) =>
-    collect.filter((t) => (t.description ?? '').includes(`needed to decide ${action.title ?? action.id ?? ''}`)).map((t) => t.description ?? '');
-  const waitsBelow = (action: PlanDefinitionAction): boolean => tasksOf(action).length > 0 || (action.action ?? []).some(waitsBelow);
-  const rows: TraceRow[] = [];
-  const visit = (actions: PlanDefinitionAction[] | undefined, depth: number, parentIn: boolean) => {
-    for (const action of actions ?? []) {
-      const actionId = action.id ?? '';
-      const title = action.title ?? actionId;
-      const conditions = (action.condition ?? []).map((c) => ({ title: c.expression?.description ?? c.expression?.expression ?? '', fhirpath: c.expression?.expression ?? '' }));
-      const inputs = (action.input ?? []).map((i) => ({
-        id: i.id ?? '',
-        type: i.type,
-        required: (i.extension ?? []).some((e) => e.url === INPUT_REQUIRED && e.valueBoolean === true),
-      }));
-      const tasks = tasksOf(action);
-      let status: TraceStatus;
-      let reason: string;
-      const engine = fromEngine.get(actionId);
-      if (engine) {
-        status = engine.applicability === 'applicable' ? 'applied' : engine.applicability === 'missing-data' ? 'missing data' : 'not applied';
-        reason = [engine.reason, ...engine.notes].join(' ');
-      } else if (!parentIn) {
-        status = 'not reached';
-        reason = 'its parent action did not apply (or waits for data)';
-      } else if (applied.has(actionId)) {
-        status = 'applied';
-        reason = conditions.length ? 'every condition was true' : 'no condition: applies with its parent';
-      } else if (tasks.length) {
-        status = 'missing data';
-        reason = 'not decided: data it needs is missing (see the Task)';
-      } else if (waitsBelow(action)) {
-        status = 'missing data';
-        reason = 'a decision below it waits for missing data (see the Tasks)';
-      } else {
-        status = 'not applied';
-        const conditionText = conditions.map((c) => c.title).join('; ');
-        reason = allDecided
-          ? conditions.length
-            ? `a condition was false: ${conditionText}`
-            : 'not selected'
-          : `not in the result: ${conditions.length ? `a condition was false (${conditionText})` : 'not selected'}, or not decided because data is missing - without the engine's trace the page cannot tell which`;
-      }
-      rows.push({ actionId, title, depth, status, reason, conditions, inputs, tasks });
-      visit(action.action, depth + 1, status === 'applied' || (status === 'missing data' && tasks.length === 0));
-    }
-  };
-  visit(plan.action, 0, true);
-  return rows;
+export function traceRows(carePlan: CarePlan): TraceRow[] | undefined {
+  const traces = (requestGroupOf(carePlan)?.extension ?? []).filter((e) => e.url === TRACE_EXTENSION);
+  if (traces.length === 0) return undefined;
+  const contained = new Map((carePlan.contained ?? []).map((r) => [`#${r.id ?? ''}`, r]));
+  const parts = (ext: Extension, url: string) => (ext.extension ?? []).filter((e) => e.url === url);
+  const text = (ext: Extension, url: string) => parts(ext, url)[0]?.valueString;
+  const depths = new Map<string, number>();
+  return traces.map((ext) => {
+    const actionId = text(ext, 'actionId') ?? '';
+    const parent = text(ext, 'parent');
+    const depth = parent !== undefined ? (depths.get(parent) ?? -1) + 1 : 0;
+    depths.set(actionId, depth);
+    const row: TraceRow = {
+      actionId,
+      title: text(ext, 'title') ?? actionId,
+      depth,
+      status: STATUS[parts(ext, 'applicability')[0]?.valueCode ?? ''] ?? 'error',
+      reason: text(ext, 'reason') ?? '',
+      conditions: parts(ext, 'condition').map((c) => {
+        const expression = parts(c, 'expression')[0]?.valueExpression;
+        return { label: expression?.description ?? expression?.expression ?? '', fhirpath: expression?.expression ?? '', outcome: outcomeOf(text(c, 'result'), text(c, 'error')) };
+      }),
+      inputs: parts(ext, 'input').map((i) => ({ id: text(i, 'id') ?? '', count: parts(i, 'count')[0]?.valueUnsignedInt ?? 0 })),
+      missing: parts(ext, 'missing').map((m) => {
+        const taskId = parts(m, 'task')[0]?.valueReference?.reference ?? '';
+        const task = contained.get(taskId);
+        return { inputId: text(m, 'inputId') ?? '', type: parts(m, 'type')[0]?.valueCode ?? '', taskId, task: (task as Task | undefined)?.description ?? taskId };
+      }),
+      notes: parts(ext, 'note').map((n) => n.valueString ?? ''),
+    };
+    const reference = parts(ext, 'resource')[0]?.valueReference?.reference;
+    const request = reference ? contained.get(reference) : undefined;
+    if (request) {
+      const code = codeText((request as unknown as { code?: CodeableConcept }).code);
+      row.request = `${request.resourceType}${code ? `: ${code}` : ''}`;
+    } else if (reference) row.request = reference;
+    return row;
+  });
 }
 
 /** The Patient the apply is about (the first one in the Bundle). */

@@ -3,50 +3,60 @@
  * asking for it) and the CDS cards drawn the way an EHR shows them.
  */
 import { micromark } from 'micromark';
-import type { CdsCard } from './api.ts';
+import type { CdsAnswer, CdsCard } from './api.ts';
 import type { TraceRow } from './result-model.ts';
 
-export function TraceView({ rows, fromEngine }: { rows: TraceRow[]; fromEngine: boolean }) {
+export function TraceView({ rows }: { rows: TraceRow[] | undefined }) {
   return (
     <section aria-labelledby="trace-heading">
       <h2 id="trace-heading">Trace: why each action is in or out</h2>
-      <p class="note">
-        {fromEngine
-          ? 'Reasons as the engine recorded them (trace extension on the RequestGroup).'
-          : 'Read from the result: an action is applied when the RequestGroup holds it, waits for data when a collect-information Task names it, and is otherwise out because one of its conditions was false. The served $apply does not return the engine\u2019s own trace.'}
-      </p>
+      {rows ? (
+        <p class="note">As the served $apply recorded it (trace=true): each action with its conditions and their results, the inputs it read, and what is missing.</p>
+      ) : (
+        <p role="alert" class="error">
+          The server returned no trace with the result (it does not support the $apply parameter trace).
+        </p>
+      )}
       <ul class="trace">
-        {rows.map((row) => (
+        {(rows ?? []).map((row) => (
           <li key={row.actionId} class={`trace-row status-${row.status.replace(/ /g, '-')}`} style={{ marginLeft: `${String(row.depth * 1.1)}rem` }} data-action={row.actionId}>
             <span class="status">{row.status}</span> <strong>{row.title}</strong> <span class="reason">- {row.reason}</span>
-            {row.conditions.length || row.inputs.length || row.tasks.length ? (
+            {row.missing.map((m) => (
+              <p key={m.taskId} class="task">
+                Missing %{m.inputId} ({m.type}) - Task: {m.task}
+              </p>
+            ))}
+            {row.conditions.length || row.inputs.length || row.notes.length || row.request ? (
               <details>
                 <summary>
-                  conditions, inputs{row.tasks.length ? ', missing data' : ''} <span class="visually-hidden">of {row.title}</span>
+                  {[row.conditions.length ? 'conditions' : '', row.inputs.length ? 'inputs read' : '', row.request ? 'request' : '', row.notes.length ? 'notes' : '']
+                    .filter(Boolean)
+                    .join(', ')}{' '}
+                  <span class="visually-hidden">of {row.title}</span>
                 </summary>
                 {row.conditions.length ? (
-                  <ul>
-                    {row.conditions.map((c) => (
-                      <li key={c.fhirpath}>
-                        if {c.title}: <code>{c.fhirpath}</code>
+                  <ul class="conditions">
+                    {row.conditions.map((c, i) => (
+                      <li key={String(i)}>
+                        if {c.label}: <span class="outcome">{c.outcome}</span> <code>{c.fhirpath}</code>
                       </li>
                     ))}
                   </ul>
                 ) : null}
                 {row.inputs.length ? (
-                  <p>
-                    Reads:{' '}
+                  <p class="inputs">
+                    Read:{' '}
                     {row.inputs.map((i) => (
                       <code key={i.id}>
-                        %{i.id} ({i.type}
-                        {i.required ? ', required' : ''}){' '}
+                        %{i.id} ({i.count} {i.count === 1 ? 'resource' : 'resources'}){' '}
                       </code>
                     ))}
                   </p>
                 ) : null}
-                {row.tasks.map((t) => (
-                  <p key={t} class="task">
-                    Missing - Task: {t}
+                {row.request ? <p>Request: {row.request}</p> : null}
+                {row.notes.map((n) => (
+                  <p key={n} class="trace-note">
+                    {n}
                   </p>
                 ))}
               </details>
@@ -60,10 +70,13 @@ export function TraceView({ rows, fromEngine }: { rows: TraceRow[]; fromEngine: 
 
 const INDICATOR_TEXT: Record<CdsCard['indicator'], string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
 
-export function CardsView({ cards, service }: { cards: CdsCard[]; service: string }) {
+export function CardsView({ cards, service, notPrefetched }: { cards: CdsCard[]; service: string; notPrefetched: CdsAnswer['notPrefetched'] }) {
   return (
     <section aria-labelledby="cards-heading">
       <h2 id="cards-heading">CDS cards ({service})</h2>
+      {notPrefetched.length ? (
+        <p class="note not-prefetched">Not prefetched (the service reads them itself when it can): {notPrefetched.map((n) => `${n.key} - ${n.why}`).join('; ')}.</p>
+      ) : null}
       {cards.length === 0 ? <p>No cards: the service has no guidance for this patient.</p> : null}
       <ul class="cards">
         {cards.map((card, i) => (
