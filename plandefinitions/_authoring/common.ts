@@ -225,6 +225,23 @@ export interface ContraindicationSpec {
   kind?: 'contraindication' | 'not-eligible';
 }
 
+/** The resource types R4 allows in ServiceRequest.reasonReference (CommunicationRequest's too). */
+const REASON_REFERENCE_TYPES = ['Condition', 'Observation', 'DiagnosticReport', 'DocumentReference'];
+const IS_REASON_REFERENCE = REASON_REFERENCE_TYPES.map((t) => `ofType(${t}).exists()`).join(' or ');
+
+/**
+ * A ServiceRequest's evidence, each resource where R4 lets it be cited: Conditions, Observations,
+ * DiagnosticReports and DocumentReferences as reasonReference, anything else (an allergy, a
+ * procedure, the patient's age on Patient, a planned request) as supportingInfo, Reference(Any).
+ * HAPI refuses the request (422) when reasonReference holds another type. Order is kept in each.
+ */
+export function evidenceValues(evidence: string): NonNullable<Action['dynamicValue']> {
+  return [
+    { path: 'reasonReference', expression: fhirpath(`(${evidence}).where(${IS_REASON_REFERENCE})`) },
+    { path: 'supportingInfo', expression: fhirpath(`(${evidence}).where((${IS_REASON_REFERENCE}).not())`) },
+  ];
+}
+
 /** A contraindicated procedure: a doNotPerform request, reasons pointing at the patient's data. */
 export function contraindication(spec: ContraindicationSpec): Action {
   return {
@@ -236,11 +253,7 @@ export function contraindication(spec: ContraindicationSpec): Action {
     // The trace labels the condition with this: "HSG-C3: pregnancy" is false / true.
     condition: [applicability(spec.present, `${spec.ruleId}: ${spec.title.replace(/^Do not [^:]+: /, '')}`)],
     definitionCanonical: adCanonical(spec.procedure),
-    dynamicValue: [
-      { path: 'doNotPerform', expression: fhirpath('true') },
-      { path: 'reasonReference', expression: fhirpath(spec.evidence) },
-      ...reasonCodeValues(spec.reason, `${spec.ruleId}: ${spec.title}`),
-    ],
+    dynamicValue: [{ path: 'doNotPerform', expression: fhirpath('true') }, ...evidenceValues(spec.evidence), ...reasonCodeValues(spec.reason, `${spec.ruleId}: ${spec.title}`)],
   };
 }
 

@@ -45,6 +45,7 @@ import {
   NOT_REFUTED,
   effectiveDate,
   variable,
+  evidenceValues,
   type Action,
 } from './common.ts';
 import {
@@ -323,7 +324,7 @@ function hsgContraindications(): Action[] {
 
 // ---- scheduling ---------------------------------------------------------------------------------
 
-const REASON_REFERENCE = { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) };
+const EVIDENCE_VALUES = evidenceValues(INDICATION_EVIDENCE);
 
 function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hycosy'): Action {
   const primaryId = `${prefix}-order`;
@@ -364,7 +365,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
               ...safety('SAFE-8', 'alternative'),
             ],
         definitionCanonical: adCanonical(primary),
-        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
+        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
       },
       {
         id: `${prefix}-hydrotubation`,
@@ -373,7 +374,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         precheckBehavior: 'no',
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('tubal-hydrotubation'),
-        dynamicValue: [...PROCEDURE_DATES, REASON_REFERENCE],
+        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
       },
       {
         id: `${prefix}-laparoscopic-chromopertubation`,
@@ -383,7 +384,7 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         documentation: citations('HSG-ALT1'),
         definitionCanonical: adCanonical('laparoscopic-chromopertubation'),
         // Not before the earliest day the preparation allows; the operating list decides the day.
-        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, REASON_REFERENCE],
+        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, ...EVIDENCE_VALUES],
       },
     ],
   };
@@ -518,7 +519,11 @@ function workupItems(isHsg: boolean): Workup[] {
 function schedule(prefix: string, isHsg: boolean): Action[] {
   const items = workupItems(isHsg);
   // All the data the decision needs is required here, so every missing item is asked for at once.
-  const inputs: DataRequirement[] = [menstrualDataRequired(), pregnancyStatusRequired()];
+  // Element ids are unique within the PlanDefinition: the HyCoSy group's copies carry its prefix
+  // (no expression reads these; they only make the engine collect what is missing).
+  const unique = (input: DataRequirement): DataRequirement =>
+    isHsg ? input : { ...input, id: `${prefix}${(input.id ?? '').charAt(0).toUpperCase()}${(input.id ?? '').slice(1)}` };
+  const inputs: DataRequirement[] = [unique(menstrualDataRequired()), unique(pregnancyStatusRequired())];
   if (isHsg) {
     inputs.push(codeInput('iodineAllergyStatus', 'AllergyIntolerance', vsCodings('vs-iodine-allergy-status', '293637006'), { required: true }));
   }

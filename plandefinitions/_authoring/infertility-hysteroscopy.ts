@@ -25,7 +25,6 @@ import {
   codeInput,
   coding,
   contraindication,
-  fhirpath,
   justify,
   LOCAL,
   LOINC,
@@ -37,6 +36,7 @@ import {
   SCT,
   vsInput,
   variable,
+  evidenceValues,
   type Action,
 } from './common.ts';
 import {
@@ -474,7 +474,7 @@ function windowActions(): Action[] {
           goalId: ['uterine-cavity-assessed'],
           documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-3)],
           definitionCanonical: adCanonical('hysteroscopy'),
-          dynamicValue: [...PROCEDURE_DATES, { path: 'reasonReference', expression: fhirpath(INDICATION_EVIDENCE) }],
+          dynamicValue: [...PROCEDURE_DATES, ...evidenceValues(INDICATION_EVIDENCE)],
         },
       ],
     },

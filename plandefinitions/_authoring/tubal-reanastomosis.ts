@@ -46,6 +46,7 @@ import {
   SCT,
   vsInput,
   effectiveDate,
+  evidenceValues,
   type Action,
 } from './common.ts';
 import { LABS } from './infertility-hysteroscopy.ts';
@@ -122,14 +123,18 @@ const METHOD_RECORDED =
   `(system = '${LOCAL}' and code.startsWith('tl-method-')) or (system = '${NHSA9}' and code in ('66.3201' | '66.3200x002' | '66.3902' | '66.2900x001')) or (system = '${SCT}' and code in ('25344002' | '287945002'))` +
   `))).exists()`;
 
+/** Read by both the candidate and the follow-up branch: declared once here, as element ids are unique in a resource. */
+const PREGNANCY_CONDITIONS = PREGNANCY_INPUTS.filter((i) => i.id === 'pregnancyConditions');
+
 const TR_INPUTS: DataRequirement[] = [
   vsInput('tubalSterilizationProcedures', 'Procedure', 'vs-tubal-sterilization-history'),
   vsInput('tubalSterilizationHistory', 'Condition', 'vs-tubal-sterilization-history'),
   ...REVERSAL_FOLLOW_UP_INPUTS,
+  ...PREGNANCY_CONDITIONS,
 ];
 
 const CANDIDATE_INPUTS: DataRequirement[] = [
-  ...PREGNANCY_INPUTS,
+  ...PREGNANCY_INPUTS.filter((i) => !PREGNANCY_CONDITIONS.includes(i)),
   ...INFLAMMATION_INPUTS,
   ...SYSTEMIC_INPUTS,
   vsInput('menstrualDisorder', 'Condition', 'vs-menstrual-disorder'),
@@ -222,7 +227,7 @@ const ADMISSION_DAYS_BEFORE_SURGERY: NonNullable<Action['relatedAction']>[number
   },
 };
 
-const EVIDENCE_REASON = { path: 'reasonReference', expression: fhirpath(STERILISATION_EVIDENCE) };
+const EVIDENCE_VALUES = evidenceValues(STERILISATION_EVIDENCE);
 
 function surgery(): Action[] {
   return [
@@ -265,7 +270,7 @@ function surgery(): Action[] {
         goalId: ['pregnancy-within-one-year'],
         documentation: citations('TR-S1', 'TR-T1'),
         definitionCanonical: adCanonical(t.id),
-        dynamicValue: [...PROCEDURE_DATES, EVIDENCE_REASON],
+        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
       })),
     },
     {
@@ -353,7 +358,7 @@ function notEligible(id: string, ruleId: string, title: string, description: str
       documentation: [...citations('TR-F2', ruleId), justify('TR-F2', IVF_INSTEAD_WHY), ...safety('SAFE-7', 'pathway')],
       condition: [applicability(present, conditionText)],
       definitionCanonical: adCanonical('ivf-referral'),
-      dynamicValue: [{ path: 'reasonReference', expression: fhirpath(`${evidence} | ${STERILISATION_EVIDENCE}`) }],
+      dynamicValue: evidenceValues(`${evidence} | ${STERILISATION_EVIDENCE}`),
     });
   }
   return actions;
@@ -640,7 +645,6 @@ export const tubalReanastomosis = defineProcedure({
           title: 'Follow-up after the reversal',
           documentation: citations('TR-F1', 'TR-F2'),
           input: [
-            ...PREGNANCY_INPUTS.filter((i) => i.id === 'pregnancyConditions'),
             vsInput('tubalOcclusion', 'Condition', 'vs-tubal-occlusion'),
             codeInput('tubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')]),
           ],

@@ -30,6 +30,7 @@ import { isResourceTypeName, memberType, typeNamed, type ModelType } from './fhi
 import { sortFindings, toIssue, type Code, type Finding, type FindingSink, type Severity } from './findings.ts';
 import { checkContentRules } from './content-rules.ts';
 import { checkReferenceTargets } from './reference-targets.ts';
+import { checkDuplicateElementIds } from './duplicate-element-ids.ts';
 import { checkRelatedActionCycles } from './related-action-cycles.ts';
 import { checkSimplePath } from './simple-path.ts';
 
@@ -364,6 +365,7 @@ export function lintArtifacts(artifacts: readonly LintArtifact[], knowledge: Com
     linter.walk(file, resource, (path) => linter.scopeAt(file, path, fallback));
   }
   checkContentRules(linter, ordered);
+  checkDuplicateElementIds(linter, ordered);
   const findings = sortFindings(linter.findings);
   if (findings.length === 0) {
     return {

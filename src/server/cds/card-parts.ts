@@ -113,15 +113,20 @@ export function explainLeaves(view: ResultView, leaves: Leaf[]): string {
   return [...why, ...blocks].join('\n\n');
 }
 
-/** The record entries a contraindication cites (reasonReference), rendered one per line. */
+/** What a request cites as evidence: reasonReference, then what R4 only allows in supportingInfo (an allergy, a procedure). */
+function evidenceOf(r: { reasonReference?: Reference[]; supportingInfo?: Reference[] }): Reference[] {
+  return [...(r.reasonReference ?? []), ...(r.supportingInfo ?? [])];
+}
+
+/** The record entries a contraindication cites (reasonReference, supportingInfo), rendered one per line. */
 export function reasonLines(view: ResultView, resource: Resource): string[] {
-  const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[] };
+  const r = resource as { reasonCode?: { text?: string; coding?: { display?: string; code?: string }[] }[]; reasonReference?: Reference[]; supportingInfo?: Reference[] };
   const lines: string[] = [];
   for (const concept of r.reasonCode ?? []) {
     const label = conceptLabel(concept);
     if (label) lines.push(`reason: ${escapeMarkdown(label)}`);
   }
-  for (const ref of r.reasonReference ?? []) {
+  for (const ref of evidenceOf(r)) {
     const entry = ref.reference ? view.recordEntry(ref.reference) : undefined;
     lines.push(`evidence: ${escapeMarkdown(entry ? evidenceLabel(entry) : (ref.display ?? ref.reference ?? 'record entry'))}`);
   }
@@ -129,10 +134,10 @@ export function reasonLines(view: ResultView, resource: Resource): string[] {
 }
 
 export function reasonSummary(view: ResultView, resource: Resource): string | undefined {
-  const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[] };
+  const r = resource as { reasonCode?: unknown[]; reasonReference?: Reference[]; supportingInfo?: Reference[] };
   const code = conceptLabel(r.reasonCode?.[0] ?? undefined);
   if (code) return code;
-  const ref = r.reasonReference?.[0];
+  const ref = evidenceOf(r)[0];
   const entry = ref?.reference ? view.recordEntry(ref.reference) : undefined;
   return entry ? evidenceLabel(entry) : ref?.display;
 }
