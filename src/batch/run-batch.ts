@@ -88,7 +88,8 @@ export interface BatchSummary {
   timings: BatchTimings;
 }
 
-function listInputs(dir: string): string[] {
+/** The export's NDJSON files, in name order (a file's index in this list keys its lines). */
+export function listInputs(dir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -105,6 +106,38 @@ function listInputs(dir: string): string[] {
   return files;
 }
 
+export function inputBytes(files: readonly string[]): number {
+  return files.reduce((sum, f) => sum + statSync(f).size, 0);
+}
+
+/**
+ * Reads every input file as chunks of whole lines, in file order - the read loop of the
+ * single-process batch and of the queue coordinator. A line over `maxLineBytes` is not read: it is
+ * a `too-long` failure written to `tooLong` under its input order key (a sorted failure part).
+ */
+export async function forEachInputChunk(
+  files: readonly string[],
+  options: {
+    chunkBytes: number;
+    maxLineBytes: number;
+    tooLong: LineFileWriter;
+    onChunk: (chunk: LineChunk, fileIndex: number) => Promise<void> | void;
+    onSkipped?: (bytes: number) => void;
+  },
+): Promise<void> {
+  const fileNames = files.map((f) => basename(f));
+  for (const [fileIndex, file] of files.entries()) {
+    const onOversized = (line: number, bytes: number) => {
+      const location = `${fileNames[fileIndex]}:${line}`;
+      options.tooLong.write(
+        `${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${options.maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`,
+      );
+      options.onSkipped?.(bytes + 1);
+    };
+    for (const chunk of readLineChunks(file, options.chunkBytes, { maxLineBytes: options.maxLineBytes, onOversized })) await options.onChunk(chunk, fileIndex);
+  }
+}
+
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
 interface ChunkMessage extends LineChunk {
@@ -117,7 +150,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
   const fileNames = files.map((f) => basename(f));
   const workers = Math.max(1, options.workers ?? availableParallelism());
   const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
-  const totalBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+  const totalBytes = inputBytes(files);
   // Enough shards that each fits the budget and every worker gets many, so none idles at the end.
   const shardCount = Math.min(256, Math.max(workers * 16, Math.ceil(totalBytes / maxShardBytes)));
   // The outputs and the work files (patient data) live in a run folder until one rename commits them.
@@ -150,24 +183,21 @@ export async function runBatch(options: BatchOptions): Promise<BatchSummary> {
     });
     let read = 0;
     // Lines too long to read are failures found here, in input order: a sorted part like the workers'.
-    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const tooLong = new LineFileWriter(join(work, 'main-too-long.tsv'));
     try {
-      for (const [fileIndex, file] of files.entries()) {
-        const onOversized = (line: number, bytes: number) => {
-          const location = `${fileNames[fileIndex]}:${line}`;
-          tooLong.write(
-            `${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`,
-          );
-          read += bytes + 1;
-        };
-        for (const chunk of readLineChunks(file, options.chunkBytes ?? CHUNK_BYTES, { maxLineBytes, onOversized })) {
+      const send = dispatcher;
+      await forEachInputChunk(files, {
+        chunkBytes: options.chunkBytes ?? CHUNK_BYTES,
+        maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+        tooLong,
+        onSkipped: (bytes) => (read += bytes),
+        onChunk: async (chunk, fileIndex) => {
           const bytes = chunk.data.byteLength;
-          await dispatcher.send({ ...chunk, fileIndex });
+          await send.send({ ...chunk, fileIndex });
           read += bytes;
           options.onProgress?.({ phase: 'partition', done: read, total: totalBytes, patients: 0 });
-        }
-      }
+        },
+      });
     } finally {
       tooLong.close();
     }

@@ -1,28 +1,33 @@
 /**
  * The coordinator of a distributed batch run (`batch --queue redis://... --in --out`): partitions the
- * export by patient (partition-jobs.ts), puts each job's input in Redis and the job on the BullMQ
- * queue, waits while workers on any machine apply them (queue-worker.ts), then merges the results
- * exactly as the single-process batch does - so the output files are the same bytes.
+ * export by patient (partition-jobs.ts) onto its own disk, then feeds the jobs to the BullMQ queue
+ * in a window - at most `window` jobs have their input or result in Redis at once - while workers
+ * on any machine apply them (queue-worker.ts). Each result is taken out of Redis as soon as it is
+ * there and kept on the coordinator's disk (collected-results.ts); at the end the results are
+ * merged exactly as the single-process batch merges its parts - so the output files are the same
+ * bytes, and Redis memory and the coordinator's memory stay bounded whatever the population size.
  *
- * Crash safety: everything a run needs is in Redis under its id (run-keys.ts). A coordinator that
- * dies is restarted with `--resume <run id>`: it partitions the same input again (same shard count,
- * hence the same job names), enqueues only the jobs without a result, and waits. Results are
- * written once per job (HSETNX), so nothing is applied into the output twice. A job that failed for
- * good (its retries used up, or its worker died twice) is a dead letter: its input lines are kept in
- * failed-shards/ and it is reported in OperationOutcome.ndjson, as the single-process batch reports
- * a shard that failed as a whole.
+ * Crash safety: what a run needs is in Redis under its id (run-keys.ts), plus the collected
+ * results in the run's work folder under --out. A coordinator that dies is restarted with
+ * `--resume <run id>` (same --in and --out): it partitions the same input again (same shard count,
+ * hence the same job names), skips the jobs collected on disk, collects results that arrived
+ * meanwhile and enqueues the rest. Results are written once per job (HSETNX) and collected once
+ * (the `collected` set, which also tells a worker given a collected job again that it is done). A
+ * job that failed for good (its retries used up, or its worker died twice) is a dead letter: its
+ * input lines are kept in failed-shards/ and it is reported in OperationOutcome.ndjson, as the
+ * single-process batch reports a shard that failed as a whole.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { lineFailure } from '../batch/failures.ts';
-import { LineFileWriter } from '../batch/line-writer.ts';
 import { OutputFile, mergeSortedParts } from '../batch/merge.ts';
-import { DEFAULT_MAX_LINE_BYTES } from '../batch/run-batch.ts';
-import { inputBytes, listInputs, partitionIntoJobs, shardCountFor, type PartitionedJob } from './partition-jobs.ts';
+import { DEFAULT_MAX_LINE_BYTES, inputBytes, listInputs } from '../batch/run-batch.ts';
+import { CollectedResults } from './collected-results.ts';
+import { partitionIntoJobs, shardCountFor, type PartitionedJob } from './partition-jobs.ts';
 import type { BatchJobData } from './queue-worker.ts';
 import { connectRedis } from './redis-connection.ts';
 import { BATCH_QUEUE, jobId, runKeys } from './run-keys.ts';
@@ -37,6 +42,12 @@ const POLL_MS = 200;
 const LOST_JOB_CHECK_MS = 5000;
 /** A finished run's meta stays this long, so a late `--resume` says it finished. */
 const FINISHED_META_TTL_S = 24 * 3600;
+/**
+ * Jobs in flight (input or result in Redis) at once. At the default job size (~1 MiB of input,
+ * ~3 MiB of result) that is ~250 MiB of Redis memory per running coordinator, and enough work
+ * queued to keep ~60 worker cores busy between two polls.
+ */
+export const DEFAULT_WINDOW = 64;
 
 export interface QueuedBatchOptions {
   url: string;
@@ -49,6 +60,8 @@ export interface QueuedBatchOptions {
   resume?: string;
   maxJobBytes?: number;
   maxLineBytes?: number;
+  /** Most jobs in flight at once (default DEFAULT_WINDOW). */
+  window?: number;
   /** Called once the run id is known (before any work), so a caller can print it for a resume. */
   onRun?: (runId: string) => void;
   onProgress?: (event: { phase: 'partition' | 'apply' | 'merge'; done: number; total: number; patients: number }) => void;
@@ -68,6 +81,9 @@ export interface QueuedBatchSummary {
   /** Jobs enqueued by this coordinator (a resume enqueues only those without a result). */
   enqueued: number;
   deadLetters: number;
+  /** The window, and the most jobs that were in flight at once (never more than the window). */
+  window: number;
+  maxInFlight: number;
 }
 
 async function startOrResume(redis: Redis, options: QueuedBatchOptions, files: string[]): Promise<{ meta: RunMeta; resumed: boolean }> {
@@ -97,15 +113,12 @@ async function startOrResume(redis: Redis, options: QueuedBatchOptions, files: s
   return { meta, resumed: false };
 }
 
-/** Puts the inputs and jobs that have no result yet on the queue; the number enqueued. */
-async function enqueue(redis: Redis, queue: Queue<BatchJobData>, runId: string, jobs: readonly PartitionedJob[]): Promise<number> {
+/** Puts the jobs' inputs in Redis and the jobs on the queue (a job already queued stays as it is). */
+async function enqueue(redis: Redis, queue: Queue<BatchJobData>, runId: string, jobs: readonly PartitionedJob[]): Promise<void> {
   const keys = runKeys(runId);
-  const [done, dead] = await Promise.all([redis.hkeys(keys.results), redis.hkeys(keys.dead)]);
-  const finished = new Set([...done, ...dead]);
-  const todo = jobs.filter((j) => !finished.has(j.name));
   const BATCH = 64;
-  for (let i = 0; i < todo.length; i += BATCH) {
-    const slice = todo.slice(i, i + BATCH);
+  for (let i = 0; i < jobs.length; i += BATCH) {
+    const slice = jobs.slice(i, i + BATCH);
     const pipeline = redis.pipeline();
     for (const job of slice) pipeline.set(keys.input(job.name), readFileSync(job.path));
     await pipeline.exec();
@@ -123,54 +136,112 @@ async function enqueue(redis: Redis, queue: Queue<BatchJobData>, runId: string, 
       })),
     );
   }
-  return todo.length;
 }
 
-/** Moves jobs of this run that failed for good into the dead-letter hash. */
-async function collectDeadLetters(redis: Redis, queue: Queue<BatchJobData>, runId: string): Promise<void> {
+/** Moves jobs of this run that failed for good (and were not collected) into the dead-letter hash. */
+async function collectDeadLetters(redis: Redis, queue: Queue<BatchJobData>, runId: string, isDone: (job: string) => boolean): Promise<void> {
   const failed = await queue.getFailed();
   for (const job of failed) {
-    if (job.data.runId !== runId) continue;
+    if (job.data.runId !== runId || isDone(job.data.job)) continue;
     const reason = `${job.failedReason || 'failed'} (after ${job.attemptsMade} attempt(s))`;
     await redis.hsetnx(runKeys(runId).dead, job.data.job, reason);
   }
 }
 
-/** Re-adds jobs that have neither a result, a dead letter, nor a place in the queue. */
-async function requeueLost(redis: Redis, queue: Queue<BatchJobData>, runId: string, jobs: readonly PartitionedJob[]): Promise<void> {
-  const keys = runKeys(runId);
-  const [done, dead] = await Promise.all([redis.hkeys(keys.results), redis.hkeys(keys.dead)]);
-  const finished = new Set([...done, ...dead]);
-  const lost: PartitionedJob[] = [];
-  for (const job of jobs) {
-    if (finished.has(job.name)) continue;
-    if ((await queue.getJob(jobId(runId, job.name))) === undefined) lost.push(job);
-  }
-  if (lost.length > 0) await enqueue(redis, queue, runId, lost);
-}
+type JobState = 'todo' | 'flight' | 'done' | 'dead';
 
-async function waitForJobs(redis: Redis, queue: Queue<BatchJobData>, runId: string, jobs: readonly PartitionedJob[], options: QueuedBatchOptions): Promise<void> {
+/**
+ * Feeds the jobs through a window of `window` and collects each result onto the disk as it
+ * arrives, until every job is collected or a dead letter.
+ */
+async function applyInWindow(
+  redis: Redis,
+  queue: Queue<BatchJobData>,
+  runId: string,
+  jobs: readonly PartitionedJob[],
+  collected: CollectedResults,
+  window: number,
+  options: QueuedBatchOptions,
+): Promise<{ enqueued: number; maxInFlight: number; dead: Record<string, string> }> {
   const keys = runKeys(runId);
-  let lastCount = -1;
+  const state = new Map<string, JobState>(jobs.map((j) => [j.name, 'todo']));
+  // What a coordinator before this one finished: collected on disk (a job Redis calls collected
+  // whose marker is not on this disk is done again), dead, or a result waiting to be collected.
+  const [wasCollected, dead, waiting] = await Promise.all([redis.smembers(keys.collected), redis.hkeys(keys.dead), redis.hkeys(keys.results)]);
+  for (const name of wasCollected) if (state.has(name)) state.set(name, collected.has(name) ? 'done' : 'todo');
+  const lostFromDisk = wasCollected.filter((name) => state.get(name) === 'todo');
+  if (lostFromDisk.length > 0) await redis.srem(keys.collected, ...lostFromDisk);
+  for (const name of dead) if (state.get(name) === 'todo') state.set(name, 'dead');
+  for (const name of waiting) if (state.get(name) === 'todo') state.set(name, 'flight');
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const todo = jobs.filter((j) => state.get(j.name) === 'todo');
+  const count = (wanted: JobState) => [...state.values()].filter((v) => v === wanted).length;
+  let next = 0;
+  let enqueued = 0;
+  let maxInFlight = 0;
+  let finished = count('done') + count('dead');
   let lastProgress = Date.now();
+  let metaWritten = false;
   for (;;) {
-    await collectDeadLetters(redis, queue, runId);
-    const [done, dead] = await Promise.all([redis.hlen(keys.results), redis.hlen(keys.dead)]);
-    options.onProgress?.({ phase: 'apply', done: done + dead, total: jobs.length, patients: 0 });
-    if (done + dead >= jobs.length) return;
-    if (done + dead !== lastCount) {
-      lastCount = done + dead;
-      lastProgress = Date.now();
-    } else if (Date.now() - lastProgress > LOST_JOB_CHECK_MS) {
-      await requeueLost(redis, queue, runId, jobs);
+    let changed = false;
+    // ---- fill the window ----
+    const room = window - count('flight');
+    if (room > 0 && next < todo.length) {
+      const slice = todo.slice(next, next + room);
+      next += slice.length;
+      await enqueue(redis, queue, runId, slice);
+      for (const job of slice) state.set(job.name, 'flight');
+      enqueued += slice.length;
+      changed = true;
+    }
+    if (!metaWritten) {
+      // Job names in output order, once the first window is in Redis (tests and operators read it).
+      const meta = readJson(RunMeta, await redis.get(keys.meta), `run ${runId}`);
+      await redis.set(keys.meta, JSON.stringify({ ...meta, jobs: jobs.map((j) => j.name) }));
+      metaWritten = true;
+    }
+    maxInFlight = Math.max(maxInFlight, count('flight'));
+    // ---- collect the results that are there ----
+    for (const name of await redis.hkeys(keys.results)) {
+      if (state.get(name) !== 'flight') {
+        // A late second delivery of a job collected already: its result is a copy.
+        if (state.get(name) === 'done') await redis.hdel(keys.results, name);
+        continue;
+      }
+      const result = readJson(JobResult, await redis.hget(keys.results, name), `the result of ${name}`);
+      collected.write(name, result);
+      await redis.multi().sadd(keys.collected, name).hdel(keys.results, name).del(keys.input(name)).exec();
+      state.set(name, 'done');
+      finished++;
+      changed = true;
+    }
+    // ---- dead letters ----
+    await collectDeadLetters(redis, queue, runId, (name) => state.get(name) === 'done');
+    for (const name of await redis.hkeys(keys.dead)) {
+      if (state.get(name) !== 'flight' && state.get(name) !== 'todo') continue;
+      state.set(name, 'dead');
+      await redis.del(keys.input(name));
+      finished++;
+      changed = true;
+    }
+    options.onProgress?.({ phase: 'apply', done: finished, total: jobs.length, patients: 0 });
+    if (finished >= jobs.length) break;
+    if (changed) lastProgress = Date.now();
+    else if (Date.now() - lastProgress > LOST_JOB_CHECK_MS) {
+      // Jobs in flight that are nowhere in the queue (lost by Redis, or never added before a crash).
+      const lost: PartitionedJob[] = [];
+      for (const [name, value] of state) if (value === 'flight' && (await queue.getJob(jobId(runId, name))) === undefined) lost.push(byName.get(name)!);
+      if (lost.length > 0) await enqueue(redis, queue, runId, lost);
       lastProgress = Date.now();
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (!changed) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+  return { enqueued, maxInFlight, dead: await redis.hgetall(keys.dead) };
 }
 
 export async function runQueuedBatch(options: QueuedBatchOptions): Promise<QueuedBatchSummary> {
   const files = listInputs(options.inDir);
+  const window = Math.max(1, options.window ?? DEFAULT_WINDOW);
   const redis = connectRedis(options.url);
   const queue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: redis });
   queue.on('error', () => undefined);
@@ -180,97 +251,87 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
     options.onRun?.(runId);
     const keys = runKeys(runId);
     mkdirSync(options.outDir, { recursive: true });
+    // The partition is redone on a resume; the collected results are what a resume keeps.
     const work = join(options.outDir, `.queue-work-${runId}`);
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
-    try {
-      const total = inputBytes(files);
-      let read = 0;
-      const partitioned = partitionIntoJobs(files, work, meta.shardCount, meta.maxJobBytes, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, (bytes) => {
-        read += bytes;
-        options.onProgress?.({ phase: 'partition', done: read, total, patients: 0 });
-      });
-      const { jobs } = partitioned;
-      const enqueued = await enqueue(redis, queue, runId, jobs);
-      await redis.set(keys.meta, JSON.stringify({ ...meta, jobs: jobs.map((j) => j.name) }));
-      await waitForJobs(redis, queue, runId, jobs, options);
+    const partitionDir = join(work, 'partition');
+    rmSync(partitionDir, { recursive: true, force: true });
+    mkdirSync(partitionDir, { recursive: true });
+    const collected = new CollectedResults(join(work, 'results'));
+    const total = inputBytes(files);
+    let read = 0;
+    const partitioned = await partitionIntoJobs(files, partitionDir, meta.shardCount, meta.maxJobBytes, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, (bytes) => {
+      read += bytes;
+      options.onProgress?.({ phase: 'partition', done: read, total, patients: 0 });
+    });
+    const { jobs } = partitioned;
+    const applied = await applyInWindow(redis, queue, runId, jobs, collected, window, options);
 
-      // ---- merge, as run-batch.ts commits ----
-      const outputParts: string[] = [];
-      const failureParts: string[] = [];
-      const badLineParts: string[] = [];
-      const deadLines: string[] = [];
-      let patients = 0;
-      const dead = await redis.hgetall(keys.dead);
-      for (const job of jobs) {
-        const reason = dead[job.name];
-        const text = await redis.hget(keys.results, job.name);
-        if (text === null) {
-          const keptDir = join(options.outDir, 'failed-shards');
-          mkdirSync(keptDir, { recursive: true });
-          const kept = join(keptDir, `${job.name}.tsv`);
-          writeFileSync(kept, readFileSync(job.path));
-          deadLines.push(lineFailure(kept, 'exception', `dead letter: ${reason ?? 'no result'}; its lines are kept in this file (<file index> <line> <patient> <JSON>)`));
-          continue;
-        }
-        const result = readJson(JobResult, text, `the result of ${job.name}`);
-        patients += result.patients;
-        const write = (lines: string[], suffix: string, parts: string[]) => {
-          if (lines.length === 0) return;
-          const path = join(work, `${job.name}.${suffix}`);
-          const writer = new LineFileWriter(path);
-          for (const line of lines) writer.write(line);
-          writer.close();
-          parts.push(path);
-        };
-        write(result.output, 'out', outputParts);
-        write(result.failures, 'fail', failureParts);
-        write(result.badLines, 'bad', badLineParts);
+    // ---- merge, as run-batch.ts commits ----
+    const deadLines: string[] = [];
+    let patients = 0;
+    for (const job of jobs) {
+      if (collected.has(job.name)) {
+        patients += collected.patients(job.name);
+        continue;
       }
-      const outputName = meta.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
-      const output = new OutputFile(join(options.outDir, outputName));
-      const failures = new OutputFile(join(options.outDir, 'OperationOutcome.ndjson'));
-      try {
-        await mergeSortedParts(outputParts, output);
-        await mergeSortedParts([...partitioned.failureParts, ...badLineParts], failures);
-        for (const line of deadLines) failures.writeLine(line);
-        await mergeSortedParts(failureParts, failures);
-        output.commit();
-        failures.commit();
-      } catch (err) {
-        output.abort();
-        failures.abort();
-        throw err;
-      }
-      options.onProgress?.({ phase: 'merge', done: 1, total: 1, patients });
-
-      // ---- the run is done: its inputs and results go, its meta says so for a day ----
-      for (const job of await queue.getFailed()) if (job.data.runId === runId) await job.remove();
-      const cleanup = redis.pipeline();
-      for (const job of jobs) cleanup.del(keys.input(job.name));
-      cleanup.del(keys.results, keys.dead);
-      cleanup.set(keys.meta, JSON.stringify({ ...meta, jobs: jobs.map((j) => j.name), finished: true }), 'EX', FINISHED_META_TTL_S);
-      await cleanup.exec();
-      return {
-        runId,
-        resumed,
-        input: meta.files,
-        output: [
-          { file: outputName, lines: output.lines },
-          { file: 'OperationOutcome.ndjson', lines: failures.lines },
-        ],
-        patients,
-        plans: meta.planRefs.length,
-        lines: partitioned.stats.lines,
-        skipped: partitioned.stats.skipped,
-        failures: failures.lines,
-        jobs: jobs.length,
-        enqueued,
-        deadLetters: deadLines.length,
-      };
-    } finally {
-      rmSync(work, { recursive: true, force: true });
+      const keptDir = join(options.outDir, 'failed-shards');
+      mkdirSync(keptDir, { recursive: true });
+      const kept = join(keptDir, `${job.name}.tsv`);
+      copyFileSync(job.path, kept);
+      deadLines.push(
+        lineFailure(kept, 'exception', `dead letter: ${applied.dead[job.name] ?? 'no result'}; its lines are kept in this file (<file index> <line> <patient> <JSON>)`),
+      );
     }
+    const parts = (kind: 'out' | 'fail' | 'bad') => jobs.flatMap((job) => collected.part(job.name, kind) ?? []);
+    const outputName = meta.mode === 'cpg' ? 'Bundle.ndjson' : 'CarePlan.ndjson';
+    const output = new OutputFile(join(options.outDir, outputName));
+    const failures = new OutputFile(join(options.outDir, 'OperationOutcome.ndjson'));
+    try {
+      await mergeSortedParts(parts('out'), output);
+      await mergeSortedParts([...partitioned.failureParts, ...parts('bad')], failures);
+      for (const line of deadLines) failures.writeLine(line);
+      await mergeSortedParts(parts('fail'), failures);
+      output.commit();
+      failures.commit();
+    } catch (err) {
+      output.abort();
+      failures.abort();
+      throw err;
+    }
+    options.onProgress?.({ phase: 'merge', done: 1, total: 1, patients });
+
+    // ---- the run is done: its work folder and Redis keys go, its meta says so for a day ----
+    rmSync(work, { recursive: true, force: true });
+    for (const job of await queue.getFailed()) if (job.data.runId === runId) await job.remove();
+    for (let i = 0; i < jobs.length; i += 1000) {
+      const cleanup = redis.pipeline();
+      for (const job of jobs.slice(i, i + 1000)) cleanup.del(keys.input(job.name));
+      await cleanup.exec();
+    }
+    await redis
+      .multi()
+      .del(keys.results, keys.dead, keys.collected)
+      .set(keys.meta, JSON.stringify({ ...meta, jobs: jobs.map((j) => j.name), finished: true }), 'EX', FINISHED_META_TTL_S)
+      .exec();
+    return {
+      runId,
+      resumed,
+      input: meta.files,
+      output: [
+        { file: outputName, lines: output.lines },
+        { file: 'OperationOutcome.ndjson', lines: failures.lines },
+      ],
+      patients,
+      plans: meta.planRefs.length,
+      lines: partitioned.stats.lines,
+      skipped: partitioned.stats.skipped,
+      failures: failures.lines,
+      jobs: jobs.length,
+      enqueued: applied.enqueued,
+      deadLetters: deadLines.length,
+      window,
+      maxInFlight: applied.maxInFlight,
+    };
   } finally {
     await queue.close();
     redis.disconnect();

@@ -1,17 +1,14 @@
 /**
- * The coordinator's partition: the single-process batch's own pieces (readLineChunks, Partitioner,
+ * The coordinator's partition: the single-process batch's own pieces (forEachInputChunk, Partitioner,
  * splitShard) run in the coordinator's thread, into a local work folder, giving one file per job -
  * a group of whole patients of at most about `maxJobBytes` (one bigger patient stays whole).
  * Deterministic for a given input and shard count, so a resumed coordinator finds the same jobs
  * under the same names.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { OperationOutcomeError, issue, outcome } from '../errors/operation-outcome.ts';
-import { lineFailure } from '../batch/failures.ts';
-import { readLineChunks } from '../batch/line-chunks.ts';
 import { LineFileWriter } from '../batch/line-writer.ts';
-import { Partitioner, inputOrderKey, splitShard, type PartitionStats } from '../batch/partition.ts';
+import { Partitioner, splitShard, type PartitionStats } from '../batch/partition.ts';
+import { forEachInputChunk } from '../batch/run-batch.ts';
 
 export interface PartitionedJob {
   name: string;
@@ -26,56 +23,33 @@ export interface PartitionedInput {
   stats: PartitionStats;
 }
 
-export function listInputs(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--in ${dir}: ${code === 'ENOENT' ? 'no such folder' : (err as Error).message}`)));
-  }
-  const files = names
-    .filter((n) => n.endsWith('.ndjson'))
-    .sort()
-    .map((n) => join(dir, n));
-  if (files.length === 0) throw new OperationOutcomeError(outcome(issue('error', 'not-found', `--in ${dir} holds no .ndjson files`)));
-  return files;
-}
-
-export function inputBytes(files: readonly string[]): number {
-  return files.reduce((sum, f) => sum + statSync(f).size, 0);
-}
-
 /** Shards for an input: enough that most hold about one job's worth (bounded: one file handle each). */
 export function shardCountFor(totalBytes: number, maxJobBytes: number): number {
   return Math.min(1024, Math.max(1, Math.ceil(totalBytes / maxJobBytes)));
 }
 
-export function partitionIntoJobs(
+export async function partitionIntoJobs(
   files: readonly string[],
   workDir: string,
   shardCount: number,
   maxJobBytes: number,
   maxLineBytes: number,
   onBytes?: (bytes: number) => void,
-): PartitionedInput {
+): Promise<PartitionedInput> {
   const fileNames = files.map((f) => basename(f));
   const partitioner = new Partitioner(workDir, 'c', shardCount, fileNames);
   const tooLongPath = join(workDir, 'too-long.tsv');
   const tooLong = new LineFileWriter(tooLongPath);
   try {
-    for (const [fileIndex, file] of files.entries()) {
-      const onOversized = (line: number, bytes: number) => {
-        const location = `${fileNames[fileIndex]}:${line}`;
-        tooLong.write(
-          `${inputOrderKey(fileIndex, line)}\t${lineFailure(location, 'too-long', `the line has ${bytes} bytes, more than the ${maxLineBytes} allowed (--max-line-mb); it was skipped unread`)}`,
-        );
-      };
-      for (const chunk of readLineChunks(file, 1 << 20, { maxLineBytes, onOversized })) {
+    await forEachInputChunk(files, {
+      chunkBytes: 1 << 20,
+      maxLineBytes,
+      tooLong,
+      onChunk: (chunk, fileIndex) => {
         partitioner.chunk(chunk.data, fileIndex, chunk.firstLine);
         onBytes?.(chunk.data.byteLength);
-      }
-    }
+      },
+    });
   } finally {
     tooLong.close();
   }

@@ -69,8 +69,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const process = async (job: Job<BatchJobData>): Promise<number> => {
     const { runId, job: name } = job.data;
     const keys = runKeys(runId);
-    // Done already (an earlier attempt finished but its completion was lost): nothing to redo.
-    if ((await connection.hexists(keys.results, name)) === 1) return 0;
+    // Done already (an earlier attempt finished but its completion was lost, or the coordinator
+    // has the result on its disk and removed the input): nothing to redo.
+    const [hasResult, wasCollected] = await Promise.all([connection.hexists(keys.results, name), connection.sismember(keys.collected, name)]);
+    if (hasResult === 1 || wasCollected === 1) return 0;
     const context = await contextOf(runId);
     const input = await connection.getBuffer(keys.input(name));
     // Retried (with backoff): the coordinator may be putting it back after a Redis restart.

@@ -18,6 +18,11 @@ export function runKeys(runId: string) {
     results: `${base}:results`,
     /** Hash job name -> why the job failed for good (the dead-letter list). */
     dead: `${base}:dead`,
+    /**
+     * Set of jobs whose result the coordinator has on its disk (then their input and result leave
+     * Redis): a worker given such a job again (a late redelivery) has nothing to do.
+     */
+    collected: `${base}:collected`,
   };
 }
 

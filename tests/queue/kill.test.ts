@@ -38,9 +38,13 @@ function startCli(args: string[]): Started {
   children.push(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
   return { child, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
@@ -84,7 +88,9 @@ async function startWorkers(count: number): Promise<Started[]> {
 }
 
 function startCoordinator(out: string, resume?: string): Started {
-  return startCli(['batch', '--in', input, '--out', out, '--queue', redis.url, '--now', NOW, '--max-shard-mb', '0.1', ...(resume ? ['--resume', resume] : [])]);
+  // A window of 4 jobs: results leave Redis for the coordinator's disk as they come, so a resume
+  // must finish from what it collected on disk and what is still in Redis.
+  return startCli(['batch', '--in', input, '--out', out, '--queue', redis.url, '--now', NOW, '--max-shard-mb', '0.1', '--window', '4', ...(resume ? ['--resume', resume] : [])]);
 }
 
 async function runIdOf(coordinator: Started): Promise<string> {
@@ -96,7 +102,8 @@ async function runIdOf(coordinator: Started): Promise<string> {
   return runId;
 }
 
-const results = (runId: string) => client.hlen(runKeys(runId).results);
+/** Jobs with a result: collected by the coordinator, or waiting in Redis. */
+const results = async (runId: string) => (await client.scard(runKeys(runId).collected)) + (await client.hlen(runKeys(runId).results));
 
 function expectSameOutput(out: string): void {
   const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
-import { runQueuedBatch } from '../../src/queue/coordinator.ts';
+import { runQueuedBatch, type QueuedBatchOptions } from '../../src/queue/coordinator.ts';
 import { startQueueWorker, type QueueWorker } from '../../src/queue/queue-worker.ts';
 import { BATCH_QUEUE, jobId, runKeys } from '../../src/queue/run-keys.ts';
 import { KNOWLEDGE, NOW } from '../support/cli.ts';
@@ -67,6 +67,10 @@ afterAll(async () => {
   await redis.stop();
 });
 
+/** The coordinator on this file's export and Redis. */
+const runOn = (out: string, options: Partial<QueuedBatchOptions>) =>
+  runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], now: NOW, mode: 'r4', ...options });
+
 async function withWorkers<T>(count: number, knowledgePaths: string[], body: (workers: QueueWorker[]) => Promise<T>): Promise<T> {
   const knowledge = loadKnowledge(knowledgePaths);
   const workers = Array.from({ length: count }, () => startQueueWorker({ url: redis.url, knowledge, lockMs: 2000 }));
@@ -99,19 +103,53 @@ describe('batch --queue (coordinator and workers on one Redis)', () => {
     }
   }, 60_000);
 
+  it('with a window of 2 jobs keeps at most 2 in Redis at once, takes each result out as it comes, and still writes the same bytes', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'ip-qout-'));
+    const client = new Redis(redis.url);
+    let runId = '';
+    let mostInputs = 0;
+    const watching: { on: boolean } = { on: true };
+    // Watches Redis while the run goes: job inputs plus results waiting never exceed the window.
+    const watch = (async () => {
+      while (watching.on) {
+        if (runId) {
+          const inputs = (await client.keys(runKeys(runId).input('*'))).length;
+          mostInputs = Math.max(mostInputs, inputs, await client.hlen(runKeys(runId).results));
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      const summary = await withWorkers(2, [KNOWLEDGE], () =>
+        runOn(out, {
+          maxJobBytes: 8 * 1024,
+          window: 2,
+          onRun: (id) => {
+            runId = id;
+          },
+        }),
+      );
+      expect(summary.jobs).toBeGreaterThan(10);
+      expect(summary).toMatchObject({ patients: 300, deadLetters: 0, window: 2, maxInFlight: 2 });
+      expect(mostInputs).toBeGreaterThan(0);
+      expect(mostInputs).toBeLessThanOrEqual(2);
+      expect(read(out, 'CarePlan.ndjson')).toBe(read(single, 'CarePlan.ndjson'));
+      expect(read(out, 'OperationOutcome.ndjson')).toBe(read(single, 'OperationOutcome.ndjson'));
+      expect(readdirSync(out).sort()).toEqual(['CarePlan.ndjson', 'OperationOutcome.ndjson']);
+    } finally {
+      watching.on = false;
+      await watch;
+      client.disconnect();
+    }
+  }, 60_000);
+
   it('retries a job that failed (its input was missing for a while) and then loses nothing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ip-qout-'));
     const client = new Redis(redis.url);
     const queue = new Queue(BATCH_QUEUE, { connection: client });
     try {
       let runId = '';
-      const run = runQueuedBatch({
-        url: redis.url,
-        inDir: input,
-        outDir: out,
-        planRefs: [PLAN],
-        now: NOW,
-        mode: 'r4',
+      const run = runOn(out, {
         maxJobBytes: 64 * 1024,
         onRun: (id) => {
           runId = id;

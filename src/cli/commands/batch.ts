@@ -12,7 +12,7 @@ import type { PlanDefinition } from '@medplum/fhirtypes';
 import { z } from 'zod';
 import { badRequest } from '../../errors/operation-outcome.ts';
 import { runBatch } from '../../batch/run-batch.ts';
-import { runQueuedBatch } from '../../queue/coordinator.ts';
+import { DEFAULT_WINDOW, runQueuedBatch } from '../../queue/coordinator.ts';
 import { parseRedisUrl } from '../../queue/redis-connection.ts';
 import { readServerIntoFolder } from '../../queue/fhir-input.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
@@ -42,6 +42,7 @@ const BatchArgs = ServerOptions.omit({ server: true }).extend({
     .min(1)
     .max(7 * 86_400)
     .default(3600),
+  window: z.coerce.number().int().min(1).max(100_000).optional(),
 });
 export type BatchArgs = z.input<typeof BatchArgs>;
 
@@ -134,6 +135,7 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
         now,
         mode: args.mode,
         ...(args.resume ? { resume: args.resume } : {}),
+        ...(args.window ? { window: args.window } : {}),
         // The shard budget is the job size here: one job is one shard's patients.
         ...(args.maxShardMb ? { maxJobBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
         ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
@@ -195,6 +197,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .option('--queue <redis-url>', 'distribute over a Redis queue: this process coordinates, `worker --queue <redis-url>` processes apply')
     .option('--resume <run id>', 'with --queue: finish the run a coordinator that died had started (same --in and --out)')
+    .option('--window <jobs>', `with --queue: most jobs whose input or result is in Redis at once (default ${DEFAULT_WINDOW}); bounds Redis memory`)
     .option('--export-timeout <s>', 'with --in a FHIR server offering Bulk Data $export: the most seconds the export may take (default 3600)');
   // With --in a FHIR server: its credentials and request policy, as apply --server takes them.
   addCredentialOptions(command).action((options: BatchArgs) => {
