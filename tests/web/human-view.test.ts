@@ -2,11 +2,21 @@
  * The human view in a real browser (Debian's chromium through playwright-core) against the real
  * server on loopback: what a person sees - the three protocol diagrams with their node labels,
  * the server-rendered diagram page without JavaScript, a patient's timeline with the window dates
- * $apply computed, the collect Task of a missing-data case, the CDS cards, a readable message for
- * a bad Bundle and for a refused token - and axe-core finds no accessibility violation.
+ * $apply computed, the trace the served $apply recorded (an action out with its condition and
+ * result, a missing input with its collect Task), the CDS cards, a readable message for a bad
+ * Bundle and for a refused token - and axe-core finds no accessibility violation. And what the
+ * page sends: $apply with trace (the rest of the output as without it), and a CDS prefetch equal
+ * to what a real FHIR server holding the same record answers to each template.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import type { Bundle, CarePlan, Parameters, RequestGroup, Resource } from '@medplum/fhirtypes';
+import { TRACE_EXTENSION } from '../../src/engine/index.ts';
+import { PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
+import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
+import { loadRecord, prefetchFromFhirServer } from '../server/support/ehr-prefetch.ts';
 import { startTestClient, type TestClient } from '../server/support/client-keys.ts';
 import { axeViolations, buildWeb, launchBrowser, screenshot, startWebServer, type RunningWebServer } from './support/web-server.ts';
 
@@ -106,7 +116,15 @@ describe('patient view', () => {
     await expect(page.locator('svg.timeline text', { hasText: 'now' }).count()).resolves.toBeGreaterThan(0);
     const applied = page.locator('li.trace-row[data-action="hsg-order"] .status');
     await expect(applied.textContent()).resolves.toBe('applied');
-    await expect(page.locator('li.trace-row[data-action="hsg-ci-pregnancy"]').textContent()).resolves.toContain('a condition was false: HSG-C3: pregnancy');
+    // The trace the server recorded: an action out, with its condition's label and result, and what it read.
+    const out = page.locator('li.trace-row[data-action="hsg-ci-pregnancy"]');
+    await expect(out.locator('.status').textContent()).resolves.toBe('not applied');
+    await expect(out.locator('.reason').textContent()).resolves.toBe('- not applicable: condition "HSG-C3: pregnancy" is false');
+    await out.locator('summary').first().click();
+    await expect(out.locator('ul.conditions li').first().textContent()).resolves.toMatch(/^if HSG-C3: pregnancy: false .*%pregnant/);
+    const root = page.locator('li.trace-row[data-action="hsg"]');
+    await root.locator('summary').first().click();
+    await expect(root.locator('.inputs').textContent()).resolves.toMatch(/%infertility \(1 resource\) .*%reanastomosis \(0 resources\)/);
     await page.getByRole('heading', { name: /CDS cards/ }).waitFor();
     const summaries = await page.locator('li.card .summary').allTextContents();
     expect(summaries.length).toBeGreaterThan(0);
@@ -132,10 +150,11 @@ describe('patient view', () => {
     await page.getByRole('heading', { name: 'Cycle timeline' }).waitFor({ timeout: 30_000 });
     const waiting = page.locator('li.trace-row[data-action="hsg-timing"]');
     await expect(waiting.locator('.status').textContent()).resolves.toBe('missing data');
-    await waiting.locator('summary').click();
+    await expect(waiting.locator('.reason').textContent()).resolves.toContain('not decided: required data missing (menstrualData, pregnancyStatus, iodineAllergyStatus)');
     await expect(waiting.locator('.task').allTextContents()).resolves.toEqual(
       expect.arrayContaining([
-        expect.stringContaining('Missing - Task: Collect Date menstruation ended (Observation): needed to decide Timing: 5-7 days after the menses are clean'),
+        'Missing %menstrualData (Observation) - Task: Collect Date menstruation ended (Observation): needed to decide Timing: 5-7 days after the menses are clean.',
+        expect.stringMatching(/^Missing %iodineAllergyStatus \(AllergyIntolerance\) - Task: Collect Allergy to contrast media/),
       ]),
     );
     const collect = await page.locator('ul.undated li.collect').allTextContents();
@@ -168,6 +187,73 @@ describe('patient view', () => {
     await screenshot(page, 'patient-bad-bundle');
     expectNoViolations(await axeViolations(page));
     await page.close();
+  });
+});
+
+describe('what the page sends', () => {
+  let fhir: FhirTestServer;
+  beforeAll(async () => {
+    fhir = await startFhirTestServer({ everything: false });
+  });
+  afterAll(async () => {
+    await fhir.close();
+  });
+
+  it('asks $apply for the trace; without trace the served CarePlan is the same, less the trace extensions', async () => {
+    const page = await newPage();
+    const applyCall = page.waitForResponse((r) => r.url().endsWith('/fhir/PlanDefinition/$apply'));
+    await applyExample(page, open.baseUrl, 'hsg-missing-everything', 'hysterosalpingography');
+    const response = await applyCall;
+    const sent = response.request().postDataJSON() as Parameters;
+    expect(sent.parameter?.find((p) => p.name === 'trace')).toEqual({ name: 'trace', valueBoolean: true });
+    const traced = (await response.json()) as CarePlan;
+    await page.close();
+
+    const without: Parameters = { ...sent, parameter: (sent.parameter ?? []).filter((p) => p.name !== 'trace') };
+    const post = (body: Parameters) =>
+      fetch(`${open.baseUrl}/fhir/PlanDefinition/$apply`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+    const plainText = await (await post(without)).text();
+    const offText = await (await post({ ...without, parameter: [...(without.parameter ?? []), { name: 'trace', valueBoolean: false }] })).text();
+    expect(offText).toBe(plainText);
+    expect(plainText).not.toContain(TRACE_EXTENSION);
+    const group = traced.contained?.find((r): r is RequestGroup => r.resourceType === 'RequestGroup');
+    expect(group?.extension?.some((e) => e.url === TRACE_EXTENSION)).toBe(true);
+    if (group) {
+      group.extension = (group.extension ?? []).filter((e) => e.url !== TRACE_EXTENSION);
+      if (group.extension.length === 0) delete group.extension;
+    }
+    expect(traced).toEqual(JSON.parse(plainText));
+  });
+
+  it('prefetches what a FHIR server holding the same record answers to each template', async () => {
+    const example = 'hsg-ci-iodine-allergy-hycosy';
+    const page = await newPage();
+    const cdsCall = page.waitForRequest((r) => r.url().endsWith('/cds-services/hysterosalpingography-patient-view'));
+    await applyExample(page, open.baseUrl, example, 'hysterosalpingography');
+    const sent = (await cdsCall).postDataJSON() as { context: { patientId: string }; prefetch: Record<string, Resource | null> };
+    await page.getByRole('heading', { name: /CDS cards/ }).waitFor({ timeout: 30_000 });
+    await expect(page.locator('.not-prefetched').count()).resolves.toBe(0);
+    await page.close();
+
+    const discovery = (await (await fetch(`${open.baseUrl}/cds-services`)).json()) as { services: { id: string; prefetch?: Record<string, string> }[] };
+    const templates = discovery.services.find((s) => s.id === 'hysterosalpingography-patient-view')?.prefetch ?? {};
+    const bundle = JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples', `${example}.json`), 'utf8')) as Bundle;
+    await loadRecord(
+      fhir,
+      (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])),
+    );
+    const fromServer = await prefetchFromFhirServer(fhir, templates, sent.context.patientId);
+    const matched = (answer: Resource | null | undefined) =>
+      answer?.resourceType === 'Bundle'
+        ? (answer.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort()
+        : answer
+          ? `${answer.resourceType}/${answer.id}`
+          : answer;
+    expect(Object.keys(sent.prefetch).sort()).toEqual(Object.keys(templates).sort());
+    for (const key of Object.keys(templates)) expect(matched(sent.prefetch[key]), key).toEqual(matched(fromServer[key]));
+    // Not every resource of a type: the Observation searches differ by their codes.
+    const observationKeys = Object.keys(templates).filter((k) => templates[k]?.startsWith('Observation?'));
+    expect(new Set(observationKeys.map((k) => JSON.stringify(matched(sent.prefetch[k])))).size).toBeGreaterThan(2);
   });
 });
 

@@ -39,6 +39,7 @@ export function buildWeb(): Promise<unknown> {
     newestChange(join(web, 'src')),
     newestChange(join(web, 'index.html')),
     newestChange(join(web, 'vite.config.ts')),
+    newestChange(join(web, 'patient-search-parameters.ts')),
     newestChange(join(PROJECT_ROOT, 'examples')),
   );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return Promise.resolve();
