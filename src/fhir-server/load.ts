@@ -73,13 +73,26 @@ export function stableArtifactId(item: { resourceType: string; url: string; vers
   return nameBasedUuid('infertility-protocols load', item.resourceType, item.url, item.version ?? '');
 }
 
-/** Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security). */
+/** A list whose order carries no meaning, in one order (servers reorder them: HAPI sorts meta.profile). */
+function asSet<T>(items: readonly T[]): T[] {
+  return items
+    .map((item) => ({ item, key: typeof item === 'string' ? item : JSON.stringify(item, Object.keys(item as object).sort()) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .filter((x, i, all) => i === 0 || all[i - 1]!.key !== x.key)
+    .map((x) => x.item);
+}
+
+/**
+ * Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security).
+ * meta.profile, meta.tag and meta.security are sets (R4: their order carries no meaning, and HAPI
+ * stores profiles sorted), so they are compared as sets: a re-run against HAPI says unchanged.
+ */
 export function comparableJson(resource: Resource): string {
   const { id: _id, meta, ...rest } = resource;
   const kept: Record<string, unknown> = {};
-  if (meta?.profile?.length) kept['profile'] = meta.profile;
-  if (meta?.tag?.length) kept['tag'] = meta.tag;
-  if (meta?.security?.length) kept['security'] = meta.security;
+  if (meta?.profile?.length) kept['profile'] = asSet(meta.profile);
+  if (meta?.tag?.length) kept['tag'] = asSet(meta.tag);
+  if (meta?.security?.length) kept['security'] = asSet(meta.security);
   const value = Object.keys(kept).length ? { ...rest, meta: kept } : rest;
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,

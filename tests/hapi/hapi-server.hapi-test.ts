@@ -6,6 +6,4 @@ describeAgainstServer('HAPI FHIR (JPA, H2)', () => Promise.resolve({ baseUrl: in
   // HAPI accepts the loader's conditional updates (PUT Type?url=&version=) in one transaction.
   loadStyle: 'conditional',
   bulkExport: true,
-  checksReferenceTargets: true,
-  sortsProfiles: true,
 });

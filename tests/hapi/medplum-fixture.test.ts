@@ -5,6 +5,4 @@ import { describeAgainstServer } from './support/server-suite.ts';
 describeAgainstServer('the Medplum fixture server', () => startFhirTestServer({ everything: false }), {
   // It refuses ~90 conditional entries in one transaction: the loader falls back (any style is fine here).
   bulkExport: false,
-  checksReferenceTargets: false,
-  sortsProfiles: false,
 });
