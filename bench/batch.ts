@@ -346,5 +346,10 @@ async function main(): Promise<void> {
 
 if (resolve(process.argv[1] ?? '') === SCRIPT) {
   if (process.argv[2] === '--child') await child(process.argv[3]!, Number(process.argv[4]));
-  else await main();
+  else {
+    await main();
+    // Issue #17's ratios (2 queue workers vs 1, single-process vs the ceiling, queue overhead per
+    // job): bench/queue.ts, run only when redis-server is on PATH.
+    await (await import('./queue.ts')).printQueueRatios();
+  }
 }

@@ -7,12 +7,13 @@
  *   3. the distributed batch (coordinator here, `worker --queue` processes) with 1 and 2 workers,
  *      against a redis-server started for the run (temp folder, free port).
  * Prints patients/s, the ratios (single-process / ceiling, 2 workers / 1 worker), the queue's
- * overhead per job and Redis commands per patient. Figures only, no assertions.
+ * overhead per job and Redis commands per patient. Figures only, no assertions. `npm run
+ * bench:batch` ends with the same figures (printQueueRatios) when `redis-server` is on PATH.
  *
  *   npm run bench:queue                 # 5,000 patients
  *   npm run bench:queue -- 20000
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ import { generate, patientRecord } from './batch.ts';
 
 const NOW = '2026-11-23T09:00:00+08:00';
 const ROOT = resolve(import.meta.dirname, '..');
-const patients = Number(process.argv[2] ?? process.env['BENCH_PATIENTS'] ?? 5000);
+const SCRIPT = resolve(import.meta.dirname, 'queue.ts');
 
 function ceilingPerCore(count: number): number {
   const knowledge = loadKnowledge(DEFAULT_ARTIFACT_DIRS);
@@ -94,11 +95,24 @@ async function commandsProcessed(url: string): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
 }
 
-async function main(): Promise<void> {
+export interface QueueRatios {
+  /** Distributed with 2 worker processes / with 1. */
+  twoWorkersOverOne: number;
+  /** Single-process batch (1 thread) / the in-process ceiling per core. */
+  singleOverCeiling: number;
+  queueOverheadMsPerJob: number;
+}
+
+/** Runs the distributed bench over `patients` synthetic patients and prints its figures and ratios. */
+export async function printQueueRatios(patients = Number(process.env['BENCH_QUEUE_PATIENTS'] ?? 3000)): Promise<QueueRatios | undefined> {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.log('\nbench:queue skipped: no redis-server on PATH (the distributed ratios need one)');
+    return undefined;
+  }
   const input = mkdtempSync(join(tmpdir(), 'ip-bench-queue-in-'));
   await generate(input, patients);
   const planRefs = selectPlans(DEFAULT_ARTIFACT_DIRS, undefined).map((p) => ({ url: p.url!, version: p.version! }));
-  console.log(`bench:queue - ${patients} patients, ${readdirSync(input).length} NDJSON files, work-up pathway plan(s): ${planRefs.length}`);
+  console.log(`\nbench:queue - ${patients} patients, ${readdirSync(input).length} NDJSON files, work-up pathway plan(s): ${planRefs.length}`);
 
   const ceiling = ceilingPerCore(Math.min(patients, 2000));
   console.log(`in-process ceiling per core (parse + index + apply + serialise): ${ceiling.toFixed(0)} patients/s`);
@@ -143,6 +157,7 @@ async function main(): Promise<void> {
   console.log(`queue overhead: ${overheadMs.toFixed(1)} ms per job (${jobs} jobs of ~${(patients / jobs).toFixed(0)} patients; 1 distributed worker vs 1 thread)`);
   rmSync(input, { recursive: true, force: true });
   rmSync(singleOut, { recursive: true, force: true });
+  return { twoWorkersOverOne: two / one, singleOverCeiling: single / ceiling, queueOverheadMsPerJob: overheadMs };
 }
 
-await main();
+if (resolve(process.argv[1] ?? '') === SCRIPT) await printQueueRatios(Number(process.argv[2] ?? process.env['BENCH_PATIENTS'] ?? 5000));
