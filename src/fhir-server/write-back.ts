@@ -17,6 +17,12 @@
  * a lost reply, or the same apply run again, finds what the first one wrote instead of writing it
  * twice. (Medplum caps conditional transactions at 8 entries: a cpg result with more is refused as a
  * whole there, nothing written.)
+ *
+ * A retry after a timeout can meet the first attempt, which the server went on to run: HAPI answers
+ * the retry's conditional create with 409 (it collided with the first insert) or 412 (the
+ * identifier already matches). That is not a failure of the write: each entry is read back by its
+ * stable identifier, and when every one is there exactly once the write is reported as already done
+ * (`existing`). Only when the first attempt left nothing (or two copies) does the error stand.
  */
 import { nameBasedUuid } from '../util/name-based-uuid.ts';
 import { rewriteReferences } from '../util/rewrite-references.ts';
@@ -93,10 +99,52 @@ export interface WriteBackReport {
   existing: string[];
 }
 
+/** What a server answers a conditional create that meets an earlier write of the same identifier. */
+const COLLISION_STATUSES = new Set([409, 412]);
+/** Waits between read-backs while the first attempt may still be committing (ms). */
+const READ_BACK_WAITS_MS = [0, 250, 1000, 3000];
+
+/** Reads every entry back by its stable identifier; undefined unless each is there exactly once. */
+async function readBack(client: FhirClient, bundle: Bundle): Promise<{ found?: string[]; problem: string }> {
+  let problem = '';
+  for (const wait of READ_BACK_WAITS_MS) {
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const found: string[] = [];
+    for (const entry of bundle.entry ?? []) {
+      const type = entry.request?.url ?? '';
+      const identifier = (entry.request?.ifNoneExist ?? '').slice('identifier='.length);
+      const copies = await client.searchAll(`${type}?identifier=${encodeURIComponent(identifier)}`);
+      if (copies.length !== 1) {
+        problem = `${type} with identifier ${identifier}: ${copies.length === 0 ? 'not on the server' : `${copies.length} copies on the server`}`;
+        if (copies.length > 1) return { problem };
+        break;
+      }
+      found.push(`${type}/${copies[0]!.id ?? ''}`);
+    }
+    if (found.length === (bundle.entry ?? []).length) return { found, problem: '' };
+  }
+  return { problem };
+}
+
 export async function writeBack(client: FhirClient, input: WriteBackInput): Promise<WriteBackReport> {
   const bundle = writeBackTransaction(input);
   // Conditional creates on stable identifiers: repeating the transaction writes nothing twice.
-  const response = await client.transaction(bundle, true);
+  let response: Bundle;
+  try {
+    response = await client.transaction(bundle, true);
+  } catch (err) {
+    const status = err instanceof OperationOutcomeError ? err.upstream?.status : undefined;
+    if (status === undefined || !COLLISION_STATUSES.has(status)) throw err;
+    const { found, problem } = await readBack(client, bundle);
+    if (found) return { server: client.baseUrl, created: [], existing: found };
+    throw new OperationOutcomeError(
+      outcome(
+        ...(err as OperationOutcomeError).outcome.issue,
+        issue('error', 'conflict', `after HTTP ${status}, the write-back was read back by its identifiers and is not complete: ${problem}`),
+      ),
+      { upstream: { status }, cause: err },
+    );
+  }
   const created: string[] = [];
   const existing: string[] = [];
   (response.entry ?? []).forEach((e, i) => {
