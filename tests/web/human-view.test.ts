@@ -121,10 +121,15 @@ describe('patient view', () => {
     await expect(out.locator('.status').textContent()).resolves.toBe('not applied');
     await expect(out.locator('.reason').textContent()).resolves.toBe('- not applicable: condition "HSG-C3: pregnancy" is false');
     await out.locator('summary').first().click();
-    await expect(out.locator('ul.conditions li').first().textContent()).resolves.toMatch(/^if HSG-C3: pregnancy: false .*%pregnant/);
+    const condition = out.locator('ul.conditions li').first();
+    await expect(condition.textContent()).resolves.toMatch(/^if HSG-C3: pregnancy: false/);
+    await condition.locator('summary', { hasText: 'FHIRPath' }).click();
+    await expect(condition.locator('code').textContent()).resolves.toBe('%pregnant');
     const root = page.locator('li.trace-row[data-action="hsg"]');
     await root.locator('summary').first().click();
     await expect(root.locator('.inputs').textContent()).resolves.toMatch(/%infertility \(1 resource\) .*%reanastomosis \(0 resources\)/);
+    // The screenshots show the page, not the focus ring of the last click.
+    await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
     await page.getByRole('heading', { name: /CDS cards/ }).waitFor();
     const summaries = await page.locator('li.card .summary').allTextContents();
     expect(summaries.length).toBeGreaterThan(0);

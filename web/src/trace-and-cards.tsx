@@ -38,7 +38,13 @@ export function TraceView({ rows }: { rows: TraceRow[] | undefined }) {
                   <ul class="conditions">
                     {row.conditions.map((c, i) => (
                       <li key={String(i)}>
-                        if {c.label}: <span class="outcome">{c.outcome}</span> <code>{c.fhirpath}</code>
+                        if {c.label}: <span class="outcome">{c.outcome}</span>
+                        {c.fhirpath && c.fhirpath !== c.label ? (
+                          <details>
+                            <summary>FHIRPath</summary>
+                            <code>{c.fhirpath}</code>
+                          </details>
+                        ) : null}
                       </li>
                     ))}
                   </ul>
