@@ -14,7 +14,7 @@ import type { Bundle, CarePlan, Extension, OperationDefinition, RequestGroup, St
 import { TRACE_EXTENSION } from '../../src/engine/index.ts';
 import { PROJECT_ROOT, loadKnowledge, readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { ensureR4BaseLoaded } from '../../src/validation/r4-definitions.ts';
-import { PROFILES_DIR } from '../../src/validation/validate.ts';
+import { PROFILES_DIR, validateResources } from '../../src/validation/validate.ts';
 import { BASE_URL, startHarness, type Harness } from './support/harness.ts';
 
 /** An example patient ready for the HSG, and one whose record lacks what the timing needs. */
@@ -105,6 +105,10 @@ describe('PlanDefinition/$apply trace', () => {
     const traced = (await h.post(PLAN, bodyFor(patient, { name: 'trace', valueBoolean: true }))).body as CarePlan;
     ensureR4BaseLoaded();
     expect(() => validateResource(traced)).not.toThrow();
+    // And the module's own validator (R4 base plus the profiles of profiles/ that apply, e.g. the protocol CarePlan).
+    const [checked] = validateResources([traced]);
+    expect(checked?.outcome.issue.filter((i) => i.severity === 'error' || i.severity === 'fatal')).toEqual([]);
+    expect(checked?.outcome.issue.at(-1)?.diagnostics).toContain('ip-protocol-careplan');
     const sd = readArtifacts([PROFILES_DIR])
       .map((a) => a.resource as StructureDefinition)
       .find((r) => r.url === TRACE_EXTENSION);
