@@ -8,7 +8,7 @@
  * twice is written once. A job that throws is retried with exponential backoff; after the last
  * attempt the coordinator finds it in the failed set and reports it as a dead letter.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import { applyShard, type ShardContext } from '../batch/apply-shard.ts';
@@ -36,6 +36,12 @@ export interface QueueWorkerOptions {
 export interface QueueWorker {
   /** Stops taking jobs, lets the current one finish, closes the connections. */
   close(): Promise<void>;
+  /**
+   * Resolves once this worker has done at least one job and then `ms` have passed with no job of
+   * any run waiting, delayed or running on the queue (`worker --idle-exit`: workers started for one
+   * run, e.g. by an autoscaler, end with it).
+   */
+  idle(ms: number): Promise<void>;
 }
 
 function resolvePlans(knowledge: CompiledKnowledge, meta: RunMeta): PlanDefinition[] {
@@ -99,10 +105,34 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   });
   // BullMQ reports connection trouble here; the connection reconnects by itself (redis-connection.ts).
   worker.on('error', () => undefined);
+  let jobsDone = 0;
+  worker.on('completed', () => {
+    jobsDone++;
+  });
+  worker.on('failed', () => {
+    jobsDone++;
+  });
+  let closed = false;
   return {
     close: async () => {
+      closed = true;
       await worker.close();
       connection.disconnect();
+    },
+    idle: async (ms) => {
+      const queue = new Queue(BATCH_QUEUE, { connection });
+      try {
+        let quietSince = Date.now();
+        while (!closed) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(500, ms)));
+          const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+          const busy = Object.values(counts).some((n) => n > 0);
+          if (busy || jobsDone === 0) quietSince = Date.now();
+          else if (Date.now() - quietSince >= ms) return;
+        }
+      } finally {
+        await queue.close();
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * `worker --queue redis://host:port`: applies distributed batch jobs (src/queue/queue-worker.ts)
- * until SIGTERM/SIGINT, then finishes the job in hand and exits 0. Run one per core, on any machine
+ * until SIGTERM/SIGINT (or, with --idle-exit, until the queue has been empty for that long after
+ * its first job), then finishes the job in hand and exits 0. Run one per core, on any machine
  * that reaches the Redis; each loads the protocols from its own --knowledge (the run names the plans
  * by canonical and version, so a worker with other protocols refuses the run's jobs).
  */
@@ -17,6 +18,7 @@ const WorkerArgs = z.object({
   queue: z.string().min(1),
   knowledge: z.array(z.string().min(1)).optional(),
   lockMs: z.coerce.number().int().min(200).max(600_000).optional(),
+  idleExit: z.coerce.number().positive().max(86_400).optional(),
 });
 type WorkerArgs = z.input<typeof WorkerArgs>;
 
@@ -36,7 +38,8 @@ export async function runWorkerCommand(raw: WorkerArgs, io: CliIo, stop: Promise
     },
   });
   io.stderr(`worker: waiting for batch jobs on ${new URL(url).host} (stop with SIGTERM or Ctrl-C)\n`);
-  await stop;
+  // --idle-exit: also stop once the run is over (a job done, then the queue empty for that long).
+  await (args.idleExit ? Promise.race([stop, worker.idle(args.idleExit * 1000)]) : stop);
   await worker.close();
   io.stderr(`worker: stopped after ${jobs} job(s), ${patients} patient(s)\n`);
   return EXIT.ok;
@@ -55,7 +58,8 @@ export function registerWorker(program: Command, io: CliIo, done: (code: Promise
       .command('worker')
       .description('apply distributed batch jobs from a Redis queue (see batch --queue) until stopped; run one per core, on any machine')
       .requiredOption('--queue <redis-url>', 'the Redis the coordinator uses, e.g. redis://10.0.0.5:6379')
-      .option('--lock-ms <ms>', "how long a job's lock lives unrenewed: a dead worker's job is taken again after about this (default 10000)"),
+      .option('--lock-ms <ms>', "how long a job's lock lives unrenewed: a dead worker's job is taken again after about this (default 10000)")
+      .option('--idle-exit <s>', 'exit 0 once this worker has done a job and then no job has waited or run on the queue for this many seconds (default: run until stopped)'),
   ).action((options: WorkerArgs) => {
     done(runWorkerCommand(options, io, signalled()));
   });
