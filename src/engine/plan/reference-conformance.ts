@@ -29,14 +29,30 @@ const RESOURCE_STEP = 'Resource';
 const LITERAL = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const TYPE_URL_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
 
+/**
+ * The generated table as lists, built once when the module loads (R4 data, the same for every
+ * knowledge): the walk looks up the few elements that can lead to a restricted Reference on each
+ * object instead of enumerating the object's own keys.
+ */
+const STEPS: ReadonlyMap<string, readonly (readonly [string, string | readonly string[]])[]> = new Map(
+  Object.entries(REFERENCE_TARGETS).map(([owner, steps]) => [owner, Object.entries(steps)]),
+);
+
 interface Walk {
   /** Resource type by local id (`#id`): the apply's resources, then each root's contained ones. */
   localTypes: ReadonlyMap<string, string>;
   contained: Map<string, string> | undefined;
+  /** The path to the value being walked (`ServiceRequest`, `reasonReference`, 1), joined only for a violation. */
+  at: (string | number)[];
   found: ReferenceViolation[];
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function expressionOf(at: readonly (string | number)[]): string {
+  const [root, ...rest] = at;
+  return `${String(root)}${rest.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}`;
+}
 
 function targetTypeOf(reference: Record<string, unknown>, walk: Walk): { type: string; text: string } | undefined {
   const literal = reference['reference'];
@@ -55,63 +71,67 @@ function targetTypeOf(reference: Record<string, unknown>, walk: Walk): { type: s
   return declaredType && /^[A-Z][A-Za-z]+$/.test(declaredType) ? { type: declaredType, text: typeof literal === 'string' ? literal : `(type ${declaredType})` } : undefined;
 }
 
-function checkReference(value: unknown, allowed: readonly string[], expression: string, leaveOut: () => void, walk: Walk): void {
+/** Checks one Reference (`object[key]`, or its item `index`); a violation learns how to leave itself out. */
+function checkReference(object: Record<string, unknown>, key: string, index: number | undefined, allowed: readonly string[], walk: Walk): void {
+  const value = index === undefined ? object[key] : (object[key] as unknown[])[index];
   if (!isObject(value)) return; // a malformed element is the shape check's to report
   const target = targetTypeOf(value, walk);
   if (!target || allowed.includes(target.type)) return;
-  walk.found.push({ expression, reference: target.text, targetType: target.type, allowed, leaveOut });
+  const leaveOut =
+    index === undefined
+      ? () => Reflect.deleteProperty(object, key)
+      : () => {
+          const list = object[key] as unknown[];
+          const at = list.indexOf(value);
+          if (at >= 0) list.splice(at, 1);
+          if (list.length === 0) Reflect.deleteProperty(object, key);
+        };
+  walk.found.push({ expression: expressionOf(walk.at), reference: target.text, targetType: target.type, allowed, leaveOut });
 }
 
-function walkObject(object: Record<string, unknown>, owner: string, expression: string, walk: Walk): void {
-  const steps = REFERENCE_TARGETS[owner];
+function walkObject(object: Record<string, unknown>, owner: string, walk: Walk): void {
+  const steps = STEPS.get(owner);
   if (!steps) return;
-  for (const key in object) {
-    const step = Object.hasOwn(steps, key) ? steps[key] : undefined;
-    if (step === undefined) continue;
+  for (const [key, step] of steps) {
     const value = object[key];
-    const at = `${expression}.${key}`;
+    if (value === undefined) continue;
+    walk.at.push(key);
     if (Array.isArray(value)) {
-      value.forEach((item: unknown, i) => {
-        const itemAt = `${at}[${i}]`;
-        if (typeof step === 'string') walkValue(item, step, itemAt, walk);
-        else
-          checkReference(
-            item,
-            step,
-            itemAt,
-            () => {
-              const list = object[key] as unknown[];
-              const index = list.indexOf(item);
-              if (index >= 0) list.splice(index, 1);
-              if (list.length === 0) Reflect.deleteProperty(object, key);
-            },
-            walk,
-          );
-      });
+      for (let i = 0; i < value.length; i++) {
+        walk.at.push(i);
+        if (typeof step === 'string') walkValue(value[i], step, walk);
+        else checkReference(object, key, i, step, walk);
+        walk.at.pop();
+      }
     } else if (typeof step === 'string') {
-      walkValue(value, step, at, walk);
+      walkValue(value, step, walk);
     } else {
-      checkReference(value, step, at, () => Reflect.deleteProperty(object, key), walk);
+      checkReference(object, key, undefined, step, walk);
     }
+    walk.at.pop();
   }
 }
 
-function walkValue(value: unknown, step: string, expression: string, walk: Walk): void {
+function walkValue(value: unknown, step: string, walk: Walk): void {
   if (!isObject(value)) return;
   if (step === RESOURCE_STEP) walkResource(value, walk);
-  else walkObject(value, step, expression, walk);
+  else walkObject(value, step, walk);
 }
 
 function walkResource(resource: Record<string, unknown>, walk: Walk): void {
   const type = resource['resourceType'];
   if (typeof type !== 'string') return;
   const outer = walk.contained;
+  const outerAt = walk.at;
   const contained = resource['contained'];
   if (Array.isArray(contained)) {
     walk.contained = new Map();
     for (const c of contained) if (isObject(c) && typeof c['id'] === 'string' && typeof c['resourceType'] === 'string') walk.contained.set(c['id'], c['resourceType']);
   }
-  walkObject(resource, type, type, walk);
+  // A nested resource's locations start at its own type (as the shape check names them).
+  walk.at = [type];
+  walkObject(resource, type, walk);
+  walk.at = outerAt;
   walk.contained = outer;
 }
 
@@ -122,7 +142,7 @@ function walkResource(resource: Record<string, unknown>, walk: Walk): void {
 export function findReferenceViolations(resources: readonly Resource[]): { index: number; violation: ReferenceViolation }[] {
   const localTypes = new Map<string, string>();
   for (const r of resources) if (r.id) localTypes.set(r.id, r.resourceType);
-  const walk: Walk = { localTypes, contained: undefined, found: [] };
+  const walk: Walk = { localTypes, contained: undefined, at: [], found: [] };
   const all: { index: number; violation: ReferenceViolation }[] = [];
   resources.forEach((resource, index) => {
     walkResource(resource as unknown as Record<string, unknown>, walk);
