@@ -71,6 +71,12 @@ describe('protocol diagrams', () => {
     await expect(link.count()).resolves.toBe(1);
     await screenshot(page, 'diagrams');
     expectNoViolations(await axeViolations(page));
+    // At full size the drawing scrolls in its region and its labels are readable.
+    await hsg.getByRole('button', { name: 'Show at full size' }).click();
+    await expect(hsg.getByRole('button', { name: 'Fit to width' }).getAttribute('aria-pressed')).resolves.toBe('true');
+    await hsg.locator('svg a[href$="#action-hsg-ci-pregnancy"]').scrollIntoViewIfNeeded();
+    await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur(): void } | null } }).document.activeElement?.blur());
+    await screenshot(page, 'diagram-full-size');
     await page.close();
   });
 
