@@ -125,13 +125,18 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         let quietSince = Date.now();
         while (!closed) {
           await new Promise((resolve) => setTimeout(resolve, Math.min(500, ms)));
-          const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+          // Closed meanwhile (SIGTERM won the race): the connection is gone, and so is the question.
+          const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized').catch((err: unknown) => {
+            if (closed) return undefined;
+            throw err;
+          });
+          if (!counts) return;
           const busy = Object.values(counts).some((n) => n > 0);
           if (busy || jobsDone === 0) quietSince = Date.now();
           else if (Date.now() - quietSince >= ms) return;
         }
       } finally {
-        await queue.close();
+        await queue.close().catch(() => undefined);
       }
     },
   };

@@ -47,4 +47,25 @@ describe('worker --idle-exit', () => {
       if (worker.exitCode === null) worker.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('still stops at once on SIGTERM, exit 0, while it waits for the queue to go quiet', async () => {
+    const worker = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--idle-exit', '600'], {
+      env: { ...process.env, TZ: 'UTC' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    try {
+      while (!stderr.includes('waiting for batch jobs')) await new Promise((r) => setTimeout(r, 50));
+      // Let the idle check poll the queue at least once before the signal.
+      await new Promise((r) => setTimeout(r, 1200));
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('worker: stopped after 0 job(s)');
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+  }, 60_000);
 });
