@@ -144,6 +144,20 @@ describe('distributed batch under kill -9', () => {
     expectSameOutput(out);
   }, 60_000);
 
+  it('the coordinator killed and resumed with another --out (its collected results are not there): those jobs are done again, same output', async () => {
+    await startWorkers(2);
+    const first = startCoordinator(mkdtempSync(join(tmpdir(), 'ip-kill-out-')));
+    const runId = await runIdOf(first);
+    await waitFor('a few collected results', async () => (await client.scard(runKeys(runId).collected)) >= 3);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const elsewhere = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
+    const resumed = startCoordinator(elsewhere, runId);
+    expect(await resumed.exit).toBe(0);
+    expect(JSON.parse(resumed.stdout())).toMatchObject({ runId, resumed: true, deadLetters: 0, patients: PATIENTS });
+    expectSameOutput(elsewhere);
+  }, 60_000);
+
   it('Redis killed and restarted (append-only file): workers and coordinator reconnect, nothing lost or twice', async () => {
     await startWorkers(2);
     const out = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
