@@ -20,7 +20,8 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** A port free on the loopback interface right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -40,7 +41,8 @@ async function waitForPing(port: number): Promise<void> {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      if ((await client.ping()) === 'PONG') return;
+      await client.ping();
+      return;
     } catch {
       if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
     } finally {
@@ -57,7 +59,10 @@ export async function startRedis(options: { appendonly?: boolean } = {}): Promis
   const exited = () =>
     new Promise<void>((resolve) => {
       if (!child || child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
+      else
+        child.once('exit', () => {
+          resolve();
+        });
     });
   const start = async () => {
     const persistence = options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];

@@ -23,17 +23,26 @@ afterAll(async () => {
   await redis.stop();
 });
 
+/** `worker --idle-exit <s>` as a process, once it is waiting for jobs. */
+async function startWorker(idleExit: string) {
+  const worker = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--idle-exit', idleExit], {
+    env: { ...process.env, TZ: 'UTC' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  worker.stderr.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+  while (!text.includes('waiting for batch jobs')) {
+    if (worker.exitCode !== null) throw new Error(`the worker exited: ${text}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { worker, exited, stderr: () => text };
+}
+
 describe('worker --idle-exit', () => {
   it('stays up while no job has come, then exits 0 once its run is over and the queue stays empty', async () => {
-    const worker = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--idle-exit', '1'], {
-      env: { ...process.env, TZ: 'UTC' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    const { worker, stderr, exited } = await startWorker('1');
     try {
-      while (!stderr.includes('waiting for batch jobs')) await new Promise((r) => setTimeout(r, 50));
       // Longer than --idle-exit with an empty queue: no job done yet, so it is still there.
       await new Promise((r) => setTimeout(r, 2500));
       expect(worker.exitCode).toBeNull();
@@ -42,28 +51,21 @@ describe('worker --idle-exit', () => {
       expect(summary.deadLetters).toBe(0);
       expect(readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8')).toBe('');
       expect(await exited).toBe(0);
-      expect(stderr).toMatch(new RegExp(`stopped after ${summary.jobs} job\\(s\\)`));
+      expect(stderr()).toMatch(new RegExp(`stopped after ${summary.jobs} job\\(s\\)`));
     } finally {
       if (worker.exitCode === null) worker.kill('SIGKILL');
     }
   }, 60_000);
 
   it('still stops at once on SIGTERM, exit 0, while it waits for the queue to go quiet', async () => {
-    const worker = spawn(join(ROOT, 'node_modules/.bin/node'), [join(ROOT, 'src/cli/main.ts'), 'worker', '--queue', redis.url, '--idle-exit', '600'], {
-      env: { ...process.env, TZ: 'UTC' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    const { worker, stderr, exited } = await startWorker('600');
     try {
-      while (!stderr.includes('waiting for batch jobs')) await new Promise((r) => setTimeout(r, 50));
       // Let the idle check poll the queue at least once before the signal.
       await new Promise((r) => setTimeout(r, 1200));
       worker.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toContain('worker: stopped after 0 job(s)');
-      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(stderr()).toContain('worker: stopped after 0 job(s)');
+      expect(stderr()).not.toMatch(/\n\s+at /);
     } finally {
       if (worker.exitCode === null) worker.kill('SIGKILL');
     }

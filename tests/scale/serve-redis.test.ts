@@ -5,29 +5,15 @@
  * A URL that is not a Redis URL is refused with an OperationOutcome and exit 2.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.ts';
 import { NOW, REAL_PATIENT_ID, hsgCandidate, prefetchFromRecord } from '../server/fixtures/real-patients.ts';
-import { startRedis, type RedisProcess } from '../queue/redis-process.ts';
+import { freePort, startRedis, type RedisProcess } from '../queue/redis-process.ts';
 
 const SERVICE = 'hysterosalpingography-patient-view';
 const CLI = join(ROOT, 'bin/infertility-protocols.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 interface Instance {
   base: string;
