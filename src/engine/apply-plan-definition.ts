@@ -48,6 +48,7 @@ export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext,
     goalsUsed: new Map(),
     ids: new Set([REQUEST_GROUP_ID, OUTCOME_ID]),
     inputCache: new Map(),
+    lookBacks: new Map(),
     planStack: [canonicalOf(plan)],
   };
   // %resource / %rootResource: the definition whose expressions are evaluated (here the plan).
@@ -93,8 +94,15 @@ export function applyPlanDefinition(plan: PlanDefinition, context: ApplyContext,
     tasks: collected.tasks,
     issues: state.issues,
     traces,
-    missing: traces.flatMap(function flat(t): ActionTrace['missing'] {
-      return [...t.missing, ...t.children.flatMap(flat)];
-    }),
+    missing: missingOf(traces),
   });
+}
+
+/** Every trace's missing data, depth-first in document order. */
+function missingOf(traces: readonly ActionTrace[], into: ActionTrace['missing'] = []): ActionTrace['missing'] {
+  for (const t of traces) {
+    into.push(...t.missing);
+    missingOf(t.children, into);
+  }
+  return into;
 }

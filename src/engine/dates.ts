@@ -96,6 +96,38 @@ export function addDuration(value: string, duration: Quantity | Duration, sign: 
 /** Milliseconds since the epoch for comparisons; a date-only value counts as its first instant (UTC). */
 export function instantOf(value: string | undefined): number | undefined {
   if (!value) return undefined;
-  const t = Date.parse(isDateOnly(value) ? `${value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value}T00:00:00Z` : value);
+  const t = plainInstant(value) ?? Date.parse(isDateOnly(value) ? `${value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value}T00:00:00Z` : value);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * Date.parse's answer for the common FHIR shapes, computed from the digits (Date.parse was a few %
+ * of an apply: input date filters and relatedAction spans call it for every candidate). Anything
+ * outside the plain ranges (a year before 1000, hour 24, second 60, no offset on a time, a 15-hour
+ * offset...) returns undefined and goes to Date.parse, so the two can only agree
+ * (tests/engine/dates.test.ts compares them).
+ */
+function plainInstant(value: string): number | undefined {
+  const m = DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, hh, mi, ss, frac, tz] = m;
+  const year = Number(y);
+  const month = Number(mo ?? 1);
+  const day = Number(d ?? 1);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  if (hh === undefined) return Date.UTC(year, month - 1, day);
+  const hour = Number(hh);
+  const minute = Number(mi);
+  const second = Number(ss ?? 0);
+  if (tz === undefined || hour > 23 || minute > 59 || second > 59) return undefined;
+  let offset = 0;
+  if (tz !== 'Z') {
+    const offsetHours = Number(tz.slice(1, 3));
+    const offsetMinutes = Number(tz.slice(4, 6));
+    if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+    offset = (tz.startsWith('-') ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 6e4;
+  }
+  // Date.parse keeps milliseconds and drops finer digits.
+  const millis = frac === undefined ? 0 : Number(`${frac.slice(1)}00`.slice(0, 3));
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset;
 }

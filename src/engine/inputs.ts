@@ -15,6 +15,11 @@ export function isRequiredInput(requirement: DataRequirement): boolean {
   return (requirement.extension ?? []).some((e: Extension) => e.url === INPUT_REQUIRED_EXTENSION && e.valueBoolean === true);
 }
 
+function pushValue(into: unknown[], v: unknown): void {
+  if (Array.isArray(v)) for (const item of v as unknown[]) into.push(item);
+  else if (v !== undefined) into.push(v);
+}
+
 /** Plain-JS walk of a simple dotted path (`code`, `value`, `interpretation`), flattening arrays. */
 function valuesAt(resource: unknown, path: string): unknown[] {
   let current: unknown[] = [resource];
@@ -23,12 +28,14 @@ function valuesAt(resource: unknown, path: string): unknown[] {
     for (const item of current) {
       if (!item || typeof item !== 'object') continue;
       const obj = item as Record<string, unknown>;
-      // A choice element (`value`, `effective`) matches any of its typed names.
-      const keys = name in obj ? [name] : Object.keys(obj).filter((k) => k.startsWith(name) && /^[A-Z]/.test(k.slice(name.length)));
-      for (const key of keys) {
-        const v = obj[key];
-        if (Array.isArray(v)) next.push(...(v as unknown[]));
-        else if (v !== undefined) next.push(v);
+      if (name in obj) {
+        pushValue(next, obj[name]);
+        continue;
+      }
+      // A choice element (`value`, `effective`) matches any of its typed names (an upper-case letter follows).
+      for (const key of Object.keys(obj)) {
+        const next0 = key.charCodeAt(name.length);
+        if (next0 >= 65 && next0 <= 90 && key.startsWith(name)) pushValue(next, obj[key]);
       }
     }
     current = next;
@@ -82,6 +89,8 @@ export interface InputFilterDeps {
   nowText: string;
   issues: Issues;
   where: string;
+  /** Look-back bounds by duration, for one apply (one `nowText`). */
+  lookBacks?: Map<string, [number | undefined, number | undefined]>;
 }
 
 /** The codes a requirement's codeFilters name (for Task.reasonCode and prefetch templates). */
@@ -107,9 +116,17 @@ function endOf(value: string | undefined): number | undefined {
 
 type DateFilter = NonNullable<DataRequirement['dateFilter']>[number];
 
-/** [now - duration, now] in epoch ms. */
-function lookBack(duration: NonNullable<DateFilter['valueDuration']>, nowText: string): [number | undefined, number | undefined] {
-  return [instantOf(addDuration(nowText, duration, -1)), instantOf(nowText)];
+type Bounds = [number | undefined, number | undefined];
+
+/** [now - duration, now] in epoch ms; the same duration is worked out once per apply (`lookBacks`). */
+function lookBack(duration: NonNullable<DateFilter['valueDuration']>, deps: InputFilterDeps): Bounds {
+  const key = `${duration.value ?? ''} ${duration.code ?? ''} ${duration.unit ?? ''}`;
+  let bounds = deps.lookBacks?.get(key);
+  if (!bounds) {
+    bounds = [instantOf(addDuration(deps.nowText, duration, -1)), instantOf(deps.nowText)];
+    deps.lookBacks?.set(key, bounds);
+  }
+  return bounds;
 }
 
 /** Applies a DataRequirement to the subject's record. */
@@ -149,7 +166,7 @@ export function filterByRequirement(requirement: DataRequirement, deps: InputFil
     }
     if (filter.valueDuration) {
       // A Duration means "within the last <duration>" before now.
-      [from, to] = lookBack(filter.valueDuration, deps.nowText);
+      [from, to] = lookBack(filter.valueDuration, deps);
     }
     candidates = candidates.filter((r) => {
       const range = dateRangeAt(r, path);

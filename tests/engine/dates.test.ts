@@ -32,6 +32,43 @@ describe('calendar arithmetic on FHIR dates', () => {
     expect(instantOf('2026-11-20T08:00:00+08:00')).toBe(instantOf('2026-11-20T00:00:00Z'));
     expect(instantOf('not a date')).toBeUndefined();
   });
+
+  it('gives exactly what Date.parse gives, over edge and random dates (it computes common shapes itself)', () => {
+    // The reference: the implementation before the digits were read directly.
+    const reference = (value: string) => {
+      const dateOnly = /^\d{4}(-\d{2}(-\d{2})?)?$/.test(value);
+      const t = Date.parse(dateOnly ? `${value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value}T00:00:00Z` : value);
+      return Number.isNaN(t) ? undefined : t;
+    };
+    let seed = 18;
+    const pick = <T>(items: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return items[seed % items.length]!;
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    const values = [
+      '0001-01-01',
+      '0099-12-31',
+      '0999-06-15',
+      '2026',
+      '2026-02',
+      '2024-02-29',
+      '2026-02-29',
+      '2026-02-30',
+      '2026-04-31',
+      '2026-00-10',
+      '2026-13-01',
+      '2026-01-00',
+      '2026-01-32',
+    ];
+    for (let i = 0; i < 20_000; i++) {
+      const date = `${pick(['0050', '0999', '1000', '1969', '1970', '2000', '2026', '9999'])}-${two(pick([0, 1, 2, 6, 9, 12, 13]))}-${two(pick([0, 1, 15, 28, 29, 30, 31, 32]))}`;
+      const time = `T${two(pick([0, 9, 23, 24, 25]))}:${two(pick([0, 30, 59, 60]))}${pick(['', `:${two(pick([0, 59, 60]))}`, ':07.1', ':07.123456', ':07.'])}`;
+      const zone = pick(['', 'Z', '+08:00', '-05:30', '+14:00', '-00:00', '+23:59', '+24:00', '+05:60']);
+      values.push(pick([date, date.slice(0, 7), `${date}${time}${zone}`, `${date}${time}${zone}`]));
+    }
+    for (const value of values) expect([value, instantOf(value)]).toEqual([value, reference(value)]);
+  });
 });
 
 describe('relatedAction windows', () => {

@@ -26,10 +26,15 @@ import type {
 import type { MapContext } from './map-context.ts';
 import { IMMUNIZATION_DATE_CRITERION } from './r4-terminology.ts';
 
-/** Drops undefined members so the JSON carries only what was mapped (key order stays as written). */
+/**
+ * Drops undefined members so the JSON carries only what was mapped (key order stays as written).
+ * A new object rather than deletes: deleting turns an object into a slow dictionary for every later
+ * read (dynamic values, the conformance walk, JSON.stringify).
+ */
 function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) Reflect.deleteProperty(value, key);
-  return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) if (member !== undefined) kept[key] = member;
+  return kept as T;
 }
 
 const list = <T>(value: T | undefined): T[] | undefined => (value === undefined ? undefined : [value]);

@@ -21,6 +21,7 @@ export function bindInput(requirement: DataRequirement, state: ApplyState, where
       nowText: state.clock.nowText,
       issues: state.issues,
       where,
+      lookBacks: state.lookBacks,
     });
     state.inputCache.set(requirement, found);
   }

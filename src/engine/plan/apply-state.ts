@@ -44,6 +44,8 @@ export interface ApplyState {
   /** Ids of contained resources / bundle entries; generated ids never collide. */
   readonly ids: Set<string>;
   readonly inputCache: Map<DataRequirement, Resource[]>;
+  /** Input date filters' look-back bounds by duration (inputs.ts), worked out once per apply. */
+  readonly lookBacks: Map<string, [number | undefined, number | undefined]>;
   readonly planStack: string[];
 }
 

@@ -155,6 +155,6 @@ function processAction(action: PlanDefinitionAction, index: number, parent: Scop
   if (request && rgAction.action) nestOwnActivity(action, rgAction);
 
   trace.reason = describeApplicable(action, trace);
-  if (rgAction.id) state.byActionId.set(rgAction.id, { action: rgAction, ...(request ? { request } : {}), trace });
+  if (rgAction.id) state.byActionId.set(rgAction.id, request ? { action: rgAction, request, trace } : { action: rgAction, trace });
   return { rgAction, trace };
 }
