@@ -5,7 +5,8 @@
  * applies/s, p50/p99 per apply and heap, for (a) our engine (index once, bind DataRequirement-
  * filtered arrays as %variables, compiled expressions) and (b) the naive baseline measured in the
  * same run: the same conditions as FHIRPath over the whole Bundle (compiled once, as the faster
- * peers do), and the ratio between them. Figures only: no assertions.
+ * peers do), and the ratio between them; and the engine again with the FHIRPath fast path off
+ * (fhirpath.js only, the safety switch), so the fast path's share shows. Figures only: no assertions.
  *
  *   npm run bench            (BENCH_SECONDS=2 by default per scenario)
  */
@@ -117,6 +118,7 @@ const fmt = (f: Figures) =>
 
 const plan = buildPlan();
 const knowledge = compileKnowledge([plan]);
+const slowKnowledge = compileKnowledge([plan], { fastPath: false });
 const baseline = baselineExpressions().map(compileFhirPath);
 
 console.log(`PlanDefinition/$apply benchmark - ${ACTIONS} actions, Node ${process.version}, ${SECONDS}s per scenario`);
@@ -137,7 +139,12 @@ for (const size of [250, 2000]) {
   console.log(
     `\n${size} resources (${resources.filter((r) => r.resourceType === 'Observation').length} Observations, ${resources.filter((r) => r.resourceType === 'Condition').length} Conditions); ${applicable} of ${ACTIONS} actions applicable (baseline agrees: ${baselineTrue === applicable})`,
   );
+  const slowEngine = measure(() => {
+    applyPlanDefinition(plan, { subject: patient, data: buildPatientData(resources) }, { now: NOW }, slowKnowledge);
+  });
   console.log(`  engine (index + %vars, full apply incl. CarePlan): ${fmt(engine)}`);
+  console.log(`  engine, fhirpath.js only (FHIRPATH_FAST_PATH=0):   ${fmt(slowEngine)}`);
+  console.log(`  fast path: p50 ${(slowEngine.p50 / engine.p50).toFixed(2)}x, p99 ${(slowEngine.p99 / engine.p99).toFixed(2)}x the fhirpath.js-only engine`);
   console.log(`  naive baseline (same conditions over the Bundle):  ${fmt(naive)}`);
   console.log(`  ratio: engine is ${(naive.p50 / engine.p50).toFixed(1)}x faster at p50, ${(naive.p99 / engine.p99).toFixed(1)}x at p99`);
 }

@@ -4,13 +4,15 @@
  * The server runs in a child process (so the load generator does not share its event loop) with
  * authentication ON: every request carries its own ES384-signed JWT (unique jti, aud = the
  * service URL), pre-signed before the run. The body carries full prefetch. autocannon drives it
- * at a fixed 200 req/s, then unthrottled to find the ceiling. Printed: req/s, p50/p90/p99 latency,
+ * at a fixed 300 req/s over 20 connections, then unthrottled to find the ceiling; then the same
+ * fixed rate against a second server with the FHIRPath fast path off (FHIRPATH_FAST_PATH=0,
+ * fhirpath.js only), and prints the two p50/p99 side by side. Printed: req/s, p50/p90/p99 latency,
  * errors and non-2xx, server memory, and the share of the server's handling time spent in the
  * in-process $apply (the engine is wrapped with a timer in the child). Every request has its own
  * hookInstance, so its cards get new uuids and the issued-card registry (feedback matching) fills
  * up as in production: the memory figure includes it. Figures only.
  *
- *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=200, CDS_BENCH_CONNECTIONS=10)
+ *   npm run bench:cds          (CDS_BENCH_SECONDS=20, CDS_BENCH_RATE=300, CDS_BENCH_CONNECTIONS=20)
  *   CDS_BENCH_PLAN=fixture npm run bench:cds   (the small test protocol instead of plandefinitions/)
  *   CDS_BENCH_PROFILE=/tmp/prof npm run bench:cds   (the server's V8 CPU profile, written when it stops)
  */
@@ -137,17 +139,22 @@ async function drive(address: string, tokens: string[], options: { seconds: numb
   return { result, used: next };
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(process.env['CDS_BENCH_SECONDS'] ?? 20);
-  const rate = Number(process.env['CDS_BENCH_RATE'] ?? 200);
-  const connections = Number(process.env['CDS_BENCH_CONNECTIONS'] ?? 10);
+interface RunFigures {
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** One server (fast path on or off) under the fixed rate, and unthrottled when `ceiling`. */
+async function benchServer(fastPath: boolean, ceiling: boolean, settings: { seconds: number; rate: number; connections: number }): Promise<RunFigures> {
+  const { seconds, rate, connections } = settings;
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const jwk = { ...(await exportJWK(publicKey)), kid: KID, alg: 'ES384', use: 'sig' };
 
   // CDS_BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops (--cpu-prof).
   const profileDir = process.env['CDS_BENCH_PROFILE'];
   const child = fork(import.meta.filename, ['--serve'], {
-    env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk) },
+    env: { ...process.env, CDS_BENCH_JWK: JSON.stringify(jwk), FHIRPATH_FAST_PATH: fastPath ? '1' : '0' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     ...(profileDir ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });
@@ -177,7 +184,7 @@ async function main(): Promise<void> {
   });
 
   console.log(
-    `CDS Hooks patient-view bench (${real ? 'real HSG protocol' : 'fixture protocol'}): server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`,
+    `\nCDS Hooks patient-view bench (${real ? 'real HSG protocol' : 'fixture protocol'}, FHIRPath ${fastPath ? 'fast path' : 'fhirpath.js only'}): server pid ${child.pid} at ${address}, auth on (ES384 JWT per request), body ${body.length} bytes`,
   );
   // Other processes on the machine distort the figures: say how busy it was.
   console.log(
@@ -189,7 +196,8 @@ async function main(): Promise<void> {
   const warm = await presign(privateKey, 4000);
   await drive(address, warm, { seconds: 2, connections }, body);
 
-  const runs: { label: string; rate?: number }[] = [{ label: `fixed ${rate} req/s`, rate }, { label: 'unthrottled' }];
+  let fixed: RunFigures = { p50: NaN, p99: NaN, errors: NaN };
+  const runs: { label: string; rate?: number }[] = [{ label: `fixed ${rate} req/s`, rate }, ...(ceiling ? [{ label: 'unthrottled' }] : [])];
   for (const run of runs) {
     await ask(child, 'reset', (m) => m === 'reset-done');
     const expected = Math.ceil((run.rate ?? 3000) * seconds * 1.2) + 100;
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
     const { result, used } = await drive(address, tokens, { seconds, connections, ...(run.rate ? { rate: run.rate } : {}) }, body);
     const stats = await ask<Stats>(child, 'stats', (m) => typeof m === 'object' && m !== null && 'applies' in m);
     const reuse = used > tokens.length ? ` (tokens reused: ${used - tokens.length} replays expected as 401)` : '';
-    console.log(`\n== ${run.label}, ${connections} connections, ${seconds} s${reuse}`);
+    console.log(`== ${run.label}, ${connections} connections, ${seconds} s${reuse}`);
     console.log(`req/s        mean ${fmt(result.requests.mean)}  (total ${result.requests.total})`);
     console.log(`latency ms   p50 ${fmt(result.latency.p50)}  p90 ${fmt(result.latency.p90)}  p99 ${fmt(result.latency.p99)}  max ${fmt(result.latency.max)}`);
     console.log(`errors       ${result.errors} (timeouts ${result.timeouts}), non-2xx ${result.non2xx}`);
@@ -208,15 +216,35 @@ async function main(): Promise<void> {
         `${fmt(result.latency.mean ? (100 * applyMean) / result.latency.mean : 0)}% of client-observed mean latency (${fmt(result.latency.mean, 2)} ms)`,
     );
     console.log(`memory       server rss ${fmt(stats.rssMb)} MB, heap used ${fmt(stats.heapMb)} MB, issued cards remembered for feedback ${stats.issuedCards}`);
-    if (run.rate)
-      console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && result.errors === 0 && result.non2xx === 0 ? 'met' : 'NOT met'}`);
+    if (run.rate) {
+      fixed = { p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+      console.log(`target       p99 < 50 ms at ${rate} req/s with zero errors: ${result.latency.p99 < 50 && fixed.errors === 0 ? 'met' : 'NOT met'}`);
+    }
   }
   console.log(
-    `\nmachine: load average ${loadavg()
+    `machine: load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' / ')} (1/5/15 min) at the end`,
   );
-  child.send('stop');
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.send('stop');
+  });
+  return fixed;
+}
+
+async function main(): Promise<void> {
+  const settings = {
+    seconds: Number(process.env['CDS_BENCH_SECONDS'] ?? 20),
+    rate: Number(process.env['CDS_BENCH_RATE'] ?? 300),
+    connections: Number(process.env['CDS_BENCH_CONNECTIONS'] ?? 20),
+  };
+  const fast = await benchServer(true, true, settings);
+  const slow = await benchServer(false, false, settings);
+  console.log(
+    `\ncds at ${settings.rate} req/s, ${settings.connections} connections: p50 ${fmt(fast.p50)} ms / p99 ${fmt(fast.p99)} ms with the fast path, ` +
+      `p50 ${fmt(slow.p50)} ms / p99 ${fmt(slow.p99)} ms with fhirpath.js only (errors ${fast.errors} / ${slow.errors})`,
+  );
 }
 
 if (process.argv.includes('--serve')) await serve();
