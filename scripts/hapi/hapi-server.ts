@@ -9,10 +9,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import getPort from 'get-port';
 import { PROJECT_ROOT } from '../../src/knowledge/load-artifacts.ts';
 
 const HAPI_DIR = join(PROJECT_ROOT, 'interop', 'hapi');
@@ -27,20 +27,6 @@ export interface HapiServer {
   pid: number;
   logFile: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 export function buildHapi(): void {
@@ -71,7 +57,7 @@ async function waitForMetadata(baseUrl: string, child: ChildProcess, logFile: st
 
 export async function startHapiServer(): Promise<HapiServer> {
   buildHapi();
-  const port = await freePort();
+  const port = await getPort({ host: '127.0.0.1' });
   const logFile = join(tmpdir(), `hapi-server-${String(port)}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(
