@@ -194,7 +194,18 @@ describe('serve command and config', () => {
     const program = new Command();
     registerServe(program, { stdout: () => {}, stderr: () => {}, readStdin: () => Promise.resolve(''), isTTY: false, env: {}, clock: () => new Date(0) }, () => {});
     const serve = program.commands.find((c) => c.name() === 'serve');
-    expect(serve?.options.map((o) => o.long)).toEqual(['--config', '--port', '--host', '--base-url', '--cors-origin', '--feedback-file', '--log-level', '--now', '--no-auth']);
+    expect(serve?.options.map((o) => o.long)).toEqual([
+      '--config',
+      '--port',
+      '--host',
+      '--base-url',
+      '--cors-origin',
+      '--feedback-file',
+      '--log-level',
+      '--now',
+      '--redis',
+      '--no-auth',
+    ]);
   });
 
   it('turns flags into a config the schema accepts; --no-auth disables auth; a bad port is refused', () => {
