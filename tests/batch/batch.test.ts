@@ -1,37 +1,13 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import { KNOWLEDGE, NOW, cli } from '../support/cli.ts';
+import { DEMO_PLAN, pregnancyTestExport } from '../support/bulk-export.ts';
 
-const PLAN = { url: 'http://example.org/fhir/PlanDefinition/demo-protocol', version: '1.0.0' };
-
-/** A small Bulk Data export: n patients, one pregnancy test each (every other one negative). */
-function exportDir(n: number, extra: { observations?: string[] } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ip-bulk-'));
-  const patients: string[] = [];
-  const observations: string[] = [];
-  for (let i = 0; i < n; i++) {
-    patients.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, gender: 'female' }));
-    observations.push(
-      JSON.stringify({
-        resourceType: 'Observation',
-        id: `o${i}`,
-        status: 'final',
-        code: { coding: [{ system: 'http://loinc.org', code: '2106-3' }] },
-        subject: { reference: `Patient/p${i}` },
-        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: i % 2 ? '260385009' : '10828004' }] },
-      }),
-    );
-  }
-  observations.push(...(extra.observations ?? []));
-  // Input order must not matter: write the observations reversed.
-  writeFileSync(join(dir, 'Observation.ndjson'), `${observations.reverse().join('\n')}\n`);
-  writeFileSync(join(dir, 'Patient.ndjson'), `${patients.join('\n')}\n`);
-  writeFileSync(join(dir, 'Practitioner.ndjson'), `${JSON.stringify({ resourceType: 'Practitioner', id: 'dr' })}\n`);
-  return dir;
-}
+const PLAN = DEMO_PLAN;
+const exportDir = (n: number, extra: { observations?: string[] } = {}) => pregnancyTestExport(n, { extraObservations: extra.observations ?? [] });
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 

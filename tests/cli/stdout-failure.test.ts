@@ -7,20 +7,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, KNOWLEDGE, NOW, ROOT } from '../support/cli.ts';
+import { ROOT, demoApplyArgs } from '../support/cli.ts';
 
-const ARGS = [
-  join(ROOT, 'bin/infertility-protocols.js'),
-  'apply',
-  '--plan',
-  'demo-protocol',
-  '--knowledge',
-  KNOWLEDGE,
-  '--now',
-  NOW,
-  '--data',
-  join(FIXTURES, 'patients/negative-test.json'),
-];
+const ARGS = [join(ROOT, 'bin/infertility-protocols.js'), ...demoApplyArgs()];
 
 function run(stdout: 'pipe' | number, closeStdout: boolean): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { applyPlanDefinition, buildPatientData } from '../../src/engine/index.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
-import { FIXTURES, KNOWLEDGE, NOW, ROOT, cli } from '../support/cli.ts';
+import { FIXTURES, ROOT, cli, demoApplyArgs } from '../support/cli.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -69,7 +69,7 @@ describe('malformed input shapes', () => {
     const bundle = JSON.parse(readFileSync(join(FIXTURES, 'patients/negative-test.json'), 'utf8')) as Json;
     await fc.assert(
       fc.asyncProperty(mutation(bundle), async ({ record }) => {
-        const run = await cli(['apply', '--plan', 'demo-protocol', '--knowledge', KNOWLEDGE, '--now', NOW, '--data', '-'], { stdin: JSON.stringify(record) });
+        const run = await cli(demoApplyArgs({ data: '-' }), { stdin: JSON.stringify(record) });
         expect(run.stderr).not.toMatch(/TypeError|RangeError|Cannot read properties/);
         expect([0, 1, 2]).toContain(run.code);
         expect(run.json?.resourceType).toMatch(/^(CarePlan|OperationOutcome)$/);
@@ -104,7 +104,7 @@ describe('malformed input shapes', () => {
     const obs = bundle.entry.find((e) => e.resource['resourceType'] === 'Observation')!.resource;
     obs['effectiveDateTime'] = '2026-02-30';
     (obs['code'] as { coding: unknown[] }).coding.push(null);
-    const run = await cli(['apply', '--plan', 'demo-protocol', '--knowledge', KNOWLEDGE, '--now', NOW, '--data', '-'], { stdin: JSON.stringify(bundle) });
+    const run = await cli(demoApplyArgs({ data: '-' }), { stdin: JSON.stringify(bundle) });
     expect(run.code).toBe(2);
     const text = run.json.issue.map((i: { diagnostics: string }) => i.diagnostics).join('\n');
     expect(text).toMatch(/Observation\.effectiveDateTime: expected a dateTime on a real calendar day/);
@@ -118,21 +118,11 @@ describe('malformed input shapes', () => {
 
   it('refuses --now on a day that does not exist (exit 2, naming --now)', async () => {
     for (const now of ['2026-02-30T09:00:00Z', '2026-02-29T09:00:00Z', '2026-04-31T00:00:00+02:00', '2026-01-01T24:00:00Z', '2026-01-01T09:00:00+15:00']) {
-      const run = await cli(['apply', '--plan', 'demo-protocol', '--knowledge', KNOWLEDGE, '--now', now, '--data', join(FIXTURES, 'patients/negative-test.json')]);
+      const run = await cli(demoApplyArgs({ now }));
       expect(run.code, now).toBe(2);
       expect(run.json.issue[0].diagnostics).toMatch(/^--now: /);
     }
-    const leap = await cli([
-      'apply',
-      '--plan',
-      'demo-protocol',
-      '--knowledge',
-      KNOWLEDGE,
-      '--now',
-      '2028-02-29T09:00:00Z',
-      '--data',
-      join(FIXTURES, 'patients/negative-test.json'),
-    ]);
+    const leap = await cli(demoApplyArgs({ now: '2028-02-29T09:00:00Z' }));
     expect(leap.code).toBe(0);
   });
 

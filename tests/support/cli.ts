@@ -9,6 +9,21 @@ export const FIXTURES = join(import.meta.dirname, 'fixtures');
 export const KNOWLEDGE = join(FIXTURES, 'knowledge');
 export const NOW = '2026-11-23T09:00:00Z';
 
+/** `apply` of the fixture knowledge's demo protocol to one fixture patient file, or stdin with `data: '-'` (the CLI's usual test call). */
+export function demoApplyArgs(options: { now?: string; data?: string } = {}): string[] {
+  return [
+    'apply',
+    '--plan',
+    'demo-protocol',
+    '--knowledge',
+    KNOWLEDGE,
+    '--now',
+    options.now ?? NOW,
+    '--data',
+    options.data === '-' ? '-' : join(FIXTURES, options.data ?? 'patients/negative-test.json'),
+  ];
+}
+
 export interface CliRun {
   code: number;
   stdout: string;
