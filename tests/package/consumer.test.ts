@@ -4,10 +4,11 @@
  * JavaScript and in a strict TypeScript file, a plan applied, the bin run. The packaged engine must
  * answer exactly what the source engine answers.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, spawnCli } from '../support/cli.ts';
 
@@ -15,12 +16,13 @@ const EXAMPLE = join(ROOT, 'examples/hsg-ci-iodine-allergy-hycosy.json');
 const NOW = '2026-03-10T09:00:00Z';
 const PLAN = 'http://infertility-protocols.org/fhir/PlanDefinition/hysterosalpingography|0.1.0';
 /**
- * Packed size budget. The issue asks for < 300 kB, which the content alone exceeds: the 14
- * StructureDefinitions with full snapshots compress to ~200 kB, the artifacts with their narratives
- * to ~110 kB, the built JS and declarations to ~300 kB. This guards against growth (tests, bench,
- * sources, authoring or source maps shipped again). See docs/content-package.md.
+ * Packed size budget. The issue asks for < 300 kB, which this package does not meet yet (~735 kB
+ * with the web page): the StructureDefinitions with full snapshots pack to ~200 kB, the artifacts
+ * to ~160 kB, the built JS and declarations to ~300 kB, the page ~43 kB. docs/content-package.md
+ * gives the measured route under 300 kB. This guards against growth (tests, bench, sources,
+ * authoring or source maps shipped again).
  */
-const PACKED_BUDGET = 750_000;
+const PACKED_BUDGET = 800_000;
 
 interface PackResult {
   filename: string;
@@ -54,7 +56,16 @@ afterAll(() => {
 describe('npm pack', () => {
   it('ships the build, the bin, the artifacts, README and LICENSE; no tests, bench, sources or authoring', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const wanted of ['dist/api/index.js', 'dist/api/index.d.ts', 'dist/cli/main.js', 'bin/infertility-protocols.js', 'README.md', 'LICENSE', 'package.json']) {
+    for (const wanted of [
+      'dist/api/index.js',
+      'dist/api/index.d.ts',
+      'dist/cli/main.js',
+      'bin/infertility-protocols.js',
+      'web/dist/index.html',
+      'README.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       expect(paths).toContain(wanted);
     }
     expect(paths.some((p) => p.startsWith('plandefinitions/hysterosalpingography/') && p.endsWith('.json'))).toBe(true);
@@ -154,6 +165,38 @@ describe('the installed bin', () => {
     expect(installed.status).toBe(source.code);
     expect(JSON.parse(installed.stdout)).toEqual(source.json);
     expect(spawnSync(join(consumer, 'node_modules/.bin/infertility-protocols'), ['--version'], { cwd: consumer, encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
+  });
+
+  it('serve answers / with the built web page and its assets, from the installed package', async () => {
+    const port = await getPort({ host: '127.0.0.1' });
+    const child = spawn(process.execPath, [bin(), 'serve', '--port', String(port), '--log-level', 'silent', '--no-auth', '--now', NOW], { cwd: consumer });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', () => {
+          if (stderr.includes('CDS Hooks discovery')) resolve();
+        });
+        child.on('exit', (code) => {
+          reject(new Error(`serve exited with ${code}: ${stderr}`));
+        });
+      });
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      // The built app (web/dist), not the "not built on this installation" fallback page.
+      expect(html).toBe(readFileSync(join(consumer, 'node_modules/infertility-protocols/web/dist/index.html'), 'utf8'));
+      const script = /<script type="module"[^>]* src="([^"]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const asset = await fetch(`http://127.0.0.1:${port}${script!}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('batch starts its worker threads from dist/', () => {
