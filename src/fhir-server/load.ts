@@ -83,12 +83,24 @@ function asSet<T>(items: readonly T[]): T[] {
 }
 
 /**
+ * The narrative as XML text, whichever way a server re-serialised it: HAPI writes a `"` of the text
+ * as `&quot;` (and may write `'` as `&apos;`), the same XHTML.
+ */
+function comparableDiv(div: string): string {
+  return div.replace(/&quot;|&#34;|&#x22;/g, '"').replace(/&apos;|&#39;|&#x27;/g, "'");
+}
+
+/**
  * Stable JSON with sorted keys, ignoring what the server owns (id, meta except profile/tag/security).
- * meta.profile, meta.tag and meta.security are sets (R4: their order carries no meaning, and HAPI
- * stores profiles sorted), so they are compared as sets: a re-run against HAPI says unchanged.
+ * What a server normalises is compared as it means: meta.profile, meta.tag and meta.security as
+ * sets (R4: their order carries no meaning, and HAPI stores profiles sorted), the narrative's XHTML
+ * with its quote entities read (HAPI writes `"` as `&quot;`), so a re-run against HAPI says unchanged.
  */
 export function comparableJson(resource: Resource): string {
-  const { id: _id, meta, ...rest } = resource;
+  const { id: _id, meta, ...full } = resource;
+  const rest: Record<string, unknown> = { ...full };
+  const text = (full as { text?: { div?: unknown } }).text;
+  if (typeof text?.div === 'string') rest['text'] = { ...text, div: comparableDiv(text.div) };
   const kept: Record<string, unknown> = {};
   if (meta?.profile?.length) kept['profile'] = asSet(meta.profile);
   if (meta?.tag?.length) kept['tag'] = asSet(meta.tag);

@@ -115,12 +115,15 @@ export function describeAgainstServer(name: string, start: () => Promise<ServerU
       const versionBefore = (plan.body.entry?.[0]?.resource as Resource | undefined)?.meta?.versionId;
       expect(versionBefore).toBeTruthy();
 
-      // meta.profile is a set: a server may store it in another order (HAPI sorts it). Store one
-      // artifact's profiles reversed, as such a server would hand them back: still unchanged.
-      const stored = plan.body.entry?.[0]?.resource as Resource;
+      // What a server normalises is not a change. meta.profile is a set: a server may store it in
+      // another order (HAPI sorts it); the narrative may come back re-serialised (HAPI writes a `"`
+      // of the text as &quot;). Store one artifact so, as such a server would hand it back: unchanged.
+      const stored = plan.body.entry?.[0]?.resource as Resource & { text?: { status: string; div: string } };
       const profiles = stored.meta?.profile ?? [];
       expect(profiles.length).toBeGreaterThan(1);
-      const reversed = { ...stored, meta: { profile: [...profiles].reverse() } };
+      const div = (stored.text?.div ?? '').replace(/>([^<]*)</g, (_all, text: string) => `>${text.replaceAll('"', '&quot;')}<`);
+      expect(div).toContain('&quot;');
+      const reversed = { ...stored, meta: { profile: [...profiles].reverse() }, text: { status: stored.text?.status ?? 'generated', div } };
       const put = await fhirJson<Resource>(`${server.baseUrl}/PlanDefinition/${String(stored.id)}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/fhir+json' },
