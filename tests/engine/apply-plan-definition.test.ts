@@ -17,36 +17,15 @@ import { applyPlanDefinition, buildPatientData, type ApplyOptions, type ApplyRes
 import { INPUT_REQUIRED_EXTENSION } from '../../src/engine/types.ts';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { validateResources } from '../../src/validation/validate.ts';
+import { activityDefinition, applicable, fp, planDefinition, testPatient } from '../support/definitions.ts';
 
 const NOW = '2026-11-23T09:00:00Z';
 const LOCAL = 'http://infertility-protocols.org/fhir/CodeSystem/infertility-workup';
-const patient: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1990-05-10' };
+const patient = testPatient;
 
-const fp = (expression: string) => ({ language: 'text/fhirpath' as const, expression });
-const applicable = (expression: string) => ({ kind: 'applicability' as const, expression: fp(expression) });
-
-const ad = (id: string, extra: Partial<ActivityDefinition> = {}): ActivityDefinition => ({
-  resourceType: 'ActivityDefinition',
-  id,
-  url: `http://example.org/ActivityDefinition/${id}`,
-  version: '1.0.0',
-  status: 'active',
-  kind: 'ServiceRequest',
-  code: { coding: [{ system: 'http://snomed.info/sct', code: id }] },
-  ...extra,
-});
-
-function plan(actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = {}): PlanDefinition {
-  return {
-    resourceType: 'PlanDefinition',
-    id: 'test-plan',
-    url: 'http://example.org/PlanDefinition/test-plan',
-    version: '2.0.0',
-    status: 'active',
-    action: actions,
-    ...extra,
-  };
-}
+const ad = activityDefinition;
+/** The plan at version 2.0.0 (the canonicals these cases expect in the output). */
+const plan = (actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = {}): PlanDefinition => planDefinition(actions, { version: '2.0.0', ...extra });
 
 function apply(pd: PlanDefinition, data: Resource[] = [], options: Partial<ApplyOptions> = {}, definitions: Resource[] = []): ApplyResult {
   const knowledge = compileKnowledge([pd, ...definitions]);

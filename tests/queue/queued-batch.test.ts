@@ -3,7 +3,7 @@
  * (startQueueWorker, in this process) give the single-process batch's output byte for byte; a job
  * that fails is retried; a job that cannot succeed is a dead letter reported as an OperationOutcome.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -15,39 +15,22 @@ import { runQueuedBatch, type QueuedBatchOptions } from '../../src/queue/coordin
 import { startQueueWorker, type QueueWorker } from '../../src/queue/queue-worker.ts';
 import { BATCH_QUEUE, jobId, runKeys } from '../../src/queue/run-keys.ts';
 import { KNOWLEDGE, NOW } from '../support/cli.ts';
+import { DEMO_PLAN, pregnancyTestExport } from '../support/bulk-export.ts';
 import { startRedis, type RedisProcess } from './redis-process.ts';
 
-const PLAN = { url: 'http://example.org/fhir/PlanDefinition/demo-protocol', version: '1.0.0' };
+const PLAN = DEMO_PLAN;
 
 /** n patients with a pregnancy test each, in reverse order, plus lines that are bad in every way. */
-function exportDir(n: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ip-qbulk-'));
-  const patients: string[] = [];
-  const observations: string[] = [];
-  for (let i = 0; i < n; i++) {
-    patients.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, gender: 'female' }));
-    observations.push(
-      JSON.stringify({
-        resourceType: 'Observation',
-        id: `o${i}`,
-        status: 'final',
-        code: { coding: [{ system: 'http://loinc.org', code: '2106-3' }] },
-        subject: { reference: `Patient/p${i}` },
-        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: i % 2 ? '260385009' : '10828004' }] },
-      }),
-    );
-  }
-  observations.push(
-    '{not json',
-    JSON.stringify({ resourceType: 'Observaton', id: 'typo' }),
-    JSON.stringify({ resourceType: 'Observation', id: 'orphan', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } }),
-    JSON.stringify({ resourceType: 'Observation', id: 'nobody', status: 'final', code: { text: 'x' } }),
-  );
-  writeFileSync(join(dir, 'Observation.ndjson'), `${observations.reverse().join('\n')}\n`);
-  writeFileSync(join(dir, 'Patient.ndjson'), `${patients.join('\n')}\n`);
-  writeFileSync(join(dir, 'Practitioner.ndjson'), `${JSON.stringify({ resourceType: 'Practitioner', id: 'dr' })}\n`);
-  return dir;
-}
+const exportDir = (n: number): string =>
+  pregnancyTestExport(n, {
+    prefix: 'ip-qbulk-',
+    extraObservations: [
+      '{not json',
+      JSON.stringify({ resourceType: 'Observaton', id: 'typo' }),
+      JSON.stringify({ resourceType: 'Observation', id: 'orphan', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/ghost' } }),
+      JSON.stringify({ resourceType: 'Observation', id: 'nobody', status: 'final', code: { text: 'x' } }),
+    ],
+  });
 
 const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
 const sortedLines = (text: string) => text.split('\n').filter(Boolean).sort();
