@@ -4,7 +4,7 @@
  * transforms refused, cpg-activity-kind honoured, the plan's goals kept when nothing applies, an
  * ImmunizationRecommendation without a vaccine warned about.
  */
-import type { ActivityDefinition, Patient, PlanDefinition, PlanDefinitionAction, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { applyActivityDefinition, applyPlanDefinition, buildPatientData, compileKnowledge, type ApplyResult } from '../../src/engine/index.ts';
 import { CPG_ACTIVITY_KIND_EXTENSION } from '../../src/engine/types.ts';
@@ -12,31 +12,12 @@ import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { validateResources } from '../../src/validation/validate.ts';
 import { REFERENCE_TARGETS } from '../../src/engine/plan/reference-targets.ts';
 import { deriveReferenceTargets } from '../../scripts/build-reference-targets.ts';
+import { activityDefinition, fp, planDefinition, testPatient } from '../support/definitions.ts';
 
 const NOW = '2026-11-23T09:00:00Z';
-const patient: Patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1990-05-10' };
-const fp = (expression: string) => ({ language: 'text/fhirpath' as const, expression });
-
-const ad = (id: string, extra: Partial<ActivityDefinition> = {}): ActivityDefinition => ({
-  resourceType: 'ActivityDefinition',
-  id,
-  url: `http://example.org/ActivityDefinition/${id}`,
-  version: '1.0.0',
-  status: 'active',
-  kind: 'ServiceRequest',
-  code: { coding: [{ system: 'http://snomed.info/sct', code: id }] },
-  ...extra,
-});
-
-const plan = (actions: PlanDefinitionAction[], extra: Partial<PlanDefinition> = {}): PlanDefinition => ({
-  resourceType: 'PlanDefinition',
-  id: 'test-plan',
-  url: 'http://example.org/PlanDefinition/test-plan',
-  version: '1.0.0',
-  status: 'active',
-  action: actions,
-  ...extra,
-});
+const patient = testPatient;
+const ad = activityDefinition;
+const plan = planDefinition;
 
 function apply(pd: PlanDefinition, definitions: Resource[] = [], mode: 'r4' | 'cpg' = 'r4', record: Resource[] = []): ApplyResult {
   return applyPlanDefinition(pd, { subject: patient, data: buildPatientData([patient, ...record]) }, { now: NOW, mode }, compileKnowledge([pd, ...definitions]));
