@@ -5,8 +5,8 @@
  * SCREENSHOT_DIR (scripts/screenshots.ts sets docs/screenshots) or the gitignored .tmp/.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { buildServer, type CdsServer } from '../../../src/server/app.ts';
@@ -47,20 +47,6 @@ export function buildWeb(): Promise<unknown> {
   return built;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
 export interface RunningWebServer {
   server: CdsServer;
   baseUrl: string;
@@ -71,7 +57,7 @@ const knowledge = loadKnowledge();
 
 /** The real server on 127.0.0.1 (its baseUrl is its real address, so JWT audiences match). */
 export async function startWebServer(overrides: Partial<ServerConfigInput> = {}): Promise<RunningWebServer> {
-  const port = await freePort();
+  const port = await getPort({ host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = buildServer({
     port,
