@@ -1,26 +1,13 @@
 /** `infertility-protocols serve` as a real process: it listens, answers, and stops cleanly on SIGTERM. */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
 describe('infertility-protocols serve (spawned)', () => {
   it('starts the CDS Hooks service, serves discovery, and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
+    const port = await getPort({ host: '127.0.0.1' });
     const child = spawn(process.execPath, [join(ROOT, 'bin/infertility-protocols.js'), 'serve', '--port', String(port), '--log-level', 'silent', '--no-auth'], { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
