@@ -39,7 +39,12 @@ function elementNames(requirement: DataRequirement): string {
   return (requirement.mustSupport ?? []).map((e) => `${requirement.type}.${e}`).join(', ');
 }
 
-/** Collects missing inputs across the whole apply, one Task per input id. */
+/**
+ * Collects missing inputs across the whole apply, one Task per data asked for: two inputs that ask
+ * for the same data (the same DataRequirement under another element id - ids are unique within a
+ * PlanDefinition, so a second group asking for it names it differently) share the first one's Task
+ * (SAFE-6: each item is asked for once).
+ */
 export class MissingDataCollector {
   private readonly pending = new Map<string, Pending>();
   private readonly knowledge: CompiledKnowledge;
@@ -49,13 +54,15 @@ export class MissingDataCollector {
   }
 
   record(inputId: string, requirement: DataRequirement, neededBy: string): MissingInput {
-    let p = this.pending.get(inputId);
+    const { id: _id, ...asked } = requirement;
+    const key = JSON.stringify(asked);
+    let p = this.pending.get(key);
     if (!p) {
       p = { inputId, requirement, codings: requirementCodings(requirement, this.knowledge), neededBy: [], reported: [] };
-      this.pending.set(inputId, p);
+      this.pending.set(key, p);
     }
     if (!p.neededBy.includes(neededBy)) p.neededBy.push(neededBy);
-    const missing: MissingInput = { inputId, type: requirement.type, codes: p.codings.map((c) => `${c.system ?? ''}|${c.code ?? ''}`), taskId: taskId(inputId) };
+    const missing: MissingInput = { inputId, type: requirement.type, codes: p.codings.map((c) => `${c.system ?? ''}|${c.code ?? ''}`), taskId: taskId(p.inputId) };
     p.reported.push(missing);
     return missing;
   }
