@@ -1,6 +1,6 @@
 /** Lint: element ids unique within a resource (#16: duplicate action.input ids found by HAPI). */
 import { describe, expect, it } from 'vitest';
-import type { OperationOutcome, PlanDefinition, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, PlanDefinition, Resource, ValueSet } from '@medplum/fhirtypes';
 import { compileKnowledge } from '../../src/knowledge/compiled-knowledge.ts';
 import { readArtifacts } from '../../src/knowledge/load-artifacts.ts';
 import { lintArtifacts } from '../../src/lint/index.ts';
@@ -29,7 +29,7 @@ describe('lint: duplicate element ids', () => {
   it('flags a copied action (its input id; the action id once) and two contained resources with one id; a contained resource is its own scope for element ids', () => {
     const plan = demoPlan();
     plan.action!.push(structuredClone(plan.action![0]!));
-    const vs = { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: 'http://x', concept: [{ id: 'pregnancyTests', code: 'a' }] }] } } as const;
+    const vs: ValueSet = { resourceType: 'ValueSet', status: 'draft', compose: { include: [{ system: 'http://x', concept: [{ id: 'pregnancyTests', code: 'a' }] }] } };
     plan.contained = [
       { ...vs, id: 'vs1' },
       { ...vs, id: 'vs1' },
