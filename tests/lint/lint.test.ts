@@ -219,7 +219,7 @@ describe('lintArtifacts', () => {
       version: '1',
       status: 'draft',
       type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/library-type', code: 'logic-library' }] },
-    } as const;
+    } satisfies Library;
     const a: Library = { ...base, id: 'a', url: 'http://example.org/fhir/Library/a', relatedArtifact: [{ type: 'depends-on', resource: 'http://example.org/fhir/Library/b|1' }] };
     const b: Library = { ...base, id: 'b', url: 'http://example.org/fhir/Library/b', relatedArtifact: [{ type: 'citation', resource: 'http://example.org/fhir/Library/a|1' }] };
     const p = plan();
