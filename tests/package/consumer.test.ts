@@ -193,6 +193,33 @@ describe('the installed bin', () => {
       const asset = await fetch(`http://127.0.0.1:${port}${script!}`);
       expect(asset.status).toBe(200);
       expect(asset.headers.get('content-type')).toMatch(/javascript/);
+
+      // An inline PlanDefinition is applied in a worker thread, which must start from dist/ too.
+      const inline = await fetch(`http://127.0.0.1:${port}/fhir/PlanDefinition/$apply`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [
+            {
+              name: 'planDefinition',
+              resource: {
+                resourceType: 'PlanDefinition',
+                url: 'http://example.org/PlanDefinition/inline-consumer',
+                status: 'draft',
+                action: [
+                  { id: 'a', title: 'Female?', condition: [{ kind: 'applicability', expression: { language: 'text/fhirpath', expression: "%patient.gender = 'female'" } }] },
+                ],
+              },
+            },
+            { name: 'subject', valueString: 'Patient/p1' },
+            { name: 'data', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', id: 'p1', gender: 'female' } }] } },
+          ],
+        }),
+      });
+      const answer = await inline.text();
+      expect(inline.status, answer).toBe(200);
+      expect((JSON.parse(answer) as { resourceType: string }).resourceType).toBe('CarePlan');
     } finally {
       child.kill('SIGTERM');
     }

@@ -44,6 +44,9 @@ interface Ready {
   ready: Promise<void>;
 }
 
+// The worker is a sibling module: inline-worker.ts when run from source, inline-worker.js in the built package (dist/).
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './inline-worker.ts' : './inline-worker.js', import.meta.url);
+
 export class InlineApplyRunner {
   private current: Ready | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -55,7 +58,7 @@ export class InlineApplyRunner {
   }
 
   private start(): Ready {
-    const worker = new Worker(new URL('./inline-worker.ts', import.meta.url), { workerData: { artifacts: this.options.artifacts } });
+    const worker = new Worker(WORKER_URL, { workerData: { artifacts: this.options.artifacts } });
     worker.unref();
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => {
