@@ -74,6 +74,8 @@ export function renderResult(result: ApplyResult, heading: string): string[] {
   const whyNot = (traces: ActionTrace[]) => {
     for (const t of traces) {
       if (t.applicability === 'applicable') whyNot(t.children);
+      // A group undecided because some of its actions wait for data: those actions say what to record.
+      else if (t.applicability === 'missing-data' && t.children.some((c) => c.applicability === 'missing-data')) whyNot(t.children);
       else left[t.applicability].push(`    . ${t.title ?? t.actionId}: ${t.reason}`);
     }
   };

@@ -28,3 +28,34 @@ describe('renderResult: missing data', () => {
     expect(lines.join('\n')).not.toContain('checked, not proposed');
   });
 });
+
+describe('a group whose only undecided actions wait for data', () => {
+  const knowledge = loadKnowledge();
+  const bundle = JSON.parse(readFileSync(join(ROOT, 'examples/hsg-missing-everything.json'), 'utf8')) as Bundle;
+  const record = (bundle.entry ?? []).map((e) => e.resource as Resource);
+  const subject = record.find((r): r is Patient => r.resourceType === 'Patient')!;
+  const plan = knowledge.byId<PlanDefinition>('PlanDefinition', 'hysterosalpingography')!;
+  const result = applyPlanDefinition(plan, { subject, data: buildPatientData(record) }, { now: bundle.timestamp! }, knowledge);
+
+  it('is traced as not decided (missing-data) up to the root, naming the actions that wait, never as not applicable', () => {
+    const root = result.trace[0]!;
+    expect(root.actionId).toBe('hsg');
+    expect(root.applicability).toBe('missing-data');
+    expect(root.reason).toMatch(/^not decided: none of its \d+ actions applies with the data on record, and hsg-assessment waits for required data$/);
+    const assessment = root.children.find((t) => t.actionId === 'hsg-assessment')!;
+    expect(assessment.applicability).toBe('missing-data');
+    expect(assessment.reason).toContain('hsg-plan waits for required data');
+    // A group with no action waiting for data is still simply not applicable.
+    expect(root.children.find((t) => t.actionId === 'hsg-ivf-referral')!.applicability).toBe('not-applicable');
+  });
+
+  it('the text renderer names the waiting actions (what to record), not their groups, and does not list the groups as not applicable', () => {
+    const lines = renderResult(result, 'HSG');
+    const missingAt = lines.indexOf('  not decided - data missing (record it, then apply again):');
+    const notApplicableAt = lines.indexOf('  checked, not applicable:');
+    const missingSection = lines.slice(missingAt + 1, notApplicableAt);
+    expect(missingSection).toHaveLength(1);
+    expect(missingSection[0]).toMatch(/required data missing \(menstrualData, pregnancyStatus, iodineAllergyStatus\)/);
+    expect(lines.join('\n')).not.toMatch(/none of its \d+ actions applies$/m);
+  });
+});

@@ -90,6 +90,16 @@ function processAction(action: PlanDefinitionAction, index: number, parent: Scop
     const notApplicable = judgeChildSelection(action, actions, trace, firstOnly);
     if (notApplicable !== undefined) {
       rollback();
+      // A group kept out while some of its actions wait for data is undecided, not "not
+      // applicable": with the data collected it may apply (the safer reading; the reader is told
+      // what is awaited rather than that the branch was ruled out).
+      const waiting = traces.filter((t) => t.applicability === 'missing-data').map((t) => t.actionId);
+      if (waiting.length > 0)
+        return keptOut(
+          trace,
+          'missing-data',
+          `not decided: ${notApplicable} with the data on record, and ${waiting.join(', ')} wait${waiting.length === 1 ? 's' : ''} for required data`,
+        );
       return keptOut(trace, 'not-applicable', `not applicable: ${notApplicable}`);
     }
     rgAction.action = actions;

@@ -115,7 +115,8 @@ function blockedActions(trace: ActionTrace[]): ActionTrace[] {
   const found: ActionTrace[] = [];
   const walk = (nodes: ActionTrace[]) => {
     for (const t of nodes) {
-      if (t.applicability === 'missing-data') found.push(t);
+      // A group waiting on its actions is named through them (they say what is missing).
+      if (t.applicability === 'missing-data' && !t.children.some((c) => c.applicability === 'missing-data')) found.push(t);
       walk(t.children);
     }
   };
