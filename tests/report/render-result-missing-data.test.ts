@@ -8,14 +8,20 @@ import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
 import { renderResult } from '../../src/report/render-result.ts';
 import { ROOT } from '../support/cli.ts';
 
+const knowledge = loadKnowledge();
+
+/** One bundled example applied with one plan at the example's own time. */
+function applyExample(file: string, planId: string) {
+  const bundle = JSON.parse(readFileSync(join(ROOT, 'examples', file), 'utf8')) as Bundle;
+  const record = (bundle.entry ?? []).map((e) => e.resource as Resource);
+  const subject = record.find((r): r is Patient => r.resourceType === 'Patient')!;
+  const plan = knowledge.byId<PlanDefinition>('PlanDefinition', planId)!;
+  return applyPlanDefinition(plan, { subject, data: buildPatientData(record) }, { now: bundle.timestamp! }, knowledge);
+}
+
 describe('renderResult: missing data', () => {
   it('lists actions undecided for missing data under their own heading, apart from those checked and not applicable', () => {
-    const knowledge = loadKnowledge();
-    const bundle = JSON.parse(readFileSync(join(ROOT, 'examples/tr-missing-fitness-and-menses.json'), 'utf8')) as Bundle;
-    const record = (bundle.entry ?? []).map((e) => e.resource as Resource);
-    const subject = record.find((r): r is Patient => r.resourceType === 'Patient')!;
-    const plan = knowledge.byId<PlanDefinition>('PlanDefinition', 'tubal-reanastomosis')!;
-    const result = applyPlanDefinition(plan, { subject, data: buildPatientData(record) }, { now: bundle.timestamp! }, knowledge);
+    const result = applyExample('tr-missing-fitness-and-menses.json', 'tubal-reanastomosis');
     const lines = renderResult(result, 'TR');
     const missingAt = lines.indexOf('  not decided - data missing (record it, then apply again):');
     const notApplicableAt = lines.indexOf('  checked, not applicable:');
@@ -30,12 +36,7 @@ describe('renderResult: missing data', () => {
 });
 
 describe('a group whose only undecided actions wait for data', () => {
-  const knowledge = loadKnowledge();
-  const bundle = JSON.parse(readFileSync(join(ROOT, 'examples/hsg-missing-everything.json'), 'utf8')) as Bundle;
-  const record = (bundle.entry ?? []).map((e) => e.resource as Resource);
-  const subject = record.find((r): r is Patient => r.resourceType === 'Patient')!;
-  const plan = knowledge.byId<PlanDefinition>('PlanDefinition', 'hysterosalpingography')!;
-  const result = applyPlanDefinition(plan, { subject, data: buildPatientData(record) }, { now: bundle.timestamp! }, knowledge);
+  const result = applyExample('hsg-missing-everything.json', 'hysterosalpingography');
 
   it('is traced as not decided (missing-data) up to the root, naming the actions that wait, never as not applicable', () => {
     const root = result.trace[0]!;
