@@ -403,6 +403,13 @@ export const AD_SPECS: AdSpec[] = [
   ),
   collect(
     TR,
+    'collect-full-birth-date',
+    'Record the full date of birth',
+    'The record gives the birth date only to the year or the month: whether she is under 40 on the planned surgery dates cannot be decided (TR-I2, SAFE-5). Record the full date of birth; the reversal is not proposed until then.',
+    coding(LOCAL, 'birth-date-full', 'Full date of birth (day, month and year)'),
+  ),
+  collect(
+    TR,
     'collect-recanalization-permit',
     'Collect the recanalization permit',
     'Obtain the proof of family-planning approval for recanalization before surgery (administrative, China).',

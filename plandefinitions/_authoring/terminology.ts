@@ -100,6 +100,12 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'tube-segment-fimbrial', display: 'Fimbrial segment of fallopian tube' },
   { code: 'tube-segment-interstitial', display: 'Interstitial segment of fallopian tube' },
   {
+    code: 'birth-date-full',
+    display: 'Full date of birth (day, month and year)',
+    definition:
+      'Patient.birthDate to the day. Age eligibility on the planned date (TR-I2, SAFE-5) cannot be decided from a birth year or month alone when the 40th birthday may fall before or within the surgery period.',
+  },
+  {
     code: 'tubal-ligation-method',
     display: 'Method of the original tubal sterilisation',
     definition:

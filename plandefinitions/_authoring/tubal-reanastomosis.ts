@@ -107,8 +107,18 @@ const REGULAR =
   ` and %menstrualDisorder.where(${ACTIVE_CONDITION}).empty()`;
 const IRREGULAR_EVIDENCE =
   `%menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${SCT}' and code = '78456001').not())` + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
-const UNDER_40_TODAY = '%patient.birthDate.exists() and %patient.birthDate > today() - 40 years';
+/**
+ * The birth date is known to the day. A year or a month alone cannot date the 40th birthday, and
+ * FHIRPath compares dates of different precision as empty (or, after date arithmetic, at the
+ * coarser precision): eligibility is only decided on a full date (safer reading, SAFE-5/SAFE-7);
+ * 40 or older is still decided when the year alone settles it.
+ */
+// A 10th character (YYYY-MM-DD): substring is in the fast path's subset, length() is not.
+const BIRTH_DATE_TO_THE_DAY = '%patient.birthDate.toString().substring(9, 1).exists()';
+const UNDER_40_TODAY = `%patient.birthDate.exists() and ${BIRTH_DATE_TO_THE_DAY} and %patient.birthDate > today() - 40 years`;
 const FORTY_OR_OLDER_TODAY = '%patient.birthDate.exists() and %patient.birthDate <= today() - 40 years';
+/** A birth date to the year or month only, not already settling "40 or older": the full date is asked for. */
+const BIRTH_DATE_IMPRECISE = `%patient.birthDate.exists() and (${BIRTH_DATE_TO_THE_DAY}).not() and iif(${FORTY_OR_OLDER_TODAY}, false, true)`;
 /** The last day she is under 40 (TR-I2 on the planned date, SAFE-5). */
 const LAST_DAY_UNDER_40 = '%patient.birthDate + 40 years - 1 day';
 /** No contraindication of the candidate level: pregnancy, genital inflammation, not fit. */
@@ -484,6 +494,19 @@ export const tubalReanastomosis = defineProcedure({
               condition: [applicability(`(${METHOD_RECORDED}).not()`, 'SAFE-9: the sterilisation record does not say how the tubes were ligated')],
               definitionCanonical: adCanonical('collect-ligation-operative-record'),
             },
+            {
+              id: 'tr-birth-date-imprecise',
+              title: 'Birth date not known to the day: record the full date of birth',
+              description:
+                'The birth date is recorded to the year or the month only: whether she is under 40 on the planned dates cannot be decided, so the reversal is not proposed (never assumed eligible, never an empty plan); record the full date of birth and apply again.',
+              documentation: [
+                ...citations('TR-I2'),
+                justify('TR-I2', 'Strictly under 40 on the planned date (terminology.md section 1 A8) needs the birth date to the day; a year or month alone is the safer reading: undecided, collected.'),
+                ...safety('SAFE-7', 'pathway'),
+              ],
+              condition: [applicability(BIRTH_DATE_IMPRECISE, 'TR-I2/SAFE-7: the birth date is known only to the year or month, and does not settle 40 or older')],
+              definitionCanonical: adCanonical('collect-full-birth-date'),
+            },
             ...notEligible(
               'tr-not-eligible-age',
               'TR-I2',
@@ -538,7 +561,7 @@ export const tubalReanastomosis = defineProcedure({
                 }),
               ],
               condition: [
-                applicability(UNDER_40_TODAY, 'TR-I2: the woman is under 40 years old'),
+                applicability(UNDER_40_TODAY, 'TR-I2: the woman is under 40 years old (birth date known to the day)'),
                 applicability(REGULAR, 'TR-I3: menstruation is regular'),
                 applicability(NO_CANDIDATE_CI, 'SAFE-2..4: not pregnant, no genital inflammation, not "not fit"'),
               ],

@@ -62,6 +62,7 @@ export const C = {
   /** The current pregnancy status asked for when a result on record does not exclude pregnancy (SAFE-2). */
   pregnancyStatusNow: k(LOINC, '82810-3'),
   ligationMethod: k(LOCAL, 'tubal-ligation-method'),
+  fullBirthDate: k(LOCAL, 'birth-date-full'),
   tubalPatencyResult: k(LOCAL, 'tubal-patency-panel'),
 } as const;
 

@@ -550,6 +550,35 @@ export const TR_CASES: CaseSpec[] = [
     },
   },
   {
+    name: 'tr-birth-year-only-may-turn-40-in-window',
+    plan,
+    description:
+      'Only the birth year is recorded and it is the year 40 years ago: she may already be 40 or turn 40 before the surgery dates. Age is not guessed either way (safer reading of TR-I2 on the planned date): the reversal is not proposed and the full date of birth is asked for (SAFE-7: not an empty plan).',
+    rules: ['TR-I2', 'SAFE-5', 'SAFE-7'],
+    now: NOW,
+    resources: record({ birthDate: String(Number(TODAY.slice(0, 4)) - 40) }),
+    expect: { ...none, tasks: [C.fullBirthDate] },
+  },
+  {
+    name: 'tr-birth-month-only-under-40',
+    plan,
+    description:
+      'Birth date recorded to the month only, well under 40: the surgery period must end before the 40th birthday, which a month cannot date, so the full date of birth is asked for first (the safer reading) and no surgery is dated.',
+    rules: ['TR-I2', 'SAFE-5'],
+    now: NOW,
+    resources: record({ birthDate: birthDateFor(NOW, 34).slice(0, 7) }),
+    expect: { ...none, tasks: [C.fullBirthDate] },
+  },
+  {
+    name: 'tr-birth-year-only-clearly-over-40',
+    plan,
+    description: 'Only the birth year is recorded, 45 years ago: 40 or older whatever the day, so she is not eligible (TR-I2 named) and IVF is offered; the full date is not needed.',
+    rules: ['TR-I2', 'SAFE-7'],
+    now: NOW,
+    resources: record({ birthDate: String(Number(TODAY.slice(0, 4)) - 45) }),
+    expect: ineligible(['Patient/patient']),
+  },
+  {
     name: 'tr-41-year-old-sterilised-told-why',
     plan,
     description: 'A sterilised woman of 41: never an empty plan - the reversal is not performed because of TR-I2 and IVF is offered instead.',
