@@ -116,18 +116,7 @@ const INPUTS: DataRequirement[] = [
   vsInput('constipation', 'Condition', 'vs-constipation'),
   codeInput('constipationNow', 'Observation', [coding(LOCAL, 'constipation-now', 'Currently constipated')], { lookBackDays: 7, latestOnly: true }),
   // Tubal status already known (SAFE-6, SAFE-7).
-  codeInput(
-    'recentTubalStudy',
-    'Procedure',
-    [
-      coding(SCT, '168884001', 'Hysterosalpingography'),
-      coding(LOCAL, 'hycosy', 'Hysterosalpingo-contrast sonography (HyCoSy)'),
-      coding(LOCAL, 'laparoscopic-chromopertubation', 'Laparoscopic chromopertubation (dye test)'),
-    ],
-    {
-      lookBackDays: TUBAL_STATUS_LOOK_BACK,
-    },
-  ),
+  vsInput('recentTubalStudy', 'Procedure', 'vs-tubal-patency-study', { lookBackDays: TUBAL_STATUS_LOOK_BACK }),
   codeInput('recentTubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')], { lookBackDays: TUBAL_STATUS_LOOK_BACK, newestFirst: true }),
   // A cavity result is an HSG's result too: the HSG was done, its tubal result is asked for rather than repeating it.
   codeInput('recentHsgCavity', 'Observation', [coding(LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment')], { lookBackDays: TUBAL_STATUS_LOOK_BACK }),

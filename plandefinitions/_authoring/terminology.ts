@@ -634,6 +634,21 @@ const VALUE_SETS: VsSpec[] = [
     ],
   },
   {
+    id: 'vs-tubal-patency-study',
+    title: 'Tubal patency study',
+    description: 'A study of tubal patency already done (HSG, or an alternative: HyCoSy, laparoscopic chromopertubation): its result is used rather than repeating a study (SAFE-6).',
+    include: [
+      sct([['168884001', 'Hysterosalpingography']]),
+      {
+        system: LOCAL,
+        concepts: [
+          ['hycosy', 'Hysterosalpingo-contrast sonography (HyCoSy)'],
+          ['laparoscopic-chromopertubation', 'Laparoscopic chromopertubation (dye test)'],
+        ],
+      },
+    ],
+  },
+  {
     id: 'vs-tubal-occlusion',
     title: 'Tubal occlusion',
     description: 'Blocked fallopian tubes; with bodySite SNOMED 51440002 (bilateral) it is TR-F2.',
