@@ -636,7 +636,8 @@ const VALUE_SETS: VsSpec[] = [
   {
     id: 'vs-tubal-patency-study',
     title: 'Tubal patency study',
-    description: 'A study of tubal patency already done (HSG, or an alternative: HyCoSy, laparoscopic chromopertubation): its result is used rather than repeating a study (SAFE-6).',
+    description:
+      'A study of tubal patency already done (HSG, or an alternative: HyCoSy, laparoscopic chromopertubation): its result is used rather than repeating a study (SAFE-6).',
     include: [
       sct([['168884001', 'Hysterosalpingography']]),
       {

@@ -501,7 +501,10 @@ export const tubalReanastomosis = defineProcedure({
                 'The birth date is recorded to the year or the month only: whether she is under 40 on the planned dates cannot be decided, so the reversal is not proposed (never assumed eligible, never an empty plan); record the full date of birth and apply again.',
               documentation: [
                 ...citations('TR-I2'),
-                justify('TR-I2', 'Strictly under 40 on the planned date (terminology.md section 1 A8) needs the birth date to the day; a year or month alone is the safer reading: undecided, collected.'),
+                justify(
+                  'TR-I2',
+                  'Strictly under 40 on the planned date (terminology.md section 1 A8) needs the birth date to the day; a year or month alone is the safer reading: undecided, collected.',
+                ),
                 ...safety('SAFE-7', 'pathway'),
               ],
               condition: [applicability(BIRTH_DATE_IMPRECISE, 'TR-I2/SAFE-7: the birth date is known only to the year or month, and does not settle 40 or older')],

@@ -509,7 +509,12 @@ const applyTrace: ProfileSpec = {
       '*',
       "One applicability condition, in the action's order: `kind` valueCode 1..1, `expression` valueExpression 0..1 (its description names the rule), `result` valueString 0..1 (the result collection as JSON, e.g. [true]) or `error` valueString 0..1.",
     ),
-    ...complexSubExtension('input', 0, '*', 'One input the action could read: `id` valueString 1..1 (bound as `%` + that id, e.g. `%pregnancyStatus`), `count` valueUnsignedInt 1..1 (resources it held).'),
+    ...complexSubExtension(
+      'input',
+      0,
+      '*',
+      'One input the action could read: `id` valueString 1..1 (bound as `%` + that id, e.g. `%pregnancyStatus`), `count` valueUnsignedInt 1..1 (resources it held).',
+    ),
     ...complexSubExtension(
       'missing',
       0,

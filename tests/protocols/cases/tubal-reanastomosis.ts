@@ -572,7 +572,8 @@ export const TR_CASES: CaseSpec[] = [
   {
     name: 'tr-birth-year-only-clearly-over-40',
     plan,
-    description: 'Only the birth year is recorded, 45 years ago: 40 or older whatever the day, so she is not eligible (TR-I2 named) and IVF is offered; the full date is not needed.',
+    description:
+      'Only the birth year is recorded, 45 years ago: 40 or older whatever the day, so she is not eligible (TR-I2 named) and IVF is offered; the full date is not needed.',
     rules: ['TR-I2', 'SAFE-7'],
     now: NOW,
     resources: record({ birthDate: String(Number(TODAY.slice(0, 4)) - 45) }),
