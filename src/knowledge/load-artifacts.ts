@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../errors/operation-outcome.ts';
+import { withGeneratedSnapshot } from '../validation/snapshot.ts';
 import { compileKnowledge, type CompiledKnowledge, type KnowledgeOptions } from './compiled-knowledge.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -39,10 +40,11 @@ export function readArtifacts(paths: string[] = DEFAULT_ARTIFACT_DIRS): LoadedAr
     // A file's JSON is untrusted in shape until checked: null, a scalar or an object without resourceType is skipped.
     const resource = parsed as (Resource & { entry?: { resource?: Resource }[] }) | null;
     if (!resource || typeof resource !== 'object' || typeof resource.resourceType !== 'string') continue;
+    // A profile shipped without its snapshot (the npm package, scripts/pack.ts) gets it generated here.
     if (resource.resourceType === 'Bundle') {
-      for (const entry of resource.entry ?? []) if (entry.resource) found.push({ file, resource: entry.resource });
+      for (const entry of resource.entry ?? []) if (entry.resource) found.push({ file, resource: withGeneratedSnapshot(entry.resource) });
     } else {
-      found.push({ file, resource });
+      found.push({ file, resource: withGeneratedSnapshot(resource) });
     }
   }
   return found;
