@@ -2,7 +2,8 @@
 // The CLI. Plain JavaScript that any Node can parse, so that an unsupported Node gets one line
 // naming the Node it needs instead of a stack trace from a dependency.
 //
-// Installed package: runs the built JavaScript (dist/cli/main.js); the package ships no src/.
+// Installed package: runs the built JavaScript (dist/api/cli.js, the bundle of src/cli/main.ts with
+// everything it imports); the package ships no src/.
 // Source checkout: runs src/cli/main.ts directly (Node strips the types), so a stale dist/ is never
 // what a developer or a test runs.
 import { existsSync } from 'node:fs';
@@ -22,5 +23,5 @@ if (!supported(process.versions.node)) {
   process.exitCode = 3;
 } else {
   const source = new URL('../src/cli/main.ts', import.meta.url);
-  await import(existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
+  await import(existsSync(source) ? source.href : new URL('../dist/api/cli.js', import.meta.url).href);
 }
