@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 
 // package.json "engines": "^22.18.0 || >=24.2.0" (@medplum/core's range; src/ also needs type stripping).
-// tests/package/bin.test.ts checks that the two say the same.
+// tests/package/consumer.test.ts checks that the two say the same.
 const SUPPORTED_NODE = '^22.18.0 || >=24.2.0';
 
 function supported(version) {
