@@ -38,6 +38,8 @@ interface Property {
 
 interface Definition extends Property {
   properties?: Record<string, Property>;
+  /** `properties` as a Map, built once at load: the walk looks every element up here. */
+  elements?: Map<string, Property>;
   required?: string[];
   oneOf?: Property[];
 }
@@ -71,7 +73,10 @@ function r4JsonSchema(): R4JsonSchema {
     }
     if (property.items) resolve(property.items);
   };
-  for (const d of Object.values(definitions)) for (const property of Object.values(d.properties ?? {})) resolve(property);
+  for (const d of Object.values(definitions)) {
+    for (const property of Object.values(d.properties ?? {})) resolve(property);
+    if (d.properties) d.elements = new Map(Object.entries(d.properties));
+  }
   schema = { definitions, primitiveByPattern };
   return schema;
 }
@@ -164,7 +169,7 @@ function checkObject(name: string, definition: Definition, object: Record<string
     report(walk, `nested more than ${MAX_DEPTH} levels deep`);
     return;
   }
-  const properties = definition.properties ?? {};
+  const elements = definition.elements;
   if (walk.required) {
     for (const element of definition.required ?? []) {
       // A primitive may be given by its extension alone (`_status`).
@@ -174,14 +179,14 @@ function checkObject(name: string, definition: Definition, object: Record<string
   for (const key in object) {
     if (key === 'resourceType' || key === 'fhir_comments') continue;
     const value = object[key];
-    const property = Object.hasOwn(properties, key) ? properties[key] : undefined;
+    const property = elements?.get(key);
     if (!property) {
       report(walk, `'${key}' is not an element of ${name.replace(/_/g, '.')}`, `.${key}`);
       continue;
     }
     walk.at.push(key);
     // `_element` of a list of primitives lines up with the list: a null there means "no extension".
-    if (key.startsWith('_') && property.type === 'array' && Array.isArray(value)) {
+    if (key.charCodeAt(0) === 95 /* _ */ && property.type === 'array' && Array.isArray(value)) {
       value.forEach((item: unknown, i) => {
         walk.at.push(i);
         if (item !== null) checkProperty(property.items ?? {}, item, depth, walk);
