@@ -44,10 +44,16 @@ export function codingKey(system: string | undefined, code: string | undefined):
   return `${system ?? ''}|${code ?? ''}`;
 }
 
-function codingsOf(value: unknown): Coding[] {
-  const list = Array.isArray(value) ? value : value ? [value] : [];
-  // Record data is untrusted in shape: a null in a list is skipped, not dereferenced.
-  return list.flatMap((cc: CodeableConcept | null | undefined) => cc?.coding ?? []);
+/** Calls `visit` for each Coding of a CodeableConcept or list of them (loops, not flatMap: once per resource indexed). */
+function forEachCoding(value: unknown, visit: (coding: Coding) => void): void {
+  if (!value) return;
+  const visitConcept = (cc: CodeableConcept | null | undefined) => {
+    // Record data is untrusted in shape: a null in a list is skipped, not dereferenced.
+    const codings = cc?.coding;
+    if (codings) for (const coding of codings) visit(coding);
+  };
+  if (Array.isArray(value)) for (const cc of value as (CodeableConcept | null)[]) visitConcept(cc);
+  else visitConcept(value);
 }
 
 const EMPTY: readonly Resource[] = Object.freeze([]);
@@ -95,13 +101,13 @@ export function buildPatientData(resources: readonly Resource[]): PatientData {
     const element = CODE_ELEMENT[type];
     if (!element) return index;
     for (const resource of byType.get(type) ?? EMPTY) {
-      for (const coding of codingsOf((resource as unknown as Record<string, unknown>)[element])) {
+      forEachCoding((resource as unknown as Record<string, unknown>)[element], (coding) => {
         const key = codingKey(coding.system, coding.code);
         const list = index.get(key);
         if (!list) index.set(key, [resource]);
         // Lists are built in record order, so a repeated coding of the same resource is the last entry.
         else if (list[list.length - 1] !== resource) list.push(resource);
-      }
+      });
     }
     return index;
   };
