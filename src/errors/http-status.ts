@@ -9,7 +9,7 @@
  * |----------------------------------------------|--------|-----------------------------------------------------------------|
  * | invalid, structure, required, value          | 400    | the request is malformed or misses something                     |
  * | invariant, processing, business-rule, code-invalid, extension | 422 | well-formed, but it breaks a rule of the content           |
- * | not-supported                                | 406 / 415 / 422 | 406 when the issue is located at `http.Accept` (no representation the client accepts: `Accept` or `_format`); 415 when located at `http.Content-Type` (the body's media type); otherwise the request is well-formed and asks for something this server does not do: 422 |
+ * | not-supported                                | 405 / 406 / 415 / 422 | 405 when the issue is located at `http.method` (the path exists, the method is not served there: RFC 9110 15.5.6, with an `Allow` header); 406 when located at `http.Accept` (no representation the client accepts: `Accept` or `_format`); 415 when located at `http.Content-Type` (the body's media type); otherwise the request is well-formed and asks for something this server does not do: 422 |
  * | too-costly                                   | 422    | understood, but answering would cost more than allowed            |
  * | login, unknown, expired                      | 401    | no or bad credentials                                           |
  * | security, forbidden, suppressed              | 403    | authenticated (or not needed) but not allowed                    |
@@ -81,6 +81,8 @@ const BY_CODE: Partial<Record<OperationOutcomeIssue['code'], number>> = {
 export const CONTENT_TYPE_LOCATION = 'http.Content-Type';
 /** Where an issue about the representation asked for is located (`Accept` header or `_format`). */
 export const ACCEPT_LOCATION = 'http.Accept';
+/** Where an issue about the request's method is located (a known path that does not serve it). */
+export const METHOD_LOCATION = 'http.method';
 
 function isError(i: OperationOutcomeIssue): boolean {
   return i.severity === 'error' || i.severity === 'fatal';
@@ -90,6 +92,7 @@ function isError(i: OperationOutcomeIssue): boolean {
 export function issueStatus(i: OperationOutcomeIssue): number {
   if (i.code === 'not-supported' && i.location?.includes(CONTENT_TYPE_LOCATION)) return 415;
   if (i.code === 'not-supported' && i.location?.includes(ACCEPT_LOCATION)) return 406;
+  if (i.code === 'not-supported' && i.location?.includes(METHOD_LOCATION)) return 405;
   if (i.code === 'not-found' && i.expression?.length) return 400;
   return BY_CODE[i.code] ?? 500;
 }

@@ -123,7 +123,10 @@ export function buildServer(input: ServerConfigInput): CdsServer {
   // The JSON APIs answer JSON only: another Accept / _format is 406 (the web pages are HTML).
   app.addHook('onRequest', (request) => (/^\/(fhir|cds-services)(\/|$|\?)/.test(request.url) ? requireJsonRepresentation(request) : Promise.resolve()));
   const metrics = new ServerMetrics();
-  registerOpenApi(app, { title: SOFTWARE.name, version: SOFTWARE.version }, config.baseUrl);
+  registerOpenApi(app, { title: SOFTWARE.name, version: SOFTWARE.version }, config.baseUrl, {
+    authRequired: config.auth.required,
+    protectDiscovery: config.auth.protectDiscovery,
+  });
 
   const logFields = new WeakMap<FastifyRequest, LogFields>();
   const tagRequest = (request: FastifyRequest, fields: LogFields) => logFields.set(request, { ...logFields.get(request), ...fields });

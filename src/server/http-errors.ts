@@ -5,13 +5,13 @@
  * malformed JSON, wrong media type, a request that fails its route schema) are first turned into
  * the matching FHIR issues, then mapped like any other.
  */
-import { STATUS_CODES } from 'node:http';
+import { METHODS, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { OperationOutcomeError, issue, outcome, type IssueCode } from '../errors/operation-outcome.ts';
-import { CONTENT_TYPE_LOCATION, connectionErrorAnswer, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
+import { CONTENT_TYPE_LOCATION, METHOD_LOCATION, connectionErrorAnswer, httpStatusOf, issueCodeForStatus } from '../errors/http-status.ts';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -50,6 +50,7 @@ function fastifyIssues(err: FastifyError): OperationOutcomeIssue[] | undefined {
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+    if (request.is404) return answerUnrouted(app, request, reply);
     if (err instanceof OperationOutcomeError) return sendOutcome(reply, httpStatusOf(err), err.outcome);
     const issues = fastifyIssues(err as FastifyError);
     if (issues) {
@@ -62,10 +63,29 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendOutcome(reply, httpStatusOf(o), o);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const o = outcome(issue('error', 'not-found', `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`));
-    return sendOutcome(reply, httpStatusOf(o), o);
+  // Unrouted requests whose body Fastify refused first (QUERY without Content-Type...) too.
+  app.setNotFoundHandler((request, reply) => answerUnrouted(app, request, reply));
+}
+
+/**
+ * A request no route serves: 405 with the methods its path does serve (RFC 9110 15.5.6: an
+ * `Allow` header), when some route matches the path with another method; 404 otherwise.
+ */
+function answerUnrouted(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0] ?? '';
+  const matches = METHODS.flatMap((method) => {
+    // Fastify's type says a route is always found; it answers null when none matches.
+    const route = app.findRoute({ method, url: path }) as ReturnType<FastifyInstance['findRoute']> | null;
+    return route ? [{ method, wildcard: '*' in route.params }] : [];
   });
+  // A catch-all (CORS preflight's `OPTIONS *`) does not make a path known, but is allowed on one.
+  const allowed = matches.some((m) => !m.wildcard) ? matches.map((m) => m.method) : [];
+  if (allowed.length > 0) {
+    const o = outcome({ ...issue('error', 'not-supported', `${request.method} is not served on ${path} (allowed: ${allowed.join(', ')})`), location: [METHOD_LOCATION] });
+    return sendOutcome(reply.header('allow', allowed.join(', ')), httpStatusOf(o), o);
+  }
+  const o = outcome(issue('error', 'not-found', `no route for ${request.method} ${path}`));
+  return sendOutcome(reply, httpStatusOf(o), o);
 }
 
 const CONNECTION_ERROR_TEXT: Partial<Record<IssueCode, string>> = {
