@@ -92,7 +92,9 @@ interface Walk {
 
 function report(walk: Walk, message: string, last?: string): void {
   const [root, ...rest] = walk.at;
-  walk.problems.push({ expression: `${String(root)}${rest.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}${last ?? ''}`, message });
+  // The root is the resource's own type when it is a plain name (tested here, only for a problem).
+  const label = typeof root === 'string' && /^[A-Za-z]+$/.test(root) ? root : 'Resource';
+  walk.problems.push({ expression: `${label}${rest.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}${last ?? ''}`, message });
 }
 
 function describe(value: unknown): string {
@@ -223,7 +225,7 @@ export function recordShapeProblems(resources: readonly unknown[], options: { re
   const found: ShapeProblem[] = [];
   resources.forEach((resource, index) => {
     const type = isObject(resource) ? resource['resourceType'] : undefined;
-    walk.at = [typeof type === 'string' && /^[A-Za-z]+$/.test(type) ? type : 'Resource'];
+    walk.at = [typeof type === 'string' ? type : ''];
     checkResource(resource, 0, walk);
     for (const p of walk.problems) found.push({ index, ...p });
     walk.problems.length = 0;
