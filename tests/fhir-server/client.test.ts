@@ -1,6 +1,6 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import getPort from 'get-port';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { FhirClient, parseRetryAfter } from '../../src/fhir-server/client.ts';
@@ -32,19 +32,6 @@ async function failure(p: Promise<unknown>): Promise<OperationOutcomeError> {
     return err as OperationOutcomeError;
   }
   throw new Error('expected a failure');
-}
-
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
 }
 
 describe('FhirClient', () => {
@@ -123,7 +110,8 @@ describe('FhirClient', () => {
   });
 
   it('reports a port nobody listens on as unreachable (ECONNREFUSED)', async () => {
-    const port = await closedPort();
+    // A port free right now: nothing listens there.
+    const port = await getPort({ host: '127.0.0.1' });
     const c = new FhirClient({ baseUrl: `http://127.0.0.1:${port}/fhir`, backoffMs: 1, maxRetries: 1 });
     const err = await failure(c.request('GET', 'metadata'));
     expect(err.outcome.issue[0]?.diagnostics).toMatch(/unreachable: GET .*metadata: ECONNREFUSED \(2 attempts\)/);

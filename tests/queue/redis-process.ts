@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { Redis } from 'ioredis';
 
 export interface RedisProcess {
@@ -18,20 +18,6 @@ export interface RedisProcess {
   /** Starts it again on the same port and folder. */
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A port free on the loopback interface right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
-  });
 }
 
 async function waitForPing(port: number): Promise<void> {
@@ -54,7 +40,7 @@ async function waitForPing(port: number): Promise<void> {
 
 export async function startRedis(options: { appendonly?: boolean } = {}): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'ip-redis-'));
-  const port = await freePort();
+  const port = await getPort({ host: '127.0.0.1' });
   let child: ChildProcess | undefined;
   const exited = () =>
     new Promise<void>((resolve) => {

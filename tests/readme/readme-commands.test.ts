@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
 import { ROOT } from '../support/cli.ts';
@@ -44,19 +44,6 @@ const blockKey = (b: ShellBlock): string => {
   const first = b.text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
   return `${b.file}: ${first.replace(/\s+#.*$/, '').trim()}`;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 /** The session's helpers: `npx infertility-protocols` is this checkout's bin; `serve` goes to the background. */
 const PRELUDE = String.raw`
@@ -109,7 +96,7 @@ beforeAll(async () => {
     symlinkSync(join(ROOT, entry), join(work, entry));
   }
   mkdirSync(join(work, 'tmp'));
-  for (const port of ['8080', '8089']) ports.set(port, await freePort());
+  for (const port of ['8080', '8089']) ports.set(port, await getPort({ host: '127.0.0.1' }));
 }, 60_000);
 
 afterAll(async () => {

@@ -6,11 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import getPort from 'get-port';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.ts';
 import { NOW, REAL_PATIENT_ID, hsgCandidate, prefetchFromRecord } from '../server/fixtures/real-patients.ts';
-import { freePort, startRedis, type RedisProcess } from '../queue/redis-process.ts';
+import { startRedis, type RedisProcess } from '../queue/redis-process.ts';
 
 const SERVICE = 'hysterosalpingography-patient-view';
 const CLI = join(ROOT, 'bin/infertility-protocols.js');
@@ -21,7 +22,7 @@ interface Instance {
 }
 
 async function serve(extra: string[]): Promise<Instance> {
-  const port = await freePort();
+  const port = await getPort({ host: '127.0.0.1' });
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--log-level', 'silent', '--no-auth', '--now', NOW, ...extra], {
     cwd: ROOT,
   });
