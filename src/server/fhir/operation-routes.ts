@@ -12,6 +12,7 @@ import { badRequest, notFound } from '../../errors/operation-outcome.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { parametersSchema } from './apply-parameters.ts';
 import { formatParameter } from '../accept.ts';
+import { fhirId } from './routes.ts';
 import { dataRequirementsLibrary, packageBundle } from './knowledge-operations.ts';
 
 export interface OperationRoutesOptions {
@@ -25,8 +26,11 @@ export interface OperationRoutesOptions {
 const FHIR_JSON = 'application/fhir+json';
 const send = (reply: FastifyReply, resource: Resource) => reply.type(FHIR_JSON).send(resource);
 
-const instance = z.object({ id: z.string().min(1) });
-const byUrl = z.strictObject({ url: z.string().min(1).optional(), version: z.string().min(1).optional(), _format: formatParameter });
+const instance = z.object({ id: fhirId });
+/** Type level: the plan is named by its canonical url (the instance level names it in the path). */
+const byUrl = z.strictObject({ url: z.string().min(1), version: z.string().min(1).optional(), _format: formatParameter });
+/** Instance level: the plan is the one in the path, so a Parameters body carries no parameter. */
+const noParameters = z.looseObject({ resourceType: z.literal('Parameters'), parameter: z.array(z.never()).max(0).optional() });
 const noQuery = z.strictObject({ _format: formatParameter });
 const searchQuery = z.strictObject({ _id: z.string().optional(), url: z.string().optional(), _format: formatParameter });
 
@@ -64,10 +68,9 @@ export const operationRoutes: FastifyPluginCallbackZod<OperationRoutesOptions> =
   };
   for (const [code, build] of Object.entries(answer)) {
     app.get(`/fhir/PlanDefinition/:id/$${code}`, { schema: { params: instance, querystring: noQuery } }, (request, reply) => send(reply, build(planById(request.params.id))));
-    app.post(`/fhir/PlanDefinition/:id/$${code}`, { schema: { params: instance, querystring: noQuery, body: parametersSchema } }, (request, reply) => {
-      if ((request.body as Parameters).parameter?.length) throw badRequest(`at instance level $${code} takes no parameters`);
-      return send(reply, build(planById(request.params.id)));
-    });
+    app.post(`/fhir/PlanDefinition/:id/$${code}`, { schema: { params: instance, querystring: noQuery, body: noParameters } }, (request, reply) =>
+      send(reply, build(planById(request.params.id))),
+    );
     app.get(`/fhir/PlanDefinition/$${code}`, { schema: { querystring: byUrl } }, (request, reply) => send(reply, build(planByUrl(request.query))));
     app.post(`/fhir/PlanDefinition/$${code}`, { schema: { querystring: noQuery, body: parametersSchema } }, (request, reply) =>
       send(reply, build(planByUrl(fromParameters(request.body as Parameters)))),

@@ -6,7 +6,7 @@
  * before its body is read; artifacts are public. Errors are OperationOutcomeErrors; their status
  * comes from the one mapping.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ActivityDefinition, CapabilityStatement, Parameters, PlanDefinition, Resource } from '@medplum/fhirtypes';
@@ -35,24 +35,37 @@ function send(reply: FastifyReply, resource: Resource): FastifyReply {
   return reply.type(FHIR_JSON).send(resource);
 }
 
-const instance = z.object({ id: z.string().min(1) });
-const typeParams = z.object({ type: z.string().min(1) });
-const readParams = z.object({ type: z.string().min(1), id: z.string().min(1) });
-/** GET $apply: the operation's primitive parameters (`_format` is checked by the Accept hook). */
-const applyQuery = z.strictObject({
-  subject: z.string(),
-  planDefinition: z.string().optional(),
-  activityDefinition: z.string().optional(),
-  url: z.string().optional(),
-  version: z.string().optional(),
-  now: z.string().optional(),
-  mode: z.string().optional(),
-  trace: z.string().optional(),
-  encounter: z.string().optional(),
-  practitioner: z.string().optional(),
-  organization: z.string().optional(),
+/** A FHIR id (R4 datatypes: id). */
+export const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
+const instance = z.object({ id: fhirId });
+/** What the operation reads of a GET query, so the schema says what the parser accepts. */
+const reference = z.string().regex(/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/);
+const applyQueryFields = {
+  subject: reference,
+  now: z.iso.datetime({ offset: true, local: false }).optional(),
+  mode: z.enum(['r4', 'cpg']).optional(),
+  encounter: z.string().min(1).optional(),
+  practitioner: z.string().min(1).optional(),
+  organization: z.string().min(1).optional(),
   _format: formatParameter,
-});
+};
+/**
+ * GET $apply: the operation's primitive parameters (`_format` is checked by the Accept hook).
+ * At instance level the definition comes from the URL, so no parameter names one; `trace` is
+ * PlanDefinition's only.
+ */
+function applyQuery(type: 'PlanDefinition' | 'ActivityDefinition', level: 'type' | 'instance') {
+  const trace = type === 'PlanDefinition' ? { trace: z.enum(['true', 'false']).optional() } : {};
+  if (level === 'instance') return z.strictObject({ ...applyQueryFields, ...trace });
+  return z.strictObject({
+    ...applyQueryFields,
+    ...trace,
+    planDefinition: z.string().min(1).optional(),
+    activityDefinition: z.string().min(1).optional(),
+    url: z.string().min(1).optional(),
+    version: z.string().min(1).optional(),
+  });
+}
 const formatOnly = z.strictObject({ _format: formatParameter });
 
 /** The query of a GET $apply as the Parameters a POST would carry. */
@@ -79,6 +92,20 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
   const known = new Set(options.types);
   const requireType = (type: string) => {
     if (!known.has(type)) throw notFound(`resource type '${type}' is not served here (see /fhir/metadata)`);
+  };
+  // The served types are named in the schema (the OpenAPI document lists them); an unknown one is
+  // still 404, found before validation.
+  const typeParams = z.object({ type: z.enum(options.types) });
+  const readParams = z.object({ type: z.enum(options.types), id: fhirId });
+  const typeFirst = {
+    preValidation: (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => {
+      try {
+        requireType((request.params as { type: string }).type);
+        next();
+      } catch (err) {
+        next(err as Error);
+      }
+    },
   };
   /** The issuer each $apply call was authenticated as (its dataEndpoint must be allowed for it). */
   const issuers = new WeakMap<FastifyRequest, string>();
@@ -118,23 +145,23 @@ export const fhirRoutes: FastifyPluginCallbackZod<FhirRoutesOptions> = (app, opt
     });
     // GET with the primitive parameters in the query (FHIR operations: allowed when none is a resource).
     app.get(`/fhir/${type}/:id/$apply`, {
-      schema: { params: instance, querystring: applyQuery },
+      schema: { params: instance, querystring: applyQuery(type, 'instance') },
       onRequest: applyAuth,
-      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query), request, request.params.id)),
+      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query as Record<string, string | undefined>), request, request.params.id)),
     });
     app.get(`/fhir/${type}/$apply`, {
-      schema: { querystring: applyQuery },
+      schema: { querystring: applyQuery(type, 'type') },
       onRequest: applyAuth,
-      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query), request)),
+      handler: async (request, reply) => send(reply, await apply(type, queryParameters(request.query as Record<string, string | undefined>), request)),
     });
   }
 
-  app.get('/fhir/:type', { schema: { params: typeParams, querystring: searchQuery } }, (request, reply) => {
+  app.get('/fhir/:type', { schema: { params: typeParams, querystring: searchQuery }, ...typeFirst }, (request, reply) => {
     requireType(request.params.type);
     return send(reply, searchArtifacts(knowledge, request.params.type, request.query as Record<string, string | string[] | undefined>, fhirBase));
   });
 
-  app.get('/fhir/:type/:id', { schema: { params: readParams } }, (request, reply) => {
+  app.get('/fhir/:type/:id', { schema: { params: readParams }, ...typeFirst }, (request, reply) => {
     const { type, id } = request.params;
     requireType(type);
     const found = knowledge.byId(type as Resource['resourceType'], id);
