@@ -47,6 +47,8 @@ try {
   const child = spawn(
     st,
     [
+      '--config-file',
+      join(import.meta.dirname, 'schemathesis.toml'),
       'run',
       `${server.address}/openapi.json`,
       '--url',
