@@ -5,7 +5,7 @@
  * answer exactly what the source engine answers.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import getPort from 'get-port';
@@ -261,6 +261,24 @@ describe('the installed bin', () => {
     expect(batch.stderr).not.toMatch(/ERR_|Cannot find module/);
     expect(batch.status).toBe(0);
     expect(readFileSync(join(out, 'CarePlan.ndjson'), 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(0);
+  });
+
+  it('package writes the FHIR package with full snapshots: the same files as the source checkout writes', async () => {
+    const installedOut = join(work, 'fhir-package-installed');
+    const sourceOut = join(work, 'fhir-package-source');
+    const installed = spawnSync(process.execPath, [bin(), 'package', '--out', installedOut], { cwd: consumer, encoding: 'utf8' });
+    expect(installed.status, installed.stderr).toBe(0);
+    expect((await spawnCli(['package', '--out', sourceOut])).code).toBe(0);
+    const contents = (dir: string) =>
+      Object.fromEntries(
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => [join(e.parentPath, e.name).slice(dir.length), readFileSync(join(e.parentPath, e.name), 'utf8')]),
+      );
+    const fromInstalled = contents(installedOut);
+    const profile = Object.entries(fromInstalled).find(([name]) => name.includes('StructureDefinition-ip-pregnancy-test'));
+    expect((JSON.parse(profile![1]) as { snapshot?: { element: unknown[] } }).snapshot?.element.length).toBeGreaterThan(10);
+    expect(fromInstalled).toEqual(contents(sourceOut));
   });
 
   it('under an unsupported Node prints one line naming the Node it needs, exit 3, no stack trace', () => {
