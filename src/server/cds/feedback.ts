@@ -14,34 +14,36 @@ import type { IssuedCard, IssuedCardStore } from './issued-cards.ts';
 
 const coding = z.object({ system: z.string().min(1), code: z.string().min(1), display: z.string().optional() });
 
-const feedbackItem = z
-  .object({
-    card: z.string().min(1),
-    outcome: z.enum(['accepted', 'overridden']),
-    acceptedSuggestions: z
-      .array(z.object({ id: z.string().min(1) }))
-      .min(1)
-      .optional(),
-    overrideReason: z
-      .object({ reason: coding.optional(), userComment: z.string().min(1).optional() })
-      .refine((r) => r.reason || r.userComment, 'an overrideReason needs a reason, a userComment, or both (cds-fb-3)')
-      .optional(),
-    outcomeTimestamp: z.iso.datetime({ offset: true }),
-  })
-  .refine((f) => f.outcome !== 'accepted' || f.acceptedSuggestions, {
-    message: "outcome 'accepted' needs acceptedSuggestions (cds-fb-2)",
-    path: ['acceptedSuggestions'],
-  })
-  .refine((f) => f.outcome !== 'overridden' || !f.acceptedSuggestions, {
-    message: "an 'overridden' card has no accepted suggestions",
-    path: ['acceptedSuggestions'],
-  });
+const suggestionIds = z.array(z.object({ id: z.string().min(1) }), {
+  error: (iss) => (iss.input === undefined ? "outcome 'accepted' needs acceptedSuggestions (cds-fb-2)" : undefined),
+});
+const itemFields = {
+  card: z.string().min(1),
+  overrideReason: z
+    .object({ reason: coding.optional(), userComment: z.string().min(1).optional() })
+    .refine((r) => r.reason || r.userComment, 'an overrideReason needs a reason, a userComment, or both (cds-fb-3)')
+    .optional(),
+  outcomeTimestamp: z.iso.datetime({ offset: true }),
+};
+/** One item per outcome, so the schema (and the OpenAPI document) says cds-fb-2 itself. */
+const feedbackItem = z.discriminatedUnion('outcome', [
+  z.object({
+    ...itemFields,
+    outcome: z.literal('accepted'),
+    acceptedSuggestions: suggestionIds.min(1),
+  }),
+  z.object({
+    ...itemFields,
+    outcome: z.literal('overridden'),
+    acceptedSuggestions: suggestionIds.max(0, "an 'overridden' card has no accepted suggestions").optional(),
+  }),
+]);
 
 export const feedbackRequestSchema = z.object({ feedback: z.array(feedbackItem).min(1) });
 
 export type FeedbackItem = z.infer<typeof feedbackItem>;
 
-export interface FeedbackRecord extends FeedbackItem {
+export type FeedbackRecord = FeedbackItem & {
   serviceId: string;
   receivedAt: string;
   /** The authenticated client (`iss`), when auth is on. */
@@ -50,7 +52,7 @@ export interface FeedbackRecord extends FeedbackItem {
   issued: { hook: string; indicator: string; protocol: string; issuedAt: string };
   /** overridden with a reason: whether it is one the card offered (clients may add their own). */
   reasonOffered?: boolean;
-}
+};
 
 export type FeedbackMatch = { ok: true; records: FeedbackRecord[] } | { ok: false; problems: { path: string; message: string }[] };
 
