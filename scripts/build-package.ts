@@ -4,7 +4,7 @@
  * JavaScript: one minified ES module per entry point (rolldown; the dependencies stay external,
  * npm installs them), plus the chunks the entries share. Every output file lands in dist/api/, so
  * the paths our code resolves from `import.meta.url` hold in the bundle as they do in src/:
- *  - `new URL('../..', import.meta.url)` (PROJECT_ROOT: profiles/, plandefinitions/, web/dist,
+ *  - `new URL('../..', import.meta.url)` (PROJECT_ROOT: profiles/, plandefinitions/, web/dist in a checkout,
  *    package.json) is the package root from dist/api/ as from src/knowledge/;
  *  - the worker threads are started by URL as siblings (`./shard-worker.js`, `./inline-worker.js`),
  *    so they are entry points of their own in the same folder as the chunk that starts them;
