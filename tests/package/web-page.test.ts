@@ -70,6 +70,18 @@ describe('locateWebPage', () => {
     expect(html).toContain(`npm install ${WEB_PACKAGE}@0.1.0`);
   });
 
+  it('an installed package whose package.json is not JSON, or has no version, is not served, and nothing throws', () => {
+    const folder = installWebPackage('0.1.0');
+    writeFileSync(join(folder, 'package.json'), '{ not json');
+    const broken = locateWebPage({ checkoutDist: noCheckout, resolveFrom: from, version: '0.1.0' });
+    expect(broken.found).toBe(false);
+    expect(broken.found ? '' : broken.html).toContain(`npm install ${WEB_PACKAGE}@0.1.0`);
+    writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: WEB_PACKAGE }));
+    const unversioned = locateWebPage({ checkoutDist: noCheckout, resolveFrom: from, version: '0.1.0' });
+    expect(unversioned.found).toBe(false);
+    expect(unversioned.found ? '' : unversioned.html).toContain(`${WEB_PACKAGE} (no version) is installed`);
+  });
+
   it('an installed package without dist/index.html is reported, not served', () => {
     installWebPackage('0.1.0', false);
     const page = locateWebPage({ checkoutDist: noCheckout, resolveFrom: from, version: '0.1.0' });

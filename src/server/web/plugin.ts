@@ -76,6 +76,16 @@ function installedWebPackage(from: string): string | undefined {
   }
 }
 
+/** The `version` of a package.json, or a placeholder when it has none or is not JSON (the page is then not served, not a crash). */
+function readVersion(manifest: string): string {
+  try {
+    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : '(no version)';
+  } catch {
+    return '(unreadable package.json)';
+  }
+}
+
 /** Where the built app is: the checkout's web/dist, else the installed package of this version. */
 export function locateWebPage(options: LocateWebPageOptions = {}): WebPage {
   const checkoutDist = options.checkoutDist ?? WEB_DIST;
@@ -83,7 +93,7 @@ export function locateWebPage(options: LocateWebPageOptions = {}): WebPage {
   const version = options.version ?? libraryVersion();
   const installed = installedWebPackage(options.resolveFrom ?? import.meta.url);
   if (installed === undefined) return { found: false, html: missingPage('The patient view is not installed here.', version) };
-  const installedVersion = String((JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version?: unknown }).version);
+  const installedVersion = readVersion(join(installed, 'package.json'));
   const root = join(installed, 'dist');
   if (installedVersion !== version) {
     return {
