@@ -67,7 +67,8 @@ try {
       '--report-har-path',
       har,
     ],
-    { stdio: 'inherit' },
+    // Its cache (.schemathesis/) goes to the temporary folder, not into the checkout.
+    { stdio: 'inherit', cwd: reportDir },
   );
   const [code] = (await once(child, 'exit')) as [number | null];
   status = code ?? 1;
