@@ -26,7 +26,7 @@ import { capabilityStatement } from './fhir/capability-statement.ts';
 import { InlineApplyRunner } from './fhir/inline-runner.ts';
 import { fhirRoutes } from './fhir/routes.ts';
 import { webRoutes } from './web/plugin.ts';
-import { answerConnectionError, installErrorHandling } from './http-errors.ts';
+import { answerConnectionError, answerFrameworkError, installErrorHandling } from './http-errors.ts';
 import { installJsonParsers } from './json-limits.ts';
 import { requireJsonRepresentation } from './accept.ts';
 import { ServerMetrics } from './metrics.ts';
@@ -104,6 +104,8 @@ export function buildServer(input: ServerConfigInput): CdsServer {
     },
     // Those cut off (408), and any request Node's parser refuses, get an OperationOutcome too.
     clientErrorHandler: answerConnectionError,
+    // ...and so does a path the router refuses (an over-long or badly encoded segment).
+    frameworkErrors: answerFrameworkError,
     // Request logging is ours (onResponse below): Fastify's default logs URLs and headers.
     logController: new LogController({ disableRequestLogging: true }),
     logger: {

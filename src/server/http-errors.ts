@@ -88,6 +88,22 @@ function answerUnrouted(app: FastifyInstance, request: FastifyRequest, reply: Fa
   return sendOutcome(reply, httpStatusOf(o), o);
 }
 
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route or error handler runs - a
+ * path parameter longer than the router's limit (Fastify's own answer is a bare JSON 414) or a
+ * path that is not valid percent-encoding (a bare JSON 400). No FHIR id, service id or diagram
+ * name is that long, so such a segment is an invalid identifier: 400 with an OperationOutcome, the
+ * status every route already documents for an invalid id.
+ */
+export function answerFrameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  let o: OperationOutcome;
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') o = outcome(issue('error', 'invalid', 'a path segment is longer than any valid identifier (FHIR ids have at most 64 characters)'));
+  else if (err.code === 'FST_ERR_BAD_URL') o = outcome(issue('error', 'invalid', 'the request path is not a valid URL (malformed percent-encoding)'));
+  // The only other framework error is a failing async route constraint, which no route here has.
+  else o = outcome(issue('error', 'exception', 'internal error while routing the request'));
+  void sendOutcome(reply, httpStatusOf(o), o);
+}
+
 const CONNECTION_ERROR_TEXT: Partial<Record<IssueCode, string>> = {
   timeout: 'the request was not received in time (headers within headersTimeoutMs, the whole request within requestTimeoutMs)',
   'too-long': 'the request headers are larger than the limit',

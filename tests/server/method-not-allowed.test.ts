@@ -91,3 +91,20 @@ describe('405 Method Not Allowed on a known path', () => {
     expect((await send(corsServer.address, 'DELETE', '/no-such-path')).status).toBe(404);
   });
 });
+
+describe('paths the router refuses before any route runs', () => {
+  // Found by schemathesis: Fastify answered a bare JSON 414 (undocumented) for a 100+ character
+  // path segment, and a bare JSON 400 for bad percent-encoding.
+  it.each([
+    ['an over-long id', 'GET', `/fhir/PlanDefinition/${'x'.repeat(150)}/$apply?subject=Patient/p1`, undefined],
+    ['an over-long CDS service id', 'POST', `/cds-services/${'s'.repeat(300)}`, '{}'],
+    ['malformed percent-encoding', 'GET', '/fhir/PlanDefinition/%E0%A4%A/$apply', undefined],
+  ])('%s -> 400 with an OperationOutcome', async (_label, method, path, body) => {
+    const answer = await send(server.address, method, path, body);
+    expect(answer.status, answer.text).toBe(400);
+    expect(answer.contentType).toMatch(/^application\/fhir\+json/);
+    const outcome = JSON.parse(answer.text) as OperationOutcome;
+    expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.issue[0]).toMatchObject({ severity: 'error', code: 'invalid' });
+  });
+});
