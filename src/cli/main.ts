@@ -15,6 +15,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerWorker } from './commands/worker.ts';
 import { registerValidate } from './commands/validate.ts';
 import { processIo, writeJson, type CliIo } from './io.ts';
+import { projectVersion } from '../knowledge/load-artifacts.ts';
 
 function failure(io: CliIo, err: unknown): ExitCode {
   const result = toOperationOutcome(err);
@@ -31,7 +32,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   };
   const program = new Command('infertility-protocols')
     .description('FHIR R4 infertility work-up protocols: lint, validate, apply, load into a FHIR server, batch over Bulk Data, package')
-    .version('0.1.0')
+    .version(projectVersion())
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeOut: (text) => {

@@ -11,6 +11,12 @@ import { withGeneratedSnapshot } from '../validation/snapshot.ts';
 import { compileKnowledge, type CompiledKnowledge, type KnowledgeOptions } from './compiled-knowledge.ts';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+let version: string | undefined;
+/** The version in the module's own package.json: one source for the CLI, the server, the web page and the FHIR package. */
+export function projectVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
 export const DEFAULT_ARTIFACT_DIRS = [join(PROJECT_ROOT, 'profiles'), join(PROJECT_ROOT, 'plandefinitions')];
 
 export interface LoadedArtifact {

@@ -10,7 +10,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Patient, PlanDefinition } from '@medplum/fhirtypes';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
-import { loadKnowledge } from '../knowledge/load-artifacts.ts';
+import { loadKnowledge, projectVersion } from '../knowledge/load-artifacts.ts';
 import { FhirServerPolicy } from './allow-list.ts';
 import { ClientJwtVerifier } from './auth/client-jwt.ts';
 import { RedisReplayStore } from './auth/replay-cache.ts';
@@ -37,7 +37,12 @@ import { badRequest } from '../errors/operation-outcome.ts';
 import { projectEngine } from './project-engine.ts';
 import { fastPathOption } from '../fhirpath/fast-path/switch.ts';
 
-export const SOFTWARE = { name: 'infertility-protocols', version: '0.1.0' };
+export const SOFTWARE = {
+  name: 'infertility-protocols',
+  get version(): string {
+    return projectVersion();
+  },
+};
 
 export interface CdsServer {
   app: FastifyInstance;

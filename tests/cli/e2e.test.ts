@@ -12,6 +12,12 @@ describe('infertility-protocols (spawned)', () => {
     for (const command of ['lint', 'validate', 'apply', 'load', 'batch', 'package', 'serve']) expect(run.stdout).toMatch(new RegExp(`\\n  ${command}`));
   });
 
+  it('--version prints the version in package.json, exit 0', async () => {
+    const run = await spawnCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
+  });
+
   it.each(['lint', 'validate', 'apply', 'load', 'batch', 'package', 'serve'])('%s --help, exit 0', async (command) => {
     const run = await spawnCli([command, '--help']);
     expect(run.code).toBe(0);

@@ -3,11 +3,14 @@
  * endpoint): CapabilityStatement, read/search of the artifacts, and PlanDefinition /
  * ActivityDefinition $apply with a data Bundle or a data endpoint.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle, CapabilityStatement, CarePlan, RequestGroup, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { startFhirTestServer, type FhirTestServer } from '../support/fhir-test-server.ts';
 import { BASE_URL, startHarness, type Harness } from './support/harness.ts';
 import { PATIENT_ID, PLAN_URL, iodineAllergy, mensesEnd, negativeTest, patient } from './fixtures/hsg-fixture.ts';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 let h: Harness;
 let fhir: FhirTestServer;
@@ -32,6 +35,8 @@ describe('metadata, read and search', () => {
     expect(res.headers.get('content-type')).toMatch(/application\/fhir\+json/);
     const cs = res.body as CapabilityStatement;
     expect(cs.fhirVersion).toBe('4.0.1');
+    // One version everywhere: the package's own (not a copy in the code that drifts at release).
+    expect(cs.software).toEqual({ name: 'infertility-protocols', version: PACKAGE_VERSION });
     const resources = cs.rest?.[0]?.resource ?? [];
     expect(resources.map((r) => r.type)).toEqual(['ActivityDefinition', 'PlanDefinition', 'OperationDefinition']);
     expect(resources[1]?.interaction?.map((i) => i.code)).toEqual(['read', 'search-type']);

@@ -1,17 +1,13 @@
 /** `package [--out file.tgz|dir]`: the artifacts as a FHIR NPM package (see src/packaging/). */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_ARTIFACT_DIRS, PROJECT_ROOT } from '../../knowledge/load-artifacts.ts';
+import { DEFAULT_ARTIFACT_DIRS, projectVersion } from '../../knowledge/load-artifacts.ts';
 import { buildFhirPackage } from '../../packaging/fhir-package.ts';
 import { tgz } from '../../packaging/tar.ts';
 import { writeFileAtomic, writeFolderAtomic } from '../../packaging/write-output.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { parseOptions } from '../options.ts';
 import { readArtifactPaths } from './lint.ts';
-
-const projectVersion = (): string => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const PackageArgs = z.object({
   out: z.string().min(1).default('infertility-protocols.tgz'),

@@ -18,7 +18,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PlanDefinition } from '@medplum/fhirtypes';
 import { buildPlanGraph, findPlan, listPlans, renderPlanMermaid, renderPlanSvg, type PlanGraph } from '../../diagram/index.ts';
 import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
-import { PROJECT_ROOT } from '../../knowledge/load-artifacts.ts';
+import { PROJECT_ROOT, projectVersion } from '../../knowledge/load-artifacts.ts';
 import { escapeXml as escape } from '../../diagram/render-svg.ts';
 import { actionAnchor, diagramIndexPage, diagramPage } from './diagram-page.ts';
 
@@ -65,8 +65,6 @@ In a checkout of the repository: run <code>npm run build:web</code> and restart 
 
 const hasIndex = (root: string): boolean => existsSync(join(root, 'index.html'));
 
-const libraryVersion = (): string => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
 /** The installed package's folder, or undefined when Node cannot resolve it from `from`. */
 function installedWebPackage(from: string): string | undefined {
   try {
@@ -90,7 +88,7 @@ function readVersion(manifest: string): string {
 export function locateWebPage(options: LocateWebPageOptions = {}): WebPage {
   const checkoutDist = options.checkoutDist ?? WEB_DIST;
   if (hasIndex(checkoutDist)) return { found: true, root: checkoutDist };
-  const version = options.version ?? libraryVersion();
+  const version = options.version ?? projectVersion();
   const installed = installedWebPackage(options.resolveFrom ?? import.meta.url);
   if (installed === undefined) return { found: false, html: missingPage('The patient view is not installed here.', version) };
   const installedVersion = readVersion(join(installed, 'package.json'));
