@@ -16,7 +16,9 @@
  * lives here, so two knowledges never see each other's artifacts. Canonicals are resolved by
  * lookup, never by parsing the URL for a resource type.
  */
+import { createHash } from 'node:crypto';
 import type { DataRequirement, PlanDefinition, PlanDefinitionAction, Resource, ValueSet } from '@medplum/fhirtypes';
+import { stringify as canonicalJson } from 'safe-stable-stringify';
 import { codingKey } from '../data/patient-data.ts';
 import { dataRequirementsOf } from '../engine/data-requirements.ts';
 import { computeVariableSchedule, type VariableSchedule } from '../engine/plan/variable-schedule.ts';
@@ -92,6 +94,27 @@ function* fhirPathExpressions(value: unknown, path: string): Generator<{ path: s
   }
 }
 
+/**
+ * sha256 (hex) of the artifacts in a canonical order (resourceType, url, version, id, then text),
+ * each as JSON with its keys sorted, a StructureDefinition without its snapshot (generated from the
+ * differential at load when a profile ships without one): so the same artifacts give the same
+ * digest whatever their files' formatting, and one changed code anywhere gives another.
+ */
+function knowledgeDigest(artifacts: readonly CanonicalResource[]): string {
+  const entries = artifacts.map((r) => ({
+    key: [r.resourceType, r.url ?? '', r.version ?? '', r.id ?? ''],
+    text: canonicalJson(r.resourceType === 'StructureDefinition' ? { ...r, snapshot: undefined } : r),
+  }));
+  const order = (a: (typeof entries)[number], b: (typeof entries)[number]): number => {
+    for (let i = 0; i < a.key.length; i++) if (a.key[i] !== b.key[i]) return a.key[i]! < b.key[i]! ? -1 : 1;
+    return a.text < b.text ? -1 : a.text > b.text ? 1 : 0;
+  };
+  const hash = createHash('sha256');
+  // One artifact per line: JSON text holds no raw newline, so the boundaries are unambiguous.
+  for (const { text } of entries.sort(order)) hash.update(`${text}\n`);
+  return hash.digest('hex');
+}
+
 function* actionsOf(actions: PlanDefinitionAction[] | undefined): Generator<PlanDefinitionAction> {
   for (const action of actions ?? []) {
     yield action;
@@ -118,6 +141,8 @@ export class CompiledKnowledge {
   private readonly compileFindings: CompileFinding[] = [];
   /** True once the constructor is done: from then on nothing is added to the tables. */
   private sealed = false;
+  /** See `digest`: worked out on first read, so `with()` (per inline $apply) does not pay ~10 ms for it. */
+  private digestText: string | undefined;
 
   /**
    * Use `compileKnowledge` or `with`: the constructor is the compile step, so every instance is
@@ -209,6 +234,15 @@ export class CompiledKnowledge {
       this.expressions.set(text, compiled);
     }
     return compiled;
+  }
+
+  /**
+   * Identifies exactly these artifacts (see knowledgeDigest): the distributed batch's workers apply
+   * a run only with the knowledge its coordinator had (src/queue).
+   */
+  get digest(): string {
+    this.digestText ??= knowledgeDigest(this.all());
+    return this.digestText;
   }
 
   /** What compiling the artifacts found wrong (FHIRPath syntax errors, with where they are). */
