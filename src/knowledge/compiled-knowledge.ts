@@ -103,7 +103,8 @@ function* fhirPathExpressions(value: unknown, path: string): Generator<{ path: s
 function knowledgeDigest(artifacts: readonly CanonicalResource[]): string {
   const entries = artifacts.map((r) => ({
     key: [r.resourceType, r.url ?? '', r.version ?? '', r.id ?? ''],
-    text: canonicalJson(r.resourceType === 'StructureDefinition' ? { ...r, snapshot: undefined } : r),
+    // An object always serialises (the undefined only of a bare undefined/function/symbol).
+    text: canonicalJson(r.resourceType === 'StructureDefinition' ? { ...r, snapshot: undefined } : r) ?? '',
   }));
   const order = (a: (typeof entries)[number], b: (typeof entries)[number]): number => {
     for (let i = 0; i < a.key.length; i++) if (a.key[i] !== b.key[i]) return a.key[i]! < b.key[i]! ? -1 : 1;
