@@ -112,6 +112,7 @@ export async function printQueueRatios(patients = Number(process.env['BENCH_QUEU
   const input = mkdtempSync(join(tmpdir(), 'ip-bench-queue-in-'));
   await generate(input, patients);
   const planRefs = selectPlans(DEFAULT_ARTIFACT_DIRS, undefined).map((p) => ({ url: p.url!, version: p.version! }));
+  const knowledgeDigest = loadKnowledge(DEFAULT_ARTIFACT_DIRS).digest;
   console.log(`\nbench:queue - ${patients} patients, ${readdirSync(input).length} NDJSON files, work-up pathway plan(s): ${planRefs.length}`);
 
   const ceiling = ceilingPerCore(Math.min(patients, 2000));
@@ -132,7 +133,7 @@ export async function printQueueRatios(patients = Number(process.env['BENCH_QUEU
       const out = mkdtempSync(join(tmpdir(), 'ip-bench-queue-out-'));
       const before = await commandsProcessed(redis.url);
       t = performance.now();
-      const summary = await runQueuedBatch({ url: redis.url, inDir: input, outDir: join(out, 'out'), planRefs, now: NOW, mode: 'r4' });
+      const summary = await runQueuedBatch({ url: redis.url, inDir: input, outDir: join(out, 'out'), planRefs, knowledgeDigest, now: NOW, mode: 'r4' });
       const seconds = (performance.now() - t) / 1000;
       const commands = (await commandsProcessed(redis.url)) - before;
       jobs = summary.jobs;

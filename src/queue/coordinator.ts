@@ -16,6 +16,11 @@
  * job that failed for good (its retries used up, or its worker died twice) is a dead letter: its
  * input lines are kept in failed-shards/ and it is reported in OperationOutcome.ndjson, as the
  * single-process batch reports a shard that failed as a whole.
+ *
+ * One coordinator per run: it holds the run's lock (run-lock.ts) from creation or resume to the
+ * end. Workers apply only with the run's knowledge (its digest is in the run meta); when the only
+ * workers there give the jobs back (another knowledge) and no result comes for `knowledgeWaitMs`,
+ * the jobs left become dead letters saying so, rather than the run waiting forever.
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +28,7 @@ import { basename, join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { badRequest } from '../errors/operation-outcome.ts';
+import { acquireRunLock, type RunLock } from './run-lock.ts';
 import { lineFailure } from '../batch/failures.ts';
 import { OutputFile, mergeSortedParts } from '../batch/merge.ts';
 import { DEFAULT_MAX_LINE_BYTES, inputBytes, listInputs } from '../batch/run-batch.ts';
@@ -40,6 +46,12 @@ const DEFAULT_MAX_JOB_BYTES = 1 << 20;
 const POLL_MS = 200;
 /** With no progress for this long, jobs that are nowhere in the queue (lost by Redis) are added again. */
 const LOST_JOB_CHECK_MS = 5000;
+/**
+ * With workers of other knowledge giving jobs back and no result for this long, no worker with the
+ * run's knowledge is taken to be there: the jobs left become dead letters (the run does not wait
+ * forever). A job takes well under a second, so a minute without a result is not a slow worker.
+ */
+const DEFAULT_KNOWLEDGE_WAIT_MS = 60_000;
 /** A finished run's meta stays this long, so a late `--resume` says it finished. */
 const FINISHED_META_TTL_S = 24 * 3600;
 /**
@@ -54,6 +66,8 @@ export interface QueuedBatchOptions {
   inDir: string;
   outDir: string;
   planRefs: RunMeta['planRefs'];
+  /** CompiledKnowledge.digest of the knowledge the plans come from: workers must have the same. */
+  knowledgeDigest: string;
   now: string;
   mode: 'r4' | 'cpg';
   /** Resume this run instead of starting a new one. */
@@ -62,6 +76,12 @@ export interface QueuedBatchOptions {
   maxLineBytes?: number;
   /** Most jobs in flight at once (default DEFAULT_WINDOW). */
   window?: number;
+  /** The run lock's TTL (run-lock.ts; default 15 s): how long a resume waits for a killed coordinator's lock. */
+  lockTtlMs?: number;
+  /** See DEFAULT_KNOWLEDGE_WAIT_MS. */
+  knowledgeWaitMs?: number;
+  /** Lines for the operator: waiting for the run's lock, workers giving jobs back (other knowledge). */
+  onNotice?: (message: string) => void;
   /** Called once the run id is known (before any work), so a caller can print it for a resume. */
   onRun?: (runId: string) => void;
   onProgress?: (event: { phase: 'partition' | 'apply' | 'merge'; done: number; total: number; patients: number }) => void;
@@ -84,33 +104,63 @@ export interface QueuedBatchSummary {
   /** The window, and the most jobs that were in flight at once (never more than the window). */
   window: number;
   maxInFlight: number;
+  /** The run's knowledge digest, and how often workers with another knowledge gave one of its jobs back. */
+  knowledgeDigest: string;
+  knowledgeRefusals: number;
 }
 
-async function startOrResume(redis: Redis, options: QueuedBatchOptions, files: string[]): Promise<{ meta: RunMeta; resumed: boolean }> {
+/** The run's meta, checked against this coordinator's input and knowledge (a resume), and the run's lock. */
+async function startOrResume(redis: Redis, options: QueuedBatchOptions, files: string[]): Promise<{ meta: RunMeta; resumed: boolean; lock: RunLock }> {
   const fileNames = files.map((f) => basename(f));
+  const lockOptions = { ...(options.lockTtlMs ? { ttlMs: options.lockTtlMs } : {}) };
   if (options.resume) {
-    const text = await redis.get(runKeys(options.resume).meta);
-    if (text === null) throw badRequest(`--resume ${options.resume}: no such run in Redis (never started, or finished more than a day ago)`, ['--resume']);
-    const meta = readJson(RunMeta, text, `run ${options.resume}`);
-    if (meta.finished) throw badRequest(`--resume ${options.resume}: the run finished; its output is in its --out folder`, ['--resume']);
+    const runId = options.resume;
+    const current = async () => {
+      const text = await redis.get(runKeys(runId).meta);
+      if (text === null) throw badRequest(`--resume ${runId}: no such run in Redis (never started, or finished more than a day ago)`, ['--resume']);
+      const meta = readJson(RunMeta, text, `run ${runId}`);
+      if (meta.finished) throw badRequest(`--resume ${runId}: the run finished; its output is in its --out folder`, ['--resume']);
+      return meta;
+    };
+    const meta = await current();
     if (JSON.stringify(meta.files) !== JSON.stringify(fileNames)) {
-      throw badRequest(`--resume ${options.resume}: --in holds other files than the run started with (${meta.files.join(', ')})`, ['--in']);
+      throw badRequest(`--resume ${runId}: --in holds other files than the run started with (${meta.files.join(', ')})`, ['--in']);
     }
-    return { meta, resumed: true };
+    if (meta.knowledgeDigest !== options.knowledgeDigest) {
+      throw badRequest(
+        `--resume ${runId}: the run was started with other knowledge (digest ${meta.knowledgeDigest}; this coordinator's is ${options.knowledgeDigest}): resume it with the same --knowledge (and version of the protocols)`,
+        ['--knowledge'],
+      );
+    }
+    const lock = await acquireRunLock(redis, runId, {
+      ...lockOptions,
+      wait: true,
+      onWait: (ms) => options.onNotice?.(`run ${runId} is locked by another coordinator: waiting up to ${(ms / 1000).toFixed(1)} s for its lock to expire (a killed one's does)`),
+    });
+    try {
+      // It may have finished while this one waited for the lock.
+      return { meta: await current(), resumed: true, lock };
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
   }
   const maxJobBytes = options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES;
   const meta: RunMeta = {
-    version: 1,
+    version: 2,
     runId: randomUUID(),
     planRefs: options.planRefs,
+    knowledgeDigest: options.knowledgeDigest,
     now: options.now,
     mode: options.mode,
     files: fileNames,
     shardCount: shardCountFor(inputBytes(files), maxJobBytes),
     maxJobBytes,
   };
+  // A new run's lock is free: taken at creation, so a resume started at once already finds it held.
+  const lock = await acquireRunLock(redis, meta.runId, { ...lockOptions, wait: false });
   await redis.set(runKeys(meta.runId).meta, JSON.stringify(meta), 'NX');
-  return { meta, resumed: false };
+  return { meta, resumed: false, lock };
 }
 
 /** Puts the jobs' inputs in Redis and the jobs on the queue (a job already queued stays as it is). */
@@ -161,8 +211,9 @@ async function applyInWindow(
   jobs: readonly PartitionedJob[],
   collected: CollectedResults,
   window: number,
+  lock: RunLock,
   options: QueuedBatchOptions,
-): Promise<{ enqueued: number; maxInFlight: number; dead: Record<string, string> }> {
+): Promise<{ enqueued: number; maxInFlight: number; dead: Record<string, string>; refusals: number }> {
   const keys = runKeys(runId);
   const state = new Map<string, JobState>(jobs.map((j) => [j.name, 'todo']));
   // What a coordinator before this one finished: collected on disk (a job Redis calls collected
@@ -182,7 +233,14 @@ async function applyInWindow(
   let finished = count('done') + count('dead');
   let lastProgress = Date.now();
   let metaWritten = false;
+  // Jobs given back by workers with other knowledge (queue-worker.ts): reported, and bounded in time.
+  const knowledgeWaitMs = options.knowledgeWaitMs ?? DEFAULT_KNOWLEDGE_WAIT_MS;
+  let refusals = 0;
+  let refusalsAtLastResult = 0;
+  let lastResult = Date.now();
+  const reportedDigests = new Set<string>();
   for (;;) {
+    lock.assertHeld();
     let changed = false;
     // ---- fill the window ----
     const room = window - count('flight');
@@ -226,6 +284,32 @@ async function applyInWindow(
     }
     options.onProgress?.({ phase: 'apply', done: finished, total: jobs.length, patients: 0 });
     if (finished >= jobs.length) break;
+    if (changed) {
+      lastResult = Date.now();
+      refusalsAtLastResult = refusals;
+    } else {
+      const byDigest = await redis.hgetall(keys.refusals);
+      refusals = Object.values(byDigest).reduce((sum, n) => sum + Number(n), 0);
+      const digests = Object.keys(byDigest).sort();
+      if (digests.some((d) => !reportedDigests.has(d))) {
+        for (const d of digests) reportedDigests.add(d);
+        options.onNotice?.(
+          `workers with other knowledge (digest ${digests.join(', ')}; the run's is ${options.knowledgeDigest}) gave ${refusals} job(s) back unapplied: start workers with the run's --knowledge`,
+        );
+      }
+      if (refusals > refusalsAtLastResult && Date.now() - lastResult > knowledgeWaitMs) {
+        const reason = `no worker with this run's knowledge (digest ${options.knowledgeDigest}) took it in ${knowledgeWaitMs / 1000} s; workers with other knowledge (digest ${digests.join(', ')}) gave jobs back ${refusals} time(s)`;
+        options.onNotice?.(`${reason}: the jobs left are dead letters`);
+        for (const [name, value] of state) {
+          if (value !== 'todo' && value !== 'flight') continue;
+          await redis.hsetnx(keys.dead, name, reason);
+          // A job a worker holds right now stays; it finds itself a dead letter (queue-worker.ts isSettled).
+          await queue.remove(jobId(runId, name)).catch(() => 0);
+        }
+        next = todo.length;
+        continue;
+      }
+    }
     if (changed) lastProgress = Date.now();
     else if (Date.now() - lastProgress > LOST_JOB_CHECK_MS) {
       // Jobs in flight that are nowhere in the queue (lost by Redis, or never added before a crash).
@@ -236,7 +320,8 @@ async function applyInWindow(
     }
     if (!changed) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return { enqueued, maxInFlight, dead: await redis.hgetall(keys.dead) };
+  const refused = Object.values(await redis.hgetall(keys.refusals)).reduce((sum, n) => sum + Number(n), 0);
+  return { enqueued, maxInFlight, dead: await redis.hgetall(keys.dead), refusals: refused };
 }
 
 export async function runQueuedBatch(options: QueuedBatchOptions): Promise<QueuedBatchSummary> {
@@ -245,8 +330,11 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
   const redis = connectRedis(options.url);
   const queue = new Queue<BatchJobData>(BATCH_QUEUE, { connection: redis });
   queue.on('error', () => undefined);
+  let lock: RunLock | undefined;
   try {
-    const { meta, resumed } = await startOrResume(redis, options, files);
+    const started = await startOrResume(redis, options, files);
+    const { meta, resumed } = started;
+    lock = started.lock;
     const runId = meta.runId;
     options.onRun?.(runId);
     const keys = runKeys(runId);
@@ -264,7 +352,8 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
       options.onProgress?.({ phase: 'partition', done: read, total, patients: 0 });
     });
     const { jobs } = partitioned;
-    const applied = await applyInWindow(redis, queue, runId, jobs, collected, window, options);
+    const applied = await applyInWindow(redis, queue, runId, jobs, collected, window, lock, options);
+    lock.assertHeld();
 
     // ---- merge, as run-batch.ts commits ----
     const deadLines: string[] = [];
@@ -310,7 +399,7 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
     }
     await redis
       .multi()
-      .del(keys.results, keys.dead, keys.collected)
+      .del(keys.results, keys.dead, keys.collected, keys.refusals)
       .set(keys.meta, JSON.stringify({ ...meta, jobs: jobs.map((j) => j.name), finished: true }), 'EX', FINISHED_META_TTL_S)
       .exec();
     return {
@@ -331,8 +420,12 @@ export async function runQueuedBatch(options: QueuedBatchOptions): Promise<Queue
       deadLetters: deadLines.length,
       window,
       maxInFlight: applied.maxInFlight,
+      knowledgeDigest: meta.knowledgeDigest,
+      knowledgeRefusals: applied.refusals,
     };
   } finally {
+    // Bounded: with Redis gone for good the lock expires by itself.
+    if (lock) await Promise.race([lock.release().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     await queue.close();
     redis.disconnect();
   }

@@ -23,6 +23,13 @@ export function runKeys(runId: string) {
      * Redis): a worker given such a job again (a late redelivery) has nothing to do.
      */
     collected: `${base}:collected`,
+    /** The coordinator's lock (run-lock.ts): its random token, expiring unless renewed. */
+    lock: `${base}:lock`,
+    /**
+     * Hash knowledge digest -> how many times a worker with that knowledge, not the run's, gave a
+     * job of the run back (queue-worker.ts); the coordinator reports it.
+     */
+    refusals: `${base}:refusals`,
   };
 }
 

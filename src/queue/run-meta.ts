@@ -6,9 +6,12 @@
 import { z } from 'zod';
 
 export const RunMeta = z.object({
-  version: z.literal(1),
+  // 2: with knowledgeDigest. A worker of version 1 cannot read it, so it never applies without the check.
+  version: z.literal(2),
   runId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
   planRefs: z.array(z.object({ url: z.string().optional(), version: z.string().optional(), id: z.string().optional() })),
+  /** The coordinator's CompiledKnowledge.digest: a worker applies the run's jobs only with the same. */
+  knowledgeDigest: z.string().regex(/^[0-9a-f]{64}$/),
   now: z.string(),
   mode: z.enum(['r4', 'cpg']),
   /** Input file names in the order their index appears in shard lines. */

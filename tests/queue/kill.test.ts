@@ -3,7 +3,8 @@
  * (fsync always), the CLI's `worker` and `batch --queue` as child processes, the real protocols over
  * a synthetic export. Whatever is killed - a worker (kill -9 mid-run), the coordinator (kill -9,
  * then `--resume <run id>`), Redis itself (kill -9 and restart) - the output is the single-process
- * batch's, byte for byte: nothing lost, nothing twice.
+ * batch's, byte for byte: nothing lost, nothing twice. Two coordinators resuming one run at once:
+ * one finishes it, the other is refused (the run lock).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -89,8 +90,26 @@ async function startWorkers(count: number): Promise<Started[]> {
 
 function startCoordinator(out: string, resume?: string): Started {
   // A window of 4 jobs: results leave Redis for the coordinator's disk as they come, so a resume
-  // must finish from what it collected on disk and what is still in Redis.
-  return startCli(['batch', '--in', input, '--out', out, '--queue', redis.url, '--now', NOW, '--max-shard-mb', '0.1', '--window', '4', ...(resume ? ['--resume', resume] : [])]);
+  // must finish from what it collected on disk and what is still in Redis. A run lock of 3 s: a
+  // resume waits that long at most for the killed coordinator's lock.
+  return startCli([
+    'batch',
+    '--in',
+    input,
+    '--out',
+    out,
+    '--queue',
+    redis.url,
+    '--now',
+    NOW,
+    '--max-shard-mb',
+    '0.1',
+    '--window',
+    '4',
+    '--run-lock-ms',
+    '3000',
+    ...(resume ? ['--resume', resume] : []),
+  ]);
 }
 
 async function runIdOf(coordinator: Started): Promise<string> {
@@ -156,6 +175,26 @@ describe('distributed batch under kill -9', () => {
     expect(await resumed.exit).toBe(0);
     expect(JSON.parse(resumed.stdout())).toMatchObject({ runId, resumed: true, deadLetters: 0, patients: PATIENTS });
     expectSameOutput(elsewhere);
+  }, 60_000);
+
+  it('two coordinators resuming the killed one at once: one finishes the run, the other is refused (exit 2) without touching it', async () => {
+    await startWorkers(2);
+    const out = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
+    const first = startCoordinator(out);
+    const runId = await runIdOf(first);
+    await waitFor('a few results', async () => (await results(runId)) >= 3);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const both = [startCoordinator(out, runId), startCoordinator(out, runId)];
+    const codes = await Promise.all(both.map((c) => c.exit));
+    expect([...codes].sort()).toEqual([0, 2]);
+    const winner = both[codes.indexOf(0)]!;
+    const loser = both[codes.indexOf(2)]!;
+    expect(JSON.parse(winner.stdout())).toMatchObject({ runId, resumed: true, deadLetters: 0, patients: PATIENTS });
+    expect(loser.stdout()).toBe('');
+    expect(loser.stderr()).toContain(`run ${runId}: another coordinator is running it`);
+    expect(loser.stderr()).not.toMatch(/\n\s+at /);
+    expectSameOutput(out);
   }, 60_000);
 
   it('Redis killed and restarted (append-only file): workers and coordinator reconnect, nothing lost or twice', async () => {

@@ -38,11 +38,14 @@ const sortedLines = (text: string) => text.split('\n').filter(Boolean).sort();
 let redis: RedisProcess;
 let input: string;
 let single: string;
+/** The fixture knowledge's digest: what the coordinator puts in the run and the workers have. */
+let digest: string;
 
 beforeAll(async () => {
   redis = await startRedis();
   input = exportDir(300);
   single = mkdtempSync(join(tmpdir(), 'ip-qsingle-'));
+  digest = loadKnowledge([KNOWLEDGE]).digest;
   await runBatch({ inDir: input, outDir: single, knowledgePaths: [KNOWLEDGE], planRefs: [PLAN], now: NOW, mode: 'r4', workers: 1 });
 }, 60_000);
 
@@ -52,7 +55,7 @@ afterAll(async () => {
 
 /** The coordinator on this file's export and Redis. */
 const runOn = (out: string, options: Partial<QueuedBatchOptions>) =>
-  runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], now: NOW, mode: 'r4', ...options });
+  runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], knowledgeDigest: digest, now: NOW, mode: 'r4', ...options });
 
 async function withWorkers<T>(count: number, knowledgePaths: string[], body: (workers: QueueWorker[]) => Promise<T>): Promise<T> {
   const knowledge = loadKnowledge(knowledgePaths);
@@ -68,7 +71,7 @@ describe('batch --queue (coordinator and workers on one Redis)', () => {
   it('writes the same bytes as the single-process batch, over many jobs and two workers, and leaves nothing in Redis but the finished meta', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ip-qout-'));
     const summary = await withWorkers(2, [KNOWLEDGE], () =>
-      runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], now: NOW, mode: 'r4', maxJobBytes: 8 * 1024 }),
+      runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], knowledgeDigest: digest, now: NOW, mode: 'r4', maxJobBytes: 8 * 1024 }),
     );
     expect(summary.jobs).toBeGreaterThan(10);
     expect(summary).toMatchObject({ patients: 300, deadLetters: 0, enqueued: summary.jobs, resumed: false });
@@ -167,9 +170,11 @@ describe('batch --queue (coordinator and workers on one Redis)', () => {
 
   it('reports a job that cannot succeed as a dead letter (an OperationOutcome line), and keeps every one of its input lines', async () => {
     const out = mkdtempSync(join(tmpdir(), 'ip-qout-'));
-    // A worker whose protocols lack the run's plan refuses every job without retrying.
-    const summary = await withWorkers(1, [join(import.meta.dirname, '../../plandefinitions')], () =>
-      runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [PLAN], now: NOW, mode: 'r4', maxJobBytes: 64 * 1024 }),
+    // The run's knowledge, but a plan it lacks (a coordinator's --plan is checked; this one is not):
+    // the worker refuses every job without retrying.
+    const missing = { url: 'http://example.org/fhir/PlanDefinition/not-there', version: '1.0.0' };
+    const summary = await withWorkers(1, [KNOWLEDGE], () =>
+      runQueuedBatch({ url: redis.url, inDir: input, outDir: out, planRefs: [missing], knowledgeDigest: digest, now: NOW, mode: 'r4', maxJobBytes: 64 * 1024 }),
     );
     expect(summary.deadLetters).toBe(summary.jobs);
     expect(read(out, 'CarePlan.ndjson')).toBe('');

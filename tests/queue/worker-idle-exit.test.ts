@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
 import { runQueuedBatch } from '../../src/queue/coordinator.ts';
 import { ROOT } from '../support/cli.ts';
 import { startRedis, type RedisProcess } from './redis-process.ts';
@@ -47,7 +48,8 @@ describe('worker --idle-exit', () => {
       await new Promise((r) => setTimeout(r, 2500));
       expect(worker.exitCode).toBeNull();
       const out = mkdtempSync(join(tmpdir(), 'ip-idle-out-'));
-      const summary = await runQueuedBatch({ url: redis.url, inDir: BULK, outDir: out, planRefs: [], now: NOW, mode: 'r4' });
+      const knowledgeDigest = loadKnowledge(DEFAULT_ARTIFACT_DIRS).digest;
+      const summary = await runQueuedBatch({ url: redis.url, inDir: BULK, outDir: out, planRefs: [], knowledgeDigest, now: NOW, mode: 'r4' });
       expect(summary.deadLetters).toBe(0);
       expect(readFileSync(join(out, 'OperationOutcome.ndjson'), 'utf8')).toBe('');
       expect(await exited).toBe(0);

@@ -16,6 +16,7 @@ import { DEFAULT_WINDOW, runQueuedBatch } from '../../queue/coordinator.ts';
 import { parseRedisUrl } from '../../queue/redis-connection.ts';
 import { readServerIntoFolder } from '../../queue/fhir-input.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../../knowledge/load-artifacts.ts';
+import type { CompiledKnowledge } from '../../knowledge/compiled-knowledge.ts';
 import { EXIT, writeJson, type CliIo, type ExitCode } from '../io.ts';
 import { ServerOptions, accessTokenFrom, addCredentialOptions, clientFrom, nowOption, parseOptions, resolveNow } from '../options.ts';
 import { findPlan } from './apply.ts';
@@ -43,12 +44,13 @@ const BatchArgs = ServerOptions.omit({ server: true }).extend({
     .max(7 * 86_400)
     .default(3600),
   window: z.coerce.number().int().min(1).max(100_000).optional(),
+  runLockMs: z.coerce.number().int().min(300).max(600_000).optional(),
 });
 export type BatchArgs = z.input<typeof BatchArgs>;
 
 /** Plans named by --plan, else every plan no other plan includes as a definition. */
-export function selectPlans(knowledgePaths: string[], refs: string[] | undefined): PlanDefinition[] {
-  const knowledge = loadKnowledge(knowledgePaths);
+export function selectPlans(from: string[] | CompiledKnowledge, refs: string[] | undefined): PlanDefinition[] {
+  const knowledge = Array.isArray(from) ? loadKnowledge(from) : from;
   if (refs?.length) return refs.map((r) => findPlan(knowledge, r));
   const plans = knowledge.all().filter((r): r is PlanDefinition => r.resourceType === 'PlanDefinition');
   const nested = new Set<string>();
@@ -74,7 +76,8 @@ function appendExportErrors(outDir: string, errors: readonly string[]): number {
 export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCode> {
   const args = parseOptions(BatchArgs, raw);
   const knowledgePaths = args.knowledge ?? DEFAULT_ARTIFACT_DIRS;
-  const plans = selectPlans(knowledgePaths, args.plan);
+  const knowledge = loadKnowledge(knowledgePaths);
+  const plans = selectPlans(knowledge, args.plan);
   const now = resolveNow(args.now, io);
   const workers = args.workers ?? availableParallelism();
   // --in a FHIR server base: its population first becomes an export folder (src/queue/fhir-input.ts).
@@ -85,7 +88,6 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
     const serverOptions = parseOptions(ServerOptions, { ...raw, server: args.in });
     const auth = await accessTokenFrom({ ...serverOptions, server: args.in }, io);
     const client = await clientFrom(serverOptions, io, auth);
-    const knowledge = loadKnowledge(knowledgePaths);
     downloaded = inDir = mkdtempSync(join(tmpdir(), 'ip-batch-in-'));
     try {
       const read = await readServerIntoFolder(
@@ -132,15 +134,21 @@ export async function runBatchCommand(raw: BatchArgs, io: CliIo): Promise<ExitCo
         inDir,
         outDir: args.out,
         planRefs: plans.map((p) => (p.url ? { url: p.url, ...(p.version ? { version: p.version } : {}) } : { id: p.id ?? '' })),
+        // Workers apply the run only with exactly this knowledge (src/queue/queue-worker.ts).
+        knowledgeDigest: knowledge.digest,
         now,
         mode: args.mode,
         ...(args.resume ? { resume: args.resume } : {}),
+        ...(args.runLockMs ? { lockTtlMs: args.runLockMs } : {}),
         ...(args.window ? { window: args.window } : {}),
         // The shard budget is the job size here: one job is one shard's patients.
         ...(args.maxShardMb ? { maxJobBytes: Math.round(args.maxShardMb * 1024 * 1024) } : {}),
         ...(args.maxLineMb ? { maxLineBytes: Math.round(args.maxLineMb * 1024 * 1024) } : {}),
         onRun: (runId) => {
           io.stderr(`batch: run ${runId} (after a crash: the same command with --resume ${runId})\n`);
+        },
+        onNotice: (message) => {
+          io.stderr(`batch: ${message}\n`);
         },
         onProgress,
       });
@@ -197,6 +205,7 @@ export function registerBatch(program: Command, io: CliIo, done: (code: Promise<
     .option('--knowledge <paths...>', 'artifact folders/files instead of profiles/ and plandefinitions/')
     .option('--queue <redis-url>', 'distribute over a Redis queue: this process coordinates, `worker --queue <redis-url>` processes apply')
     .option('--resume <run id>', 'with --queue: finish the run a coordinator that died had started (same --in and --out)')
+    .option('--run-lock-ms <ms>', "with --queue: the run lock's lifetime unrenewed (default 15000): a --resume waits this long for a killed coordinator's lock")
     .option('--window <jobs>', `with --queue: most jobs whose input or result is in Redis at once (default ${DEFAULT_WINDOW}); bounds Redis memory`)
     .option('--export-timeout <s>', 'with --in a FHIR server offering Bulk Data $export: the most seconds the export may take (default 3600)');
   // With --in a FHIR server: its credentials and request policy, as apply --server takes them.

@@ -2,8 +2,8 @@
  * `worker --queue redis://host:port`: applies distributed batch jobs (src/queue/queue-worker.ts)
  * until SIGTERM/SIGINT (or, with --idle-exit, until the queue has been empty for that long after
  * its first job), then finishes the job in hand and exits 0. Run one per core, on any machine
- * that reaches the Redis; each loads the protocols from its own --knowledge (the run names the plans
- * by canonical and version, so a worker with other protocols refuses the run's jobs).
+ * that reaches the Redis; each loads the protocols from its own --knowledge, and applies a run only
+ * when that knowledge's digest is the run's (else it gives the run's jobs back and says so).
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -36,12 +36,18 @@ export async function runWorkerCommand(raw: WorkerArgs, io: CliIo, stop: Promise
       jobs++;
       patients += event.patients;
     },
+    onMismatch: (event) => {
+      io.stderr(
+        `worker: run ${event.runId} was started with knowledge ${event.runDigest}, this worker has ${event.workerDigest}: its jobs are given back unapplied (start this worker with the run's --knowledge)\n`,
+      );
+    },
   });
-  io.stderr(`worker: waiting for batch jobs on ${new URL(url).host} (stop with SIGTERM or Ctrl-C)\n`);
+  io.stderr(`worker: knowledge ${knowledge.digest}; waiting for batch jobs on ${new URL(url).host} (stop with SIGTERM or Ctrl-C)\n`);
   // --idle-exit: also stop once the run is over (a job done, then the queue empty for that long).
   await (args.idleExit ? Promise.race([stop, worker.idle(args.idleExit * 1000)]) : stop);
   await worker.close();
-  io.stderr(`worker: stopped after ${jobs} job(s), ${patients} patient(s)\n`);
+  const refused = worker.refused > 0 ? `; gave ${worker.refused} job(s) back (a run's knowledge was not this worker's)` : '';
+  io.stderr(`worker: stopped after ${jobs} job(s), ${patients} patient(s)${refused}\n`);
   return EXIT.ok;
 }
 
