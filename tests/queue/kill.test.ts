@@ -191,8 +191,11 @@ describe('distributed batch under kill -9', () => {
     const winner = both[codes.indexOf(0)]!;
     const loser = both[codes.indexOf(2)]!;
     expect(JSON.parse(winner.stdout())).toMatchObject({ runId, resumed: true, deadLetters: 0, patients: PATIENTS });
-    expect(loser.stdout()).toBe('');
-    expect(loser.stderr()).toContain(`run ${runId}: another coordinator is running it`);
+    // The CLI's failure: one OperationOutcome on stdout, a line on stderr, no summary.
+    const refusal = JSON.parse(loser.stdout()) as { resourceType: string; issue: { code: string; diagnostics: string }[] };
+    expect(refusal).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'conflict' }] });
+    expect(refusal.issue[0]!.diagnostics).toContain(`run ${runId}: another coordinator is running it`);
+    expect(loser.stderr()).toContain('is locked by another coordinator: waiting up to');
     expect(loser.stderr()).not.toMatch(/\n\s+at /);
     expectSameOutput(out);
   }, 60_000);
