@@ -169,10 +169,10 @@ const subject = record.find((r) => r.resourceType === 'Patient');
 const result = applyPlanDefinition(plan, { subject, data: buildPatientData(record) }, { now: ${JSON.stringify(NOW)} }, knowledge);
 const profiles = knowledge.all().filter((r) => r.resourceType === 'StructureDefinition');
 const validation = validateResources(record).map((v) => v.outcome);
-process.stdout.write(JSON.stringify({ carePlan: result.carePlan, profiles, validation, subpaths: [typeof fromSubpath, typeof buildServer, typeof runCli] }));
+process.stdout.write(JSON.stringify({ carePlan: result.carePlan, profiles, validation, subpaths: [typeof fromSubpath, typeof buildServer, typeof runCli], digest: knowledge.digest }));
 `,
     );
-    const out = JSON.parse(run(process.execPath, ['apply.mjs'], consumer)) as { carePlan: unknown; profiles: unknown[]; validation: unknown[]; subpaths: string[] };
+    const out = JSON.parse(run(process.execPath, ['apply.mjs'], consumer)) as { carePlan: unknown; profiles: unknown[]; validation: unknown[]; subpaths: string[]; digest: string };
     expect(out.subpaths).toEqual(['function', 'function', 'function']);
 
     const { applyPlanDefinition, buildPatientData, loadKnowledge, validateResources } = await import('../../src/api/index.ts');
@@ -188,6 +188,8 @@ process.stdout.write(JSON.stringify({ carePlan: result.carePlan, profiles, valid
     expect(out.profiles.length).toBeGreaterThan(5);
     expect(JSON.stringify(out.profiles)).toBe(JSON.stringify(profiles));
     expect(out.validation).toEqual(JSON.parse(JSON.stringify(validateResources(record).map((v) => v.outcome))));
+    // The distributed batch's workers compare it with the coordinator's: installed and checkout must agree.
+    expect(out.digest).toBe(knowledge.digest);
   });
 
   it('strict TypeScript: the declarations type-check and are real types (a wrong call is an error)', () => {
