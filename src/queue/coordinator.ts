@@ -29,6 +29,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { badRequest } from '../errors/operation-outcome.ts';
 import { acquireRunLock, type RunLock } from './run-lock.ts';
+import { KnowledgeRefusals } from './knowledge-refusals.ts';
 import { lineFailure } from '../batch/failures.ts';
 import { OutputFile, mergeSortedParts } from '../batch/merge.ts';
 import { DEFAULT_MAX_LINE_BYTES, inputBytes, listInputs } from '../batch/run-batch.ts';
@@ -234,11 +235,7 @@ async function applyInWindow(
   let lastProgress = Date.now();
   let metaWritten = false;
   // Jobs given back by workers with other knowledge (queue-worker.ts): reported, and bounded in time.
-  const knowledgeWaitMs = options.knowledgeWaitMs ?? DEFAULT_KNOWLEDGE_WAIT_MS;
-  let refusals = 0;
-  let refusalsAtLastResult = 0;
-  let lastResult = Date.now();
-  const reportedDigests = new Set<string>();
+  const refusals = new KnowledgeRefusals(redis, keys.refusals, options.knowledgeDigest, options.knowledgeWaitMs ?? DEFAULT_KNOWLEDGE_WAIT_MS, options.onNotice);
   for (;;) {
     lock.assertHeld();
     let changed = false;
@@ -284,31 +281,16 @@ async function applyInWindow(
     }
     options.onProgress?.({ phase: 'apply', done: finished, total: jobs.length, patients: 0 });
     if (finished >= jobs.length) break;
-    if (changed) {
-      lastResult = Date.now();
-      refusalsAtLastResult = refusals;
-    } else {
-      const byDigest = await redis.hgetall(keys.refusals);
-      refusals = Object.values(byDigest).reduce((sum, n) => sum + Number(n), 0);
-      const digests = Object.keys(byDigest).sort();
-      if (digests.some((d) => !reportedDigests.has(d))) {
-        for (const d of digests) reportedDigests.add(d);
-        options.onNotice?.(
-          `workers with other knowledge (digest ${digests.join(', ')}; the run's is ${options.knowledgeDigest}) gave ${refusals} job(s) back unapplied: start workers with the run's --knowledge`,
-        );
+    const giveUp = await refusals.check(changed);
+    if (giveUp) {
+      for (const [name, value] of state) {
+        if (value !== 'todo' && value !== 'flight') continue;
+        await redis.hsetnx(keys.dead, name, giveUp);
+        // A job a worker holds right now stays; it finds itself a dead letter (queue-worker.ts isSettled).
+        await queue.remove(jobId(runId, name)).catch(() => 0);
       }
-      if (refusals > refusalsAtLastResult && Date.now() - lastResult > knowledgeWaitMs) {
-        const reason = `no worker with this run's knowledge (digest ${options.knowledgeDigest}) took it in ${knowledgeWaitMs / 1000} s; workers with other knowledge (digest ${digests.join(', ')}) gave jobs back ${refusals} time(s)`;
-        options.onNotice?.(`${reason}: the jobs left are dead letters`);
-        for (const [name, value] of state) {
-          if (value !== 'todo' && value !== 'flight') continue;
-          await redis.hsetnx(keys.dead, name, reason);
-          // A job a worker holds right now stays; it finds itself a dead letter (queue-worker.ts isSettled).
-          await queue.remove(jobId(runId, name)).catch(() => 0);
-        }
-        next = todo.length;
-        continue;
-      }
+      next = todo.length;
+      continue;
     }
     if (changed) lastProgress = Date.now();
     else if (Date.now() - lastProgress > LOST_JOB_CHECK_MS) {
@@ -320,8 +302,7 @@ async function applyInWindow(
     }
     if (!changed) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  const refused = Object.values(await redis.hgetall(keys.refusals)).reduce((sum, n) => sum + Number(n), 0);
-  return { enqueued, maxInFlight, dead: await redis.hgetall(keys.dead), refusals: refused };
+  return { enqueued, maxInFlight, dead: await redis.hgetall(keys.dead), refusals: await refusals.count() };
 }
 
 export async function runQueuedBatch(options: QueuedBatchOptions): Promise<QueuedBatchSummary> {

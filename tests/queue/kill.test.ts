@@ -124,6 +124,17 @@ async function runIdOf(coordinator: Started): Promise<string> {
 /** Jobs with a result: collected by the coordinator, or waiting in Redis. */
 const results = async (runId: string) => (await client.scard(runKeys(runId).collected)) + (await client.hlen(runKeys(runId).results));
 
+/** Two workers and a coordinator on `out`, the coordinator killed with -9 once `progressed`; its run id. */
+async function killCoordinatorMidRun(out: string, progressed: (runId: string) => Promise<boolean> = async (runId) => (await results(runId)) >= 3): Promise<string> {
+  await startWorkers(2);
+  const first = startCoordinator(out);
+  const runId = await runIdOf(first);
+  await waitFor('a few results', () => progressed(runId));
+  first.child.kill('SIGKILL');
+  await first.exit;
+  return runId;
+}
+
 function expectSameOutput(out: string): void {
   const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
   expect(read(out, 'CarePlan.ndjson').split('\n').filter(Boolean)).toHaveLength(PATIENTS);
@@ -148,13 +159,8 @@ describe('distributed batch under kill -9', () => {
   }, 60_000);
 
   it('the coordinator killed mid-run: --resume <run id> enqueues only what has no result and writes the same output', async () => {
-    await startWorkers(2);
     const out = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
-    const first = startCoordinator(out);
-    const runId = await runIdOf(first);
-    await waitFor('a few results', async () => (await results(runId)) >= 3);
-    first.child.kill('SIGKILL');
-    await first.exit;
+    const runId = await killCoordinatorMidRun(out);
     const resumed = startCoordinator(out, runId);
     expect(await resumed.exit).toBe(0);
     const summary = JSON.parse(resumed.stdout()) as { runId: string; resumed: boolean; jobs: number; enqueued: number; deadLetters: number };
@@ -164,12 +170,7 @@ describe('distributed batch under kill -9', () => {
   }, 60_000);
 
   it('the coordinator killed and resumed with another --out (its collected results are not there): those jobs are done again, same output', async () => {
-    await startWorkers(2);
-    const first = startCoordinator(mkdtempSync(join(tmpdir(), 'ip-kill-out-')));
-    const runId = await runIdOf(first);
-    await waitFor('a few collected results', async () => (await client.scard(runKeys(runId).collected)) >= 3);
-    first.child.kill('SIGKILL');
-    await first.exit;
+    const runId = await killCoordinatorMidRun(mkdtempSync(join(tmpdir(), 'ip-kill-out-')), async (id) => (await client.scard(runKeys(id).collected)) >= 3);
     const elsewhere = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
     const resumed = startCoordinator(elsewhere, runId);
     expect(await resumed.exit).toBe(0);
@@ -178,13 +179,8 @@ describe('distributed batch under kill -9', () => {
   }, 60_000);
 
   it('two coordinators resuming the killed one at once: one finishes the run, the other is refused (exit 2) without touching it', async () => {
-    await startWorkers(2);
     const out = mkdtempSync(join(tmpdir(), 'ip-kill-out-'));
-    const first = startCoordinator(out);
-    const runId = await runIdOf(first);
-    await waitFor('a few results', async () => (await results(runId)) >= 3);
-    first.child.kill('SIGKILL');
-    await first.exit;
+    const runId = await killCoordinatorMidRun(out);
     const both = [startCoordinator(out, runId), startCoordinator(out, runId)];
     const codes = await Promise.all(both.map((c) => c.exit));
     expect([...codes].sort()).toEqual([0, 2]);
