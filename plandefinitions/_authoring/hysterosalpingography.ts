@@ -87,6 +87,7 @@ import {
   workupAction,
   workupNeedVariables,
   bleedingNowTask,
+  menstrualDatesUnusableTask,
   type Workup,
 } from './logic.ts';
 import { primaryCode } from './activities.ts';
@@ -199,7 +200,8 @@ const IODINE_EVIDENCE =
   `%iodineAllergies.where(${ACTIVE_ALLERGY})` +
   ` | %iodineTests.where(${RESULT_HOLDS} and (${hasCoding('value.coding', SCT, ['10828004'])} or interpretation.coding.exists(code = 'POS')))`;
 const C6_IODINE = `(${IODINE_EVIDENCE}).exists()`;
-const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK}).where(${asDate('value.ofType(dateTime)')}.max() = ${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max())`;
+/** The LMP record(s) behind %bleedingStart (the newest usable first day of bleeding). */
+const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK} and ${asDate('value.ofType(dateTime)')}.exists($this = %bleedingStart.toDate()))`;
 
 /**
  * Each contraindication is computed once, as a named expression on the HSG action, and read by the
@@ -625,6 +627,7 @@ export const hysterosalpingography = defineProcedure({
           action: [
             ...hsgContraindications(),
             bleedingNowTask('hsg', 'HSG-C4', 'plan the study 5-7 days after it'),
+            menstrualDatesUnusableTask('hsg', 'HSG-T1'),
             {
               id: 'hsg-plan',
               title: 'No contraindication: plan the HSG',

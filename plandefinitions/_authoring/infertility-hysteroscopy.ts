@@ -42,6 +42,7 @@ import {
 import {
   anyWorkupNeeded,
   bleedingNowTask,
+  menstrualDatesUnusableTask,
   cycleTasks,
   CYCLE_STATE_VARIABLES,
   CYCLE_WINDOW_VARIABLES,
@@ -581,6 +582,7 @@ export const hysteroscopy = defineProcedure({
                       action: windowActions(),
                     },
                     bleedingNowTask('hys', 'HYS-T1', `plan the hysteroscopy ${WINDOW_START}-${WINDOW_END} days after it (irregular bleeding: any day after it)`),
+                    menstrualDatesUnusableTask('hys', 'HYS-T1'),
                     ...cycleTasks('hys', 'HYS-T1', WINDOW_END),
                   ],
                 },

@@ -81,13 +81,21 @@ export const MENSES_INPUTS: DataRequirement[] = [
 /** Required: some menstrual data at all (an LMP start or an end of bleeding); else collect it. */
 export const menstrualDataRequired = (): DataRequirement => codeInput('menstrualData', 'Observation', vsCodings('vs-menstrual-data', 'menses-end-date'), { required: true });
 
+/**
+ * The usable menstrual dates of an input (Dates): final results whose value is a date with day
+ * precision, not after today. A record without a value, with a text value or with a year-month only
+ * cannot date a window (a month would put its start in the past); an end of bleeding after today is
+ * not an end yet: she is (or may be) still bleeding (SAFE-10). Such records count as no date.
+ */
+export const usableMenstrualDates = (input: string): string =>
+  `${asDate(`%${input}.where(${RESULT_OK}).value.ofType(dateTime).where(toString().length() >= 10)`)}.where($this <= today())`;
 /** The newest end-of-bleeding date (a Date). */
-const END = `${asDate(`%mensesEnd.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
+const END = `${usableMenstrualDates('mensesEnd')}.max()`;
 /** The newest first-day-of-bleeding date (a Date). */
-const START = `${asDate(`%lastPeriodStart.where(${RESULT_OK}).value.ofType(dateTime)`)}.max()`;
+const START = `${usableMenstrualDates('lastPeriodStart')}.max()`;
 
-const HAS_END = `%mensesEnd.where(${RESULT_OK}).exists()`;
-const HAS_START = `%lastPeriodStart.where(${RESULT_OK}).exists()`;
+const HAS_END = '%bleedingEnd.exists()';
+const HAS_START = '%bleedingStart.exists()';
 
 /**
  * The menstrual state as named expressions (R4 `variable` extension), declared once on the action
@@ -109,6 +117,11 @@ export const CYCLE_STATE_VARIABLES: Extension[] = [
     'The newest period has started and no end of bleeding is recorded after it',
   ),
   variable('menstruatingNow', '(%bleedingNotEnded and %bleedingStart.toDate() >= today() - 7 days)', 'Bleeding started within the last 8 days and has no end'),
+  variable(
+    'menstrualDatesUnusable',
+    '(%lastPeriodStart | %mensesEnd).exists() and %bleedingStart.empty() and %bleedingEnd.empty()',
+    'Menstrual data is recorded but none of it gives a usable date (no value, not a full date, after today, or not final)',
+  ),
 ];
 export const CYCLE_WINDOW_VARIABLES: Extension[] = [
   variable(
@@ -133,6 +146,23 @@ export const MENSES_JUSTIFICATION = justify(
   'menstrual state',
   'Windows count from the end of bleeding (LOCAL#menses-end-date; day 1 = the day after it; bounds inclusive; terminology.md section 1 A7/A10/A23: "after menstruation" = after the menses have ended). The newest end date counts when it is on or after the newest LMP start (LOINC 8665-2). An LMP start with no end after it means menstruating now if it began within the last 8 days (FIGO: normal menses last up to 8 days); if it began earlier the end date is unknown and is collected rather than assumed. When the window of the current cycle has passed, the end date of the next menses is collected.',
 );
+export const MENSES_DATE_JUSTIFICATION = justify(
+  'menstrual dates',
+  'Safer reading: only a final result whose value is a calendar day (YYYY-MM-DD, or a dateTime) on or before today dates the cycle. A record with no value, a text value or only a year or month cannot say which day the window starts (a month would let it start in the past); an end of bleeding recorded after today means she is, or may be, still bleeding (SAFE-10). Such a record is treated as no date: the end of bleeding is collected, never assumed.',
+);
+
+/** Menstrual data is recorded but gives no usable date: collect the end of bleeding rather than decide nothing (SAFE-5, SAFE-10). */
+export function menstrualDatesUnusableTask(prefix: string, ruleId: string): Action {
+  return {
+    id: `${prefix}-menstrual-dates-unusable`,
+    title: 'Menstrual dates not usable: record the end of the last menses',
+    description:
+      'A menstrual record is on file but none gives a usable day (no value, not a full date, a date after today, or not a final result): the window cannot be dated. Record the end date of the last menses and apply the protocol again.',
+    documentation: [...citations(ruleId), ...safety('SAFE-5', 'dates'), MENSES_DATE_JUSTIFICATION],
+    condition: [applicability('%menstrualDatesUnusable', `${ruleId}: menstrual data recorded, but no usable date`)],
+    definitionCanonical: adCanonical('collect-menses-end-date'),
+  };
+}
 
 /**
  * Tasks when the cycle cannot be used (procedure period variables in scope): the period of this

@@ -52,6 +52,7 @@ import {
 import { LABS } from './infertility-hysteroscopy.ts';
 import {
   bleedingNowTask,
+  menstrualDatesUnusableTask,
   cycleTasks,
   CYCLE_STATE_VARIABLES,
   CYCLE_WINDOW_VARIABLES,
@@ -649,6 +650,7 @@ export const tubalReanastomosis = defineProcedure({
                       action: surgery(),
                     },
                     bleedingNowTask('tr', 'TR-T1', 'admit for surgery 3-7 days after it'),
+                    menstrualDatesUnusableTask('tr', 'TR-T1'),
                     ...notEligible(
                       'tr-not-eligible-turns-40',
                       'TR-I2',

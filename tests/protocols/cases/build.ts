@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { HSG_CASES } from './hysterosalpingography.ts';
 import { HYS_CASES } from './infertility-hysteroscopy.ts';
 import { PATHWAY_CASES } from './infertility-work-up-pathway.ts';
+import { SAFETY_AUDIT_CASES } from './safety-audit.ts';
 import { bundleOf, type CaseSpec } from './schema.ts';
 import { TR_CASES } from './tubal-reanastomosis.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES, ...PATHWAY_CASES];
+export const ALL_CASES: CaseSpec[] = [...TR_CASES, ...HSG_CASES, ...HYS_CASES, ...PATHWAY_CASES, ...SAFETY_AUDIT_CASES];
 
 /**
  * Examples are loaded side by side (demo, FHIR server): give every resource an id unique to its
@@ -38,7 +39,14 @@ export interface CaseOutput {
 export function caseOutputs(): CaseOutput[] {
   const out: CaseOutput[] = [];
   for (const spec of ALL_CASES) {
-    const file = { description: spec.description, rules: spec.rules, now: spec.now, bundle: bundleOf(spec), expect: spec.expect };
+    const file = {
+      description: spec.description,
+      rules: spec.rules,
+      now: spec.now,
+      bundle: bundleOf(spec),
+      ...(spec.nonConforming ? { nonConforming: spec.nonConforming } : {}),
+      expect: spec.expect,
+    };
     out.push({ path: `tests/protocols/${spec.plan}/${spec.name}.json`, text: `${JSON.stringify(file, null, 2)}\n` });
     if (spec.example) out.push({ path: `examples/${spec.name}.json`, text: `${JSON.stringify(bundleOf(withScenarioIds(spec)), null, 2)}\n` });
   }

@@ -39,7 +39,7 @@ const plan = 'hysterosalpingography' as const;
 
 const infertility = () => condition('infertility', SCT, '6738008', 'Female infertility', { onset: '2025-01-01' });
 
-interface Options {
+export interface Options {
   now?: string;
   /** Today is day `day` after the end of the menses. */
   day?: number;
@@ -48,7 +48,7 @@ interface Options {
 }
 
 /** An infertile woman of 33 with everything HSG needs recorded and normal (assessed fit 3 days ago). */
-function record(o: Options = {}): Resource[] {
+export function record(o: Options = {}): Resource[] {
   const now = o.now ?? NOW;
   const omit = new Set(o.omit ?? []);
   const r: Resource[] = [patient(birthDateFor(now, 33, 100))];

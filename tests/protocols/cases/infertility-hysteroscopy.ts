@@ -34,7 +34,7 @@ import type { CaseSpec, Expect } from './schema.ts';
 const NOW = '2026-05-20T09:00:00Z';
 const plan = 'infertility-hysteroscopy' as const;
 
-interface Options {
+export interface Options {
   day?: number;
   omit?: ('pregnancy' | 'menses' | 'fitness')[];
   indication?: Resource[];
@@ -44,7 +44,7 @@ interface Options {
 const myomectomy = () => procedure('myomectomy', SCT, '42010004', 'Uterine myomectomy', '2023-09-14');
 
 /** A woman of 31 on day 5 after her menses with a negative pregnancy test, assessed fit; the indication varies. */
-function record(o: Options = {}): Resource[] {
+export function record(o: Options = {}): Resource[] {
   const omit = new Set(o.omit ?? []);
   const r: Resource[] = [patient(birthDateFor(NOW, 31, 40))];
   r.push(...(o.indication ?? [myomectomy()]));

@@ -47,6 +47,11 @@ export const CaseFileSchema = z
         entry: z.array(z.object({ fullUrl: z.string(), resource: z.object({ resourceType: z.string(), id: z.string() }).passthrough() })).min(1),
       })
       .passthrough(),
+    /**
+     * The profile errors the patient data is meant to have ("Type/id: message"): a case showing that
+     * data the module's profiles refuse, but which a FHIR server may still hold, is read safely.
+     */
+    nonConforming: z.array(z.string()).optional(),
     expect: ExpectSchema,
   })
   .strict();
@@ -64,6 +69,8 @@ export interface CaseSpec {
   now: string;
   resources: Resource[];
   expect: Expect;
+  /** The profile errors the data is meant to have (see CaseFileSchema.nonConforming). */
+  nonConforming?: string[];
   /** Also shipped as examples/<name>.json for the demo. */
   example?: boolean;
 }

@@ -38,7 +38,7 @@ const NOW = '2026-07-14T09:00:00Z';
 const TODAY = NOW.slice(0, 10);
 const plan = 'tubal-reanastomosis' as const;
 
-interface Options {
+export interface Options {
   day?: number;
   birthDate?: string;
   omit?: ('ligation' | 'regularity' | 'fitness' | 'menses' | 'semen' | 'permit' | 'pregnancy')[];
@@ -56,7 +56,7 @@ function withoutBirthDate(r: Resource): Resource {
 }
 
 /** A woman of 35 sterilised in 2016 (Pomeroy), eligible in every respect, negative pregnancy test yesterday, on day 4 after her menses. */
-function record(o: Options = {}): Resource[] {
+export function record(o: Options = {}): Resource[] {
   const omit = new Set(o.omit ?? []);
   const r: Resource[] = [patient(o.birthDate ?? birthDateFor(NOW, 35, 120)), partner()];
   if (!omit.has('ligation')) r.push(ligation());
