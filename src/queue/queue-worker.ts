@@ -108,7 +108,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const isSettled = async (runId: string, name: string): Promise<boolean> => {
     const keys = runKeys(runId);
     const [dead, meta] = await Promise.all([connection.hexists(keys.dead, name), connection.get(keys.meta)]);
-    return dead === 1 || meta === null || (JSON.parse(meta) as { finished?: boolean }).finished === true;
+    return dead === 1 || meta === null || readJson(RunMeta, meta, `run ${runId}`).finished === true;
   };
 
   let refusals = 0;
