@@ -403,6 +403,13 @@ export const AD_SPECS: AdSpec[] = [
   ),
   collect(
     TR,
+    'collect-reversal-date',
+    'Record the date of the tubal reversal',
+    'A tubal reanastomosis is recorded without the day it was performed: the one-year follow-up (TR-F1) counts from it. Record the date of the operation and apply the protocol again.',
+    coding(LOCAL, 'tubal-reanastomosis-date', 'Date of the tubal reanastomosis'),
+  ),
+  collect(
+    TR,
     'collect-full-birth-date',
     'Record the full date of birth',
     'The record gives the birth date only to the year or the month: whether she is under 40 on the planned surgery dates cannot be decided (TR-I2, SAFE-5). Record the full date of birth; the reversal is not proposed until then.',

@@ -116,8 +116,23 @@ export const PROCEDURE_DONE = "status = 'completed'";
 
 /** The calendar date (as recorded, in its own offset) of a date/dateTime expression. */
 export const asDate = (expr: string): string => `${expr}.select(toString().substring(0, 10).toDate())`;
-export const effectiveDate = asDate('effective.ofType(dateTime)');
-export const performedDate = asDate('(performed.ofType(dateTime) | performed.ofType(Period).end)');
+/**
+ * The date a Period speaks for: its end, else its start (an open period is still going on). For a
+ * result or event that holds a procedure this is the latest date it may speak for, the safer reading.
+ */
+const periodDate = (period: string): string => `iif(${period}.end.exists(), ${period}.end, ${period}.start)`;
+/** The date of a result however R4 lets it be dated: effectiveDateTime, effectiveInstant or effectivePeriod (end, else start). */
+export const effectiveDate = asDate(`(effective.ofType(dateTime) | effective.ofType(instant) | ${periodDate('effective.ofType(Period)')})`);
+/** The date of a procedure: performedDateTime or performedPeriod (end, else start). */
+export const performedDate = asDate(`(performed.ofType(dateTime) | ${periodDate('performed.ofType(Period)')})`);
+/** The date of a Condition: onsetDateTime or onsetPeriod (end, else start), else recordedDate (when it was known at the latest). */
+export const conditionDate = asDate(
+  `iif((onset.ofType(dateTime) | onset.ofType(Period)).exists(), (onset.ofType(dateTime) | ${periodDate('onset.ofType(Period)')}), recordedDate)`,
+);
+export const DATING_JUSTIFICATION = justify(
+  'dates of records',
+  'Safer reading: a result is dated by effectiveDateTime, effectiveInstant or effectivePeriod, a procedure by performedDateTime or performedPeriod, a condition by onsetDateTime or onsetPeriod, else its recordedDate; a period counts at its end, or at its start while it has no end: the latest date it may speak for, so a result or event that holds a procedure is never read as older than it may be.',
+);
 
 /** Indeterminate or equivocal (v3 IND, E): the test is repeated, never read as abnormal (SAFE-3). */
 export const interpretationIndeterminate = `interpretation.coding.exists(system = '${V3_INTERPRETATION}' and code in ('IND' | 'E'))`;

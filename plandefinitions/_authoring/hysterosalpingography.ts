@@ -42,6 +42,8 @@ import {
   vsInput,
   hasCoding,
   asDate,
+  conditionDate,
+  DATING_JUSTIFICATION,
   NOT_REFUTED,
   effectiveDate,
   variable,
@@ -192,9 +194,10 @@ function tubalStatusKnown(): Action[] {
 
 // ---- contraindications (each a Boolean that is never empty) -----------------------------------------
 
+/** A delivery, abortion or curettage in the last 42 days, or one with no date at all (it may be recent: held until dated). */
 const C5_EVIDENCE =
-  `%pregnancyEndingProcedures.where(${PROCEDURE_DONE} and ${performedDate}.exists($this >= today() - 42 days))` +
-  ` | %pregnancyEndingConditions.where(${NOT_REFUTED} and ${asDate('onset.ofType(dateTime)')}.exists($this >= today() - 42 days))`;
+  `%pregnancyEndingProcedures.where(${PROCEDURE_DONE} and (${performedDate}.empty() or ${performedDate}.exists($this >= today() - 42 days)))` +
+  ` | %pregnancyEndingConditions.where(${NOT_REFUTED} and (${conditionDate}.empty() or ${conditionDate}.exists($this >= today() - 42 days)))`;
 const C5_RECENT = `(${C5_EVIDENCE}).exists()`;
 const IODINE_EVIDENCE =
   `%iodineAllergies.where(${ACTIVE_ALLERGY})` +
@@ -285,7 +288,8 @@ function hsgContraindications(): Action[] {
       id: 'hsg-ci-recent-pregnancy-ending',
       ruleId: 'HSG-C5',
       title: 'Do not perform HSG: within 6 weeks of delivery, abortion or curettage',
-      description: 'A delivery, abortion or curettage on or after the day 42 days ago (6 weeks, inclusive).',
+      description:
+        'A delivery, abortion or curettage on or after the day 42 days ago (6 weeks, inclusive), or one recorded without any date: it may be recent, so HSG is held until its date is recorded.',
       present: '%ciRecentPregnancyEnding',
       evidence: C5_EVIDENCE,
       reason: coding(LOCAL, 'recent-pregnancy-ending', 'Delivery, abortion or curettage within the last 6 weeks'),
@@ -294,8 +298,13 @@ function hsgContraindications(): Action[] {
         ...citations('HSG-C5'),
         justify(
           'HSG-C5',
-          'terminology.md section 1 A13: "scraping" = uterine curettage. 6 weeks = 42 days: an event 42 days ago still contraindicates, 43 days ago no longer (procedure date = performed, or the end of a performed period; condition date = onset).',
+          'terminology.md section 1 A13: "scraping" = uterine curettage. 6 weeks = 42 days: an event 42 days ago still contraindicates, 43 days ago no longer (procedure date = performedDateTime or performedPeriod; condition date = onset, else recordedDate).',
         ),
+        justify(
+          'HSG-C5',
+          'Safer reading: an event of this kind recorded without any date (no performed, onset or recordedDate) cannot be shown to be older than 6 weeks, so it holds the study (do not perform, citing the record) rather than passing silently; recording its date and applying again lifts the hold when it is older.',
+        ),
+        DATING_JUSTIFICATION,
       ],
     }),
     contraindication({
@@ -372,10 +381,16 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
         title: 'Alternative: laparoscopic chromopertubation (gold standard)',
         description: 'Gold standard, can unblock tubes and find other pelvic lesions, but invasive: hospital admission, general anaesthesia, higher cost; not the first choice.',
         precheckBehavior: 'no',
-        documentation: citations('HSG-ALT1'),
+        documentation: [
+          ...citations('HSG-ALT1', 'HSG-T1'),
+          justify(
+            'HSG-ALT1',
+            'Safer reading: chromopertubation passes dye through the cervix and uterine cavity like HSG, so it keeps the HSG window (day 5-7 after the end of bleeding, not before the preparation allows), with an end: an open period would let it be booked during the next menses or after a conception in a later cycle (SAFE-8, SAFE-5).',
+          ),
+          ...safety('SAFE-8', 'alternative'),
+        ],
         definitionCanonical: adCanonical('laparoscopic-chromopertubation'),
-        // Not before the earliest day the preparation allows; the operating list decides the day.
-        dynamicValue: [{ path: 'occurrencePeriod.start', expression: fhirpath('%procedureStart.toDate()') }, ...EVIDENCE_VALUES],
+        dynamicValue: [...PROCEDURE_DATES, ...EVIDENCE_VALUES],
       },
     ],
   };

@@ -500,7 +500,10 @@ export function workupAction(w: Workup, prefix: string, procedureActionId: strin
   };
 }
 
-export const reanastomosisDate = `${asDate(`%reanastomosis.where(${PROCEDURE_DONE}).select(performed.ofType(dateTime) | performed.ofType(Period).end)`)}.max()`;
+/** The date of the newest completed reversal (performedDateTime, or performedPeriod: end, else start). */
+export const reanastomosisDate = `%reanastomosis.where(${PROCEDURE_DONE}).select(${performedDate}).max()`;
+/** A completed reversal is recorded but none of them has a date: the follow-up cannot be counted. */
+export const REVERSAL_UNDATED = `(%reanastomosis.where(${PROCEDURE_DONE}).exists() and ${reanastomosisDate}.empty())`;
 /** A reversal was performed at least one year ago and no pregnancy has been recorded since. */
 export const NO_PREGNANCY_YEAR_AFTER_REVERSAL =
   `(%reanastomosis.where(${PROCEDURE_DONE}).exists() and ${reanastomosisDate} <= today() - 1 year` +

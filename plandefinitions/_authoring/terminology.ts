@@ -100,6 +100,12 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'tube-segment-fimbrial', display: 'Fimbrial segment of fallopian tube' },
   { code: 'tube-segment-interstitial', display: 'Interstitial segment of fallopian tube' },
   {
+    code: 'tubal-reanastomosis-date',
+    display: 'Date of the tubal reanastomosis',
+    definition:
+      'The day a recorded tubal reanastomosis was performed (Procedure.performed). The follow-up (TR-F1: no pregnancy one year after the reversal) counts from it and only tubal findings dated on or after it count.',
+  },
+  {
     code: 'birth-date-full',
     display: 'Full date of birth (day, month and year)',
     definition:

@@ -47,6 +47,7 @@ import {
   vsInput,
   effectiveDate,
   evidenceValues,
+  DATING_JUSTIFICATION,
   type Action,
 } from './common.ts';
 import { LABS } from './infertility-hysteroscopy.ts';
@@ -82,6 +83,7 @@ import {
   PROCEDURE_DATES,
   procedurePeriodVariables,
   reanastomosisDate,
+  REVERSAL_UNDATED,
   resultVerdictVariables,
   REVERSAL_FOLLOW_UP_INPUTS,
   safety,
@@ -709,6 +711,22 @@ export const tubalReanastomosis = defineProcedure({
               ],
               code: [{ coding: [coding(SCT, '168884001', 'Hysterosalpingography')] }],
               definitionCanonical: pdCanonical('hysterosalpingography'),
+            },
+            {
+              id: 'tr-reversal-date-unknown',
+              title: 'Date of the reversal unknown: record it',
+              description:
+                'A tubal reanastomosis is recorded without the day it was performed: whether a year has passed (TR-F1) cannot be decided. Record the date and apply the protocol again.',
+              documentation: [
+                ...citations('TR-F1'),
+                justify(
+                  'TR-F1',
+                  'Safer reading: an undated reversal neither starts the follow-up nor leaves the plan empty; its date is asked for, since the follow-up (and which tubal findings count) is counted from it.',
+                ),
+                DATING_JUSTIFICATION,
+              ],
+              condition: [applicability(REVERSAL_UNDATED, 'TR-F1: a tubal reanastomosis is recorded without a date')],
+              definitionCanonical: adCanonical('collect-reversal-date'),
             },
             {
               id: 'tr-follow-up-waiting',

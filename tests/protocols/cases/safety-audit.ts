@@ -6,11 +6,11 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C } from './codes.ts';
-import { daysAgo, lmpStart, mensesEnd } from './fixtures.ts';
+import { condition, daysAfter, daysAgo, fitness, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, SCT } from './fixtures.ts';
 import { record as hsgRecord } from './hysterosalpingography.ts';
 import { record as hysRecord } from './infertility-hysteroscopy.ts';
 import type { CaseSpec } from './schema.ts';
-import { record as trRecord } from './tubal-reanastomosis.ts';
+import { followUp, record as trRecord } from './tubal-reanastomosis.ts';
 
 const HSG_NOW = '2026-03-10T09:00:00Z';
 const HYS_NOW = '2026-05-20T09:00:00Z';
@@ -107,5 +107,138 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     resources: trRecord({ omit: ['menses'], extra: [mensesEndNoValue(TR_NOW)] }),
     nonConforming: NO_VALUE,
     expect: { notProposed: TR_NOT_SCHEDULED, tasks: [C.mensesEnd] },
+  },
+
+  // ---- finding 5: results dated by effectiveInstant or effectivePeriod are dated ----
+  {
+    name: 'hsg-abnormal-discharge-dated-by-instant',
+    plan: 'hysterosalpingography',
+    description: 'An abnormal vaginal discharge examination of 2 days ago dated by effectiveInstant: it is dated, so it holds the study (HSG-C1, SAFE-3).',
+    rules: ['HSG-C1', 'SAFE-3'],
+    now: HSG_NOW,
+    resources: hsgRecord({
+      omit: ['leukorrhea'],
+      extra: [edited(leukorrhea('leukorrhea', daysAgo(HSG_NOW, 2), false), { effectiveInstant: `${daysAgo(HSG_NOW, 2)}T08:00:00Z` }, ['effectiveDateTime'])],
+    }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Observation/leukorrhea'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-abnormal-discharge-dated-by-period',
+    plan: 'hysterosalpingography',
+    description:
+      'An abnormal vaginal discharge examination dated by effectivePeriod (3 to 2 days ago) after a normal one of 4 days ago: dated at its end, it is the newest and holds the study.',
+    rules: ['HSG-C1', 'SAFE-3'],
+    now: HSG_NOW,
+    resources: hsgRecord({
+      omit: ['leukorrhea'],
+      extra: [
+        leukorrhea('leukorrhea-normal', daysAgo(HSG_NOW, 4), true),
+        edited(leukorrhea('leukorrhea', daysAgo(HSG_NOW, 2), false), { effectivePeriod: { start: daysAgo(HSG_NOW, 3), end: daysAgo(HSG_NOW, 2) } }, ['effectiveDateTime']),
+      ],
+    }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Observation/leukorrhea'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-not-fit-dated-by-instant',
+    plan: 'hysterosalpingography',
+    description:
+      'The clinician assessed "not fit" yesterday, dated by effectiveInstant, after a "fit" 3 days ago: the newest assessment says not fit, HSG contraindicated (HSG-C2, SAFE-4).',
+    rules: ['HSG-C2', 'SAFE-4'],
+    now: HSG_NOW,
+    resources: hsgRecord({ extra: [edited(fitness('not-fit', daysAgo(HSG_NOW, 1), false), { effectiveInstant: `${daysAgo(HSG_NOW, 1)}T10:00:00Z` }, ['effectiveDateTime'])] }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Observation/not-fit'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  // ---- finding 6: HSG-C5 events dated by onset period, recorded date, performed period start, or not at all ----
+  {
+    name: 'hsg-ci-miscarriage-recorded-date-only',
+    plan: 'hysterosalpingography',
+    description: 'A miscarriage with no onset, recorded 20 days ago: dated by its recordedDate, within 6 weeks, HSG contraindicated (HSG-C5).',
+    rules: ['HSG-C5'],
+    now: HSG_NOW,
+    resources: hsgRecord({ extra: [condition('miscarriage', SCT, '17369002', 'Miscarriage', { recorded: daysAgo(HSG_NOW, 20), status: 'resolved' })] }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Condition/miscarriage'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-ci-miscarriage-onset-period',
+    plan: 'hysterosalpingography',
+    description: 'A miscarriage with an onsetPeriod from 50 to 30 days ago: dated at its end, within 6 weeks, HSG contraindicated.',
+    rules: ['HSG-C5'],
+    now: HSG_NOW,
+    resources: hsgRecord({
+      extra: [
+        edited(condition('miscarriage', SCT, '17369002', 'Miscarriage', { status: 'resolved' }), {
+          onsetPeriod: { start: daysAgo(HSG_NOW, 50), end: daysAgo(HSG_NOW, 30) },
+        }),
+      ],
+    }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Condition/miscarriage'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-ci-curettage-period-start-only',
+    plan: 'hysterosalpingography',
+    description: 'A curettage with a performedPeriod that has a start 10 days ago and no end: dated at its start, within 6 weeks, HSG contraindicated.',
+    rules: ['HSG-C5'],
+    now: HSG_NOW,
+    resources: hsgRecord({
+      extra: [edited(procedure('curettage', SCT, '176820000', 'Curettage of uterus', ''), { performedPeriod: { start: daysAgo(HSG_NOW, 10) } }, ['performedDateTime'])],
+    }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Procedure/curettage'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-ci-curettage-undated',
+    plan: 'hysterosalpingography',
+    description: 'A completed curettage recorded with no date at all: it may be recent, so HSG is held (do not perform, citing it) until its date is recorded.',
+    rules: ['HSG-C5'],
+    now: HSG_NOW,
+    resources: hsgRecord({ extra: [edited(procedure('curettage', SCT, '176820000', 'Curettage of uterus', ''), {}, ['performedDateTime'])] }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['Procedure/curettage'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  // ---- finding 7: laparoscopic chromopertubation keeps the HSG window, with an end ----
+  {
+    name: 'hsg-chromopertubation-in-the-hsg-window',
+    plan: 'hysterosalpingography',
+    description: 'Day 6 after the menses, everything ready: the laparoscopic chromopertubation alternative is dated in the same day 5-7 window as HSG, start and end (SAFE-8).',
+    rules: ['HSG-ALT1', 'HSG-T1', 'SAFE-8'],
+    now: HSG_NOW,
+    resources: hsgRecord(),
+    expect: {
+      proposed: [
+        { code: C.hsg, occurrencePeriod: { start: daysAgo(HSG_NOW, 0), end: daysAfter(daysAgo(HSG_NOW, 6), 7) } },
+        { code: C.lapChromopertubation, occurrencePeriod: { start: daysAgo(HSG_NOW, 0), end: daysAfter(daysAgo(HSG_NOW, 6), 7) } },
+      ],
+      tasks: [],
+    },
+  },
+  {
+    name: 'tr-follow-up-chromopertubation-in-the-hsg-window',
+    plan: 'tubal-reanastomosis',
+    description:
+      'Reversal 13 months ago, no pregnancy: the laparoscopic chromopertubation offered in the follow-up is dated in the HSG window (from tomorrow, after the preparation tests, to day 7).',
+    rules: ['TR-F1', 'HSG-ALT1', 'SAFE-8'],
+    now: TR_NOW,
+    resources: followUp({ sinceDays: 395 }),
+    expect: {
+      proposed: [{ code: C.lapChromopertubation, occurrencePeriod: { start: daysAfter(daysAgo(TR_NOW, 0), 1), end: daysAfter(daysAgo(TR_NOW, 6), 7) } }],
+      tasks: [],
+    },
+  },
+  // ---- finding 9: an undated reversal asks for its date ----
+  {
+    name: 'tr-follow-up-reversal-without-date',
+    plan: 'tubal-reanastomosis',
+    description: 'A completed reversal recorded without a date: whether a year has passed cannot be decided; its date is asked for instead of an empty plan (TR-F1).',
+    rules: ['TR-F1'],
+    now: TR_NOW,
+    resources: followUp({ sinceDays: 395 }).map((r) => (r.id === 'reversal' ? edited(r, {}, ['performedDateTime']) : r)),
+    expect: { notProposed: [C.hsg, C.lapChromopertubation, C.ivfReferral, ...TR_NOT_SCHEDULED], tasks: [`${LOCAL}|tubal-reanastomosis-date`] },
+  },
+  {
+    name: 'tr-follow-up-reversal-period-start-only',
+    plan: 'tubal-reanastomosis',
+    description: 'A reversal with a performedPeriod that has only a start 13 months ago: dated at its start, a year has passed without pregnancy, tubal patency is assessed.',
+    rules: ['TR-F1'],
+    now: TR_NOW,
+    resources: followUp({ sinceDays: 395 }).map((r) => (r.id === 'reversal' ? edited(r, { performedPeriod: { start: daysAgo(TR_NOW, 395) } }, ['performedDateTime']) : r)),
+    expect: { proposed: [{ code: C.hsg, reasonReference: ['Procedure/reversal'] }], notProposed: [C.ivfReferral, ...TR_NOT_SCHEDULED], tasks: [] },
   },
 ];

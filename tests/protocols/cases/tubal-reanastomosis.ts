@@ -113,7 +113,7 @@ const ineligible = (reasonReference: string[]): Expect => ({
 });
 
 /** After a reversal: the HSG follow-up needs the HSG data (menses, pregnancy test, allergy history, fitness). */
-function followUp(o: { sinceDays: number; extra?: Resource[] }): Resource[] {
+export function followUp(o: { sinceDays: number; extra?: Resource[] }): Resource[] {
   return [
     patient(birthDateFor(NOW, 36, 120)),
     ligation(),
