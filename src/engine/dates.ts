@@ -100,6 +100,36 @@ export function instantOf(value: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** A dateTime's time zone offset in milliseconds (`Z` and a value with no time: 0). */
+export function offsetMillisOf(value: string): number {
+  const tz = DATE_TIME.exec(value)?.[8];
+  if (!tz || tz === 'Z') return 0;
+  return (tz.startsWith('-') ? -1 : 1) * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6))) * 6e4;
+}
+
+/**
+ * The instants [first, last] (epoch ms) a FHIR date or dateTime covers, with a date-only value read
+ * as calendar time in the offset `offsetMs` (the offset of `now`): `2026-03-10` is that whole local
+ * day, `2026-03` the whole month, `2026` the whole year - not a UTC midnight, which east of UTC is
+ * the previous local evening and would drop a result recorded today before 08:00 at +08:00. A
+ * dateTime is the one instant it names.
+ */
+export function calendarSpan(value: string | undefined, offsetMs: number): [number, number] | undefined {
+  if (!value) return undefined;
+  if (!isDateOnly(value)) {
+    const t = instantOf(value);
+    return t === undefined ? undefined : [t, t];
+  }
+  const start = instantOf(value);
+  if (start === undefined) return undefined;
+  // The first instant after it: start is the 1st of the month (or of January) for a partial date.
+  const next = new Date(start);
+  if (value.length === 4) next.setUTCFullYear(next.getUTCFullYear() + 1);
+  else if (value.length === 7) next.setUTCMonth(next.getUTCMonth() + 1);
+  else next.setUTCDate(next.getUTCDate() + 1);
+  return [start - offsetMs, next.getTime() - offsetMs - 1];
+}
+
 /**
  * Date.parse's answer for the common FHIR shapes, computed from the digits (Date.parse was a few %
  * of an apply: input date filters and relatedAction spans call it for every candidate). Anything
