@@ -129,6 +129,20 @@ export const performedDate = asDate(`(performed.ofType(dateTime) | ${periodDate(
 export const conditionDate = asDate(
   `iif((onset.ofType(dateTime) | onset.ofType(Period)).exists(), (onset.ofType(dateTime) | ${periodDate('onset.ofType(Period)')}), recordedDate)`,
 );
+/**
+ * The records of `input` that say `holds` and that no newer record saying `clears` supersedes (a
+ * same-day tie holds). Only records that are evidence are compared: the input is not limited to its
+ * newest record in the DataRequirement, where a newer `registered` or `preliminary` record would hide
+ * the one that counts (SAFE-10).
+ */
+export function newestHolding(input: string, holds: string, clears: string): string {
+  const clearDate = `%${input}.where(${clears}).select(${effectiveDate}).max()`;
+  return `%${input}.where((${holds}) and (${clearDate}.empty() or ${effectiveDate}.exists($this >= ${clearDate})))`;
+}
+export const NEWEST_EVIDENCE_JUSTIFICATION = justify(
+  'newest evidence',
+  'Safer reading (SAFE-10): the newest record that is evidence decides (final, amended or corrected; preliminary only where it holds); records that are not evidence (registered, cancelled, entered-in-error) are never chosen as the newest, so a newer one of those cannot hide a result that holds the procedure. When the newest holding and clearing records fall on the same day, the holding one wins.',
+);
 export const DATING_JUSTIFICATION = justify(
   'dates of records',
   'Safer reading: a result is dated by effectiveDateTime, effectiveInstant or effectivePeriod, a procedure by performedDateTime or performedPeriod, a condition by onsetDateTime or onsetPeriod, else its recordedDate; a period counts at its end, or at its start while it has no end: the latest date it may speak for, so a result or event that holds a procedure is never read as older than it may be.',
@@ -146,9 +160,8 @@ export interface InputOptions {
   /** Look-back in days (DataRequirement.dateFilter valueDuration: within the last N days). */
   lookBackDays?: number;
   datePath?: string;
-  /** Newest first (and only the newest when `latestOnly`). */
+  /** Newest first. Never limited to the newest record: the FHIRPath picks the newest that is evidence (newestHolding). */
   newestFirst?: boolean;
-  latestOnly?: boolean;
   required?: boolean;
   /** Extra codeFilter on another element, e.g. `value`, by a ValueSet of this module. */
   alsoFilter?: { path: string; valueSet: string };
@@ -166,8 +179,7 @@ function finish(req: DataRequirement, opts: InputOptions, datePath: string): Dat
   if (opts.required) out.extension = [{ url: INPUT_REQUIRED, valueBoolean: true }];
   if (opts.alsoFilter) out.codeFilter = [...(out.codeFilter ?? []), { path: opts.alsoFilter.path, valueSet: vsUrl(opts.alsoFilter.valueSet) }];
   Object.assign(out, dateFilterOf(opts, opts.datePath ?? datePath));
-  if (opts.newestFirst || opts.latestOnly) out.sort = [{ path: opts.datePath ?? datePath, direction: 'descending' }];
-  if (opts.latestOnly) out.limit = 1;
+  if (opts.newestFirst) out.sort = [{ path: opts.datePath ?? datePath, direction: 'descending' }];
   return out;
 }
 

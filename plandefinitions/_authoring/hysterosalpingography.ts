@@ -44,6 +44,7 @@ import {
   asDate,
   conditionDate,
   DATING_JUSTIFICATION,
+  newestHolding,
   NOT_REFUTED,
   effectiveDate,
   variable,
@@ -117,7 +118,7 @@ const INPUTS: DataRequirement[] = [
   vsInput('iodineAllergies', 'AllergyIntolerance', 'vs-contrast-iodine-allergy'),
   codeInput('iodineTests', 'Observation', [coding(LOCAL, 'iodine-sensitivity-test', 'Iodine (contrast) sensitivity test')], { newestFirst: true }),
   vsInput('constipation', 'Condition', 'vs-constipation'),
-  codeInput('constipationNow', 'Observation', [coding(LOCAL, 'constipation-now', 'Currently constipated')], { lookBackDays: 7, latestOnly: true }),
+  codeInput('constipationNow', 'Observation', [coding(LOCAL, 'constipation-now', 'Currently constipated')], { lookBackDays: 7, newestFirst: true }),
   // Tubal status already known (SAFE-6, SAFE-7).
   vsInput('recentTubalStudy', 'Procedure', 'vs-tubal-patency-study', { lookBackDays: TUBAL_STATUS_LOOK_BACK }),
   codeInput('recentTubalPatency', 'Observation', [coding(LOCAL, 'tubal-patency-panel', 'Tubal patency (per side)')], { lookBackDays: TUBAL_STATUS_LOOK_BACK, newestFirst: true }),
@@ -444,7 +445,7 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       documentation: citations('HSG-P5'),
       condition: [
         applicability(
-          `%constipation.where(${ACTIVE_CONDITION}).exists() or %constipationNow.where(${RESULT_OK} and value.ofType(boolean) = true).exists()`,
+          `%constipation.where(${ACTIVE_CONDITION}).exists() or ${newestHolding('constipationNow', `${RESULT_OK} and value.ofType(boolean) = true`, `${RESULT_OK} and value.ofType(boolean) = false`)}.exists()`,
           'HSG-P5: the patient is constipated',
         ),
       ],

@@ -37,6 +37,8 @@ import {
   vsInput,
   variable,
   evidenceValues,
+  newestHolding,
+  NEWEST_EVIDENCE_JUSTIFICATION,
   type Action,
 } from './common.ts';
 import {
@@ -91,29 +93,30 @@ const INPUTS: DataRequirement[] = [
   vsInput('uterineSurgeryProcedures', 'Procedure', 'vs-uterine-surgery'),
   vsInput('uterineSurgeryHistory', 'Condition', 'vs-uterine-surgery'),
   vsInput('recurrentPregnancyLoss', 'Condition', 'vs-recurrent-pregnancy-loss'),
-  codeInput('hsgCavity', 'Observation', [coding(LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment')], { latestOnly: true }),
+  codeInput('hsgCavity', 'Observation', [coding(LOCAL, 'hsg-uterine-cavity', 'HSG uterine cavity assessment')], { newestFirst: true }),
   vsInput('plannedLaparoscopy', 'ServiceRequest', 'vs-laparoscopy'),
   vsInput('previousHysteroscopy', 'Procedure', 'vs-hysteroscopy-procedures'),
   vsInput('unexplainedInfertility', 'Condition', 'vs-unexplained-infertility'),
   codeInput('failedIvf', 'Condition', [coding(LOCAL, 'failed-ivf-et', 'Failed IVF-ET (no pregnancy after at least one embryo transfer)')]),
   ...INFLAMMATION_INPUTS,
   vsInput('chronicPid', 'Condition', 'vs-pid-chronic'),
-  codeInput('heavyBleedingNow', 'Observation', [coding(LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding')], { lookBackDays: 7, latestOnly: true }),
+  codeInput('heavyBleedingNow', 'Observation', [coding(LOCAL, 'heavy-uterine-bleeding-now', 'Active heavy uterine bleeding')], { lookBackDays: 7, newestFirst: true }),
   ...PREGNANCY_INPUTS,
   ...SYSTEMIC_INPUTS,
   ...MENSES_INPUTS,
   vsInput('irregularBleeding', 'Condition', 'vs-irregular-uterine-bleeding'),
-  codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true }),
+  codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { newestFirst: true }),
 ];
 
 // ---- indications (HYS-I1..I7, any of) -------------------------------------------------------------
 
+const CAVITY_ABNORMAL = `value.coding.exists(system = '${LOCAL}' and code in ('filling-defect' | 'contour-abnormal'))`;
 const NO_PREVIOUS_HYSTEROSCOPY = `%previousHysteroscopy.where(${PROCEDURE_DONE}).empty()`;
 const INDICATION = {
   i1: `%abnormalUterineBleeding.where(${ACTIVE_CONDITION})`,
   i2: `%uterineSurgeryProcedures.where(${PROCEDURE_DONE}) | %uterineSurgeryHistory.where(${NOT_REFUTED})`,
   i3: `%recurrentPregnancyLoss.where(${NOT_REFUTED})`,
-  i4: `%hsgCavity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code in ('filling-defect' | 'contour-abnormal')))`,
+  i4: newestHolding('hsgCavity', `${RESULT_OK} and ${CAVITY_ABNORMAL}`, `${RESULT_OK} and (${CAVITY_ABNORMAL}).not()`),
   i5: `iif(${NO_PREVIOUS_HYSTEROSCOPY}, %plannedLaparoscopy.where(status in ('draft' | 'active' | 'on-hold') and doNotPerform.where($this = true).empty()), {})`,
   i6: `%unexplainedInfertility.where(${ACTIVE_CONDITION})`,
   i7: `iif(${NO_PREVIOUS_HYSTEROSCOPY}, %failedIvf.where(${NOT_REFUTED}), {})`,
@@ -124,7 +127,7 @@ const INDICATED = `(${INDICATION_EVIDENCE}).exists()`;
 // ---- contraindications -----------------------------------------------------------------------------
 
 const C2_EVIDENCE =
-  `%heavyBleedingNow.where(${RESULT_HOLDS} and value.ofType(boolean) = true)` +
+  `${newestHolding('heavyBleedingNow', `${RESULT_HOLDS} and value.ofType(boolean) = true`, `${RESULT_OK} and value.ofType(boolean) = false`)}` +
   ` | %abnormalUterineBleeding.where(${ACTIVE_CONDITION} and severity.coding.exists(system = '${SCT}' and code = '24484000'))`;
 const C4_EVIDENCE = `%chronicPid.where(${ACTIVE_CONDITION})`;
 /**
@@ -192,6 +195,7 @@ function contraindications(): Action[] {
           'HYS-C2',
           'Look-back 7 days for LOCAL#heavy-uterine-bleeding-now (the text gives none): "massive bleeding" describes the present; the newest observation of the week decides.',
         ),
+        NEWEST_EVIDENCE_JUSTIFICATION,
       ],
     }),
     contraindication({
@@ -236,7 +240,8 @@ function contraindications(): Action[] {
 
 // ---- timing -------------------------------------------------------------------------------------------
 
-const IRREGULAR_EXPRESSION = `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or %menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')).exists())`;
+const IRREGULAR_CYCLE = `value.coding.exists(system = '${LOCAL}' and code = 'irregular-menstrual-cycle')`;
+const IRREGULAR_EXPRESSION = `(%irregularBleeding.where(${ACTIVE_CONDITION}).exists() or ${newestHolding('menstrualRegularity', `${RESULT_OK} and ${IRREGULAR_CYCLE}`, `${RESULT_OK} and (${IRREGULAR_CYCLE}).not()`)}.exists())`;
 const IRREGULAR = '%irregularBleedingNow';
 
 const TIMING_DOCS = [

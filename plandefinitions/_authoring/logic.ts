@@ -287,7 +287,7 @@ export const PREGNANCY_INPUTS: DataRequirement[] = [
 export const pregnancyStatusRequired = (): DataRequirement =>
   codeInput('pregnancyStatus', 'Observation', vsCodings('vs-pregnancy-test-codes', '82810-3'), {
     lookBackDays: LOOK_BACK.pregnancy,
-    latestOnly: true,
+    newestFirst: true,
     required: true,
     alsoFilter: { path: 'value', valueSet: 'vs-pregnancy-result' },
   });

@@ -47,6 +47,8 @@ import {
   vsInput,
   effectiveDate,
   evidenceValues,
+  newestHolding,
+  NEWEST_EVIDENCE_JUSTIFICATION,
   DATING_JUSTIFICATION,
   type Action,
 } from './common.ts';
@@ -105,11 +107,14 @@ const WINDOW_END = 7;
 const ADMISSION_LEAD_DAYS = 2;
 
 const STERILISATION_EVIDENCE = `%tubalSterilizationProcedures.where(${PROCEDURE_DONE}) | %tubalSterilizationHistory.where(${NOT_REFUTED})`;
+const REGULAR_CYCLE = `value.coding.exists(system = '${SCT}' and code = '78456001')`;
+/** The newest final regularity record says regular (a same-day "irregular" wins: newestHolding) and no menstrual disorder is active. */
 const REGULAR =
-  `%menstrualRegularityRequired.where(${RESULT_OK} and value.coding.exists(system = '${SCT}' and code = '78456001')).exists()` +
+  `%menstrualRegularityRequired.where(${RESULT_OK} and ${REGULAR_CYCLE}).exists()` +
+  ` and ${newestHolding('menstrualRegularityRequired', `${RESULT_OK} and (${REGULAR_CYCLE}).not()`, `${RESULT_OK} and ${REGULAR_CYCLE}`)}.empty()` +
   ` and %menstrualDisorder.where(${ACTIVE_CONDITION}).empty()`;
 const IRREGULAR_EVIDENCE =
-  `%menstrualRegularity.where(${RESULT_OK} and value.coding.exists(system = '${SCT}' and code = '78456001').not())` + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
+  `${newestHolding('menstrualRegularity', `${RESULT_OK} and (${REGULAR_CYCLE}).not()`, `${RESULT_OK} and ${REGULAR_CYCLE}`)}` + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
 /**
  * The birth date is known to the day. A year or a month alone cannot date the 40th birthday, and
  * FHIRPath compares dates of different precision as empty (or, after date arithmetic, at the
@@ -151,7 +156,7 @@ const CANDIDATE_INPUTS: DataRequirement[] = [
   ...INFLAMMATION_INPUTS,
   ...SYSTEMIC_INPUTS,
   vsInput('menstrualDisorder', 'Condition', 'vs-menstrual-disorder'),
-  codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true }),
+  codeInput('menstrualRegularity', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { newestFirst: true }),
   codeInput(
     'partnerSemen',
     'Observation',
@@ -540,6 +545,7 @@ export const tubalReanastomosis = defineProcedure({
                 'Needs the birth date and the menstrual regularity; each is collected when absent, never assumed. Fitness is a gate further on (SAFE-4): the work-up that informs it is proposed whatever the assessment.',
               documentation: [
                 ...citations('TR-I2', 'TR-I3', 'TR-I4'),
+                NEWEST_EVIDENCE_JUSTIFICATION,
                 justify(
                   'TR-I2',
                   'terminology.md section 1 A8: strictly under 40, on the planned date: she must be under 40 today, and the surgery period ends the day before her 40th birthday (SAFE-5).',
@@ -552,7 +558,7 @@ export const tubalReanastomosis = defineProcedure({
               ],
               input: [
                 patientElementRequired('patientBirthDate', 'birthDate'),
-                codeInput('menstrualRegularityRequired', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { latestOnly: true, required: true }),
+                codeInput('menstrualRegularityRequired', 'Observation', [coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity')], { newestFirst: true, required: true }),
                 ...workupInputs(TR_WORKUP),
               ],
               // The cycle window and the surgery period, computed once for the work-up dates and the scheduling below.

@@ -6,7 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C } from './codes.ts';
-import { condition, daysAfter, daysAgo, fitness, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, SCT } from './fixtures.ts';
+import { condition, daysAfter, daysAgo, fitness, heavyBleedingNow, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, regularity, SCT, withStatus } from './fixtures.ts';
 import { record as hsgRecord } from './hysterosalpingography.ts';
 import { record as hysRecord } from './infertility-hysteroscopy.ts';
 import type { CaseSpec } from './schema.ts';
@@ -240,5 +240,44 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     now: TR_NOW,
     resources: followUp({ sinceDays: 395 }).map((r) => (r.id === 'reversal' ? edited(r, { performedPeriod: { start: daysAgo(TR_NOW, 395) } }, ['performedDateTime']) : r)),
     expect: { proposed: [{ code: C.hsg, reasonReference: ['Procedure/reversal'] }], notProposed: [C.ivfReferral, ...TR_NOT_SCHEDULED], tasks: [] },
+  },
+
+  // ---- finding 4: a newer record that is not evidence does not hide the one that counts ----
+  {
+    name: 'hys-heavy-bleeding-not-hidden-by-newer-registered',
+    plan: 'infertility-hysteroscopy',
+    description:
+      'Heavy bleeding observed yesterday (final) and a "not heavy" record of today still registered (no result yet): the registered one is not evidence, the heavy bleeding holds the hysteroscopy (HYS-C2, SAFE-10).',
+    rules: ['HYS-C2', 'SAFE-10'],
+    now: HYS_NOW,
+    resources: hysRecord({
+      indication: [condition('aub', SCT, '44991000119100', 'Abnormal uterine bleeding', { onset: '2026-03-01' })],
+      extra: [heavyBleedingNow('heavy-bleeding', daysAgo(HYS_NOW, 1), true), withStatus(heavyBleedingNow('not-heavy', daysAgo(HYS_NOW, 0), false), 'registered')],
+    }),
+    expect: { contraindicated: [{ code: C.hysteroscopy, reasonReference: ['Observation/heavy-bleeding'] }], notProposed: HYS_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hys-heavy-bleeding-not-cleared-by-newer-preliminary',
+    plan: 'infertility-hysteroscopy',
+    description: 'Heavy bleeding observed yesterday (final) and a preliminary "not heavy" today: a preliminary result never clears (SAFE-10), hysteroscopy contraindicated.',
+    rules: ['HYS-C2', 'SAFE-10'],
+    now: HYS_NOW,
+    resources: hysRecord({
+      indication: [condition('aub', SCT, '44991000119100', 'Abnormal uterine bleeding', { onset: '2026-03-01' })],
+      extra: [heavyBleedingNow('heavy-bleeding', daysAgo(HYS_NOW, 1), true), withStatus(heavyBleedingNow('not-heavy', daysAgo(HYS_NOW, 0), false), 'preliminary')],
+    }),
+    expect: { contraindicated: [{ code: C.hysteroscopy, reasonReference: ['Observation/heavy-bleeding'] }], notProposed: HYS_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'tr-irregular-not-hidden-by-newer-registered',
+    plan: 'tubal-reanastomosis',
+    description: 'Menstruation recorded irregular 10 days ago (final) and a "regular" record of today still registered: the registered one is not evidence; not eligible (TR-I3).',
+    rules: ['TR-I3', 'SAFE-10'],
+    now: TR_NOW,
+    resources: trRecord({
+      omit: ['regularity'],
+      extra: [regularity('regularity', daysAgo(TR_NOW, 10), false), withStatus(regularity('regularity-new', daysAgo(TR_NOW, 0), true), 'registered')],
+    }),
+    expect: { contraindicated: [{ code: C.reversalAny, reasonReference: ['Observation/regularity'] }], notProposed: [...TR_NOT_SCHEDULED, C.semen], tasks: [] },
   },
 ];
