@@ -402,6 +402,13 @@ export const AD_SPECS: AdSpec[] = [
     coding(LOCAL, 'tubal-ligation-method', 'Method of the original tubal sterilisation'),
   ),
   collect(
+    SHARED,
+    'collect-patient-sex',
+    "Confirm the patient's sex",
+    'The record gives no gender, or "unknown" or "other": confirm that the patient is a woman (female reproductive organs) and correct the record; the protocol is not applied until then.',
+    coding(LOCAL, 'patient-sex-confirmed-female', 'Patient confirmed female (female reproductive organs)'),
+  ),
+  collect(
     TR,
     'collect-reversal-date',
     'Record the date of the tubal reversal',

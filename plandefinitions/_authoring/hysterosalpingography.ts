@@ -90,6 +90,8 @@ import {
   workupAction,
   workupNeedVariables,
   bleedingNowTask,
+  patientGate,
+  patientSexUnconfirmedTask,
   menstrualDatesUnusableTask,
   type Workup,
 } from './logic.ts';
@@ -632,7 +634,7 @@ export const hysterosalpingography = defineProcedure({
       ],
       input: INPUTS,
       extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES, ...TUBAL_STATUS_VARIABLES],
-      condition: [applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
+      condition: [...patientGate('HSG-I1'), applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...tubalStatusKnown(),
         {
@@ -671,6 +673,7 @@ export const hysterosalpingography = defineProcedure({
         },
       ],
     },
+    patientSexUnconfirmedTask('hsg', 'HSG-I1'),
   ],
 });
 

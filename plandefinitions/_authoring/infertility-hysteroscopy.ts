@@ -44,6 +44,8 @@ import {
 import {
   anyWorkupNeeded,
   bleedingNowTask,
+  patientGate,
+  patientSexUnconfirmedTask,
   menstrualDatesUnusableTask,
   cycleTasks,
   CYCLE_STATE_VARIABLES,
@@ -526,7 +528,7 @@ export const hysteroscopy = defineProcedure({
       ],
       input: INPUTS,
       extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES],
-      condition: [applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
+      condition: [...patientGate('HYS-I1'), applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
       action: [
         {
           id: 'hys-result-on-record',
@@ -597,6 +599,7 @@ export const hysteroscopy = defineProcedure({
         },
       ],
     },
+    patientSexUnconfirmedTask('hys', 'HYS-I1'),
   ],
 });
 

@@ -214,6 +214,39 @@ export function bleedingNowTask(prefix: string, ruleId: string, what: string): A
   };
 }
 
+// ---- the patient herself (SAFE-1, SAFE-7) -------------------------------------------------------------
+
+const SEX_UNCONFIRMED = "%patient.gender.where($this in ('female' | 'male')).empty()";
+// Written with exists() so that an absent element gives false, never empty.
+const DECEASED = '(%patient.deceased.ofType(boolean).where($this = true).exists() or %patient.deceased.ofType(dateTime).exists())';
+const RECORD_NOT_IN_USE = "(%patient.active.where($this = false).exists() or %patient.link.where(type = 'replaced-by').exists())";
+
+export const PATIENT_JUSTIFICATION = justify(
+  'SAFE-7',
+  'The protocols are for women (each text treats female infertility, the uterine cavity and the fallopian tubes). Reading chosen: a patient recorded as male gets no plan; a deceased patient gets no plan; a record that is inactive or replaced by another record (Patient.link replaced-by) gets no plan, as its data may be incomplete and the plan belongs on the record in use; each time the applicability condition that fails says why (SAFE-7: never an empty result without a reason). Gender absent, "unknown" or "other": safer to confirm than to plan or to exclude, so no plan is made and the patient\'s sex is asked to be confirmed.',
+);
+
+/** Applicability of a procedure's top action: a living woman whose record is the one in use. */
+export function patientGate(ruleId: string): NonNullable<Action['condition']> {
+  return [
+    applicability("%patient.gender.where($this = 'female').exists()", `${ruleId}/SAFE-7: the protocol is for women (Patient.gender is female)`),
+    applicability(`${DECEASED}.not()`, `${ruleId}/SAFE-7: the patient is not recorded as deceased`),
+    applicability(`${RECORD_NOT_IN_USE}.not()`, `${ruleId}/SAFE-7: the patient record is in use (not inactive, not replaced by another record)`),
+  ];
+}
+
+/** Gender absent, unknown or other on a living patient's record in use: ask for it to be confirmed (the plan is not made until then). */
+export function patientSexUnconfirmedTask(prefix: string, ruleId: string): Action {
+  return {
+    id: `${prefix}-patient-sex-unconfirmed`,
+    title: "Confirm the patient's sex: the protocol is for women",
+    description: 'The record gives no gender, or "unknown" or "other": the protocol is not applied until it is confirmed that she is a woman (female reproductive organs).',
+    documentation: [...citations(ruleId, 'SAFE-7'), PATIENT_JUSTIFICATION],
+    condition: [applicability(`${SEX_UNCONFIRMED} and ${DECEASED}.not() and ${RECORD_NOT_IN_USE}.not()`, `${ruleId}/SAFE-7: the patient's sex is not recorded as female or male`)],
+    definitionCanonical: adCanonical('collect-patient-sex'),
+  };
+}
+
 // ---- safety rules read across the three texts (clinical-rules.md SAFE-n) ----------------------------
 
 /**

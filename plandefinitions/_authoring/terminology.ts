@@ -100,6 +100,12 @@ const LOCAL_CONCEPTS: Concept[] = [
   { code: 'tube-segment-fimbrial', display: 'Fimbrial segment of fallopian tube' },
   { code: 'tube-segment-interstitial', display: 'Interstitial segment of fallopian tube' },
   {
+    code: 'patient-sex-confirmed-female',
+    display: 'Patient confirmed female (female reproductive organs)',
+    definition:
+      'Confirmation that the patient is a woman, asked for when Patient.gender is absent, unknown or other: the protocols (HSG, hysteroscopy, tubal reversal) are for women and are not applied until it is confirmed.',
+  },
+  {
     code: 'tubal-reanastomosis-date',
     display: 'Date of the tubal reanastomosis',
     definition:

@@ -55,6 +55,8 @@ import {
 import { LABS } from './infertility-hysteroscopy.ts';
 import {
   bleedingNowTask,
+  patientGate,
+  patientSexUnconfirmedTask,
   menstrualDatesUnusableTask,
   cycleTasks,
   CYCLE_STATE_VARIABLES,
@@ -424,7 +426,7 @@ export const tubalReanastomosis = defineProcedure({
       description: 'Only after a previous tubal sterilisation (TR-I1).',
       documentation: citations('TR-I1'),
       input: TR_INPUTS,
-      condition: [applicability(`(${STERILISATION_EVIDENCE}).exists()`, 'TR-I1: a previous tubal sterilisation is recorded')],
+      condition: [...patientGate('TR-I1'), applicability(`(${STERILISATION_EVIDENCE}).exists()`, 'TR-I1: a previous tubal sterilisation is recorded')],
       action: [
         {
           id: 'tr-candidate',
@@ -746,6 +748,7 @@ export const tubalReanastomosis = defineProcedure({
         },
       ],
     },
+    patientSexUnconfirmedTask('tr', 'TR-I1'),
   ],
 });
 

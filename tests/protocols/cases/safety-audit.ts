@@ -23,6 +23,9 @@ function edited(resource: Resource, changes: Record<string, unknown>, drop: stri
   return out as unknown as Resource;
 }
 
+/** The record with its Patient changed. */
+const withPatient = (resources: Resource[], changes: Record<string, unknown>): Resource[] => resources.map((r) => (r.resourceType === 'Patient' ? edited(r, changes) : r));
+
 /** A menses-end record with no value (the date the record was made is not the end of bleeding). */
 const mensesEndNoValue = (now: string) => edited(mensesEnd('menses-end', daysAgo(now, 6)), {}, ['valueDateTime']);
 
@@ -279,5 +282,61 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
       extra: [regularity('regularity', daysAgo(TR_NOW, 10), false), withStatus(regularity('regularity-new', daysAgo(TR_NOW, 0), true), 'registered')],
     }),
     expect: { contraindicated: [{ code: C.reversalAny, reasonReference: ['Observation/regularity'] }], notProposed: [...TR_NOT_SCHEDULED, C.semen], tasks: [] },
+  },
+
+  // ---- finding 10: the patient herself ----
+  {
+    name: 'hsg-male-patient-no-plan',
+    plan: 'hysterosalpingography',
+    description: 'A complete HSG record on a patient recorded as male: the protocol is for women, no plan (the applicability condition that fails says so).',
+    rules: ['HSG-I1', 'SAFE-7'],
+    now: HSG_NOW,
+    resources: withPatient(hsgRecord(), { gender: 'male' }),
+    expect: { notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-unknown-gender-confirm-sex',
+    plan: 'hysterosalpingography',
+    description: 'A complete HSG record on a patient whose gender is "unknown": no plan is made, the patient\'s sex is asked to be confirmed (safer than planning or excluding).',
+    rules: ['HSG-I1', 'SAFE-7'],
+    now: HSG_NOW,
+    resources: withPatient(hsgRecord(), { gender: 'unknown' }),
+    expect: { notProposed: HSG_NOT_SCHEDULED, tasks: [`${LOCAL}|patient-sex-confirmed-female`] },
+  },
+  {
+    name: 'hsg-deceased-patient-no-plan',
+    plan: 'hysterosalpingography',
+    description: 'A complete HSG record on a patient recorded as deceased 9 days ago: no plan.',
+    rules: ['HSG-I1', 'SAFE-7'],
+    now: HSG_NOW,
+    resources: withPatient(hsgRecord(), { deceasedDateTime: daysAgo(HSG_NOW, 9) }),
+    expect: { notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hsg-patient-record-replaced-no-plan',
+    plan: 'hysterosalpingography',
+    description: 'A complete HSG record on a Patient record that is inactive and replaced by another one: the plan belongs on the record in use, none is made here.',
+    rules: ['HSG-I1', 'SAFE-7'],
+    now: HSG_NOW,
+    resources: withPatient(hsgRecord(), { active: false, link: [{ other: { reference: 'Patient/new-id' }, type: 'replaced-by' }] }),
+    expect: { notProposed: HSG_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'hys-male-patient-no-plan',
+    plan: 'infertility-hysteroscopy',
+    description: 'A complete hysteroscopy record on a patient recorded as male: no plan.',
+    rules: ['HYS-I1', 'SAFE-7'],
+    now: HYS_NOW,
+    resources: withPatient(hysRecord(), { gender: 'male' }),
+    expect: { notProposed: HYS_NOT_SCHEDULED, tasks: [] },
+  },
+  {
+    name: 'tr-deceased-patient-no-plan',
+    plan: 'tubal-reanastomosis',
+    description: 'A complete reversal record on a patient recorded as deceased: no plan.',
+    rules: ['TR-I1', 'SAFE-7'],
+    now: TR_NOW,
+    resources: withPatient(trRecord(), { deceasedBoolean: true }),
+    expect: { notProposed: TR_NOT_SCHEDULED, tasks: [] },
   },
 ];
