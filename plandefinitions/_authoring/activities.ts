@@ -410,6 +410,13 @@ export const AD_SPECS: AdSpec[] = [
   ),
   collect(
     TR,
+    'collect-menstrual-regularity',
+    'Record the menstrual regularity',
+    'Menstrual regularity is on record only as a result that does not count (registered, preliminary, cancelled): record the assessment (regular or irregular); eligibility for the reversal (TR-I3) is decided on it.',
+    coding(LOCAL, 'menstrual-regularity', 'Menstrual regularity'),
+  ),
+  collect(
+    TR,
     'collect-reversal-date',
     'Record the date of the tubal reversal',
     'A tubal reanastomosis is recorded without the day it was performed: the one-year follow-up (TR-F1) counts from it. Record the date of the operation and apply the protocol again.',

@@ -541,6 +541,20 @@ export const tubalReanastomosis = defineProcedure({
               false,
             ),
             {
+              id: 'tr-regularity-not-usable',
+              title: 'Menstrual regularity not usable: record it',
+              description:
+                'Menstrual regularity is on record, but no final result (only registered, preliminary or cancelled ones): eligibility (TR-I3) cannot be decided. Record the assessment and apply the protocol again.',
+              documentation: [...citations('TR-I3'), NEWEST_EVIDENCE_JUSTIFICATION],
+              condition: [
+                applicability(
+                  `%menstrualRegularity.exists() and %menstrualRegularity.where(${RESULT_OK}).empty() and %menstrualDisorder.where(${ACTIVE_CONDITION}).empty()`,
+                  'TR-I3/SAFE-10: menstrual regularity is recorded, but not as a final result',
+                ),
+              ],
+              definitionCanonical: adCanonical('collect-menstrual-regularity'),
+            },
+            {
               id: 'tr-eligibility',
               title: 'Eligible: under 40, regular menstruation, no contraindication',
               description:

@@ -339,4 +339,15 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     resources: withPatient(trRecord(), { deceasedBoolean: true }),
     expect: { notProposed: TR_NOT_SCHEDULED, tasks: [] },
   },
+
+  // ---- finding 9: undecided without a reason ----
+  {
+    name: 'tr-regularity-only-registered',
+    plan: 'tubal-reanastomosis',
+    description: 'Menstrual regularity recorded only as a registered (not yet final) result: eligibility cannot be decided; the assessment is asked for instead of an empty plan.',
+    rules: ['TR-I3', 'SAFE-10'],
+    now: TR_NOW,
+    resources: trRecord({ omit: ['regularity'], extra: [withStatus(regularity('regularity', daysAgo(TR_NOW, 2), true), 'registered')] }),
+    expect: { notProposed: [...TR_NOT_SCHEDULED, C.semen], tasks: [C.regularity] },
+  },
 ];
