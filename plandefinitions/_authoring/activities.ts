@@ -45,6 +45,34 @@ function instruction(folder: string, id: string, title: string, text: string, co
   };
 }
 
+/**
+ * The texts of the HSG preparation that name the study: the HyCoSy branch writes them with "HyCoSy"
+ * (action dynamicValues), so a woman having HyCoSy is never told about an HSG.
+ */
+export const STUDY_TEXTS = {
+  atropineDosage: (study: string): string => `Intramuscular injection 30 minutes before the ${study}; dose per local protocol (not stated in the source).`,
+  noIntercourseBefore: (study: string): string => `No sexual intercourse from the end of your period until the ${study}.`,
+  studyDay: (study: string): string => `Eat normally on the day of the ${study}. A little bleeding is possible afterwards: bring sanitary pads.`,
+};
+
+/**
+ * Atropine premedication before the study (HSG-P4), one ActivityDefinition per study so that its
+ * instruction names the study the woman gets (HyCoSy keeps the HSG care: SAFE-8).
+ */
+function atropineBefore(id: string, study: string): AdSpec {
+  return {
+    folder: HSG,
+    id: `atropine-im-before-${id}`,
+    title: `Atropine IM half an hour before ${study}`,
+    description: `Atropine by intramuscular injection 30 minutes before the ${study}, against uterine and tubal spasm (false blockage). The source gives no dose: dose per local protocol.`,
+    kind: 'MedicationRequest',
+    extra: {
+      productCodeableConcept: { coding: [coding(SCT, '372832002', 'Atropine'), coding(RXNORM, '1223', 'Atropine')] },
+      dosage: [{ text: STUDY_TEXTS.atropineDosage(study), route: { coding: [coding(SCT, '78421000', 'Intramuscular use')] } }],
+    },
+  };
+}
+
 /** A collect-information Task naming the data element to record (as the engine's missing-data Tasks do). */
 function collect(folder: string, id: string, title: string, description: string, element: Coding): AdSpec {
   return {
@@ -303,29 +331,12 @@ export const AD_SPECS: AdSpec[] = [
     [coding(LOCAL, 'cleansing-enema', 'Cleansing enema')],
     CATEGORY.diagnostic,
   ),
-  {
-    folder: HSG,
-    id: 'atropine-im-before-hsg',
-    title: 'Atropine IM half an hour before HSG',
-    description:
-      'Atropine by intramuscular injection 30 minutes before the HSG, against uterine and tubal spasm (false blockage). The source gives no dose: dose per local protocol.',
-    kind: 'MedicationRequest',
-    extra: {
-      productCodeableConcept: { coding: [coding(SCT, '372832002', 'Atropine'), coding(RXNORM, '1223', 'Atropine')] },
-      dosage: [
-        {
-          text: 'Intramuscular injection 30 minutes before the HSG; dose per local protocol (not stated in the source).',
-          route: { coding: [coding(SCT, '78421000', 'Intramuscular use')] },
-        },
-      ],
-    },
-  },
-  instruction(HSG, 'instruction-no-intercourse-before-hsg', 'No intercourse before the HSG', 'No sexual intercourse from the end of your period until the HSG.', [
+  atropineBefore('hsg', 'HSG'),
+  atropineBefore('hycosy', 'HyCoSy'),
+  instruction(HSG, 'instruction-no-intercourse-before-hsg', 'No intercourse before the HSG', STUDY_TEXTS.noIntercourseBefore('HSG'), [
     coding(LOCAL, 'advice-no-intercourse-until-procedure', 'Advice: no intercourse from the end of menses until the procedure'),
   ]),
-  instruction(HSG, 'instruction-hsg-day', 'On the day of the HSG', 'Eat normally on the day of the HSG. A little bleeding is possible afterwards: bring sanitary pads.', [
-    coding(SCT, '409073007', 'Education'),
-  ]),
+  instruction(HSG, 'instruction-hsg-day', 'On the day of the HSG', STUDY_TEXTS.studyDay('HSG'), [coding(SCT, '409073007', 'Education')]),
   instruction(HSG, 'instruction-empty-bladder', 'Empty the bladder before the HSG', 'Empty your bladder just before the procedure.', [
     coding(LOCAL, 'advice-empty-bladder', 'Advice: empty the bladder before the procedure'),
   ]),

@@ -95,7 +95,7 @@ import {
   menstrualDatesUnusableTask,
   type Workup,
 } from './logic.ts';
-import { primaryCode } from './activities.ts';
+import { primaryCode, STUDY_TEXTS } from './activities.ts';
 import { defineProcedure } from './procedure.ts';
 import { vsCodings } from './terminology.ts';
 
@@ -399,6 +399,11 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
   };
 }
 
+/** On the HyCoSy branch, the patient text of a shared HSG activity rewritten to name HyCoSy (the ActivityDefinition's says HSG). */
+function studyText(isHsg: boolean, path: string, text: (study: string) => string): Pick<Action, 'dynamicValue'> {
+  return isHsg ? {} : { dynamicValue: [{ path, expression: fhirpath(`'${text('HyCoSy')}'`) }] };
+}
+
 /** Preparation, premedication and aftercare around the study (the iodine ones only for HSG: SAFE-8). */
 function preparation(prefix: string, isHsg: boolean): Action[] {
   const target = `${prefix}-order`;
@@ -414,7 +419,8 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
         ...(isHsg ? [] : safety('SAFE-8', 'alternative')),
       ],
       relatedAction: [relatedBefore(target, 30)],
-      definitionCanonical: adCanonical('atropine-im-before-hsg'),
+      // Its own ActivityDefinition per study: the dosage text names it (a dynamicValue into the dosage would write into the definition's own Dosage).
+      definitionCanonical: adCanonical(isHsg ? 'atropine-im-before-hsg' : 'atropine-im-before-hycosy'),
     },
     {
       id: `${prefix}-instruction-no-intercourse-before`,
@@ -423,6 +429,7 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       relatedAction: [relatedBefore(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-no-intercourse-before-hsg'),
+      ...studyText(isHsg, 'payload[0].contentString', STUDY_TEXTS.noIntercourseBefore),
     },
     {
       id: `${prefix}-instruction-day`,
@@ -431,6 +438,7 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       relatedAction: [relatedBefore(target)],
       participant: [{ type: 'patient' }],
       definitionCanonical: adCanonical('instruction-hsg-day'),
+      ...studyText(isHsg, 'payload[0].contentString', STUDY_TEXTS.studyDay),
     },
     {
       id: `${prefix}-instruction-empty-bladder`,
