@@ -129,7 +129,7 @@ const INDICATED = `(${INDICATION_EVIDENCE}).exists()`;
 // ---- contraindications -----------------------------------------------------------------------------
 
 const C2_EVIDENCE =
-  `${newestHolding('heavyBleedingNow', `${RESULT_HOLDS} and value.ofType(boolean) = true`, `${RESULT_OK} and value.ofType(boolean) = false`)}` +
+  newestHolding('heavyBleedingNow', `${RESULT_HOLDS} and value.ofType(boolean) = true`, `${RESULT_OK} and value.ofType(boolean) = false`) +
   ` | %abnormalUterineBleeding.where(${ACTIVE_CONDITION} and severity.coding.exists(system = '${SCT}' and code = '24484000'))`;
 const C4_EVIDENCE = `%chronicPid.where(${ACTIVE_CONDITION})`;
 /**

@@ -116,7 +116,7 @@ const REGULAR =
   ` and ${newestHolding('menstrualRegularityRequired', `${RESULT_OK} and (${REGULAR_CYCLE}).not()`, `${RESULT_OK} and ${REGULAR_CYCLE}`)}.empty()` +
   ` and %menstrualDisorder.where(${ACTIVE_CONDITION}).empty()`;
 const IRREGULAR_EVIDENCE =
-  `${newestHolding('menstrualRegularity', `${RESULT_OK} and (${REGULAR_CYCLE}).not()`, `${RESULT_OK} and ${REGULAR_CYCLE}`)}` + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
+  newestHolding('menstrualRegularity', `${RESULT_OK} and (${REGULAR_CYCLE}).not()`, `${RESULT_OK} and ${REGULAR_CYCLE}`) + ` | %menstrualDisorder.where(${ACTIVE_CONDITION})`;
 /**
  * The birth date is known to the day. A year or a month alone cannot date the 40th birthday, and
  * FHIRPath compares dates of different precision as empty (or, after date arithmetic, at the

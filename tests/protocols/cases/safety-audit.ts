@@ -18,9 +18,8 @@ const TR_NOW = '2026-07-14T09:00:00Z';
 
 /** The same resource with some elements replaced, and those named in `drop` removed. */
 function edited(resource: Resource, changes: Record<string, unknown>, drop: string[] = []): Resource {
-  const out: Record<string, unknown> = { ...resource, ...changes };
-  for (const key of drop) delete out[key];
-  return out as unknown as Resource;
+  const out = Object.entries({ ...resource, ...changes }).filter(([key]) => !drop.includes(key));
+  return Object.fromEntries(out) as unknown as Resource;
 }
 
 /** The record with its Patient changed. */
