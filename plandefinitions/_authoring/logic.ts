@@ -88,7 +88,7 @@ export const menstrualDataRequired = (): DataRequirement => codeInput('menstrual
  * not an end yet: she is (or may be) still bleeding (SAFE-10). Such records count as no date.
  */
 export const usableMenstrualDates = (input: string): string =>
-  `${asDate(`%${input}.where(${RESULT_OK}).value.ofType(dateTime).where(toString().length() >= 10)`)}.where($this <= today())`;
+  `${asDate(`%${input}.where(${RESULT_OK}).value.ofType(dateTime).where(toString().substring(9, 1).exists())`)}.where($this <= today())`;
 /** The newest end-of-bleeding date (a Date). */
 const END = `${usableMenstrualDates('mensesEnd')}.max()`;
 /** The newest first-day-of-bleeding date (a Date). */

@@ -26,7 +26,8 @@ describe('result model', () => {
     const { carePlan, bundle } = apply('hsg-infertility-day-6-all-ready');
     const items = planItems(carePlan);
     expect(items.find((i) => i.actionId === 'hsg-order')).toMatchObject({ kind: 'procedure', start: '2026-03-10', end: '2026-03-11', choice: 'exactly one' });
-    expect(items.find((i) => i.actionId === 'hsg-laparoscopic-chromopertubation')).toMatchObject({ start: '2026-03-10', openEnded: true });
+    // Chromopertubation keeps the HSG window, with an end (audit finding 7, SAFE-8).
+    expect(items.find((i) => i.actionId === 'hsg-laparoscopic-chromopertubation')).toMatchObject({ start: '2026-03-10', end: '2026-03-11' });
     expect(items.find((i) => i.actionId === 'hsg-atropine')).toMatchObject({ kind: 'preparation', resourceType: 'MedicationRequest', start: '2026-03-10' });
     expect(cycleFacts(resourcesOf(bundle))).toEqual({ bleedingStart: '2026-02-27', bleedingEnd: '2026-03-04' });
   });
