@@ -3,9 +3,12 @@
  * into due dates from now.
  */
 import type { Goal, GoalTarget, Patient, PlanDefinitionGoal, Reference } from '@medplum/fhirtypes';
+import { copyJson } from '../util/copy-json.ts';
 import { addDuration } from './dates.ts';
 
-export function buildGoal(goal: PlanDefinitionGoal, index: number, id: string, subject: Reference<Patient>, nowText: string): Goal {
+export function buildGoal(authored: PlanDefinitionGoal, index: number, id: string, subject: Reference<Patient>, nowText: string): Goal {
+  // A copy: the Goal is part of an output and must share nothing with the plan (see copy-json.ts).
+  const goal = copyJson(authored);
   const result: Goal = {
     resourceType: 'Goal',
     id,

@@ -5,6 +5,7 @@
  */
 import type { CodeableConcept, Coding, DataRequirement, Patient, Reference, RequestGroupAction, Task, ValueSet } from '@medplum/fhirtypes';
 import type { CompiledKnowledge } from '../knowledge/compiled-knowledge.ts';
+import { copyJson } from '../util/copy-json.ts';
 import { requirementCodings } from './inputs.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM, type MissingInput } from './types.ts';
 
@@ -90,9 +91,9 @@ export class MissingDataCollector {
         description,
         for: subject,
         authoredOn: nowText,
-        input: [{ type: { text: 'Data requirement' }, valueDataRequirement: p.requirement }],
+        input: [{ type: { text: 'Data requirement' }, valueDataRequirement: copyJson(p.requirement) }],
       };
-      if (p.codings.length > 0) task.reasonCode = { coding: p.codings, text: what };
+      if (p.codings.length > 0) task.reasonCode = { coding: copyJson(p.codings), text: what };
       else if (p.requirement.mustSupport?.length) task.reasonCode = { text: elementNames(p.requirement) };
       tasks.push(task);
       actions.push({

@@ -6,6 +6,7 @@
  */
 import type { ActivityDefinition, CodeableConcept, OperationOutcomeIssue, Period, PlanDefinitionAction, Reference, Resource, Timing } from '@medplum/fhirtypes';
 import { issue, outcome, OperationOutcomeError } from '../../errors/operation-outcome.ts';
+import { copyJson } from '../../util/copy-json.ts';
 import type { Variables } from '../expression.ts';
 import { concreteTiming } from '../timing.ts';
 import type { ApplyContext, ExpressionEvaluator } from '../types.ts';
@@ -91,10 +92,14 @@ export class MapContext {
     return this.input.nowText;
   }
 
-  /** Marks AD elements as placed and returns the value, so mappers read `m.use('code', ad.code)`. */
+  /**
+   * Marks AD elements as placed and returns a copy of the value, so mappers read
+   * `m.use('code', ad.code)`; a copy, because the request is edited afterwards (dynamic values)
+   * and must share nothing with the loaded definition.
+   */
   use<T>(element: MappedElement, value: T): T {
     if (value !== undefined) this.placed.add(element);
-    return value;
+    return copyJson(value);
   }
 
   report(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], message: string): void {

@@ -4,6 +4,7 @@
  * participants resolved against the apply context.
  */
 import type { PlanDefinitionAction, RequestGroupAction } from '@medplum/fhirtypes';
+import { copyJson } from '../../util/copy-json.ts';
 import { concreteTiming } from '../timing.ts';
 import type { ActionTrace } from '../types.ts';
 import type { ApplyState } from './apply-state.ts';
@@ -15,13 +16,14 @@ const COPIED_LAST = ['type', 'groupingBehavior', 'selectionBehavior', 'requiredB
 export function copyActionElements(action: PlanDefinitionAction, state: ApplyState, trace: ActionTrace): RequestGroupAction {
   const rg: Record<string, unknown> = {};
   const copy = (keys: readonly (keyof PlanDefinitionAction & keyof RequestGroupAction)[]) => {
-    for (const key of keys) if (action[key] !== undefined) rg[key] = action[key];
+    // Copies: the action is edited afterwards (dynamic values, ids) and must share nothing with the plan.
+    for (const key of keys) if (action[key] !== undefined) rg[key] = copyJson(action[key]);
   };
   copy(COPIED_FIRST);
   // start/stop conditions are for the runtime system; applicability was decided here.
   const carried = (action.condition ?? []).filter((c) => c.kind === 'start' || c.kind === 'stop');
-  if (carried.length > 0) rg.condition = carried.map((c) => ({ kind: c.kind, ...(c.expression ? { expression: c.expression } : {}) }));
-  if (action.relatedAction) rg.relatedAction = action.relatedAction;
+  if (carried.length > 0) rg.condition = carried.map((c) => ({ kind: c.kind, ...(c.expression ? { expression: copyJson(c.expression) } : {}) }));
+  if (action.relatedAction) rg.relatedAction = copyJson(action.relatedAction);
   const birthDate = (state.context.subject as { birthDate?: string }).birthDate;
   const timing = concreteTiming(action, birthDate, state.clock.nowText);
   Object.assign(rg, timing.timing);

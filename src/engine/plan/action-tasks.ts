@@ -5,6 +5,7 @@
  * carrying its text, so every RequestGroup action has a resource (rqg-1).
  */
 import type { PlanDefinitionAction, Questionnaire, RequestGroupAction, Task } from '@medplum/fhirtypes';
+import { copyJson } from '../../util/copy-json.ts';
 import { whenOf } from '../timing.ts';
 import { CPG_ACTIVITY_TYPE_SYSTEM } from '../types.ts';
 import { canonicalOf, type ApplyState } from './apply-state.ts';
@@ -33,7 +34,7 @@ export function instructionTask(action: PlanDefinitionAction, rgAction: RequestG
     intent: 'option',
   };
   if (action.priority) task.priority = action.priority;
-  if (action.code?.[0]) task.code = action.code[0];
+  if (action.code?.[0]) task.code = copyJson(action.code[0]);
   const text = action.textEquivalent ?? action.description ?? action.title;
   if (text) task.description = text;
   task.for = state.subjectRef;

@@ -4,6 +4,7 @@
  * stay unique. A plan that would recurse (or nest deeper than MAX_PLAN_DEPTH) is an error.
  */
 import type { PlanDefinition, PlanDefinitionAction, RequestGroup, RequestGroupAction } from '@medplum/fhirtypes';
+import { copyJson } from '../../util/copy-json.ts';
 import type { ActionTrace } from '../types.ts';
 import { canonicalOf, fail, type ApplyState, type Scope } from './apply-state.ts';
 
@@ -42,7 +43,7 @@ export function nestedRequestGroup(
     subject: state.subjectRef,
   };
   // What the group is (RequestGroup.code): the action's code, as for a Task made from an action.
-  if (action.code?.[0]) group.code = action.code[0];
+  if (action.code?.[0]) group.code = copyJson(action.code[0]);
   if (inner.actions.length === 0) return { notApplicable: `none of the actions of its nested PlanDefinition ${canonical} applies` };
   group.action = inner.actions;
   return group;
