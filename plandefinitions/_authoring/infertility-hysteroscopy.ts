@@ -71,6 +71,7 @@ import {
   PREGNANCY_VARIABLES,
   PREGNANT,
   pregnancyNotExcludedTask,
+  procedureDayPregnancyTest,
   pregnancyStatusRequired,
   PROCEDURE_DATES,
   procedurePeriodVariables,
@@ -484,6 +485,7 @@ function windowActions(): Action[] {
           definitionCanonical: adCanonical('hysteroscopy'),
           dynamicValue: [...PROCEDURE_DATES, ...evidenceValues(INDICATION_EVIDENCE)],
         },
+        procedureDayPregnancyTest('hys', 'hys-order', 'HYS-C3'),
       ],
     },
   ];

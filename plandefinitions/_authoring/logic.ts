@@ -26,6 +26,7 @@ import {
   NOT_REFUTED,
   performedDate,
   PROCEDURE_DONE,
+  relatedBefore,
   RESULT_HOLDS,
   RESULT_OK,
   SCT,
@@ -52,7 +53,7 @@ export const LOOK_BACK = {
 
 export const LOOK_BACK_WHY = {
   pregnancy:
-    'Look-back 7 days (the texts give none): a pregnancy test or status older than a week no longer describes the current cycle; the windows end 7-10 days after the menses, so a negative result from the last 7 days covers the cycle in which the procedure is planned. A positive result in the same 7 days contraindicates even when a later one is negative (conservative). No result in 7 days: the status is collected, never assumed.',
+    'Look-back 7 days (the texts give none): a pregnancy test or status older than a week no longer describes the current cycle; the windows end 7-10 days after the menses, so a negative result from the last 7 days clears the decision to plan the procedure in this cycle; the procedure day has its own test (pregnancy-test-procedure-day). A positive result in the same 7 days contraindicates even when a later one is negative (conservative). No result in 7 days: the status is collected, never assumed.',
   leukorrhea:
     'Look-back 7 days (the texts give none): the HSG text requires a normal vaginal discharge examination "before imaging"; vaginal infection changes within days, so only a result from the last week counts, and the newest one decides.',
   iodineTest:
@@ -357,6 +358,30 @@ export function pregnancyNotExcludedTask(prefix: string, ruleId: string): Action
     documentation: [...citations(ruleId), ...safety('SAFE-2', 'pregnancy'), PREGNANCY_JUSTIFICATION],
     condition: [applicability(`${PREGNANCY_EXCLUDED}.not()`, `SAFE-2: the newest pregnancy result of the last 7 days is not a final negative`)],
     definitionCanonical: adCanonical('collect-pregnancy-status'),
+  };
+}
+
+/**
+ * The pregnancy test of the procedure day (SAFE-2), in the preparation of every proposed procedure:
+ * the look-back's negative result clears the decision made today, but the window may open days or
+ * (hysteroscopy after irregular bleeding) weeks later. Dated with the procedure, before it.
+ */
+export function procedureDayPregnancyTest(prefix: string, procedureActionId: string, ruleId: string): Action {
+  return {
+    id: `${prefix}-pregnancy-test-procedure-day`,
+    title: 'Pregnancy test on the day of the procedure, before it',
+    description: 'Urine or serum hCG on the procedure day (or within 24 hours before it), dated with the procedure: the procedure goes ahead only when it is negative.',
+    documentation: [
+      ...citations(ruleId),
+      ...(ruleId === 'SAFE-2' ? [] : citations('SAFE-2')),
+      justify(
+        'SAFE-2',
+        'Safer reading of "a negative result counts only if it is recent enough to speak for today": the negative result of the look-back speaks for the day of the decision, not for the day of the procedure, which may lie days (HSG, HyCoSy, chromopertubation, reversal) or, after irregular bleeding, weeks (hysteroscopy) later. Every proposed procedure therefore has a pregnancy test on its own day, before it (derived safety step, terminology.md AD-PREGTEST; the texts name none).',
+      ),
+    ],
+    relatedAction: [relatedBefore(procedureActionId)],
+    definitionCanonical: adCanonical('pregnancy-test-procedure-day'),
+    dynamicValue: PROCEDURE_DATES,
   };
 }
 

@@ -83,6 +83,7 @@ import {
   PREGNANCY_VARIABLES,
   PREGNANT,
   pregnancyNotExcludedTask,
+  procedureDayPregnancyTest,
   pregnancyStatusRequired,
   PROCEDURE_DATES,
   procedurePeriodVariables,
@@ -267,6 +268,7 @@ function surgery(): Action[] {
       relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY],
       definitionCanonical: adCanonical('instruction-reversal-admission'),
     },
+    procedureDayPregnancyTest('tr', SURGERY, 'SAFE-2'),
     {
       id: 'tr-technique',
       title: 'Surgical technique (choose one)',
