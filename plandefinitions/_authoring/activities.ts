@@ -443,6 +443,13 @@ export const AD_SPECS: AdSpec[] = [
   ),
   collect(
     TR,
+    'collect-next-step-after-reversal',
+    "Record the clinician's decision on the next step",
+    'No pregnancy a year after the reversal, tubal patency assessed since, and not both tubes blocked: the source texts name no next step for this case (IVF only when both tubes are blocked, TR-F2). The clinician reviews the result with the couple and records the next step decided.',
+    coding(LOCAL, 'next-step-after-reversal', 'Clinician decision: next step after a reversal without pregnancy'),
+  ),
+  collect(
+    TR,
     'collect-full-birth-date',
     'Record the full date of birth',
     'The record gives the birth date only to the year or the month: whether she is under 40 on the planned surgery dates cannot be decided (TR-I2, SAFE-5). Record the full date of birth; the reversal is not proposed until then.',

@@ -171,6 +171,12 @@ const LOCAL_CONCEPTS: Concept[] = [
     definition: 'Action code: a recent result of the study is on record and is used instead of ordering the study again (SAFE-6).',
   },
   {
+    code: 'next-step-after-reversal',
+    display: 'Clinician decision: next step after a reversal without pregnancy',
+    definition:
+      'Data element: a year or more after a tubal reversal without pregnancy, tubal patency assessed and not both tubes blocked; the source texts name no next step, so the clinician reviews the result and records the next step decided (TR-F1, TR-F2, SAFE-7).',
+  },
+  {
     code: 'follow-up-waiting',
     display: 'Keep trying to conceive; reassess at one year',
     definition: 'Action code: after a tubal reversal, no test is advised before one year without pregnancy (TR-F1, TR-A2, TR-A3).',

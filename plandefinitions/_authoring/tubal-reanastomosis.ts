@@ -21,6 +21,7 @@
  *  `- tr-follow-up (after a reversal)
  *      |- tr-ivf-referral            both tubes blocked after the reversal (TR-F2)
  *      |- tr-patency-assessment      no pregnancy one year after (TR-F1): the HSG protocol (with its alternatives)
+ *      |- tr-patency-known-not-bilateral  assessed, not both blocked, still no pregnancy: clinician review (texts silent)
  *      `- tr-follow-up-waiting       less than a year: nothing to do yet
  */
 import type { DataRequirement } from '@medplum/fhirtypes';
@@ -735,6 +736,29 @@ export const tubalReanastomosis = defineProcedure({
               ],
               code: [{ coding: [coding(SCT, '168884001', 'Hysterosalpingography')] }],
               definitionCanonical: pdCanonical('hysterosalpingography'),
+            },
+            {
+              id: 'tr-patency-known-not-bilateral',
+              title: 'No pregnancy one year after the reversal, tubes assessed, not both blocked: clinician review of the next step',
+              description:
+                'Tubal patency has been assessed since the reversal and not both tubes are blocked, with still no pregnancy a year after the reversal. No new HSG or laparoscopy (patency is known: SAFE-6) and no IVF referral by rule (TR-F2 names IVF only when both tubes are blocked); the texts name no further step, so the clinician reviews the result and the next step with the couple.',
+              documentation: [
+                ...citations('TR-F1', 'TR-F2', 'HSG-I1'),
+                justify(
+                  'TR-F1',
+                  'The texts are silent here: TR-F1 asks for the patency assessment (done), TR-F2 gives IVF for bilateral blockage only, and the HSG text says the result provides "a basis for the next step of treatment" without naming it. Rather than an empty plan, or a step the texts do not give (a repeat study, IVF for one patent tube), the plan asks the clinician to review the result, decide the next step with the couple and record it, and says why nothing is ordered (SAFE-7).',
+                ),
+                ...safety('SAFE-7', 'pathway'),
+                ...safety('SAFE-6', 'doneAlready'),
+              ],
+              condition: [
+                applicability(NO_PREGNANCY_YEAR_AFTER_REVERSAL, 'TR-F1: one year or more after the reversal and no pregnancy since'),
+                applicability(
+                  `(${BILATERAL_BLOCKAGE}).empty() and %tubalPatency.where(${RESULT_OK} and ${effectiveDate}.exists($this >= ${reanastomosisDate})).exists()`,
+                  'TR-F1/TR-F2: tubal patency assessed since the reversal and not both tubes blocked',
+                ),
+              ],
+              definitionCanonical: adCanonical('collect-next-step-after-reversal'),
             },
             {
               id: 'tr-reversal-date-unknown',

@@ -6,7 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C } from './codes.ts';
-import { condition, daysAfter, daysAgo, fitness, heavyBleedingNow, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, regularity, SCT, withStatus } from './fixtures.ts';
+import { condition, daysAfter, daysAgo, ICD10, fitness, heavyBleedingNow, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, regularity, SCT, withStatus } from './fixtures.ts';
 import { record as hsgRecord } from './hysterosalpingography.ts';
 import { record as hysRecord } from './infertility-hysteroscopy.ts';
 import type { CaseSpec } from './schema.ts';
@@ -30,6 +30,9 @@ const mensesEndNoValue = (now: string) => edited(mensesEnd('menses-end', daysAgo
 
 /** What the module's menses-end profile says of a record without a value (a server may still hold one). */
 const NO_VALUE = ['Observation/menses-end: Missing required property'];
+
+/** The pregnancy test of the procedure day (SAFE-2): a standard pregnancy test, urine or serum hCG. */
+const PREGNANCY_TEST_ON_THE_DAY = `${SCT}|252160004`;
 
 const HSG_NOT_SCHEDULED = [C.hsg, C.hycosy, C.hydrotubation, C.lapChromopertubation, C.atropine, C.iodineTest];
 const HYS_NOT_SCHEDULED = [C.hysteroscopy, C.cbc];
@@ -348,5 +351,58 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     now: TR_NOW,
     resources: trRecord({ omit: ['regularity'], extra: [withStatus(regularity('regularity', daysAgo(TR_NOW, 2), true), 'registered')] }),
     expect: { notProposed: [...TR_NOT_SCHEDULED, C.semen], tasks: [C.regularity] },
+  },
+  // ---- finding 16: the look-back's negative pregnancy result speaks for today, not for the procedure day ----
+  {
+    name: 'hsg-pregnancy-test-on-the-procedure-day',
+    plan: 'hysterosalpingography',
+    description:
+      "Day 4 after the menses, negative pregnancy test yesterday: HSG proposed for day 5-7 (up to 3 days ahead), so yesterday's negative does not speak for the day of the study; a pregnancy test dated with the HSG, before it, is part of the preparation (SAFE-2).",
+    rules: ['SAFE-2', 'HSG-C3'],
+    now: HSG_NOW,
+    resources: hsgRecord({ day: 4 }),
+    expect: {
+      proposed: [
+        { code: C.hsg, occurrencePeriod: { start: '2026-03-11', end: '2026-03-13' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-03-11', end: '2026-03-13' } },
+      ],
+      tasks: [],
+    },
+  },
+  {
+    name: 'hys-irregular-bleeding-pregnancy-test-on-the-procedure-day',
+    plan: 'infertility-hysteroscopy',
+    description:
+      'Irregular bleeding that stopped 25 days ago: the hysteroscopy window has no end (HYS-T1), so the negative pregnancy test of the look-back may be weeks old on the day of the hysteroscopy; a pregnancy test dated with the hysteroscopy, before it, is proposed with it (SAFE-2).',
+    rules: ['SAFE-2', 'HYS-C3', 'HYS-T1'],
+    now: HYS_NOW,
+    resources: hysRecord({ day: 25, indication: [condition('aub', ICD10, 'N93.9', 'Abnormal uterine and vaginal bleeding, unspecified', { onset: '2026-02-01' })] }),
+    expect: {
+      proposed: [
+        { code: C.hysteroscopy, occurrencePeriod: { start: '2026-05-21' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-05-21' } },
+      ],
+      tasks: [],
+    },
+  },
+  {
+    name: 'tr-pregnancy-test-on-the-surgery-day',
+    plan: 'tubal-reanastomosis',
+    description:
+      'Eligible for reversal on day 4 after the menses, negative pregnancy test on record: the surgery is dated 2-3 days ahead, so a pregnancy test dated with the surgery, before it, is part of the preparation (SAFE-2).',
+    rules: ['SAFE-2'],
+    now: TR_NOW,
+    resources: trRecord(),
+    expect: {
+      proposed: [
+        { code: C.reversalLapAssisted, occurrencePeriod: { start: '2026-07-16', end: '2026-07-17' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-07-16', end: '2026-07-17' } },
+      ],
+      contraindicated: [
+        { code: C.hydrotubation, reasonReference: [] },
+        { code: C.hsg, reasonReference: [] },
+      ],
+      tasks: [],
+    },
   },
 ];

@@ -419,11 +419,11 @@ export const TR_CASES: CaseSpec[] = [
     name: 'tr-follow-up-one-tube-patent',
     plan,
     description:
-      'Tubal patency assessed after the reversal: one tube patent, the other blocked. Not bilateral, so no IVF referral; patency is already known, so no new HSG or laparoscopy.',
-    rules: ['TR-F2', 'TR-F1'],
+      'Tubal patency assessed after the reversal: one tube patent, the other blocked, and no pregnancy more than a year after the reversal. Not bilateral, so no IVF referral; patency is already known, so no new HSG or laparoscopy; the texts name no further step, so the clinician is asked to review and record the next step instead of an empty plan (SAFE-7).',
+    rules: ['TR-F2', 'TR-F1', 'SAFE-7'],
     now: NOW,
     resources: followUp({ sinceDays: 420, extra: [tubalPatency('patency', daysAgo(NOW, 30), 'patent', 'blocked-distal')] }),
-    expect: { notProposed: [C.ivfReferral, C.hsg, C.lapChromopertubation], tasks: [] },
+    expect: { notProposed: [C.ivfReferral, C.hsg, C.lapChromopertubation], tasks: [`${LOCAL}|next-step-after-reversal`] },
   },
   {
     name: 'tr-follow-up-blockage-before-reversal-ignored',
