@@ -185,12 +185,18 @@ function finish(req: DataRequirement, opts: InputOptions, datePath: string): Dat
 
 const DATE_PATH: Record<string, string> = {
   Observation: 'effective',
+  DiagnosticReport: 'effective',
   Procedure: 'performed',
   Condition: 'recordedDate',
   AllergyIntolerance: 'recordedDate',
   ServiceRequest: 'authoredOn',
   DocumentReference: 'date',
 };
+
+/** Input of every resource of a type (no codeFilter): for data read inside the resource, e.g. a report's contained results. */
+export function typeInput(id: string, type: string, opts: InputOptions = {}): DataRequirement {
+  return finish({ id, type }, opts, DATE_PATH[type] ?? 'date');
+}
 
 /** Input whose codeFilter is a ValueSet of this module. */
 export function vsInput(id: string, type: string, valueSetId: string, opts: InputOptions = {}): DataRequirement {

@@ -27,6 +27,7 @@ import {
   performedDate,
   PROCEDURE_DONE,
   relatedBefore,
+  typeInput,
   RESULT_HOLDS,
   RESULT_OK,
   SCT,
@@ -256,7 +257,7 @@ export function patientSexUnconfirmedTask(prefix: string, ruleId: string): Actio
  */
 export const SAFETY = {
   pregnancy:
-    'SAFE-2: pregnancy excludes all three procedures, reversal included. A positive test (final, amended, corrected or preliminary) in the look-back, pregnancy status "pregnant", or a pregnancy on the problem list (suspected included) contraindicates; only a final negative result newer than any other result of the look-back excludes pregnancy; otherwise the current status is collected (collect-pregnancy-status). Safer reading than "newest decides" (SAFE-10): a positive result of the look-back contraindicates even when a later one is negative (a pregnancy loss is then for the clinician to confirm).',
+    'SAFE-2: pregnancy excludes all three procedures, reversal included. A positive test (final, amended, corrected or preliminary) in the look-back, pregnancy status "pregnant", or a pregnancy on the problem list (suspected included) contraindicates; only a final negative result newer than any other result of the look-back excludes pregnancy; otherwise the current status is collected (collect-pregnancy-status). Safer reading than "newest decides" (SAFE-10): a positive result of the look-back contraindicates even when a later one is negative (a pregnancy loss is then for the clinician to confirm). A result sent only inside a DiagnosticReport (contained) is read too: a positive or undetermined one holds (the report is cited as the evidence), but only a result recorded on its own clears, so a contained negative alone leads to the status being collected.',
   inflammation:
     'SAFE-3: acute or subacute genital inflammation (acute PID, endometritis, adnexitis, vaginitis, cervicitis; a suspected one holds too, SAFE-10) or an abnormal vaginal discharge routine in the look-back holds every procedure until treated and rechecked. Results disagreeing: the newest valid one decides and on the same day the abnormal one wins; a preliminary result can hold but never clears; an indeterminate or equivocal result (v3 IND, E) is repeated, not read as abnormal.',
   fitness:
@@ -315,6 +316,9 @@ const NEGATIVE = ['260385009', '60001007'];
 export const PREGNANCY_INPUTS: DataRequirement[] = [
   vsInput('recentPregnancyTests', 'Observation', 'vs-pregnancy-test-codes', { lookBackDays: LOOK_BACK.pregnancy, newestFirst: true }),
   vsInput('pregnancyConditions', 'Condition', 'vs-pregnancy-condition'),
+  // Any report of the look-back: a lab may send the hCG result only inside it (contained, result '#id'),
+  // and the report itself may carry a panel code that names no pregnancy test.
+  typeInput('recentReports', 'DiagnosticReport', { lookBackDays: LOOK_BACK.pregnancy, newestFirst: true }),
 ];
 
 /** Required: a determinate pregnancy result (positive/negative, pregnant/not pregnant) in the look-back. */
@@ -328,15 +332,22 @@ export const pregnancyStatusRequired = (): DataRequirement =>
 
 const POSITIVE_TEST = `${RESULT_HOLDS} and (${hasCoding('value.coding', SCT, POSITIVE)} or interpretation.coding.exists(code = 'POS'))`;
 const NEGATIVE_TEST = `${RESULT_OK} and ${hasCoding('value.coding', SCT, NEGATIVE)}`;
-export const PREGNANCY_EVIDENCE = `%recentPregnancyTests.where(${POSITIVE_TEST}) | %pregnancyConditions.where(${ACTIVE_CONDITION})`;
+/** A report that can be read: not cancelled, not entered-in-error (SAFE-10). */
+const REPORT_USABLE = "(status in ('cancelled' | 'entered-in-error')).not()";
+const PREGNANCY_TEST_CODES = vsCodings('vs-pregnancy-test-codes');
+/** The pregnancy results contained in a report (read on the report: a contained resource is not in the patient data). */
+const CONTAINED_PREGNANCY_TESTS = `contained.ofType(Observation).where(${PREGNANCY_TEST_CODES.map((c) => hasCoding('code.coding', c.system, [c.code])).join(' or ')})`;
+/** Reports holding a positive pregnancy result: the report is the evidence cited (its contained result has no reference of its own). */
+const REPORTS_WITH_POSITIVE = `%recentReports.where(${REPORT_USABLE} and ${CONTAINED_PREGNANCY_TESTS}.where(${POSITIVE_TEST}).exists())`;
+export const PREGNANCY_EVIDENCE = `%recentPregnancyTests.where(${POSITIVE_TEST}) | ${REPORTS_WITH_POSITIVE} | %pregnancyConditions.where(${ACTIVE_CONDITION})`;
 /** Declared on the protocol's top action: %pregnant (a contraindication) and %pregnancyExcluded (the gate). */
 export const PREGNANCY_VARIABLES: Extension[] = [
   variable('pregnant', `(${PREGNANCY_EVIDENCE}).exists()`, 'SAFE-2: a positive pregnancy result in the look-back or a pregnancy on the problem list'),
   variable('pregnancyNegativeDate', `%recentPregnancyTests.where(${NEGATIVE_TEST}).select(${effectiveDate}).max()`, 'SAFE-2: date of the newest final negative pregnancy result'),
   variable(
     'pregnancyOtherDate',
-    `%recentPregnancyTests.where(${RESULT_HOLDS} and (${NEGATIVE_TEST}).not()).select(${effectiveDate}).max()`,
-    'SAFE-2: date of the newest result that is not a final negative',
+    `(%recentPregnancyTests | %recentReports.where(${REPORT_USABLE}).select(${CONTAINED_PREGNANCY_TESTS})).where(${RESULT_HOLDS} and (${NEGATIVE_TEST}).not()).select(${effectiveDate}).max()`,
+    'SAFE-2: date of the newest result that is not a final negative (results contained in a report included)',
   ),
   variable(
     'pregnancyExcluded',

@@ -6,7 +6,23 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { C } from './codes.ts';
-import { condition, daysAfter, daysAgo, ICD10, fitness, heavyBleedingNow, leukorrhea, lmpStart, LOCAL, mensesEnd, procedure, regularity, SCT, withStatus } from './fixtures.ts';
+import {
+  condition,
+  daysAfter,
+  daysAgo,
+  ICD10,
+  fitness,
+  heavyBleedingNow,
+  leukorrhea,
+  lmpStart,
+  LOCAL,
+  mensesEnd,
+  pregnancyTest,
+  procedure,
+  regularity,
+  SCT,
+  withStatus,
+} from './fixtures.ts';
 import { record as hsgRecord } from './hysterosalpingography.ts';
 import { record as hysRecord } from './infertility-hysteroscopy.ts';
 import type { CaseSpec } from './schema.ts';
@@ -33,6 +49,21 @@ const NO_VALUE = ['Observation/menses-end: Missing required property'];
 
 /** The pregnancy test of the procedure day (SAFE-2): a standard pregnancy test, urine or serum hCG. */
 const PREGNANCY_TEST_ON_THE_DAY = `${SCT}|252160004`;
+
+/** A final DiagnosticReport that sends its result only as a contained resource (result '#id'), as some labs do. */
+function reportWithContainedResult(id: string, date: string, result: Resource): Resource {
+  const contained = edited(result, {}, ['subject']);
+  return {
+    resourceType: 'DiagnosticReport',
+    id,
+    status: 'final',
+    code: (result as { code?: unknown }).code,
+    subject: { reference: 'Patient/patient' },
+    effectiveDateTime: date,
+    contained: [contained],
+    result: [{ reference: `#${result.id ?? ''}` }],
+  } as Resource;
+}
 
 const HSG_NOT_SCHEDULED = [C.hsg, C.hycosy, C.hydrotubation, C.lapChromopertubation, C.atropine, C.iodineTest];
 const HYS_NOT_SCHEDULED = [C.hysteroscopy, C.cbc];
@@ -404,5 +435,16 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
       ],
       tasks: [],
     },
+  },
+  // ---- finding 8: a pregnancy result sent only inside a report (contained, result '#id') ----
+  {
+    name: 'hsg-ci-pregnancy-positive-contained-in-report',
+    plan: 'hysterosalpingography',
+    description:
+      "A negative pregnancy test yesterday, and today a DiagnosticReport whose positive hCG result is contained in it (result '#hcg-today'): the positive is read on the report and contraindicates HSG, the report cited as the evidence; HyCoSy is not offered either (HSG-C3, SAFE-2).",
+    rules: ['HSG-C3', 'SAFE-2'],
+    now: HSG_NOW,
+    resources: hsgRecord({ extra: [reportWithContainedResult('dr', HSG_NOW.slice(0, 10), pregnancyTest('hcg-today', HSG_NOW.slice(0, 10), 'positive'))] }),
+    expect: { contraindicated: [{ code: C.hsg, reasonReference: ['DiagnosticReport/dr'] }], notProposed: HSG_NOT_SCHEDULED, tasks: [] },
   },
 ];
