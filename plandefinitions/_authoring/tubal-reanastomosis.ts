@@ -269,7 +269,7 @@ function surgery(): Action[] {
       relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY],
       definitionCanonical: adCanonical('instruction-reversal-admission'),
     },
-    procedureDayPregnancyTest('tr', SURGERY, 'SAFE-2'),
+    procedureDayPregnancyTest('tr', SURGERY, 'SAFE-2', 'reversal'),
     {
       id: 'tr-technique',
       title: 'Surgical technique (choose one)',
