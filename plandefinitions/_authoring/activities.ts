@@ -290,22 +290,13 @@ export const AD_SPECS: AdSpec[] = [
     [coding(LOCAL, 'leukorrhea-routine', 'Vaginal discharge routine examination (leukorrhea routine)')],
     CATEGORY.lab,
   ),
-  ...(
-    [
-      [HSG, 'tubal-study', 'the tubal patency study (HSG, HyCoSy, hydrotubation or chromopertubation)'],
-      [HYS, 'hysteroscopy', 'the hysteroscopy'],
-      [TR, 'reversal', 'the reversal surgery'],
-    ] as const
-  ).map(([folder, id, procedure]) =>
-    // One per procedure: in the pathway, procedures on different days each keep the test of their own day (not merged as one activity).
-    order(
-      folder,
-      `pregnancy-test-before-${id}`,
-      `Pregnancy test on the day of ${procedure.replace(/ \(.*\)$/, '')}`,
-      `Urine or serum hCG on the day of ${procedure}, before it (or within 24 hours before it): a negative result of the look-back speaks for the day it was taken, not for a procedure days later (SAFE-2). The procedure goes ahead only when it is negative.`,
-      [coding(SCT, '252160004', 'Standard pregnancy test')],
-      CATEGORY.lab,
-    ),
+  order(
+    SHARED,
+    'pregnancy-test-procedure-day',
+    'Pregnancy test on the day of the procedure',
+    'Urine or serum hCG on the day of the procedure, before it (or within 24 hours before it): a negative result of the look-back speaks for the day it was taken, not for a procedure days later (SAFE-2). The procedure goes ahead only when it is negative.',
+    [coding(SCT, '252160004', 'Standard pregnancy test')],
+    CATEGORY.lab,
   ),
   order(
     SHARED,

@@ -423,7 +423,7 @@ function preparation(prefix: string, isHsg: boolean): Action[] {
       // Its own ActivityDefinition per study: the dosage text names it (a dynamicValue into the dosage would write into the definition's own Dosage).
       definitionCanonical: adCanonical(isHsg ? 'atropine-im-before-hsg' : 'atropine-im-before-hycosy'),
     },
-    procedureDayPregnancyTest(prefix, target, 'HSG-C3', 'tubal-study'),
+    procedureDayPregnancyTest(prefix, target, 'HSG-C3'),
     {
       id: `${prefix}-instruction-no-intercourse-before`,
       title: `No intercourse from the end of the menses until the ${study}`,

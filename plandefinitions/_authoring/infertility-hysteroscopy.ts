@@ -485,7 +485,7 @@ function windowActions(): Action[] {
           definitionCanonical: adCanonical('hysteroscopy'),
           dynamicValue: [...PROCEDURE_DATES, ...evidenceValues(INDICATION_EVIDENCE)],
         },
-        procedureDayPregnancyTest('hys', 'hys-order', 'HYS-C3', 'hysteroscopy'),
+        procedureDayPregnancyTest('hys', 'hys-order', 'HYS-C3'),
       ],
     },
   ];

@@ -54,7 +54,7 @@ export const LOOK_BACK = {
 
 export const LOOK_BACK_WHY = {
   pregnancy:
-    'Look-back 7 days (the texts give none): a pregnancy test or status older than a week no longer describes the current cycle; the windows end 7-10 days after the menses, so a negative result from the last 7 days clears the decision to plan the procedure in this cycle; the procedure day has its own test (pregnancy-test-before-*). A positive result in the same 7 days contraindicates even when a later one is negative (conservative). No result in 7 days: the status is collected, never assumed.',
+    'Look-back 7 days (the texts give none): a pregnancy test or status older than a week no longer describes the current cycle; the windows end 7-10 days after the menses, so a negative result from the last 7 days clears the decision to plan the procedure in this cycle; the procedure day has its own test (pregnancy-test-procedure-day). A positive result in the same 7 days contraindicates even when a later one is negative (conservative). No result in 7 days: the status is collected, never assumed.',
   leukorrhea:
     'Look-back 7 days (the texts give none): the HSG text requires a normal vaginal discharge examination "before imaging"; vaginal infection changes within days, so only a result from the last week counts, and the newest one decides.',
   iodineTest:
@@ -377,7 +377,7 @@ export function pregnancyNotExcludedTask(prefix: string, ruleId: string): Action
  * the look-back's negative result clears the decision made today, but the window may open days or
  * (hysteroscopy after irregular bleeding) weeks later. Dated with the procedure, before it.
  */
-export function procedureDayPregnancyTest(prefix: string, procedureActionId: string, ruleId: string, procedure: 'tubal-study' | 'hysteroscopy' | 'reversal'): Action {
+export function procedureDayPregnancyTest(prefix: string, procedureActionId: string, ruleId: string): Action {
   return {
     id: `${prefix}-pregnancy-test-procedure-day`,
     title: 'Pregnancy test on the day of the procedure, before it',
@@ -391,7 +391,7 @@ export function procedureDayPregnancyTest(prefix: string, procedureActionId: str
       ),
     ],
     relatedAction: [relatedBefore(procedureActionId)],
-    definitionCanonical: adCanonical(`pregnancy-test-before-${procedure}`),
+    definitionCanonical: adCanonical('pregnancy-test-procedure-day'),
     dynamicValue: PROCEDURE_DATES,
   };
 }

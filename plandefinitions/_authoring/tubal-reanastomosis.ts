@@ -269,7 +269,7 @@ function surgery(): Action[] {
       relatedAction: [ADMISSION_DAYS_BEFORE_SURGERY],
       definitionCanonical: adCanonical('instruction-reversal-admission'),
     },
-    procedureDayPregnancyTest('tr', SURGERY, 'SAFE-2', 'reversal'),
+    procedureDayPregnancyTest('tr', SURGERY, 'SAFE-2'),
     {
       id: 'tr-technique',
       title: 'Surgical technique (choose one)',

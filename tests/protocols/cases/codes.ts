@@ -17,8 +17,6 @@ export const C = {
   methyleneBlue: k(LOCAL, 'methylene-blue-patency-test'),
   antiAdhesion: k(LOCAL, 'anti-adhesion-barrier-application'),
   admission: k(SCT, '305408004'),
-  /** The pregnancy test of the procedure day (SAFE-2): standard pregnancy test, urine or serum hCG. */
-  pregnancyTestOnTheDay: k(SCT, '252160004'),
   ivfReferral: k(SCT, '52637005'),
   // work-up
   semen: k(SCT, '5025004'),

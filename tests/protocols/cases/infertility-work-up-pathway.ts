@@ -138,8 +138,8 @@ export const PATHWAY_CASES: CaseSpec[] = [
     name: 'pathway-hsg-and-hysteroscopy-share-workup-once',
     plan,
     description:
-      'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5); the pregnancy test of the procedure day is not merged: each procedure keeps the one dated with it (SAFE-2).',
-    rules: ['SAFE-6', 'HYS-I6', 'HSG-I1', 'SAFE-2'],
+      'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5).',
+    rules: ['SAFE-6', 'HYS-I6', 'HSG-I1'],
     now: NOW,
     resources: [
       patient(birthDateFor(NOW, 32, 10)),
@@ -155,8 +155,6 @@ export const PATHWAY_CASES: CaseSpec[] = [
         { code: C.hsg, occurrencePeriod: hsgWindow },
         { code: C.hysteroscopy, occurrencePeriod: hysteroscopyWindow },
         { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } },
-        { code: C.pregnancyTestOnTheDay, occurrencePeriod: hsgWindow },
-        { code: C.pregnancyTestOnTheDay, occurrencePeriod: hysteroscopyWindow },
       ],
       notProposed: [C.ivfReferral],
       tasks: [],

@@ -47,6 +47,9 @@ const mensesEndNoValue = (now: string) => edited(mensesEnd('menses-end', daysAgo
 /** What the module's menses-end profile says of a record without a value (a server may still hold one). */
 const NO_VALUE = ['Observation/menses-end: Missing required property'];
 
+/** The pregnancy test of the procedure day (SAFE-2): a standard pregnancy test, urine or serum hCG. */
+const PREGNANCY_TEST_ON_THE_DAY = `${SCT}|252160004`;
+
 /** A final DiagnosticReport that sends its result only as a contained resource (result '#id'), as some labs do. */
 function reportWithContainedResult(id: string, date: string, result: Resource): Resource {
   const contained = edited(result, {}, ['subject']);
@@ -392,7 +395,7 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     expect: {
       proposed: [
         { code: C.hsg, occurrencePeriod: { start: '2026-03-11', end: '2026-03-13' } },
-        { code: C.pregnancyTestOnTheDay, occurrencePeriod: { start: '2026-03-11', end: '2026-03-13' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-03-11', end: '2026-03-13' } },
       ],
       tasks: [],
     },
@@ -408,7 +411,7 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     expect: {
       proposed: [
         { code: C.hysteroscopy, occurrencePeriod: { start: '2026-05-21' } },
-        { code: C.pregnancyTestOnTheDay, occurrencePeriod: { start: '2026-05-21' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-05-21' } },
       ],
       tasks: [],
     },
@@ -424,7 +427,7 @@ export const SAFETY_AUDIT_CASES: CaseSpec[] = [
     expect: {
       proposed: [
         { code: C.reversalLapAssisted, occurrencePeriod: { start: '2026-07-16', end: '2026-07-17' } },
-        { code: C.pregnancyTestOnTheDay, occurrencePeriod: { start: '2026-07-16', end: '2026-07-17' } },
+        { code: PREGNANCY_TEST_ON_THE_DAY, occurrencePeriod: { start: '2026-07-16', end: '2026-07-17' } },
       ],
       contraindicated: [
         { code: C.hydrotubation, reasonReference: [] },
