@@ -257,7 +257,7 @@ export function patientSexUnconfirmedTask(prefix: string, ruleId: string): Actio
  */
 export const SAFETY = {
   pregnancy:
-    'SAFE-2: pregnancy excludes all three procedures, reversal included. A positive test (final, amended, corrected or preliminary) in the look-back, pregnancy status "pregnant", or a pregnancy on the problem list (suspected included) contraindicates; only a final negative result newer than any other result of the look-back excludes pregnancy; otherwise the current status is collected (collect-pregnancy-status). Safer reading than "newest decides" (SAFE-10): a positive result of the look-back contraindicates even when a later one is negative (a pregnancy loss is then for the clinician to confirm). A result sent only inside a DiagnosticReport (contained) is read too: a positive or undetermined one holds (the report is cited as the evidence), but only a result recorded on its own clears, so a contained negative alone leads to the status being collected.',
+    'SAFE-2: pregnancy excludes all three procedures, reversal included. A positive test (final, amended, corrected or preliminary) in the look-back, pregnancy status "pregnant", or a pregnancy on the problem list (suspected included) contraindicates; only a final negative result newer than any other result of the look-back excludes pregnancy; otherwise the current status is collected (collect-pregnancy-status). Safer reading than "newest decides" (SAFE-10): a positive result of the look-back contraindicates even when a later one is negative (a pregnancy loss is then for the clinician to confirm). A result contained in a report holds (the report is cited) but never clears.',
   inflammation:
     'SAFE-3: acute or subacute genital inflammation (acute PID, endometritis, adnexitis, vaginitis, cervicitis; a suspected one holds too, SAFE-10) or an abnormal vaginal discharge routine in the look-back holds every procedure until treated and rechecked. Results disagreeing: the newest valid one decides and on the same day the abnormal one wins; a preliminary result can hold but never clears; an indeterminate or equivocal result (v3 IND, E) is repeated, not read as abnormal.',
   fitness:
@@ -384,10 +384,9 @@ export function procedureDayPregnancyTest(prefix: string, procedureActionId: str
     description: 'Urine or serum hCG on the procedure day (or within 24 hours before it), dated with the procedure: the procedure goes ahead only when it is negative.',
     documentation: [
       ...citations(ruleId),
-      ...(ruleId === 'SAFE-2' ? [] : citations('SAFE-2')),
       justify(
         'SAFE-2',
-        'Safer reading of "a negative result counts only if it is recent enough to speak for today": the negative result of the look-back speaks for the day of the decision, not for the day of the procedure, which may lie days (HSG, HyCoSy, chromopertubation, reversal) or, after irregular bleeding, weeks (hysteroscopy) later. Every proposed procedure therefore has a pregnancy test on its own day, before it (derived safety step, terminology.md AD-PREGTEST; the texts name none).',
+        'Safer reading of SAFE-2 (a negative counts only if recent enough to speak for today): the look-back negative speaks for the decision day, not for a procedure days or weeks later, so each proposed procedure has a pregnancy test on its own day (derived step, terminology.md AD-PREGTEST).',
       ),
     ],
     relatedAction: [relatedBefore(procedureActionId)],
