@@ -294,7 +294,7 @@ export const AD_SPECS: AdSpec[] = [
     SHARED,
     'pregnancy-test-procedure-day',
     'Pregnancy test on the day of the procedure',
-    'Urine or serum hCG on the day of the procedure, before it (or within 24 hours before it): a negative result of the look-back speaks for the day it was taken, not for a procedure days later (SAFE-2). The procedure goes ahead only when it is negative.',
+    'Urine or serum hCG on the day of the procedure, before it (or within 24 hours before it): a negative result of the look-back speaks for the day it was taken, not for a procedure days later (SAFE-2). The procedure goes ahead only when it is negative. Where one plan holds several procedures on different days, one test before each.',
     [coding(SCT, '252160004', 'Standard pregnancy test')],
     CATEGORY.lab,
   ),
