@@ -297,6 +297,8 @@ export const AD_SPECS: AdSpec[] = [
     'Urine or serum hCG on the day of the procedure, before it (or within 24 hours before it): a negative result of the look-back speaks for the day it was taken, not for a procedure days later (SAFE-2). The procedure goes ahead only when it is negative. Where one plan holds several procedures on different days, one test before each.',
     [coding(SCT, '252160004', 'Standard pregnancy test')],
     CATEGORY.lab,
+    // Each use is dated with its own procedure: never merged with another use (SAFE-2 over SAFE-6).
+    { extension: [{ url: 'http://infertility-protocols.org/fhir/StructureDefinition/request-per-use', valueBoolean: true }] },
   ),
   order(
     SHARED,

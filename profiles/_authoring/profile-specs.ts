@@ -475,6 +475,23 @@ const inputRequired: ProfileSpec = {
   invariants: [{ key: 'ip-inreq-1', human: 'The value SHALL be a valueBoolean', expression: 'value.exists() implies (value is boolean)' }],
 };
 
+const requestPerUse: ProfileSpec = {
+  id: 'request-per-use',
+  name: 'RequestPerUse',
+  title: 'One request per use',
+  type: 'Extension',
+  description:
+    'On an ActivityDefinition: true when each use of the activity in a plan is its own occasion, such as a pregnancy test on the day of the procedure it precedes. $apply then never merges two uses into one request (the one-request-per-activity rule, SAFE-6, gives way to SAFE-2): a pathway that plans two procedures orders one test before each.',
+  ruleIds: ['SAFE-2', 'SAFE-6'],
+  context: [{ type: 'element', expression: 'ActivityDefinition' }],
+  elements: [
+    { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: `${PROFILE_BASE}/request-per-use` },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'boolean' }] },
+  ],
+  invariants: [{ key: 'ip-rpu-1', human: 'The value SHALL be a valueBoolean', expression: 'value.exists() implies (value is boolean)' }],
+};
+
 /**
  * A complex sub-extension (no value of its own) whose parts are sub-extensions named in
  * `definition`. The parts are not sliced here: @medplum/core, the validator of this project,
@@ -548,5 +565,6 @@ export const PROFILE_SPECS: readonly ProfileSpec[] = [
   semenAnalysis,
   protocolCarePlan,
   inputRequired,
+  requestPerUse,
   applyTrace,
 ];

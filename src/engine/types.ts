@@ -120,6 +120,11 @@ export type Issues = OperationOutcomeIssue[];
 /** Extension marking an `action.input` DataRequirement as required: empty -> collect-information Task. */
 export const INPUT_REQUIRED_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/input-required';
 export const TRACE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/apply-trace';
+/**
+ * On an ActivityDefinition: each use in a plan is its own occasion (a test on the day of the
+ * procedure it precedes), so two uses are never merged into one request (merge-activities.ts).
+ */
+export const REQUEST_PER_USE_EXTENSION = 'http://infertility-protocols.org/fhir/StructureDefinition/request-per-use';
 export const CQF_MESSAGES_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/cqf-messages';
 export const PERTAINS_TO_GOAL_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal';
 /** CPG: the kind of resource an ActivityDefinition creates, when R4's `kind` cannot name it (e.g. Communication); wins over `kind`. */

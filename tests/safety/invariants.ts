@@ -3,8 +3,23 @@
  * every PlanDefinition. A check returns the violations it found (empty = holds); each violation
  * names the plan and the offending output.
  */
-import type { CarePlan, OperationOutcome, RequestGroup } from '@medplum/fhirtypes';
-import { apply, applyFresh, base, copyable, DATA_BOUNDARY, notCountingCopy, PLANS, safeShiftDays, type Applied, type PlanId, type Scenario, subjectOf } from './harness.ts';
+import type { ActivityDefinition, CarePlan, OperationOutcome, RequestGroup } from '@medplum/fhirtypes';
+import { REQUEST_PER_USE_EXTENSION } from '../../src/engine/types.ts';
+import {
+  apply,
+  applyFresh,
+  base,
+  copyable,
+  DATA_BOUNDARY,
+  knowledge,
+  notCountingCopy,
+  PLANS,
+  safeShiftDays,
+  type Applied,
+  type PlanId,
+  type Scenario,
+  subjectOf,
+} from './harness.ts';
 import {
   anniversary,
   calendarDate,
@@ -24,6 +39,14 @@ import {
   type RequestInfo,
 } from './plan-output.ts';
 import { bleedingEvidence, describeRecord, describeResource, inflammationEvidence, pregnancyEvidence, pregnancyExcluded, unfitEvidence } from './record.ts';
+
+/** True when the ActivityDefinition a request instantiates declares each use its own occasion (request-per-use). */
+function isRequestPerUse(canonicals: unknown): boolean {
+  const canonical = Array.isArray(canonicals) ? canonicals[0] : canonicals;
+  if (typeof canonical !== 'string') return false;
+  const definition = knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition');
+  return (definition?.extension ?? []).some((e) => e.url === REQUEST_PER_USE_EXTENSION && e.valueBoolean === true);
+}
 
 export interface Violation {
   plan: PlanId;
@@ -192,7 +215,9 @@ export const INVARIANTS: Invariant[] = [
                   .flat()
                   .map((c) => (c.coding?.[0] ? `${c.coding[0].system}|${c.coding[0].code}` : c.text))
                   .join(',')}`
-              : `${r.type} ${r.primary}`;
+              : // An activity whose every use is its own occasion (request-per-use: the pregnancy test on
+                // the day of each procedure, SAFE-2) appears once per procedure group, not once per plan.
+                `${r.type} ${r.primary}${isRequestPerUse((res as { instantiatesCanonical?: unknown }).instantiatesCanonical) ? ` per ${r.group}` : ''}`;
         const first = seen.get(key);
         if (first) out.push(`${label(r)} repeats ${label(first)}${first.group !== r.group ? ` (in RequestGroup ${first.group} and ${r.group})` : ''}`);
         else seen.set(key, r);

@@ -2,8 +2,9 @@
  * One request per activity (SAFE-6). Runs after every action is applied and dated, because
  * whether two uses of an activity can share a request depends on their final dates.
  */
-import type { Period, Reference, RequestGroupAction, Resource } from '@medplum/fhirtypes';
+import type { ActivityDefinition, Period, Reference, RequestGroupAction, Resource } from '@medplum/fhirtypes';
 import { instantOf } from '../dates.ts';
+import { REQUEST_PER_USE_EXTENSION } from '../types.ts';
 import type { ApplyState } from './apply-state.ts';
 
 /** A request's dates as a range; `unrangeable` when they are a Timing or a Task restriction, which cannot be intersected. */
@@ -46,16 +47,30 @@ function commonDates(a: Dated | undefined, b: Dated | undefined): Dated | undefi
  * single date range serves both uses (the later start, the earlier end); the later action then
  * points to the first request, whose reasons gather both. Uses whose dates do not overlap stay
  * separate (the same activity at two different times), and do-not-perform requests are never merged.
+ * Nor are the uses of an activity that declares each use its own occasion (REQUEST_PER_USE_EXTENSION,
+ * e.g. the pregnancy test on the day of each procedure): their date range is the window of the
+ * procedure they precede, not a free choice, so one test in the windows' overlap would speak for
+ * neither procedure day (SAFE-2 over SAFE-6).
  */
 export function mergeRepeatedActivities(state: ApplyState, topActions: RequestGroupAction[]): void {
   const firstByActivity = new Map<string, Record<string, unknown> & Resource>();
   const replacedBy = new Map<string, string>();
+  const perUse = new Map<string, boolean>();
+  const isRequestPerUse = (canonical: string): boolean => {
+    let known = perUse.get(canonical);
+    if (known === undefined) {
+      const definition = canonical.startsWith('#') ? undefined : state.knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition');
+      known = (definition?.extension ?? []).some((e) => e.url === REQUEST_PER_USE_EXTENSION && e.valueBoolean === true);
+      perUse.set(canonical, known);
+    }
+    return known;
+  };
   for (const resource of state.resources) {
     if (resource.resourceType === 'RequestGroup') continue;
     const request = resource as Record<string, unknown> & Resource;
     const canonicals = request.instantiatesCanonical;
     const canonical = Array.isArray(canonicals) ? (canonicals[0] as string | undefined) : (canonicals as string | undefined);
-    if (!canonical || request.doNotPerform === true) continue;
+    if (!canonical || request.doNotPerform === true || isRequestPerUse(canonical)) continue;
     const key = `${resource.resourceType}|${canonical}`;
     const first = firstByActivity.get(key);
     if (!first) {

@@ -61,6 +61,8 @@ export const C = {
   permit: k(LOCAL, 'recanalization-permit'),
   /** The current pregnancy status asked for when a result on record does not exclude pregnancy (SAFE-2). */
   pregnancyStatusNow: k(LOINC, '82810-3'),
+  /** The pregnancy test on the day of each procedure (SAFE-2): one per procedure, never merged. */
+  pregnancyTestProcedureDay: k(SCT, '252160004'),
   ligationMethod: k(LOCAL, 'tubal-ligation-method'),
   fullBirthDate: k(LOCAL, 'birth-date-full'),
   tubalPatencyResult: k(LOCAL, 'tubal-patency-panel'),

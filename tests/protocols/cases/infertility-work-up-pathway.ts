@@ -138,8 +138,8 @@ export const PATHWAY_CASES: CaseSpec[] = [
     name: 'pathway-hsg-and-hysteroscopy-share-workup-once',
     plan,
     description:
-      'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5).',
-    rules: ['SAFE-6', 'HYS-I6', 'HSG-I1'],
+      'Unexplained infertility: the pathway plans both HSG (tubes) and hysteroscopy (HYS-I6). The discharge exam both need is ordered once, dated before either procedure (SAFE-6, SAFE-5). The pregnancy test of the procedure day is not shared: one is dated with the HSG, one with the hysteroscopy, whose windows differ (SAFE-2 over SAFE-6: a test in the overlap of the windows would speak for neither day).',
+    rules: ['SAFE-6', 'SAFE-2', 'HYS-I6', 'HSG-I1'],
     now: NOW,
     resources: [
       patient(birthDateFor(NOW, 32, 10)),
@@ -155,6 +155,8 @@ export const PATHWAY_CASES: CaseSpec[] = [
         { code: C.hsg, occurrencePeriod: hsgWindow },
         { code: C.hysteroscopy, occurrencePeriod: hysteroscopyWindow },
         { code: C.leukorrhea, occurrencePeriod: { start: TODAY, end: TODAY } },
+        { code: C.pregnancyTestProcedureDay, occurrencePeriod: hsgWindow },
+        { code: C.pregnancyTestProcedureDay, occurrencePeriod: hysteroscopyWindow },
       ],
       notProposed: [C.ivfReferral],
       tasks: [],
