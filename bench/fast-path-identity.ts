@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
 import { loadKnowledge, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
-import { generate } from './batch.ts';
+import { generate } from './population.ts';
 
 const PLANS = ['tubal-reanastomosis', 'hysterosalpingography', 'infertility-hysteroscopy', 'infertility-work-up-pathway'];
 const BATCH_NOW = '2026-11-23T09:00:00+08:00';

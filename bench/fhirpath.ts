@@ -14,7 +14,7 @@ import { BAIL, compileFastPath } from '../src/fhirpath/fast-path/index.ts';
 import { compileFhirPath, type CompiledExpression } from '../src/fhirpath/fhirpath-engine.ts';
 import { loadKnowledge } from '../src/knowledge/load-artifacts.ts';
 import { captureApply, clinicalCases, compareEvaluations, type CapturedEvaluation } from '../tests/fhirpath/capture-evaluations.ts';
-import { patientRecord } from './batch.ts';
+import { patientRecord } from './population.ts';
 
 const NOW = '2026-11-23T09:00:00+08:00';
 const patients = Number(process.env['BENCH_PATIENTS'] ?? 1000);

@@ -1,5 +1,5 @@
 /**
- * Distributed batch throughput (issue #17): the same synthetic export (bench/batch.ts's generator,
+ * Distributed batch throughput (issue #17): the same synthetic export (bench/population.ts's generator,
  * ~50 resources per patient, the work-up pathway) through
  *   1. the in-process ceiling per core: parse each patient's lines, index, apply, serialise - no
  *      partition, no files, no queue (what one core can do at best with this engine);
@@ -24,7 +24,7 @@ import { selectPlans } from '../src/cli/commands/batch.ts';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
 import { DEFAULT_ARTIFACT_DIRS, loadKnowledge } from '../src/knowledge/load-artifacts.ts';
 import { runQueuedBatch } from '../src/queue/coordinator.ts';
-import { generate, patientRecord } from './batch.ts';
+import { generate, patientRecord } from './population.ts';
 
 const NOW = '2026-11-23T09:00:00+08:00';
 const ROOT = resolve(import.meta.dirname, '..');

@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Patient, PlanDefinition, Resource } from '@medplum/fhirtypes';
-import { generate } from '../bench/batch.ts';
+import { generate } from '../bench/population.ts';
 import { applyPlanDefinition, buildPatientData } from '../src/engine/index.ts';
 import { loadKnowledge, PROJECT_ROOT } from '../src/knowledge/load-artifacts.ts';
 

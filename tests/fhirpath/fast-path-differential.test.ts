@@ -12,7 +12,7 @@ import { OperationOutcomeError } from '../../src/errors/operation-outcome.ts';
 import { BAIL, compileFastPath, Unsupported } from '../../src/fhirpath/fast-path/index.ts';
 import { clockVariables, compileFhirPath, makeClock } from '../../src/fhirpath/fhirpath-engine.ts';
 import { loadKnowledge } from '../../src/knowledge/load-artifacts.ts';
-import { patientRecord } from '../../bench/batch.ts';
+import { patientRecord } from '../../bench/population.ts';
 import { captureApply, clinicalCases, compareEvaluations, type CapturedEvaluation } from './capture-evaluations.ts';
 
 const knowledge = loadKnowledge(undefined, { fastPath: false });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from '../../bench/batch.ts';
+import { generate } from '../../bench/population.ts';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import { selectPlans } from '../../src/cli/commands/batch.ts';
 import { DEFAULT_ARTIFACT_DIRS } from '../../src/knowledge/load-artifacts.ts';
