@@ -11,9 +11,11 @@ export function withUuids(card: CdsCard, serviceId: string, hookInstance: string
     const { uuid: _ignored, ...content } = s;
     return { label: content.label, uuid: nameBasedUuid(serviceId, hookInstance, 'suggestion', JSON.stringify(content)), ...withoutLabel(content) };
   });
-  const { uuid: _old, ...rest } = card;
-  const content: CdsCard = suggestions ? { ...rest, suggestions } : rest;
-  return { uuid: nameBasedUuid(serviceId, hookInstance, 'card', JSON.stringify(content)), ...content };
+  const { uuid: _old, suggestions: _unnamed, ...rest } = card;
+  // The card is named by its own fields and its suggestions' uuids, which already name their whole
+  // content: each suggestion's resources are serialised and hashed once, not again inside the card.
+  const cardName = nameBasedUuid(serviceId, hookInstance, 'card', JSON.stringify(rest), ...(suggestions ?? []).map((s) => s.uuid ?? ''));
+  return { uuid: cardName, ...(suggestions ? { ...rest, suggestions } : rest) };
 }
 
 function withoutLabel(s: Omit<CdsSuggestion, 'uuid'>): Omit<CdsSuggestion, 'uuid' | 'label'> {
