@@ -328,7 +328,15 @@ function hsgContraindications(): Action[] {
 
 // ---- scheduling ---------------------------------------------------------------------------------
 
-const EVIDENCE_VALUES = evidenceValues(INDICATION_EVIDENCE);
+/** The requests of the study cite the records behind the indication: computed once (%indicationEvidence), not per request and element. */
+const EVIDENCE_VALUES = evidenceValues('%indicationEvidence');
+const INDICATION_VARIABLES = [
+  variable(
+    'indicationEvidence',
+    INDICATION_EVIDENCE,
+    'HSG-I1/HSG-I2: the records behind the indication (active infertility; the reversal with no pregnancy one year on), cited by the study requests',
+  ),
+];
 
 function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hycosy'): Action {
   const primaryId = `${prefix}-order`;
@@ -643,7 +651,15 @@ export const hysterosalpingography = defineProcedure({
         ),
       ],
       input: INPUTS,
-      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES, ...TUBAL_STATUS_VARIABLES],
+      extension: [
+        ...CYCLE_STATE_VARIABLES,
+        ...PREGNANCY_VARIABLES,
+        ...INFLAMMATION_VARIABLES,
+        ...FITNESS_VARIABLES,
+        ...CI_VARIABLES,
+        ...TUBAL_STATUS_VARIABLES,
+        ...INDICATION_VARIABLES,
+      ],
       condition: [...patientGate('HSG-I1'), applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...tubalStatusKnown(),

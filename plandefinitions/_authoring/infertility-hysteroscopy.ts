@@ -483,7 +483,7 @@ function windowActions(): Action[] {
           goalId: ['uterine-cavity-assessed'],
           documentation: [...citations('HYS-I1', 'HYS-I2', 'HYS-I3', 'HYS-I4', 'HYS-I5', 'HYS-I6', 'HYS-I7', 'HYS-T1', 'HYS-F1'), ...TIMING_DOCS.slice(-3)],
           definitionCanonical: adCanonical('hysteroscopy'),
-          dynamicValue: [...PROCEDURE_DATES, ...evidenceValues(INDICATION_EVIDENCE)],
+          dynamicValue: [...PROCEDURE_DATES, ...evidenceValues('%indicationEvidence')],
         },
         procedureDayPregnancyTest('hys', 'hys-order', 'HYS-C3'),
       ],
@@ -529,7 +529,15 @@ export const hysteroscopy = defineProcedure({
         justify('HYS-I6', 'Unexplained infertility = SNOMED 1148927006 idiopathic female infertility (ICD-10 N97.9 "unspecified" is not the same and is not used).'),
       ],
       input: INPUTS,
-      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES],
+      // The indication's records, cited by the hysteroscopy request: computed once, not per element.
+      extension: [
+        ...CYCLE_STATE_VARIABLES,
+        ...PREGNANCY_VARIABLES,
+        ...INFLAMMATION_VARIABLES,
+        ...FITNESS_VARIABLES,
+        ...CI_VARIABLES,
+        variable('indicationEvidence', INDICATION_EVIDENCE, 'HYS-I1..I7: the records behind the indications found, cited by the hysteroscopy request'),
+      ],
       condition: [...patientGate('HYS-I1'), applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
       action: [
         {
