@@ -328,7 +328,7 @@ function hsgContraindications(): Action[] {
 
 // ---- scheduling ---------------------------------------------------------------------------------
 
-/** The requests of the study cite the records behind the indication: computed once (%indicationEvidence), not per request and element. */
+/** The requests of the study cite the records behind the indication: computed once (%indicationEvidence, on the patency-test group), not per request and element. */
 const EVIDENCE_VALUES = evidenceValues('%indicationEvidence');
 const INDICATION_VARIABLES = [
   variable(
@@ -348,6 +348,8 @@ function patencyTestGroup(prefix: string, primary: 'hysterosalpingography' | 'hy
       ? 'HSG is preselected; saline hydrotubation (simpler, less accurate) and laparoscopic chromopertubation (gold standard, invasive) are the alternatives the text gives.'
       : 'HyCoSy is preselected (iodine allergy); saline hydrotubation and laparoscopic chromopertubation use no iodinated contrast either.',
     documentation: citations('HSG-ALT1'),
+    // On the group whose requests cite it: computed only when a study is actually proposed.
+    extension: INDICATION_VARIABLES,
     groupingBehavior: 'logical-group',
     selectionBehavior: 'exactly-one',
     requiredBehavior: 'must',
@@ -651,15 +653,7 @@ export const hysterosalpingography = defineProcedure({
         ),
       ],
       input: INPUTS,
-      extension: [
-        ...CYCLE_STATE_VARIABLES,
-        ...PREGNANCY_VARIABLES,
-        ...INFLAMMATION_VARIABLES,
-        ...FITNESS_VARIABLES,
-        ...CI_VARIABLES,
-        ...TUBAL_STATUS_VARIABLES,
-        ...INDICATION_VARIABLES,
-      ],
+      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES, ...TUBAL_STATUS_VARIABLES],
       condition: [...patientGate('HSG-I1'), applicability(INDICATED, 'HSG-I1/HSG-I2: active female infertility, or no pregnancy one year after a tubal reversal')],
       action: [
         ...tubalStatusKnown(),

@@ -470,6 +470,8 @@ function windowActions(): Action[] {
       title: 'Pregnancy excluded and fit for the procedure',
       description: 'The newest pregnancy result of the last 7 days is a final negative, and the newest fitness assessment of the last 30 days says fit.',
       documentation: [...citations('HYS-C3', 'HYS-P1'), ...safety('SAFE-2', 'pregnancy'), ...safety('SAFE-4', 'fitness'), PREGNANCY_JUSTIFICATION],
+      // The indication's records, cited by the hysteroscopy request: computed once, and only when it is proposed.
+      extension: [variable('indicationEvidence', INDICATION_EVIDENCE, 'HYS-I1..I7: the records behind the indications found, cited by the hysteroscopy request')],
       condition: [
         applicability(PREGNANCY_EXCLUDED, 'HYS-C3: the newest pregnancy result of the last 7 days is a final negative'),
         applicability(FIT_CONFIRMED, 'HYS-P1: the newest fitness assessment of the last 30 days says fit'),
@@ -529,15 +531,7 @@ export const hysteroscopy = defineProcedure({
         justify('HYS-I6', 'Unexplained infertility = SNOMED 1148927006 idiopathic female infertility (ICD-10 N97.9 "unspecified" is not the same and is not used).'),
       ],
       input: INPUTS,
-      // The indication's records, cited by the hysteroscopy request: computed once, not per element.
-      extension: [
-        ...CYCLE_STATE_VARIABLES,
-        ...PREGNANCY_VARIABLES,
-        ...INFLAMMATION_VARIABLES,
-        ...FITNESS_VARIABLES,
-        ...CI_VARIABLES,
-        variable('indicationEvidence', INDICATION_EVIDENCE, 'HYS-I1..I7: the records behind the indications found, cited by the hysteroscopy request'),
-      ],
+      extension: [...CYCLE_STATE_VARIABLES, ...PREGNANCY_VARIABLES, ...INFLAMMATION_VARIABLES, ...FITNESS_VARIABLES, ...CI_VARIABLES],
       condition: [...patientGate('HYS-I1'), applicability(INDICATED, 'HYS-I1..I7: at least one indication for hysteroscopy')],
       action: [
         {
