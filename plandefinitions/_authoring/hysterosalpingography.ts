@@ -202,11 +202,9 @@ function tubalStatusKnown(): Action[] {
 const C5_EVIDENCE =
   `%pregnancyEndingProcedures.where(${PROCEDURE_DONE} and (${performedDate}.empty() or ${performedDate}.exists($this >= today() - 42 days)))` +
   ` | %pregnancyEndingConditions.where(${NOT_REFUTED} and (${conditionDate}.empty() or ${conditionDate}.exists($this >= today() - 42 days)))`;
-const C5_RECENT = `(${C5_EVIDENCE}).exists()`;
 const IODINE_EVIDENCE =
   `%iodineAllergies.where(${ACTIVE_ALLERGY})` +
   ` | %iodineTests.where(${RESULT_HOLDS} and (${hasCoding('value.coding', SCT, ['10828004'])} or interpretation.coding.exists(code = 'POS')))`;
-const C6_IODINE = `(${IODINE_EVIDENCE}).exists()`;
 /** The LMP record(s) behind %bleedingStart (the newest usable first day of bleeding). */
 const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK} and ${asDate('value.ofType(dateTime)')}.exists($this = %bleedingStart.toDate()))`;
 
@@ -217,8 +215,10 @@ const LATEST_PERIOD_START = `%lastPeriodStart.where(${RESULT_OK} and ${asDate('v
  * (HSG-C4) is %menstruatingNow of CYCLE_STATE_VARIABLES.
  */
 const CI_VARIABLES = [
-  variable('ciRecentPregnancyEnding', C5_RECENT, 'HSG-C5: within 6 weeks of delivery, abortion or curettage'),
-  variable('ciIodine', C6_IODINE, 'HSG-C6: iodine allergy'),
+  variable('recentPregnancyEndingEvidence', C5_EVIDENCE, 'HSG-C5: the deliveries, abortions or curettages of the last 6 weeks (or undated)'),
+  variable('ciRecentPregnancyEnding', '%recentPregnancyEndingEvidence.exists()', 'HSG-C5: within 6 weeks of delivery, abortion or curettage'),
+  variable('iodineEvidence', IODINE_EVIDENCE, 'HSG-C6: the active iodine / contrast allergies and positive iodine sensitivity tests'),
+  variable('ciIodine', '%iodineEvidence.exists()', 'HSG-C6: iodine allergy'),
 ];
 
 /** Contraindications other than iodine allergy: they rule out HyCoSy as much as HSG. */
@@ -295,7 +295,7 @@ function hsgContraindications(): Action[] {
       description:
         'A delivery, abortion or curettage on or after the day 42 days ago (6 weeks, inclusive), or one recorded without any date: it may be recent, so HSG is held until its date is recorded.',
       present: '%ciRecentPregnancyEnding',
-      evidence: C5_EVIDENCE,
+      evidence: '%recentPregnancyEndingEvidence',
       reason: coding(LOCAL, 'recent-pregnancy-ending', 'Delivery, abortion or curettage within the last 6 weeks'),
       procedure,
       documentation: [
@@ -318,7 +318,7 @@ function hsgContraindications(): Action[] {
       description:
         'An active allergy to iodine or iodinated contrast, or a positive iodine sensitivity test (a preliminary one included). HyCoSy (no iodine, no radiation) is proposed instead when nothing else contraindicates it.',
       present: '%ciIodine',
-      evidence: IODINE_EVIDENCE,
+      evidence: '%iodineEvidence',
       reason: coding(SCT, '293637006', 'Allergy to contrast media'),
       procedure,
       documentation: citations('HSG-C6', 'HSG-P3'),
