@@ -4,7 +4,7 @@
  * names the plan and the offending output.
  */
 import type { ActivityDefinition, CarePlan, OperationOutcome, RequestGroup } from '@medplum/fhirtypes';
-import { REQUEST_PER_USE_EXTENSION } from '../../src/engine/types.ts';
+import { declaresRequestPerUse } from '../../src/engine/plan/merge-activities.ts';
 import {
   apply,
   applyFresh,
@@ -44,8 +44,7 @@ import { bleedingEvidence, describeRecord, describeResource, inflammationEvidenc
 function isRequestPerUse(canonicals: unknown): boolean {
   const canonical = Array.isArray(canonicals) ? canonicals[0] : canonicals;
   if (typeof canonical !== 'string') return false;
-  const definition = knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition');
-  return (definition?.extension ?? []).some((e) => e.url === REQUEST_PER_USE_EXTENSION && e.valueBoolean === true);
+  return declaresRequestPerUse(knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition'));
 }
 
 export interface Violation {

@@ -7,6 +7,11 @@ import { instantOf } from '../dates.ts';
 import { REQUEST_PER_USE_EXTENSION } from '../types.ts';
 import type { ApplyState } from './apply-state.ts';
 
+/** True when the ActivityDefinition declares each of its uses its own occasion (REQUEST_PER_USE_EXTENSION). */
+export function declaresRequestPerUse(definition: ActivityDefinition | undefined): boolean {
+  return (definition?.extension ?? []).some((e) => e.url === REQUEST_PER_USE_EXTENSION && e.valueBoolean === true);
+}
+
 /** A request's dates as a range; `unrangeable` when they are a Timing or a Task restriction, which cannot be intersected. */
 type Dated = { start?: number; end?: number; startText?: string; endText?: string; unrangeable?: true };
 
@@ -55,22 +60,13 @@ function commonDates(a: Dated | undefined, b: Dated | undefined): Dated | undefi
 export function mergeRepeatedActivities(state: ApplyState, topActions: RequestGroupAction[]): void {
   const firstByActivity = new Map<string, Record<string, unknown> & Resource>();
   const replacedBy = new Map<string, string>();
-  const perUse = new Map<string, boolean>();
-  const isRequestPerUse = (canonical: string): boolean => {
-    let known = perUse.get(canonical);
-    if (known === undefined) {
-      const definition = canonical.startsWith('#') ? undefined : state.knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition');
-      known = (definition?.extension ?? []).some((e) => e.url === REQUEST_PER_USE_EXTENSION && e.valueBoolean === true);
-      perUse.set(canonical, known);
-    }
-    return known;
-  };
   for (const resource of state.resources) {
     if (resource.resourceType === 'RequestGroup') continue;
     const request = resource as Record<string, unknown> & Resource;
     const canonicals = request.instantiatesCanonical;
     const canonical = Array.isArray(canonicals) ? (canonicals[0] as string | undefined) : (canonicals as string | undefined);
-    if (!canonical || request.doNotPerform === true || isRequestPerUse(canonical)) continue;
+    if (!canonical || request.doNotPerform === true) continue;
+    if (!canonical.startsWith('#') && declaresRequestPerUse(state.knowledge.resolve<ActivityDefinition>(canonical, 'ActivityDefinition'))) continue;
     const key = `${resource.resourceType}|${canonical}`;
     const first = firstByActivity.get(key);
     if (!first) {
